@@ -1,0 +1,113 @@
+import { SnmpType, type Varbind } from './session.ts';
+import type { FieldValue } from '../../src/sample.ts';
+
+export class ValueError extends Error {}
+
+export function isException(vb: Varbind): boolean {
+  return vb.type === SnmpType.NoSuchObject || vb.type === SnmpType.NoSuchInstance || vb.type === SnmpType.EndOfMibView;
+}
+
+export function exceptionName(type: number): string {
+  return type === SnmpType.NoSuchObject ? 'noSuchObject' : type === SnmpType.NoSuchInstance ? 'noSuchInstance' : 'endOfMibView';
+}
+
+const COUNTER_BITS: Record<number, 32 | 64> = { [SnmpType.Counter32]: 32, [SnmpType.Counter64]: 64 };
+
+/** 32 or 64 for counter types, undefined for anything else. */
+export function counterBits(type: number): 32 | 64 | undefined {
+  return COUNTER_BITS[type];
+}
+
+function bufferToBigInt(b: Buffer): bigint {
+  return b.length === 0 ? 0n : BigInt('0x' + b.toString('hex'));
+}
+
+function isPrintable(b: Buffer): boolean {
+  for (const c of b) if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return false;
+  return true;
+}
+
+function octetsToString(b: Buffer): string {
+  return isPrintable(b) ? b.toString('utf8').replace(/\0+$/, '') : b.toString('hex');
+}
+
+const NUMERIC_TEXT = /^\s*[-+]?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/;
+
+/**
+ * The integer carried by a varbind, as a bigint (numeric types, and octet strings holding a
+ * decimal number, as some agents send). Throws ValueError naming the type otherwise.
+ */
+export function toBigInt(vb: Varbind): bigint {
+  const v = vb.value;
+  if (vb.type === SnmpType.Counter64 && Buffer.isBuffer(v)) return bufferToBigInt(v);
+  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v));
+  if (typeof v === 'bigint') return v;
+  if (Buffer.isBuffer(v) && vb.type === SnmpType.OctetString) {
+    const s = v.toString('latin1');
+    if (/^\s*[-+]?\d+\s*$/.test(s)) return BigInt(s.trim());
+  }
+  throw new ValueError(`expected a number, got ${typeName(vb.type)} ${preview(v)}`);
+}
+
+export function toNumber(vb: Varbind): number {
+  const v = vb.value;
+  if (typeof v === 'number') return v;
+  if (Buffer.isBuffer(v)) {
+    if (vb.type === SnmpType.Counter64) return Number(bufferToBigInt(v));
+    if (vb.type === SnmpType.OctetString || vb.type === SnmpType.Opaque) {
+      const s = v.toString('latin1');
+      if (NUMERIC_TEXT.test(s)) return Number(s);
+    }
+  }
+  throw new ValueError(`expected a number, got ${typeName(vb.type)} ${preview(v)}`);
+}
+
+export function toText(vb: Varbind): string {
+  const v = vb.value;
+  if (Buffer.isBuffer(v)) return vb.type === SnmpType.Counter64 ? bufferToBigInt(v).toString() : octetsToString(v);
+  if (v === null || v === undefined) return '';
+  return String(v);
+}
+
+export function toHwAddr(vb: Varbind): string {
+  if (!Buffer.isBuffer(vb.value)) throw new ValueError(`expected an octet string, got ${typeName(vb.type)}`);
+  return [...vb.value].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * Converts a varbind to a field value. `type` comes from the profile; without one, integer
+ * SNMP types stay integers and everything else becomes text. `scale` makes a float.
+ */
+export function toFieldValue(vb: Varbind, type: 'int' | 'float' | 'string' | 'hwaddr' | undefined, scale?: number): FieldValue {
+  // toPrecision drops binary noise: -878 * 0.1 is written -87.8, not -87.80000000000001.
+  if (scale !== undefined) return Number((toNumber(vb) * scale).toPrecision(15));
+  switch (type) {
+    case 'int': return toBigInt(vb);
+    case 'float': return toNumber(vb);
+    case 'string': return toText(vb);
+    case 'hwaddr': return toHwAddr(vb);
+    default:
+      switch (vb.type) {
+        case SnmpType.Integer: case SnmpType.Counter32: case SnmpType.Gauge32:
+        case SnmpType.TimeTicks: case SnmpType.Counter64:
+          return toBigInt(vb);
+        case SnmpType.Boolean:
+          return Boolean(vb.value);
+        case SnmpType.Null:
+          throw new ValueError('got Null');
+        default:
+          return toText(vb);
+      }
+  }
+}
+
+const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(SnmpType).map(([k, v]) => [v, k]));
+
+export function typeName(type: number): string {
+  return TYPE_NAMES[type] ?? `type ${type}`;
+}
+
+function preview(v: unknown): string {
+  const s = Buffer.isBuffer(v) ? JSON.stringify(v.toString('latin1')) : JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? s.slice(0, 37) + '...' : s;
+}

@@ -1,0 +1,134 @@
+import { join, resolve } from 'node:path';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './log.ts';
+import type { Collector } from '../collectors/collector.ts';
+import type { Sink } from './sinks/sink.ts';
+import { Pipeline } from './pipeline.ts';
+import { SpooledSink } from './sinks/spooled.ts';
+import { Spool } from './sinks/spool.ts';
+import { InfluxWriter } from './sinks/influx.ts';
+import { FileSink } from './sinks/files.ts';
+import { SnmpCollector } from '../collectors/snmp/collector.ts';
+import { loadProfiles, resolveProfiles, type Profile } from '../collectors/snmp/profile.ts';
+import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../collectors/snmp/session.ts';
+import { SimNetwork } from './sim/network.ts';
+
+/** I/O factories the daemon is built with; tests pass their own. */
+export interface DaemonDeps {
+  logger: Logger;
+  snmpSession?: SessionFactory;
+}
+
+export interface Daemon {
+  start(): Promise<void>;
+  /** Stops collectors, drains the pipeline, flushes and closes sinks; bounded by `shutdownTimeout`. */
+  stop(): Promise<void>;
+  readonly pipeline: Pipeline;
+  readonly sinks: readonly Sink[];
+  readonly collectors: readonly Collector[];
+  readonly sim?: SimNetwork;
+}
+
+/**
+ * Checks what the schema cannot: that every target's profiles exist and load. Returns problems
+ * in the same `path: message` form as the config validation.
+ */
+export function checkProfiles(config: Config): { path: string; message: string }[] {
+  let profiles: Map<string, Profile>;
+  try {
+    profiles = loadProfiles(config.snmp.profilesDir);
+  } catch (err) {
+    return [{ path: 'snmp.profilesDir', message: (err as Error).message }];
+  }
+  const problems: { path: string; message: string }[] = [];
+  config.snmp.targets.forEach((t, i) => {
+    const names = t.profiles ?? config.snmp.defaults.profiles;
+    names.forEach((n, j) => {
+      if (!profiles.has(n)) {
+        problems.push({ path: `snmp.targets[${i}].profiles${t.profiles ? `[${j}]` : ''}`, message: `unknown profile "${n}" (known: ${[...profiles.keys()].join(', ')})` });
+      }
+    });
+  });
+  return problems;
+}
+
+/**
+ * The composition root: builds the whole daemon from config. Nothing starts here; `start` brings
+ * up sinks, then the pipeline's consumers, then the simulator, then collectors, and `stop` goes in
+ * reverse so in-flight data drains into the sinks.
+ */
+export function build(config: Config, deps: DaemonDeps): Daemon {
+  const log = deps.logger;
+  const dataDir = resolve(config.daemon.dataDir);
+  const pipeline = new Pipeline(config.pipeline.maxQueuedSamples, log.child({ component: 'pipeline' }));
+  const ts = config.timeseries;
+
+  let sink: SpooledSink | FileSink;
+  if (ts.influx) {
+    sink = new SpooledSink({
+      name: 'influx',
+      writer: new InfluxWriter(ts.influx),
+      spool: new Spool(join(dataDir, 'spool'), { maxBytes: ts.spool.maxBytes, segmentBytes: ts.spool.segmentBytes }),
+      batchSize: ts.batchSize,
+      flushIntervalMs: ts.flushInterval,
+      retry: { minDelayMs: ts.retry.minDelay, maxDelayMs: ts.retry.maxDelay },
+      logger: log.child({ component: 'sink', sink: 'influx' }),
+    });
+  } else {
+    sink = new FileSink({
+      dir: join(dataDir, 'series'), maxFileBytes: ts.files.maxFileBytes, maxFiles: ts.files.maxFiles,
+      flushIntervalMs: ts.flushInterval, logger: log.child({ component: 'sink', sink: 'files' }),
+    });
+  }
+  pipeline.add(sink);
+
+  const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
+  const collectors: Collector[] = [];
+  let started = false;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    pipeline,
+    sinks: [sink],
+    collectors,
+    sim,
+    async start() {
+      if (started) return;
+      started = true;
+      sink.start();
+      if (sink instanceof FileSink) log.warn({ destination: sink.destination }, 'no InfluxDB configured: series are kept locally');
+      else log.info({ destination: sink.destination }, 'writing series to InfluxDB');
+      if (sim) {
+        await sim.start();
+        log.info({ devices: sim.devices.length }, 'simulated network started');
+      }
+      const profiles = loadProfiles(config.snmp.profilesDir);
+      const targets = [...config.snmp.targets, ...(sim?.targets() ?? [])].map((t) => resolveTarget(t, config.snmp.defaults));
+      for (const t of targets) resolveProfiles(t.profiles, profiles, `snmp target ${t.name}`);
+      if (targets.length > 0) {
+        collectors.push(new SnmpCollector({
+          targets, profiles, concurrency: config.snmp.concurrency,
+          sessionFactory: deps.snmpSession ?? netSnmpSessionFactory,
+          logger: log.child({ component: 'collector', collector: 'snmp' }),
+        }));
+      }
+      for (const c of collectors) await c.start(pipeline.emit);
+      log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
+    },
+    stop() {
+      stopping ??= (async () => {
+        const deadline = Date.now() + config.daemon.shutdownTimeout;
+        const left = () => Math.max(0, deadline - Date.now());
+        const bounded = <T>(p: Promise<T>, what: string) => Promise.race([
+          p, new Promise<void>((r) => setTimeout(() => { log.warn({ what }, 'shutdown step timed out'); r(); }, left()).unref()),
+        ]);
+        await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
+        await bounded(pipeline.idle(), 'pipeline');
+        const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');
+        if (sim) await sim.stop();
+        log.info({ ...(report ?? {}) }, 'netpulse stopped');
+      })();
+      return stopping;
+    },
+  };
+}

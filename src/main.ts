@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
+import { createLogger } from './log.ts';
+import { build, checkProfiles } from './daemon.ts';
+
+const USAGE = `netpulse: network-quality monitoring and outage correlation
+
+Usage:
+  netpulse start [--config FILE]      run the daemon (embedded defaults without --config)
+  netpulse check-config FILE          validate a config file and print every problem
+  netpulse --help
+
+Environment: NETPULSE_CONFIG names the config file when --config is not given.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, file] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'check-config':
+      return checkConfig(file ?? values.config);
+    case 'start':
+      return start(values.config ?? file ?? process.env.NETPULSE_CONFIG);
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function checkConfig(file: string | undefined): number {
+  if (!file) {
+    console.error('check-config needs a file: netpulse check-config config/netpulse.example.yaml');
+    return 2;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    console.error(`${file}: cannot read: ${(err as Error).message}`);
+    return 1;
+  }
+  const { config, problems } = parseConfigText(text);
+  if (config) problems.push(...checkProfiles(config));
+  if (problems.length > 0) {
+    console.error(`${file}: ${problems.length} problem(s)`);
+    for (const p of problems) console.error(`  ${formatProblem(p)}`);
+    return 1;
+  }
+  console.log(`${file}: OK`);
+  return 0;
+}
+
+async function start(file: string | undefined): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(file);
+    const problems = checkProfiles(config);
+    if (problems.length > 0) throw new ConfigError(file ?? 'embedded defaults', problems);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`);
+    return 1;
+  }
+  const format = config.daemon.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.daemon.logFormat;
+  const logger = createLogger({ level: config.daemon.logLevel, format });
+  logger.info({ config: file ?? 'embedded defaults', dataDir: config.daemon.dataDir }, 'netpulse starting');
+  const daemon = build(config, { logger });
+
+  let exiting = false;
+  const shutdown = (signal: string) => {
+    if (exiting) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    exiting = true;
+    logger.info({ signal }, 'stopping');
+    daemon.stop().then(() => { logger.flush(); process.exit(0); }, (err) => {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // A rejected promise nobody handled is a bug, not a reason to stop monitoring the network.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    await daemon.stop();
+    return 1;
+  }
+  return -1; // keep running until a signal
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+}, (err) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exitCode = 2;
+});

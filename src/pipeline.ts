@@ -1,0 +1,87 @@
+import type { Batch } from './sample.ts';
+import type { Logger } from './log.ts';
+import { LogThrottle } from './throttle.ts';
+
+/** Anything that takes batches from the pipeline: sinks now, correlators later. */
+export interface Consumer {
+  readonly name: string;
+  write(batch: Batch): void | Promise<void>;
+}
+
+export interface PipelineStats {
+  emitted: number;
+  delivered: number;
+  queuedSamples: number;
+  /** Times a collector had to wait for room. */
+  waits: number;
+  consumerErrors: number;
+}
+
+/**
+ * Fans batches from collectors out to every consumer, in order, through one bounded queue.
+ * `emit` resolves once the batch is queued; when `maxQueuedSamples` are waiting it resolves only
+ * when room frees up, so a slow consumer holds collectors back instead of growing memory. A
+ * consumer that throws is logged (throttled) and counted; the others still get the batch.
+ */
+export class Pipeline {
+  readonly stats: PipelineStats = { emitted: 0, delivered: 0, queuedSamples: 0, waits: 0, consumerErrors: 0 };
+  private readonly consumers: Consumer[] = [];
+  private readonly queue: Batch[] = [];
+  private readonly roomWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private running = false;
+  private readonly max: number;
+  private readonly log: Logger;
+  private readonly throttle = new LogThrottle(60_000);
+
+  constructor(maxQueuedSamples: number, logger: Logger) {
+    this.max = maxQueuedSamples;
+    this.log = logger;
+  }
+
+  add(consumer: Consumer): void {
+    this.consumers.push(consumer);
+  }
+
+  readonly emit = async (batch: Batch): Promise<void> => {
+    if (batch.length === 0) return;
+    while (this.stats.queuedSamples > 0 && this.stats.queuedSamples + batch.length > this.max) {
+      this.stats.waits++;
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+    this.queue.push(batch);
+    this.stats.queuedSamples += batch.length;
+    this.stats.emitted += batch.length;
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.drain());
+    }
+  };
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.shift()!;
+      for (const c of this.consumers) {
+        try {
+          const r = c.write(batch);
+          if (r) await r;
+        } catch (err) {
+          this.stats.consumerErrors++;
+          const suppressed = this.throttle.allow(c.name);
+          if (suppressed !== undefined) this.log.error({ consumer: c.name, err, suppressed }, 'consumer failed a batch');
+        }
+      }
+      this.stats.queuedSamples -= batch.length;
+      this.stats.delivered += batch.length;
+      while (this.roomWaiters.length > 0 && this.stats.queuedSamples < this.max) this.roomWaiters.shift()!();
+    }
+    this.running = false;
+    while (this.idleWaiters.length > 0) this.idleWaiters.shift()!();
+  }
+
+  /** Resolves when every queued batch has been handed to every consumer. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+}

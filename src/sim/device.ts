@@ -1,0 +1,64 @@
+import snmp from 'net-snmp';
+import type { AddressInfo } from 'node:net';
+import { freeUdpPort } from './ports.ts';
+import { switchMib, baseStationMib, type DeviceState, type SimClock } from './mib.ts';
+
+export type DeviceKind = 'switch' | 'base-station';
+
+export interface DeviceSpec {
+  name: string;
+  kind: DeviceKind;
+  /** Ports for a switch, cells for a base station. */
+  rows: number;
+  community?: string;
+}
+
+/**
+ * One simulated SNMP agent (net-snmp's own agent) on a loopback UDP port. `stop` closes the
+ * socket, so polls time out as they would on a dead device; `start` brings it back on the same
+ * port with a fresh boot time (sysUpTime restarts, as after a real reboot).
+ */
+export class SimDevice {
+  readonly spec: DeviceSpec;
+  readonly state: DeviceState;
+  port = 0;
+  private agent: any;
+  private readonly clock: SimClock;
+  private readonly host: string;
+
+  constructor(spec: DeviceSpec, host = '127.0.0.1', clock: SimClock = { now: Date.now }) {
+    this.spec = spec;
+    this.host = host;
+    this.clock = clock;
+    this.state = { name: spec.name, bootTime: clock.now(), downRows: new Set(), radioOffsetDb: 0 };
+  }
+
+  get running(): boolean {
+    return this.agent !== undefined;
+  }
+
+  async start(): Promise<number> {
+    if (this.agent) return this.port;
+    this.state.bootTime = this.clock.now();
+    if (this.port === 0) this.port = await freeUdpPort(this.host);
+    const mib = this.spec.kind === 'switch'
+      ? switchMib(this.state, this.spec.rows, this.clock)
+      : baseStationMib(this.state, this.spec.rows, this.clock);
+    const agent = snmp.createAgent({ port: this.port, address: this.host, disableAuthorization: false }, () => {}, mib);
+    agent.getAuthorizer().addCommunity(this.spec.community ?? 'public');
+    const socket: any = Object.values(agent.listener.sockets)[0];
+    await new Promise<void>((resolve, reject) => {
+      socket.once('listening', resolve);
+      socket.once('error', reject);
+    });
+    this.port = (socket.address() as AddressInfo).port;
+    this.agent = agent;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    if (agent) await new Promise<void>((resolve) => agent.close(() => resolve()));
+  }
+}

@@ -1,0 +1,166 @@
+import snmp from 'net-snmp';
+
+/**
+ * MIB contents of simulated devices, values computed at request time from the clock so they
+ * move the way real ones do: counters grow at a per-row rate, radio values drift.
+ */
+
+export const OID = {
+  system: '1.3.6.1.2.1.1',
+  // Table providers register at the entry (conceptual row), e.g. ifEntry.
+  ifEntry: '1.3.6.1.2.1.2.2.1',
+  ifXEntry: '1.3.6.1.2.1.31.1.1.1',
+  lteCellEntry: '1.3.6.1.4.1.32473.1.1.1',
+} as const;
+
+const T = snmp.ObjectType;
+const RO = snmp.MaxAccess['read-only'];
+
+export interface SimClock {
+  /** ms since epoch */
+  now(): number;
+}
+
+export interface DeviceState {
+  name: string;
+  bootTime: number;
+  /** Cells or ports forced down by a fault. */
+  downRows: Set<number>;
+  /** Added to every radio quality value (dB), for degradation faults. */
+  radioOffsetDb: number;
+}
+
+/** A stable pseudo-random number in [0,1) from integers, so every run serves the same values. */
+function rand(...xs: number[]): number {
+  let h = 2166136261;
+  for (const x of xs) h = Math.imul(h ^ x, 16777619) >>> 0;
+  h ^= h >>> 13; h = Math.imul(h, 0x5bd1e995) >>> 0; h ^= h >>> 15;
+  return (h >>> 0) / 2 ** 32;
+}
+
+function hashName(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) >>> 0;
+  return h;
+}
+
+/** Reads the column and row index from an instance OID under a table entry. */
+function cellOf(entryOid: string, oid: string): { col: number; row: number } {
+  const rest = oid.slice(entryOid.length + 1).split('.');
+  return { col: Number(rest[0]), row: Number(rest[1]) };
+}
+
+function systemProviders(state: DeviceState, descr: string, clock: SimClock) {
+  const scalar = (sub: number, name: string, scalarType: number, value: () => unknown) => ({
+    name, type: snmp.MibProviderType.Scalar, oid: `${OID.system}.${sub}`, scalarType, maxAccess: RO,
+    handler: (req: any) => { req.instanceNode.value = value(); req.done(); },
+  });
+  return [
+    scalar(1, 'sysDescr', T.OctetString, () => descr),
+    scalar(2, 'sysObjectID', T.OID, () => '1.3.6.1.4.1.32473.2'),
+    scalar(3, 'sysUpTime', T.TimeTicks, () => Math.floor((clock.now() - state.bootTime) / 10) % 2 ** 32),
+    scalar(5, 'sysName', T.OctetString, () => state.name),
+  ];
+}
+
+function addSystem(mib: any, state: DeviceState, descr: string, clock: SimClock) {
+  for (const p of systemProviders(state, descr, clock)) {
+    mib.registerProvider(p);
+    mib.setScalarValue(p.name, p.scalarType === T.OctetString ? '' : p.scalarType === T.OID ? '1.3' : 0);
+  }
+}
+
+/** A switch: system group, IF-MIB ifTable and ifXTable with `ports` Ethernet ports. */
+export function switchMib(state: DeviceState, ports: number, clock: SimClock): any {
+  const mib = snmp.createMib();
+  addSystem(mib, state, `netpulse simulated switch ${state.name}`, clock);
+  const seed = hashName(state.name);
+  const up = (row: number) => !state.downRows.has(row) && rand(seed, row, 7) > 0.1;
+  const secs = () => (clock.now() - state.bootTime) / 1000;
+  const octets = (row: number, dir: number) => Math.floor(secs() * (1e5 + rand(seed, row, dir) * 5e7)) * (up(row) ? 1 : 0);
+  const ifCols: Array<[number, string, number, (row: number) => unknown]> = [
+    [1, 'ifIndex', T.Integer, (r) => r],
+    [2, 'ifDescr', T.OctetString, (r) => `GigabitEthernet0/${r}`],
+    [3, 'ifType', T.Integer, () => 6],
+    [5, 'ifSpeed', T.Gauge, () => 1_000_000_000],
+    [7, 'ifAdminStatus', T.Integer, () => 1],
+    [8, 'ifOperStatus', T.Integer, (r) => (up(r) ? 1 : 2)],
+    [10, 'ifInOctets', T.Counter, (r) => octets(r, 1) % 2 ** 32],
+    [13, 'ifInDiscards', T.Counter, (r) => Math.floor(secs() * rand(seed, r, 3) * 0.1)],
+    [14, 'ifInErrors', T.Counter, (r) => Math.floor(secs() * rand(seed, r, 4) * 0.05)],
+    [16, 'ifOutOctets', T.Counter, (r) => octets(r, 2) % 2 ** 32],
+    [19, 'ifOutDiscards', T.Counter, () => 0],
+    [20, 'ifOutErrors', T.Counter, () => 0],
+  ];
+  const ifxCols: Array<[number, string, number, (row: number) => unknown]> = [
+    [1, 'ifName', T.OctetString, (r) => `Gi0/${r}`],
+    [6, 'ifHCInOctets', T.Counter64, (r) => octets(r, 1)],
+    [7, 'ifHCInUcastPkts', T.Counter64, (r) => Math.floor(octets(r, 1) / 800)],
+    [10, 'ifHCOutOctets', T.Counter64, (r) => octets(r, 2)],
+    [11, 'ifHCOutUcastPkts', T.Counter64, (r) => Math.floor(octets(r, 2) / 800)],
+    [15, 'ifHighSpeed', T.Gauge, () => 1000],
+    [18, 'ifAlias', T.OctetString, (r) => (r === 1 ? 'uplink' : `access port ${r}`)],
+  ];
+  addTable(mib, 'ifTable', OID.ifEntry, ifCols, ports);
+  addTable(mib, 'ifXTable', OID.ifXEntry, ifxCols, ports, 'ifTable');
+  return mib;
+}
+
+/** A base station: system group and the NETPULSE-LTE-CELL-MIB cell table. */
+export function baseStationMib(state: DeviceState, cells: number, clock: SimClock): any {
+  const mib = snmp.createMib();
+  addSystem(mib, state, `netpulse simulated eNodeB ${state.name}`, clock);
+  const seed = hashName(state.name);
+  const t = () => clock.now() / 1000;
+  const up = (r: number) => !state.downRows.has(r);
+  const drift = (r: number, k: number, amp: number) => Math.sin(t() / 60 + rand(seed, r, k) * 6.28) * amp;
+  const tenths = (v: number) => Math.round(v * 10);
+  const cols: Array<[number, string, number, (row: number) => unknown]> = [
+    [1, 'cellIndex', T.Integer, (r) => r],
+    [2, 'cellName', T.OctetString, (r) => `${state.name}-C${r}`],
+    [3, 'cellOperStatus', T.Integer, (r) => (up(r) ? 1 : 2)],
+    [4, 'cellRsrp', T.Integer, (r) => tenths(-80 - rand(seed, r, 1) * 20 + drift(r, 1, 3) + state.radioOffsetDb)],
+    [5, 'cellRsrq', T.Integer, (r) => tenths(-8 - rand(seed, r, 2) * 4 + drift(r, 2, 1) + state.radioOffsetDb / 4)],
+    [6, 'cellSinr', T.Integer, (r) => tenths(8 + rand(seed, r, 3) * 12 + drift(r, 3, 2) + state.radioOffsetDb)],
+    [7, 'cellConnectedUsers', T.Gauge, (r) => (up(r) ? Math.round(20 + rand(seed, r, 4) * 150 + drift(r, 4, 10)) : 0)],
+    [8, 'cellPrbUtilization', T.Gauge, (r) => (up(r) ? Math.round(30 + rand(seed, r, 5) * 50 + drift(r, 5, 10)) : 0)],
+    [9, 'cellDlOctets', T.Counter64, (r) => Math.floor((t() - state.bootTime / 1000) * (2e6 + rand(seed, r, 6) * 2e7))],
+    [10, 'cellUlOctets', T.Counter64, (r) => Math.floor((t() - state.bootTime / 1000) * (5e5 + rand(seed, r, 7) * 5e6))],
+  ];
+  addTable(mib, 'lteCellTable', OID.lteCellEntry, cols, cells);
+  return mib;
+}
+
+/**
+ * Registers a table whose first column is its integer index, or, with `foreignIndexOf`, a table
+ * indexed by the first column of another (ifXTable by ifTable's ifIndex).
+ */
+function addTable(mib: any, name: string, oid: string, cols: Array<[number, string, number, (row: number) => unknown]>, rows: number, foreignIndexOf?: string) {
+  const byCol = new Map(cols.map(([n, , , f]) => [n, f]));
+  const types = new Map(cols.map(([n, , type]) => [n, type]));
+  mib.registerProvider({
+    name, type: snmp.MibProviderType.Table, oid, maxAccess: snmp.MaxAccess['not-accessible'],
+    tableColumns: cols.map(([number, colName, type]) => ({ number, name: colName, type, maxAccess: RO })),
+    tableIndex: foreignIndexOf ? [{ columnName: 'ifIndex', foreign: foreignIndexOf }] : [{ columnName: cols[0][1] }],
+    handler: (req: any) => {
+      if (req.instanceNode) {
+        const { col, row } = cellOf(oid, req.oid);
+        const f = byCol.get(col);
+        if (f) req.instanceNode.value = encode(types.get(col)!, f(row));
+      }
+      req.done();
+    },
+  });
+  for (let r = 1; r <= rows; r++) {
+    const row = cols.map(([, , type, f]) => encode(type, f(r)));
+    mib.addTableRow(name, foreignIndexOf ? [r, ...row] : row);
+  }
+}
+
+/** Counter64 travels as an 8-byte big-endian buffer. */
+function encode(type: number, v: unknown): unknown {
+  if (type !== T.Counter64) return v;
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(Number(v)))) % (1n << 64n));
+  return b;
+}

@@ -1,0 +1,27 @@
+import type { Batch } from '../sample.ts';
+
+/**
+ * Where batches go to be kept.
+ *
+ * `write` accepts a batch (it may buffer it in memory until the next flush); `flush` makes
+ * everything written so far durable (in the sink's spool or at the destination); `close`
+ * flushes, stops background work and reports what could not be delivered. A sink never loses
+ * a batch that `flush` has returned for, except where a configured bound says so, and then it
+ * counts the loss.
+ */
+export interface Sink {
+  readonly name: string;
+  /** Where the data goes, for logs ("InfluxDB v2 API at http://…"). Never includes secrets. */
+  readonly destination: string;
+  write(batch: Batch): void;
+  flush(): Promise<void>;
+  /** `deadlineMs` bounds how long delivery of buffered data may still be tried. */
+  close(deadlineMs?: number): Promise<SinkCloseReport>;
+}
+
+export interface SinkCloseReport {
+  /** Points accepted but not yet at the destination; they stay in the spool for the next run. */
+  pending: number;
+  /** Points dropped for good: bad lines rejected by the destination, spool overflow. */
+  dropped: number;
+}

@@ -1,0 +1,222 @@
+import type { Batch } from '../sample.ts';
+import type { Logger } from '../log.ts';
+import type { Sink, SinkCloseReport } from './sink.ts';
+import { encodeLine } from './line-protocol.ts';
+import type { Spool } from './spool.ts';
+import { WriteError, type LineWriter } from './writer.ts';
+
+export interface SpooledSinkOptions {
+  name: string;
+  writer: LineWriter;
+  spool: Spool;
+  batchSize: number;
+  flushIntervalMs: number;
+  retry: { minDelayMs: number; maxDelayMs: number };
+  logger: Logger;
+}
+
+export interface SpooledSinkStats {
+  accepted: number;
+  written: number;
+  /** Lines the destination refused as bad data (dropped alone, never their batch). */
+  rejected: number;
+  /** Lines dropped by the spool's size bound. */
+  overflowed: number;
+  sendErrors: number;
+  spoolBytes: number;
+}
+
+/**
+ * Buffers samples in memory for at most one flush interval, then appends them to the durable
+ * spool: from there they count as accepted, and a `kill -9` can only take what was gathered since
+ * the last flush. A single drain loop sends the spool to the destination in order, one batch at a
+ * time, committing each after the destination acknowledged it. While the destination is down the
+ * spool grows (bounded) and the loop retries with exponential backoff and jitter, logging the
+ * outage once and the recovery once. A batch refused as bad data is bisected until the bad lines
+ * are alone; they are dropped and counted, the rest written.
+ */
+export class SpooledSink implements Sink {
+  readonly name: string;
+  readonly stats: SpooledSinkStats = { accepted: 0, written: 0, rejected: 0, overflowed: 0, sendErrors: 0, spoolBytes: 0 };
+  private readonly o: SpooledSinkOptions;
+  private pending: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Wakes the drain loop when it waits for data. */
+  private wake: (() => void) | undefined;
+  /** Ends a backoff sleep early; only `close` uses it. */
+  private interrupt: (() => void) | undefined;
+  private draining: Promise<void> | undefined;
+  private closed = false;
+  private failing = false;
+  private failures = 0;
+  private readonly log: Logger;
+
+  get destination(): string {
+    return this.o.writer.describe;
+  }
+
+  constructor(o: SpooledSinkOptions) {
+    this.o = o;
+    this.name = o.name;
+    this.log = o.logger;
+  }
+
+  /** Opens the spool, replays what a previous run left in it, and starts the flush timer. */
+  start(): void {
+    this.o.spool.open();
+    this.o.spool.onDrop = (lines, bytes) => {
+      this.stats.overflowed += lines;
+      this.log.error({ lines, bytes, droppedTotal: this.o.spool.dropped }, 'spool full: oldest points dropped');
+    };
+    const left = this.o.spool.pendingLines;
+    if (left > 0) this.log.info({ points: left, destination: this.o.writer.describe }, 'replaying spool from previous run');
+    this.timer = setInterval(() => this.flushToSpool(), this.o.flushIntervalMs);
+    this.timer.unref();
+    this.draining = this.drainLoop();
+  }
+
+  write(batch: Batch): void {
+    if (this.closed) throw new Error(`sink ${this.name} is closed`);
+    for (const s of batch) {
+      const line = encodeLine(s);
+      if (line !== undefined) this.pending.push(line);
+    }
+    if (this.pending.length >= this.o.batchSize) this.flushToSpool();
+  }
+
+  private flushToSpool(): void {
+    if (this.pending.length === 0) return;
+    const lines = this.pending;
+    try {
+      this.o.spool.append(lines.join('\n') + '\n', lines.length);
+    } catch (err) {
+      // Disk full or gone: keep the lines in memory and try again at the next flush.
+      this.stats.sendErrors++;
+      this.log.error({ err, points: lines.length }, 'cannot append to spool; keeping points in memory');
+      return;
+    }
+    this.pending = [];
+    this.stats.accepted += lines.length;
+    this.stats.spoolBytes = this.o.spool.pendingBytes;
+    this.kick();
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async flush(): Promise<void> {
+    this.flushToSpool();
+  }
+
+  /** Waits until everything accepted so far has reached the destination (for tests and shutdown). */
+  async drained(timeoutMs: number): Promise<boolean> {
+    this.flushToSpool();
+    const deadline = Date.now() + timeoutMs;
+    while (this.o.spool.pendingLines > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.o.spool.pendingLines === 0;
+  }
+
+  private async drainLoop(): Promise<void> {
+    const spool = this.o.spool;
+    while (!this.closed) {
+      let chunk;
+      try {
+        chunk = spool.read(this.o.batchSize);
+      } catch (err) {
+        this.log.error({ err }, 'spool read failed');
+        await this.sleep(this.o.retry.maxDelayMs);
+        continue;
+      }
+      if (!chunk) {
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        continue;
+      }
+      try {
+        const rejected = await this.sendAll(chunk.body, chunk.lines);
+        spool.commit(chunk.end, chunk.lines);
+        this.stats.written += chunk.lines - rejected;
+        this.stats.rejected += rejected;
+        this.stats.spoolBytes = spool.pendingBytes;
+        if (this.failing) {
+          this.log.info({ destination: this.o.writer.describe, failures: this.failures, spooled: spool.pendingLines }, 'time-series destination reachable again');
+        }
+        this.failing = false;
+        this.failures = 0;
+      } catch (err) {
+        this.stats.sendErrors++;
+        this.failures++;
+        if (!this.failing) {
+          this.log.warn({ destination: this.o.writer.describe, reason: (err as Error).message }, 'time-series destination unreachable; spooling to disk');
+        }
+        this.failing = true;
+        const retryAfter = err instanceof WriteError ? err.retryAfterMs ?? 0 : 0;
+        await this.sleep(Math.max(retryAfter, this.backoff()));
+      }
+    }
+  }
+
+  /** Exponential backoff with full jitter between min and max delay. */
+  private backoff(): number {
+    const { minDelayMs, maxDelayMs } = this.o.retry;
+    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(this.failures - 1, 20));
+    return minDelayMs + Math.random() * Math.max(0, ceiling - minDelayMs);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<void>((resolve) => {
+      this.interrupt = resolve;
+      timer = setTimeout(resolve, ms);
+    }).finally(() => {
+      clearTimeout(timer);
+      this.interrupt = undefined;
+    });
+  }
+
+  /**
+   * Sends lines; when the destination refuses them as bad data, halves the batch until the
+   * refused lines stand alone, and drops only those. Returns how many were dropped. Retryable
+   * failures propagate (the whole chunk is retried; InfluxDB overwrites identical points).
+   */
+  private async sendAll(body: string, lines: number): Promise<number> {
+    try {
+      await this.o.writer.send(body);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof WriteError) || err.kind !== 'bad-data') throw err;
+      if (lines <= 1) {
+        this.log.warn({ destination: this.o.writer.describe, reason: err.message, line: body.slice(0, 300) }, 'point refused by destination; dropped');
+        return 1;
+      }
+      const all = body.endsWith('\n') ? body.slice(0, -1).split('\n') : body.split('\n');
+      const mid = all.length >> 1;
+      const left = all.slice(0, mid);
+      const right = all.slice(mid);
+      return (await this.sendAll(left.join('\n') + '\n', left.length)) + (await this.sendAll(right.join('\n') + '\n', right.length));
+    }
+  }
+
+  /**
+   * Flushes to the spool, tries to deliver what is spooled until `deadlineMs`, then stops. What
+   * is not delivered stays in the spool for the next start.
+   */
+  async close(deadlineMs = 5_000): Promise<SinkCloseReport> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.flushToSpool();
+    if (!this.failing) await this.drained(deadlineMs);
+    this.closed = true;
+    this.kick();
+    this.interrupt?.();
+    // An in-flight send is allowed to finish (bounded by the writer's own timeout).
+    await this.draining;
+    const report = { pending: this.o.spool.pendingLines, dropped: this.stats.rejected + this.stats.overflowed };
+    this.o.spool.close();
+    return report;
+  }
+}
