@@ -114,12 +114,12 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
 
 /** Parses YAML text; syntax errors are reported with line and column. */
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): { config?: Config; problems: ConfigProblem[] } {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: e.message.split('\n')[0],
+        message: e.message.split(/ at line \d+|\n/)[0],
       })),
     };
   }

@@ -1,0 +1,63 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
+import { checkProfiles } from '../../src/daemon.ts';
+
+describe('config', () => {
+  it('accepts the embedded defaults: simulator on, series in local files', () => {
+    const c = loadConfig(undefined, {});
+    expect(c.sim.enabled).toBe(true);
+    expect(c.timeseries.influx).toBeNull();
+    expect(c.timeseries.flushInterval).toBe(1000);
+    expect(c.timeseries.spool.maxBytes).toBe(1024 ** 3);
+  });
+
+  it('accepts the shipped example with its secrets from the environment', () => {
+    const text = readFileSync('config/netpulse.example.yaml', 'utf8');
+    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123' };
+    const { config, problems } = parseConfigText(text, env);
+    expect(problems).toEqual([]);
+    expect(checkProfiles(config!)).toEqual([]);
+    expect(config!.snmp.targets.find((t) => t.version === '3')?.auth?.authKey).toBe('authkey123');
+  });
+
+  it.each([
+    ['an unknown privacy protocol', 'snmp: { targets: [ { name: a, host: h, version: "3", auth: { user: u, authKey: 12345678, privKey: 12345678, privProtocol: blowfish } } ] }',
+      'snmp.targets[0].auth.privProtocol: expected one of aes, aes256b, aes256r, des'],
+    ['a short SNMPv3 key', 'snmp: { targets: [ { name: a, host: h, version: "3", auth: { user: u, authKey: short, privKey: 12345678 } } ] }',
+      'snmp.targets[0].auth.authKey: must be at least 8 characters (RFC 3414)'],
+    ['SNMPv3 without auth', 'snmp: { targets: [ { name: a, host: h, version: "3" } ] }', 'snmp.targets[0].auth: required for SNMP version 3'],
+    ['a bad duration', 'snmp: { defaults: { interval: 5 parsecs } }', 'snmp.defaults.interval: expected a duration such as 500ms, 30s, 5m, 1h (got "5 parsecs")'],
+    ['a bad size', 'timeseries: { spool: { maxBytes: lots } }', 'timeseries.spool.maxBytes: expected a size such as 512KiB, 64MiB, 1GiB (got "lots")'],
+    ['an unknown key', 'snmp: { concurency: 4 }', 'snmp: unknown key "concurency"'],
+    ['a string where a number belongs', 'snmp: { targets: [ { name: a, host: h, port: "161" } ] }', 'snmp.targets[0].port: expected number, got string'],
+    ['a duplicate target', 'snmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'snmp.targets[1].name: duplicate target name "a" (also targets[0])'],
+    ['an InfluxDB without a token', 'timeseries: { influx: { version: 2, url: "http://x:8086", org: o, bucket: b } }', 'timeseries.influx.token: expected string, got undefined'],
+    ['an unset secret', 'timeseries: { influx: { version: 2, url: "http://x:8086", org: o, bucket: b, token: "${NO_SUCH_VAR}" } }', 'timeseries.influx.token: environment variable NO_SUCH_VAR is not set'],
+    ['broken YAML', 'snmp: [\n  - a: b\n c', 'line '],
+  ])('names the path and the problem for %s', (_what, yaml, expected) => {
+    const { config, problems } = parseConfigText(yaml, {});
+    expect(config).toBeUndefined();
+    const lines = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    expect(lines.some((l) => l.startsWith(expected))).toBe(true);
+  });
+
+  it('reports every problem at once, not the first only', () => {
+    const { problems } = parseConfigText('snmp: { concurrency: 0, targets: [ { name: "bad name", host: h, retries: -1 } ] }', {});
+    expect(problems.map((p) => p.path).sort()).toEqual(['snmp.concurrency', 'snmp.targets[0].name', 'snmp.targets[0].retries']);
+  });
+
+  it('uses ${VAR:-default} when the variable is unset', () => {
+    const { config } = parseConfigText('snmp: { defaults: { community: "${COMM:-public}" } }', {});
+    expect(config!.snmp.defaults.community).toBe('public');
+  });
+
+  it('names an unknown profile at its target', () => {
+    const { config } = parseConfigText('snmp: { targets: [ { name: a, host: h, profiles: [system, no-such] } ] }', {});
+    expect(checkProfiles(config!)).toEqual([{ path: 'snmp.targets[0].profiles[1]', message: expect.stringContaining('unknown profile "no-such"') }]);
+  });
+
+  it('throws a ConfigError listing the problems when loading a bad file', () => {
+    expect(() => loadConfig('/nonexistent/netpulse.yaml', {})).toThrow(ConfigError);
+  });
+});
