@@ -143,23 +143,22 @@ export class Spool {
   }
 
   /**
-   * The next whole lines after the cursor, at most `maxLines` and about `maxBytes`, without
-   * moving the cursor. Undefined when everything appended has been committed.
+   * The next whole lines after the cursor (or after `from`), at most `maxLines`, without moving
+   * the cursor. Undefined when there is nothing more to read.
    */
-  read(maxLines: number, maxBytes = this.readBuf.length): SpoolChunk | undefined {
-    let { segment, offset } = this.cursor;
-    let seg = this.segments[0];
+  read(maxLines: number, from?: SpoolPosition): SpoolChunk | undefined {
+    // `from` (the end of a chunk still being sent) lets a caller read ahead of the cursor; a
+    // position the size bound has since dropped falls back to the cursor.
+    let i = from ? this.segments.findIndex((s) => s.id === from.segment) : 0;
+    let offset = from && i >= 0 ? from.offset : this.cursor.offset;
+    if (i < 0) i = 0;
+    let seg = this.segments[i];
     while (seg && offset >= seg.size) {
-      if (this.segments.length === 1) return undefined;
-      // Finished segment: the caller's next commit moves past it.
-      const next = this.segments[this.segments.indexOf(seg) + 1];
-      if (!next) return undefined;
-      seg = next;
-      segment = seg.id;
+      seg = this.segments[++i];
       offset = 0;
     }
     if (!seg) return undefined;
-    const want = Math.min(seg.size - offset, maxBytes, this.readBuf.length);
+    const want = Math.min(seg.size - offset, this.readBuf.length);
     const fd = openSync(join(this.dir, name(seg.id)), 'r');
     let got = 0;
     try {

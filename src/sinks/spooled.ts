@@ -2,7 +2,7 @@ import type { Batch } from '../sample.ts';
 import type { Logger } from '../log.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { encodeLine } from './line-protocol.ts';
-import type { Spool } from './spool.ts';
+import type { Spool, SpoolChunk, SpoolPosition } from './spool.ts';
 import { WriteError, type LineWriter } from './writer.ts';
 
 export interface SpooledSinkOptions {
@@ -10,6 +10,8 @@ export interface SpooledSinkOptions {
   writer: LineWriter;
   spool: Spool;
   batchSize: number;
+  /** Write requests under way at once (commits stay in order). */
+  maxInFlight?: number;
   flushIntervalMs: number;
   retry: { minDelayMs: number; maxDelayMs: number };
   logger: Logger;
@@ -29,8 +31,8 @@ export interface SpooledSinkStats {
 /**
  * Buffers samples in memory for at most one flush interval, then appends them to the durable
  * spool: from there they count as accepted, and a `kill -9` can only take what was gathered since
- * the last flush. A single drain loop sends the spool to the destination in order, one batch at a
- * time, committing each after the destination acknowledged it. While the destination is down the
+ * the last flush. A single drain loop sends the spool to the destination in order, with up to
+ * `maxInFlight` batches under way, committing each (in order) after the destination acknowledged it. While the destination is down the
  * spool grows (bounded) and the loop retries with exponential backoff and jitter, logging the
  * outage once and the recovery once. A batch refused as bad data is bisected until the bad lines
  * are alone; they are dropped and counted, the rest written.
@@ -38,7 +40,7 @@ export interface SpooledSinkStats {
 export class SpooledSink implements Sink {
   readonly name: string;
   readonly stats: SpooledSinkStats = { accepted: 0, written: 0, rejected: 0, overflowed: 0, sendErrors: 0, spoolBytes: 0 };
-  private readonly o: SpooledSinkOptions;
+  private readonly o: SpooledSinkOptions & { maxInFlight: number };
   private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Wakes the drain loop when it waits for data. */
@@ -56,7 +58,7 @@ export class SpooledSink implements Sink {
   }
 
   constructor(o: SpooledSinkOptions) {
-    this.o = o;
+    this.o = { maxInFlight: 2, ...o };
     this.name = o.name;
     this.log = o.logger;
   }
@@ -123,23 +125,34 @@ export class SpooledSink implements Sink {
 
   private async drainLoop(): Promise<void> {
     const spool = this.o.spool;
+    const inflight: { chunk: SpoolChunk; sent: Promise<number> }[] = [];
+    let readFrom: SpoolPosition | undefined;
     while (!this.closed) {
-      let chunk;
+      // Keep up to maxInFlight sends going; commits still happen strictly in spool order.
       try {
-        chunk = spool.read(this.o.batchSize);
+        while (inflight.length < this.o.maxInFlight) {
+          const chunk = spool.read(this.o.batchSize, readFrom);
+          if (!chunk) break;
+          readFrom = chunk.end;
+          const sent = this.sendAll(chunk.body, chunk.lines);
+          sent.catch(() => {}); // handled when it reaches the head of the queue
+          inflight.push({ chunk, sent });
+        }
       } catch (err) {
         this.log.error({ err }, 'spool read failed');
         await this.sleep(this.o.retry.maxDelayMs);
         continue;
       }
-      if (!chunk) {
+      if (inflight.length === 0) {
+        readFrom = undefined;
         await new Promise<void>((resolve) => { this.wake = resolve; });
         continue;
       }
+      const head = inflight.shift()!;
       try {
-        const rejected = await this.sendAll(chunk.body, chunk.lines);
-        spool.commit(chunk.end, chunk.lines);
-        this.stats.written += chunk.lines - rejected;
+        const rejected = await head.sent;
+        spool.commit(head.chunk.end, head.chunk.lines);
+        this.stats.written += head.chunk.lines - rejected;
         this.stats.rejected += rejected;
         this.stats.spoolBytes = spool.pendingBytes;
         if (this.failing) {
@@ -148,6 +161,11 @@ export class SpooledSink implements Sink {
         this.failing = false;
         this.failures = 0;
       } catch (err) {
+        // Let the sends behind it finish, then start again from the cursor: what they delivered
+        // is sent again (at-least-once; InfluxDB keeps one point per series and time).
+        await Promise.allSettled(inflight.map((f) => f.sent));
+        inflight.length = 0;
+        readFrom = undefined;
         this.stats.sendErrors++;
         this.failures++;
         if (!this.failing) {
@@ -158,6 +176,7 @@ export class SpooledSink implements Sink {
         await this.sleep(Math.max(retryAfter, this.backoff()));
       }
     }
+    await Promise.allSettled(inflight.map((f) => f.sent));
   }
 
   /** Exponential backoff with full jitter between min and max delay. */

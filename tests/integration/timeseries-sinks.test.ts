@@ -29,15 +29,19 @@ describe('the daemon writes SNMP data to VictoriaMetrics over the InfluxDB v2 AP
       expect(cell.metric).toMatchObject({ element: 'SIM-BS-0001', cell_index: '2', agent_host: '127.0.0.1' });
       expect(cell.values[0]).toBeLessThan(-70);
       expect(cell.values[0]).toBeGreaterThan(-115);
-      const ifs = await vmExport(vm.port, 'interface_ifOperStatus{element="SIM-SW-001"}');
-      expect(ifs.map((s) => s.metric.ifName).sort()).toEqual(['Gi0/1', 'Gi0/2', 'Gi0/3', 'Gi0/4']);
+      await vi.waitFor(async () => {
+        const ifs = await vmExport(vm.port, 'interface_ifOperStatus{element="SIM-SW-001"}');
+        expect(ifs.map((s) => s.metric.ifName).sort()).toEqual(['Gi0/1', 'Gi0/2', 'Gi0/3', 'Gi0/4']);
+      }, { timeout: 10_000, interval: 250 });
       await vi.waitFor(async () => {
         const bps = await vmExport(vm.port, 'interface_in_bps{ifName="Gi0/1"}');
         expect(bps[0]?.values.length).toBeGreaterThan(0);
       }, { timeout: 10_000, interval: 250 });
-      const up = await vmExport(vm.port, 'reachability_up{probe="snmp"}');
-      expect(up.length).toBe(3);
-      expect(up.every((s) => s.values.every((v) => v === 1))).toBe(true);
+      await vi.waitFor(async () => {
+        const up = await vmExport(vm.port, 'reachability_up{probe="snmp"}');
+        expect(up.length).toBe(3);
+        expect(up.every((s) => s.values.every((v) => v === 1))).toBe(true);
+      }, { timeout: 10_000, interval: 250 });
     } finally {
       await daemon.stop();
     }

@@ -1,0 +1,10 @@
+// All benchmarks of the foundation, each printing its figures as ratios against a reference
+// measured in the same run. `npm run bench`; BENCH_SECONDS shortens or lengthens the SNMP rounds.
+import { benchSnmp } from './snmp-poll.ts';
+import { benchSink } from './sink.ts';
+
+console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
+await benchSnmp();
+console.log('\n== Time-series sink with its spool (VictoriaMetrics on loopback) ==');
+await benchSink();
+process.exit(0);
