@@ -1,5 +1,5 @@
 import {
-  mkdirSync, readdirSync, openSync, closeSync, writeSync, readSync, fstatSync, ftruncateSync,
+  mkdirSync, readdirSync, openSync, closeSync, writeSync, readSync, ftruncateSync,
   unlinkSync, renameSync, writeFileSync, readFileSync, statSync, fsyncSync,
 } from 'node:fs';
 import { join } from 'node:path';
