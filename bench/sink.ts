@@ -28,16 +28,26 @@ export async function benchSink(): Promise<void> {
     const bareRates: number[] = [];
     const oursRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      // Reference: the client library's own WriteApi, batches of 5000, flushed at the end.
+      // Reference: the client library's own WriteApi, batches of 5000. Its close() waits for the
+      // last batch only, so delivery is counted through writeSuccess until every point is in.
       const data = samples(round, 'bare');
+      let delivered = 0;
+      let allIn!: () => void;
+      const done = new Promise<void>((r) => { allIn = r; });
       let t = performance.now();
-      const api = new InfluxDB({ url, token: 't' }).getWriteApi('o', 'b', 'ms', { batchSize: BATCH, flushInterval: 0, gzipThreshold: Infinity, maxRetries: 0 });
+      const api = new InfluxDB({ url, token: 't' }).getWriteApi('o', 'b', 'ms', {
+        batchSize: BATCH, flushInterval: 0, gzipThreshold: Infinity, maxRetries: 0,
+        writeSuccess: (lines: string[]) => { delivered += lines.length; if (delivered >= POINTS) allIn(); },
+        writeFailed: (err: Error) => { throw err; },
+      });
       for (const s of data) {
         const p = new Point(s.measurement).tag('element', s.element).timestamp(s.time);
         for (const [k, v] of Object.entries(s.tags)) p.tag(k, v);
         p.floatField('rsrp_dbm', s.fields.rsrp_dbm).floatField('sinr_db', s.fields.sinr_db).intField('connected_users', Number(s.fields.connected_users));
         api.writePoint(p);
       }
+      await api.flush();
+      await done;
       await api.close();
       bareRates.push(POINTS / ((performance.now() - t) / 1000));
 

@@ -9,17 +9,21 @@ export const SYS_UPTIME = '1.3.6.1.2.1.1.3.0';
 /** Varbinds per GET request; keeps requests well inside one datagram. */
 const GET_CHUNK = 32;
 
-type Column = { kind: 'tag'; def: ProfileTag } | { kind: 'field'; def: ProfileField };
+/** One OID of a measurement; `pos` is a scalar's position in the plan's GET (-1 in tables). */
+type Column = ({ kind: 'tag'; def: ProfileTag } | { kind: 'field'; def: ProfileField }) & { pos: number };
 
 interface ScalarGroup { measurement: string; columns: Column[] }
-interface TableGroup { measurement: string; indexTag: string; columns: Column[] }
+interface TableGroup { measurement: string; indexTag: string; columns: Column[]; oids: string[] }
 
 /** What to fetch for one target, compiled once from its profiles. */
 export interface PollPlan {
   scalarOids: string[];
+  /** scalarOids cut into GET requests. */
+  scalarChunks: string[][];
   scalars: ScalarGroup[];
   tables: TableGroup[];
   needsUptime: boolean;
+  uptimePos: number;
 }
 
 export function compilePlan(profiles: readonly Profile[]): PollPlan {
@@ -29,17 +33,20 @@ export function compilePlan(profiles: readonly Profile[]): PollPlan {
   for (const p of profiles) {
     for (const m of p.measurements) {
       const columns: Column[] = [
-        ...m.tags.map((def) => ({ kind: 'tag' as const, def })),
-        ...m.fields.map((def) => ({ kind: 'field' as const, def })),
+        ...m.tags.map((def) => ({ kind: 'tag' as const, def, pos: -1 })),
+        ...m.fields.map((def) => ({ kind: 'field' as const, def, pos: -1 })),
       ];
       if (m.fields.some((f) => f.rate)) needsUptime = true;
-      if (m.table) tables.push({ measurement: m.measurement, indexTag: m.indexTag, columns });
+      if (m.table) tables.push({ measurement: m.measurement, indexTag: m.indexTag, columns, oids: columns.map((c) => c.def.oid) });
       else scalars.push({ measurement: m.measurement, columns });
     }
   }
   const scalarOids = [...new Set(scalars.flatMap((g) => g.columns.map((c) => c.def.oid)))];
   if (needsUptime && !scalarOids.includes(SYS_UPTIME)) scalarOids.push(SYS_UPTIME);
-  return { scalarOids, scalars, tables, needsUptime };
+  for (const g of scalars) for (const c of g.columns) c.pos = scalarOids.indexOf(c.def.oid);
+  const scalarChunks: string[][] = [];
+  for (let i = 0; i < scalarOids.length; i += GET_CHUNK) scalarChunks.push(scalarOids.slice(i, i + GET_CHUNK));
+  return { scalarOids, scalarChunks, scalars, tables, needsUptime, uptimePos: scalarOids.indexOf(SYS_UPTIME) };
 }
 
 export interface PollContext {
@@ -71,19 +78,19 @@ function tagValue(vb: Varbind, def: ProfileTag): string {
 
 /**
  * Fills tags and fields of one sample from varbinds. Conversion problems are collected, the
- * offending value left out, the rest kept.
+ * offending value left out, the rest kept. Returns how many fields it set.
  */
 function fill(
-  columns: readonly Column[], get: (oid: string) => Varbind | undefined, suffix: string,
+  columns: readonly Column[], get: (col: Column) => Varbind | undefined, suffix: string,
   tags: Record<string, string>, fields: Record<string, FieldValue>, problems: OidProblem[],
-  ctx: PollContext, time: number, seen: Set<string>,
-): void {
+  ctx: PollContext, time: number, seen: Set<string> | undefined,
+): number {
+  let set = 0;
   for (const col of columns) {
-    const vb = get(col.def.oid);
-    const where = suffix ? `${col.def.oid}.${suffix}` : col.def.oid;
+    const vb = get(col);
     if (!vb) continue;
     if (isException(vb)) {
-      problems.push({ oid: where, reason: exceptionName(vb.type) });
+      problems.push({ oid: suffix ? `${col.def.oid}.${suffix}` : col.def.oid, reason: exceptionName(vb.type) });
       continue;
     }
     try {
@@ -93,19 +100,26 @@ function fill(
         continue;
       }
       const def = col.def;
-      if (!def.rateOnly) fields[def.name] = toFieldValue(vb, def.type, def.scale);
+      if (!def.rateOnly) {
+        fields[def.name] = toFieldValue(vb, def.type, def.scale);
+        set++;
+      }
       if (def.rate) {
         const bits = counterBits(vb.type);
         if (bits === undefined) throw new ValueError(`rate asked of a non-counter (type ${vb.type})`);
         const key = `${def.oid}.${suffix}`;
-        seen.add(key);
+        seen?.add(key);
         const r = ctx.rates.rate(key, toBigInt(vb), bits, time);
-        if (r !== undefined) fields[def.rate] = r * def.rateScale;
+        if (r !== undefined) {
+          fields[def.rate] = r * def.rateScale;
+          set++;
+        }
       }
     } catch (err) {
-      problems.push({ oid: where, reason: (err as Error).message });
+      problems.push({ oid: suffix ? `${col.def.oid}.${suffix}` : col.def.oid, reason: (err as Error).message });
     }
   }
+  return set;
 }
 
 /**
@@ -116,23 +130,26 @@ export async function pollTarget(session: SnmpSession, plan: PollPlan, ctx: Poll
   const time = ctx.now();
   const problems: OidProblem[] = [];
   const samples: Sample[] = [];
-  const seen = new Set<string>();
+  const seen = plan.needsUptime ? new Set<string>() : undefined;
+  // The response time is that of the first request the target answered.
   let responseTimeMs: number | undefined;
-  const timed = async <T>(p: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const out = await p();
-    responseTimeMs ??= performance.now() - t0;
-    return out;
-  };
 
   try {
-    const scalarValues = new Map<string, Varbind>();
-    for (let i = 0; i < plan.scalarOids.length; i += GET_CHUNK) {
-      const vbs = await timed(() => session.get(plan.scalarOids.slice(i, i + GET_CHUNK)));
-      for (const vb of vbs) if (vb?.oid) scalarValues.set(vb.oid, vb);
+    // A GET answers in request order; an answer for another OID than asked counts as missing.
+    let scalarVbs: Varbind[] = [];
+    for (const chunk of plan.scalarChunks) {
+      const t0 = performance.now();
+      const vbs = await session.get(chunk);
+      responseTimeMs ??= performance.now() - t0;
+      scalarVbs = plan.scalarChunks.length === 1 ? vbs : scalarVbs.concat(vbs);
     }
+    const scalar = (col: Column) => {
+      const vb = scalarVbs[col.pos];
+      return vb !== undefined && vb !== null && vb.oid === col.def.oid ? vb : undefined;
+    };
     if (plan.needsUptime) {
-      const up = scalarValues.get(SYS_UPTIME);
+      const vb = scalarVbs[plan.uptimePos];
+      const up = vb?.oid === SYS_UPTIME ? vb : undefined;
       if (up && !isException(up)) {
         try { ctx.rates.observeUptime(toBigInt(up)); } catch { /* reported with the field, if asked for */ }
       }
@@ -140,29 +157,34 @@ export async function pollTarget(session: SnmpSession, plan: PollPlan, ctx: Poll
     for (const g of plan.scalars) {
       const tags: Record<string, string> = { ...ctx.tags };
       const fields: Record<string, FieldValue> = {};
-      fill(g.columns, (oid) => scalarValues.get(oid), '', tags, fields, problems, ctx, time, seen);
-      if (Object.keys(fields).length > 0) samples.push({ element: ctx.element, measurement: g.measurement, tags, fields, time });
+      if (fill(g.columns, scalar, '', tags, fields, problems, ctx, time, seen) > 0) {
+        samples.push({ element: ctx.element, measurement: g.measurement, tags, fields, time });
+      }
     }
     for (const t of plan.tables) {
       let walked;
+      const t0 = performance.now();
       try {
-        walked = await timed(() => walkColumns(session, t.columns.map((c) => c.def.oid), ctx.maxRepetitions, ctx.maxRows));
+        walked = await walkColumns(session, t.oids, ctx.maxRepetitions, ctx.maxRows);
       } catch (err) {
         if (responseTimeMs === undefined) throw err; // nothing answered: the target is unreachable
-        problems.push({ oid: t.columns[0]?.def.oid ?? '', reason: `walk of ${t.measurement} failed: ${(err as Error).message}` });
+        problems.push({ oid: t.oids[0] ?? '', reason: `walk of ${t.measurement} failed: ${(err as Error).message}` });
         continue;
       }
-      problems.push(...walked.problems);
+      responseTimeMs ??= performance.now() - t0;
+      for (const p of walked.problems) problems.push(p);
+      const columns = walked.columns;
       const indexes = new Set<string>();
-      for (const col of t.columns) if (col.kind === 'field') for (const idx of walked.columns.get(col.def.oid)!.keys()) indexes.add(idx);
+      for (const col of t.columns) if (col.kind === 'field') for (const idx of columns.get(col.def.oid)!.keys()) indexes.add(idx);
       for (const idx of indexes) {
         const tags: Record<string, string> = { ...ctx.tags, [t.indexTag]: idx };
         const fields: Record<string, FieldValue> = {};
-        fill(t.columns, (oid) => walked.columns.get(oid)!.get(idx), idx, tags, fields, problems, ctx, time, seen);
-        if (Object.keys(fields).length > 0) samples.push({ element: ctx.element, measurement: t.measurement, tags, fields, time });
+        if (fill(t.columns, (col) => columns.get(col.def.oid)!.get(idx), idx, tags, fields, problems, ctx, time, seen) > 0) {
+          samples.push({ element: ctx.element, measurement: t.measurement, tags, fields, time });
+        }
       }
     }
-    if (plan.needsUptime) ctx.rates.retain(seen);
+    if (seen) ctx.rates.retain(seen);
     return { samples, problems, responseTimeMs };
   } catch (err) {
     return { samples, problems, failure: err as Error, responseTimeMs };

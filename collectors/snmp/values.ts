@@ -22,13 +22,19 @@ function bufferToBigInt(b: Buffer): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + b.toString('hex'));
 }
 
-function isPrintable(b: Buffer): boolean {
-  for (const c of b) if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return false;
+/** Text unless a control character (other than tab, CR, LF and trailing NULs) says binary. */
+function isPrintable(b: Buffer, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = b[i];
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return false;
+  }
   return true;
 }
 
 function octetsToString(b: Buffer): string {
-  return isPrintable(b) ? b.toString('utf8').replace(/\0+$/, '') : b.toString('hex');
+  let end = b.length;
+  while (end > 0 && b[end - 1] === 0) end--; // C strings padded with NULs
+  return isPrintable(b, end) ? b.toString('utf8', 0, end) : b.toString('hex');
 }
 
 const NUMERIC_TEXT = /^\s*[-+]?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/;

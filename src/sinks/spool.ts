@@ -100,8 +100,9 @@ export class Spool {
     if (this.fd === undefined) throw new Error('spool is not open');
     let seg = this.segments.at(-1)!;
     if (seg.size >= this.opts.segmentBytes) seg = this.roll();
-    const bytes = Buffer.byteLength(text);
-    writeSync(this.fd, text);
+    const data = Buffer.from(text);
+    const bytes = data.length;
+    for (let done = 0; done < bytes;) done += writeSync(this.fd, data, done, bytes - done);
     if (this.opts.fsync) fsyncSync(this.fd);
     seg.size += bytes;
     seg.lines += lines;

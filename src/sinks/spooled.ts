@@ -1,4 +1,4 @@
-import type { Batch } from '../sample.ts';
+import type { Batch, Sample } from '../sample.ts';
 import type { Logger } from '../log.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { encodeLine } from './line-protocol.ts';
@@ -41,7 +41,8 @@ export class SpooledSink implements Sink {
   readonly name: string;
   readonly stats: SpooledSinkStats = { accepted: 0, written: 0, rejected: 0, overflowed: 0, sendErrors: 0, spoolBytes: 0 };
   private readonly o: SpooledSinkOptions & { maxInFlight: number };
-  private pending: string[] = [];
+  /** Samples since the last flush; encoded in one go when flushed (a tight loop is cheaper). */
+  private pending: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Wakes the drain loop when it waits for data. */
   private wake: (() => void) | undefined;
@@ -58,7 +59,7 @@ export class SpooledSink implements Sink {
   }
 
   constructor(o: SpooledSinkOptions) {
-    this.o = { maxInFlight: 2, ...o };
+    this.o = { maxInFlight: 4, ...o };
     this.name = o.name;
     this.log = o.logger;
   }
@@ -79,26 +80,30 @@ export class SpooledSink implements Sink {
 
   write(batch: Batch): void {
     if (this.closed) throw new Error(`sink ${this.name} is closed`);
-    for (const s of batch) {
-      const line = encodeLine(s);
-      if (line !== undefined) this.pending.push(line);
-    }
+    for (const s of batch) this.pending.push(s);
     if (this.pending.length >= this.o.batchSize) this.flushToSpool();
   }
 
   private flushToSpool(): void {
     if (this.pending.length === 0) return;
-    const lines = this.pending;
+    let text = '';
+    let lines = 0;
+    for (const s of this.pending) {
+      const line = encodeLine(s);
+      if (line === undefined) continue;
+      text += line + '\n';
+      lines++;
+    }
     try {
-      this.o.spool.append(lines.join('\n') + '\n', lines.length);
+      if (lines > 0) this.o.spool.append(text, lines);
     } catch (err) {
-      // Disk full or gone: keep the lines in memory and try again at the next flush.
+      // Disk full or gone: keep the points in memory and try again at the next flush.
       this.stats.sendErrors++;
-      this.log.error({ err, points: lines.length }, 'cannot append to spool; keeping points in memory');
+      this.log.error({ err, points: lines }, 'cannot append to spool; keeping points in memory');
       return;
     }
     this.pending = [];
-    this.stats.accepted += lines.length;
+    this.stats.accepted += lines;
     this.stats.spoolBytes = this.o.spool.pendingBytes;
     this.kick();
   }
@@ -212,11 +217,13 @@ export class SpooledSink implements Sink {
         this.log.warn({ destination: this.o.writer.describe, reason: err.message, line: body.slice(0, 300) }, 'point refused by destination; dropped');
         return 1;
       }
-      const all = body.endsWith('\n') ? body.slice(0, -1).split('\n') : body.split('\n');
-      const mid = all.length >> 1;
-      const left = all.slice(0, mid);
-      const right = all.slice(mid);
-      return (await this.sendAll(left.join('\n') + '\n', left.length)) + (await this.sendAll(right.join('\n') + '\n', right.length));
+      // Cut after the newline that ends the middle line: both halves stay whole lines.
+      let at = -1;
+      for (let i = 0, half = lines >> 1; i < half; i++) at = body.indexOf('\n', at + 1);
+      const left = body.slice(0, at + 1);
+      const right = body.slice(at + 1);
+      const leftLines = lines >> 1;
+      return (await this.sendAll(left, leftLines)) + (await this.sendAll(right, lines - leftLines));
     }
   }
 

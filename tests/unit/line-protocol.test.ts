@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { encodeLine } from '../../src/sinks/line-protocol.ts';
+import { encodeLine, nanoseconds } from '../../src/sinks/line-protocol.ts';
 
 describe('encodeLine', () => {
   it('writes sorted tags with the element, typed fields and nanoseconds', () => {
@@ -20,5 +20,24 @@ describe('encodeLine', () => {
 
   it('writes Counter64 values beyond 2^53 exactly', () => {
     expect(encodeLine({ element: 'e', measurement: 'm', tags: {}, fields: { c: 18446744073709551615n }, time: 0 })).toBe('m,element=e c=18446744073709551615i 0');
+  });
+
+  it('keeps fractions of a millisecond to the nanosecond, without float noise', () => {
+    expect(nanoseconds(1_700_000_000_123)).toBe('1700000000123000000');
+    expect(nanoseconds(1_700_000_000_123.5)).toBe('1700000000123500000');
+    expect(nanoseconds(1_700_000_000_123.000_25)).toBe('1700000000123000244'); // the double's own value, rounded
+    expect(nanoseconds(1_700_000_000_123.999_999_9)).toBe('1700000000124000000');
+    expect(nanoseconds(0.25)).toBe('250000');
+    expect(nanoseconds(0)).toBe('0');
+  });
+
+  it('escapes quotes, backslashes and newlines in strings and newlines in tag values', () => {
+    expect(encodeLine({ element: 'e', measurement: 'm', tags: { t: 'a\nb' }, fields: { s: 'x\\y\n"z"' }, time: 1 }))
+      .toBe('m,element=e,t=a\\nb s="x\\\\y\\n\\"z\\"" 1000000');
+  });
+
+  it('sorts tag keys, element among them, whatever order they came in', () => {
+    expect(encodeLine({ element: 'E', measurement: 'm', tags: { z: '1', a: '2', f: '3', element: 'ignored' }, fields: { v: 1 }, time: 0 }))
+      .toBe('m,a=2,element=E,f=3,z=1 v=1 0');
   });
 });
