@@ -2,9 +2,12 @@
 // measured in the same run. `npm run bench`; BENCH_SECONDS shortens or lengthens the SNMP rounds.
 import { benchSnmp } from './snmp-poll.ts';
 import { benchSink } from './sink.ts';
+import { benchMemory } from './memory.ts';
 
 console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
 await benchSnmp();
 console.log('\n== Time-series sink with its spool (VictoriaMetrics on loopback) ==');
 await benchSink();
+console.log('\n== Memory: the daemon polling 1,000 simulated devices ==');
+await benchMemory();
 process.exit(0);

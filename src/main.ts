@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The V8 flag caps the young generation (8 MB semi-spaces): polling 1,000 devices, peak RSS is
+// about 177 MB with it and 266 MB without, at the same polling speed (bench/memory.ts).
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
@@ -72,6 +74,9 @@ async function start(file: string | undefined): Promise<number> {
   const logger = createLogger({ level: config.daemon.logLevel, format });
   logger.info({ config: file ?? 'embedded defaults', dataDir: config.daemon.dataDir }, 'netpulse starting');
   const daemon = build(config, { logger });
+  // A daemon runs until it is told to stop, even with nothing to poll yet (its own timers are
+  // unref'd so that tests can build one without holding the process open).
+  const keepAlive = setInterval(() => {}, 1 << 30);
 
   let exiting = false;
   const shutdown = (signal: string) => {
@@ -81,6 +86,7 @@ async function start(file: string | undefined): Promise<number> {
     }
     exiting = true;
     logger.info({ signal }, 'stopping');
+    clearInterval(keepAlive);
     daemon.stop().then(() => { logger.flush(); process.exit(0); }, (err) => {
       logger.error({ err }, 'error while stopping');
       process.exit(1);
@@ -95,6 +101,7 @@ async function start(file: string | undefined): Promise<number> {
     await daemon.start();
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
+    clearInterval(keepAlive);
     await daemon.stop();
     return 1;
   }
