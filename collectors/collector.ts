@@ -1,10 +1,12 @@
 import type { Batch } from '../src/sample.ts';
+import type { EmitOptions } from '../src/pipeline.ts';
 
 /**
  * Hands a batch to the pipeline. The promise resolves once the pipeline has accepted the
- * batch; a collector awaits it, which is how backpressure reaches the source.
+ * batch (with `durable`, once the sinks hold it on disk); a collector awaits it, which is how
+ * backpressure reaches the source.
  */
-export type Emit = (batch: Batch) => Promise<void>;
+export type Emit = (batch: Batch, opts?: EmitOptions) => Promise<void>;
 
 /**
  * A source of samples. It turns the outside world into samples and knows nothing else.

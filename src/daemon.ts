@@ -12,6 +12,7 @@ import { SnmpCollector } from '../collectors/snmp/collector.ts';
 import { loadProfiles, resolveProfiles, type Profile } from '../collectors/snmp/profile.ts';
 import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../collectors/snmp/session.ts';
 import { SimNetwork } from './sim/network.ts';
+import { MqttCollector } from '../collectors/mqtt/collector.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -80,7 +81,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       flushIntervalMs: ts.flushInterval, logger: log.child({ component: 'sink', sink: 'files' }),
     });
   }
-  pipeline.add(sink);
+  pipeline.addSink(sink);
 
   const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
   const collectors: Collector[] = [];
@@ -111,6 +112,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
           sessionFactory: deps.snmpSession ?? netSnmpSessionFactory,
           logger: log.child({ component: 'collector', collector: 'snmp' }),
         }));
+      }
+      for (const broker of config.mqtt.brokers) {
+        collectors.push(new MqttCollector({ broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }) }));
       }
       for (const c of collectors) await c.start(pipeline.emit);
       log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');

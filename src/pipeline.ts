@@ -1,8 +1,9 @@
 import type { Batch } from './sample.ts';
 import type { Logger } from './log.ts';
+import type { Sink } from './sinks/sink.ts';
 import { LogThrottle } from './throttle.ts';
 
-/** Anything that takes batches from the pipeline: sinks now, correlators later. */
+/** Anything that takes batches from the pipeline besides the sinks: correlators. */
 export interface Consumer {
   readonly name: string;
   write(batch: Batch): void | Promise<void>;
@@ -17,16 +18,28 @@ export interface PipelineStats {
   consumerErrors: number;
 }
 
+export interface EmitOptions {
+  /**
+   * Resolve only once every sink holds the batch durably (spooled or written locally), for
+   * sources that acknowledge data to a sender. Rejects when a sink cannot persist it.
+   */
+  durable?: boolean;
+}
+
+interface Entry { batch: Batch; sinksDone: boolean }
+
 /**
- * Fans batches from collectors out to every consumer, in order, through one bounded queue.
- * `emit` resolves once the batch is queued; when `maxQueuedSamples` are waiting it resolves only
- * when room frees up, so a slow consumer holds collectors back instead of growing memory. A
- * consumer that throws is logged (throttled) and counted; the others still get the batch.
+ * Fans batches from collectors out to the sinks and every consumer, in order, through one
+ * bounded queue. `emit` resolves once the batch is queued; when `maxQueuedSamples` are waiting it
+ * resolves only when room frees up, so a slow consumer holds collectors back instead of growing
+ * memory. A durable emit hands the batch to the sinks and persists it before it queues it for the
+ * consumers. A consumer that throws is logged (throttled) and counted; the others still get the batch.
  */
 export class Pipeline {
   readonly stats: PipelineStats = { emitted: 0, delivered: 0, queuedSamples: 0, waits: 0, consumerErrors: 0 };
+  private readonly sinks: Sink[] = [];
   private readonly consumers: Consumer[] = [];
-  private readonly queue: Batch[] = [];
+  private readonly queue: Entry[] = [];
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private running = false;
@@ -39,17 +52,28 @@ export class Pipeline {
     this.log = logger;
   }
 
+  addSink(sink: Sink): void {
+    this.sinks.push(sink);
+  }
+
   add(consumer: Consumer): void {
     this.consumers.push(consumer);
   }
 
-  readonly emit = async (batch: Batch): Promise<void> => {
+  readonly emit = async (batch: Batch, opts?: EmitOptions): Promise<void> => {
     if (batch.length === 0) return;
+    const durable = opts?.durable === true;
+    if (durable) {
+      for (const s of this.sinks) {
+        s.write(batch);
+        s.persist();
+      }
+    }
     while (this.stats.queuedSamples > 0 && this.stats.queuedSamples + batch.length > this.max) {
       this.stats.waits++;
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }
-    this.queue.push(batch);
+    this.queue.push({ batch, sinksDone: durable });
     this.stats.queuedSamples += batch.length;
     this.stats.emitted += batch.length;
     if (!this.running) {
@@ -58,19 +82,22 @@ export class Pipeline {
     }
   };
 
+  private async deliver(to: Consumer | Sink, batch: Batch): Promise<void> {
+    try {
+      const r = to.write(batch);
+      if (r) await r;
+    } catch (err) {
+      this.stats.consumerErrors++;
+      const suppressed = this.throttle.allow(to.name);
+      if (suppressed !== undefined) this.log.error({ consumer: to.name, err, suppressed }, 'consumer failed a batch');
+    }
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.shift()!;
-      for (const c of this.consumers) {
-        try {
-          const r = c.write(batch);
-          if (r) await r;
-        } catch (err) {
-          this.stats.consumerErrors++;
-          const suppressed = this.throttle.allow(c.name);
-          if (suppressed !== undefined) this.log.error({ consumer: c.name, err, suppressed }, 'consumer failed a batch');
-        }
-      }
+      const { batch, sinksDone } = this.queue.shift()!;
+      if (!sinksDone) for (const s of this.sinks) await this.deliver(s, batch);
+      for (const c of this.consumers) await this.deliver(c, batch);
       this.stats.queuedSamples -= batch.length;
       this.stats.delivered += batch.length;
       while (this.roomWaiters.length > 0 && this.stats.queuedSamples < this.max) this.roomWaiters.shift()!();
@@ -79,7 +106,7 @@ export class Pipeline {
     while (this.idleWaiters.length > 0) this.idleWaiters.shift()!();
   }
 
-  /** Resolves when every queued batch has been handed to every consumer. */
+  /** Resolves when every queued batch has been handed to every sink and consumer. */
   idle(): Promise<void> {
     if (!this.running && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));

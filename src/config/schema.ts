@@ -75,6 +75,82 @@ const influxV1 = z.strictObject({
   timeout: duration(100).default(10_000),
 });
 
+/**
+ * Where a sample's element, tags and fields come from in an MQTT message: `$.a.b` is a path into
+ * the JSON payload, `{N}` inside a string is topic level N (0-based), anything else is literal.
+ */
+const valueSpec = z.string().min(1);
+const mqttField = z.union([valueSpec, z.strictObject({
+  path: valueSpec,
+  /** float (default) accepts numbers and numeric strings; int writes an integer; bool, string as named. */
+  type: z.enum(['float', 'int', 'bool', 'string']).default('float'),
+  scale: z.number().optional(),
+})]);
+
+export const mqttSubscription = z.strictObject({
+  topic: z.string().min(1).refine((t) => !t.startsWith('$share/'), 'write the group in `share`, not in the topic'),
+  /** Subscribe as `$share/<share>/<topic>`: instances in one group split the stream. */
+  share: z.string().regex(/^[^/+#]+$/, 'a group name without / + #').optional(),
+  qos: z.union([z.literal(0), z.literal(1)]).default(1),
+  format: z.enum(['json', 'line', 'value']),
+  /** Larger payloads are refused unread (counted and logged). */
+  maxPayload: size(16).prefault('1MiB'),
+  element: valueSpec.optional(),
+  measurement: z.string().min(1).optional(),
+  tags: z.record(z.string(), valueSpec).default({}),
+  fields: z.record(z.string(), mqttField).default({}),
+  /** For `value`: the field name (a template such as "{4}"); the payload is the value. */
+  field: valueSpec.optional(),
+  /** For `json`: the timestamp (ms or s since the epoch, or ISO-8601); absent = receive time. */
+  time: valueSpec.optional(),
+  /** For `json`: a path to an array; each element becomes a sample. */
+  each: valueSpec.optional(),
+  /** For `line`: the timestamp precision of the lines. */
+  precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
+  /** An element silent this long becomes stale (a reachability sample says so). */
+  staleAfter: duration(1000).default(300_000),
+}).superRefine((s, ctx) => {
+  if (s.format === 'json' && Object.keys(s.fields).length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'json subscriptions need at least one field' });
+  if (s.format !== 'line' && !s.measurement) ctx.addIssue({ code: 'custom', path: ['measurement'], message: `required for format ${s.format}` });
+  if (s.format !== 'line' && !s.element) ctx.addIssue({ code: 'custom', path: ['element'], message: `required for format ${s.format}` });
+  if (s.format === 'value' && !s.field) ctx.addIssue({ code: 'custom', path: ['field'], message: 'required for format value' });
+});
+
+export const mqttBroker = z.strictObject({
+  name,
+  url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  /** Fixed, so the broker keeps the session (and the messages not yet acknowledged) across restarts. */
+  clientId: z.string().min(1).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: z.strictObject({
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    rejectUnauthorized: z.boolean().default(true),
+  }).optional(),
+  keepalive: duration(1000).default(30_000),
+  reconnectPeriod: duration(100).default(1_000),
+  /** MQTT 5: how long the broker keeps the session while netpulse is away. */
+  sessionExpiry: duration(1000).default(7 * 86_400_000),
+  subscriptions: z.array(mqttSubscription).default([]),
+  /** Birth and last-will messages: "online"/"offline" per element. */
+  presence: z.strictObject({
+    topic: z.string().min(1),
+    element: valueSpec,
+    online: z.string().default('online'),
+    offline: z.string().default('offline'),
+  }).optional(),
+});
+
+export const icmpTarget = z.strictObject({
+  name,
+  host: z.string().min(1),
+  element: z.string().min(1).optional(),
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
 export const configSchema = z.strictObject({
   daemon: z.strictObject({
     dataDir: z.string().min(1).default('./data'),
@@ -109,6 +185,21 @@ export const configSchema = z.strictObject({
     defaults: snmpDefaults.prefault({}),
     targets: z.array(snmpTarget).default([]),
   }).prefault({}),
+  mqtt: z.strictObject({
+    brokers: z.array(mqttBroker).default([]),
+  }).prefault({}),
+  icmp: z.strictObject({
+    /** Probes per target per round (SmokePing's default: 20). */
+    count: z.number().int().min(1).max(10_000).default(20),
+    interval: duration(1000).default(60_000),
+    /** Between two probes to the same target. */
+    period: duration(10).default(1_000),
+    /** Between any two probes fping sends (fping's -i). */
+    spacing: duration(1).default(10),
+    timeout: duration(10).default(1_000),
+    fping: z.string().default('fping'),
+    targets: z.array(icmpTarget).default([]),
+  }).prefault({}),
   sim: z.strictObject({
     enabled: z.boolean().default(false),
     host: z.string().default('127.0.0.1'),
@@ -135,4 +226,7 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type SnmpTargetConfig = z.output<typeof snmpTarget>;
 export type SnmpDefaults = Config['snmp']['defaults'];
+export type MqttBrokerConfig = Config['mqtt']['brokers'][number];
+export type MqttSubscriptionConfig = MqttBrokerConfig['subscriptions'][number];
+export type IcmpConfig = Config['icmp'];
 export type InfluxConfig = NonNullable<Config['timeseries']['influx']>;

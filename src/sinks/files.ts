@@ -44,7 +44,14 @@ export class FileSink implements Sink {
     const seqs = this.files();
     this.seq = seqs.at(-1) ?? 0;
     this.openCurrent();
-    this.timer = setInterval(() => this.flushNow(), this.o.flushIntervalMs);
+    this.timer = setInterval(() => {
+      try {
+        this.flushNow();
+      } catch (err) {
+        // Disk full or gone: the lines stay in memory and the next tick tries again.
+        this.o.logger.error({ err, points: this.pending.length }, 'cannot write local series file');
+      }
+    }, this.o.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -64,14 +71,19 @@ export class FileSink implements Sink {
     }
   }
 
+  persist(): void {
+    if (this.fd === undefined) throw new Error('file sink is not open');
+    this.flushNow();
+  }
+
   private flushNow(): void {
     if (this.pending.length === 0 || this.fd === undefined) return;
-    const text = this.pending.join('\n') + '\n';
+    const data = Buffer.from(this.pending.join('\n') + '\n');
+    if (this.size >= this.o.maxFileBytes) this.rotate();
+    for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done, data.length - done);
     this.stats.accepted += this.pending.length;
     this.pending = [];
-    if (this.size >= this.o.maxFileBytes) this.rotate();
-    writeSync(this.fd, text);
-    this.size += Buffer.byteLength(text);
+    this.size += data.length;
   }
 
   private rotate(): void {

@@ -14,6 +14,13 @@ export interface Sink {
   /** Where the data goes, for logs ("InfluxDB v2 API at http://…"). Never includes secrets. */
   readonly destination: string;
   write(batch: Batch): void;
+  /**
+   * Makes everything written so far durable now, synchronously (appended to the spool or the
+   * local files: a `kill -9` after it returns cannot take it). Throws when it cannot (disk full);
+   * what was written stays buffered. Sources that acknowledge data to a sender (MQTT QoS 1) call
+   * it before acknowledging.
+   */
+  persist(): void;
   flush(): Promise<void>;
   /** `deadlineMs` bounds how long delivery of buffered data may still be tried. */
   close(deadlineMs?: number): Promise<SinkCloseReport>;

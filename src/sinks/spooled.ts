@@ -84,7 +84,11 @@ export class SpooledSink implements Sink {
     if (this.pending.length >= this.o.batchSize) this.flushToSpool();
   }
 
-  private flushToSpool(): void {
+  persist(): void {
+    this.flushToSpool(true);
+  }
+
+  private flushToSpool(raise = false): void {
     if (this.pending.length === 0) return;
     let text = '';
     let lines = 0;
@@ -98,6 +102,7 @@ export class SpooledSink implements Sink {
       if (lines > 0) this.o.spool.append(text, lines);
     } catch (err) {
       // Disk full or gone: keep the points in memory and try again at the next flush.
+      if (raise) throw err;
       this.stats.sendErrors++;
       this.log.error({ err, points: lines }, 'cannot append to spool; keeping points in memory');
       return;

@@ -187,6 +187,37 @@ export async function vmExport(port: number, match: string): Promise<{ metric: R
   return (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/**
+ * Debian's Mosquitto on a loopback port, anonymous, with persistence (a restart keeps sessions
+ * and queued messages) and no limit on messages queued for a disconnected persistent client.
+ */
+export async function startMosquitto(extra = ''): Promise<Server> {
+  const dir = tempDir('mosquitto');
+  const port = await freeTcpPort();
+  writeFileSync(join(dir, 'mosquitto.conf'), `
+listener ${port} 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location ${dir}/
+autosave_interval 1
+max_queued_messages 0
+max_inflight_messages 100
+log_dest stderr
+log_type error
+log_type warning
+${extra}
+`);
+  return run('mosquitto', '/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], port, dir, () => tcpOpen(port));
+}
+
+async function tcpOpen(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }

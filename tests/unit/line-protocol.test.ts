@@ -41,3 +41,21 @@ describe('encodeLine', () => {
       .toBe('m,a=2,element=E,f=3,z=1 v=1 0');
   });
 });
+
+describe('parseLine', () => {
+  it('reads back what encodeLine writes, escapes included', async () => {
+    const { parseLine } = await import('../../src/sinks/line-protocol.ts');
+    const s = { element: 'SW 1', measurement: 'if,x', tags: { 'a b': 'c=d,e f' }, fields: { n: 5n, f: -1.5, b: false, s: 'say "hi"\\\\' }, time: 1_700_000_000_123 };
+    const p = parseLine(encodeLine(s)!);
+    expect(p).toEqual({ measurement: 'if,x', tags: { 'a b': 'c=d,e f', element: 'SW 1' }, fields: s.fields, time: s.time });
+  });
+
+  it('names what is wrong and where', async () => {
+    const { parseLine } = await import('../../src/sinks/line-protocol.ts');
+    expect(() => parseLine('m f=NaN')).toThrow('field "f" has a bad value "NaN" at column 8');
+    expect(() => parseLine('m,t f=1')).toThrow(/tag without "key=value"/);
+    expect(() => parseLine('m f="open')).toThrow(/unterminated string/);
+    expect(() => parseLine('m f=1 12x')).toThrow(/bad timestamp/);
+    expect(parseLine('m f=1 1700000000123456789').time).toBe(1_700_000_000_123.4568);
+  });
+});

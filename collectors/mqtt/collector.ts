@@ -1,0 +1,256 @@
+import mqtt, { type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Collector, Emit } from '../collector.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Sample } from '../../src/sample.ts';
+import type { MqttBrokerConfig } from '../../src/config/schema.ts';
+import { LogThrottle } from '../../src/throttle.ts';
+import { compileDecoder, topicMatches, DecodeError, type Decoder } from './decode.ts';
+
+export interface MqttCollectorOptions {
+  broker: MqttBrokerConfig;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface MqttStats {
+  messages: number;
+  samples: number;
+  /** Messages that could not become samples (counted, logged, acknowledged). */
+  rejected: number;
+  /** Values left out of otherwise good messages. */
+  problems: number;
+  /** Messages on no configured subscription. */
+  unmatched: number;
+  /** Rejected messages per topic (the busiest 1,000 topics). */
+  rejectedByTopic: Map<string, number>;
+  /** Times the sinks could not persist a message; it stays unacknowledged with the broker. */
+  persistFailures: number;
+}
+
+interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
+
+const MAX_TOPIC_KEYS = 1_000;
+
+/**
+ * Takes telemetry from one MQTT broker. The session is persistent (fixed client id, no clean
+ * start) and every QoS 1 message is acknowledged only after the pipeline has persisted its samples
+ * in the sinks, so a broker restart, a network cut or a `kill -9` of netpulse loses nothing the
+ * broker accepted: what was not acknowledged is delivered again. mqtt.js hands messages over one
+ * at a time and waits for each to be handled, which is the bound on what is in flight here; the
+ * broker holds the rest (MQTT 5: at most `receiveMaximum` unacknowledged).
+ *
+ * A message that does not decode is counted per topic, logged (rate-limited) with the topic and
+ * the reason, and acknowledged, so it can never wedge the session.
+ */
+export class MqttCollector implements Collector {
+  readonly name: string;
+  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0 };
+  private readonly o: MqttCollectorOptions;
+  private readonly decoders: Decoder[];
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly throttle = new LogThrottle(60_000);
+  private readonly elements = new Map<string, ElementState>();
+  private client: MqttClient | undefined;
+  private emit: Emit | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private connectedOnce = false;
+  private down = false;
+  private stopping = false;
+
+  constructor(o: MqttCollectorOptions) {
+    this.o = o;
+    this.name = `mqtt:${o.broker.name}`;
+    this.log = o.logger;
+    this.now = o.now ?? Date.now;
+    this.decoders = o.broker.subscriptions.map(compileDecoder);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(emit: Emit): Promise<void> {
+    if (this.client) return;
+    this.emit = emit;
+    const b = this.o.broker;
+    const options: IClientOptions = {
+      clientId: b.clientId ?? `netpulse-${hostname()}-${b.name}`,
+      clean: false,
+      protocolVersion: b.protocolVersion,
+      keepalive: Math.round(b.keepalive / 1000),
+      reconnectPeriod: b.reconnectPeriod,
+      connectTimeout: 10_000,
+      resubscribe: false, // subscribed on every connect below
+      username: b.username,
+      password: b.password,
+    };
+    if (b.protocolVersion === 5) {
+      options.properties = { sessionExpiryInterval: Math.round(b.sessionExpiry / 1000), receiveMaximum: 100 };
+    }
+    if (b.tls) {
+      if (b.tls.ca) options.ca = readFileSync(b.tls.ca);
+      if (b.tls.cert) options.cert = readFileSync(b.tls.cert);
+      if (b.tls.key) options.key = readFileSync(b.tls.key);
+      options.rejectUnauthorized = b.tls.rejectUnauthorized;
+    }
+    const client = mqtt.connect(b.url, options);
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      this.handle(packet).then(() => done(), (err) => done(err));
+    };
+    client.on('connect', (connack) => {
+      if (this.down || !this.connectedOnce) this.log.info({ broker: b.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
+      this.connectedOnce = true;
+      this.down = false;
+      this.subscribe(client);
+    });
+    client.on('close', () => {
+      if (!this.down && !this.stopping) this.log.warn({ broker: b.url }, 'mqtt connection lost; reconnecting (the broker keeps the session)');
+      this.down = true;
+    });
+    client.on('error', (err) => {
+      const suppressed = this.throttle.allow(`error:${err.message}`);
+      if (suppressed !== undefined) this.log.error({ broker: b.url, reason: err.message, suppressed }, 'mqtt error');
+    });
+    const minStale = Math.min(...b.subscriptions.map((s) => s.staleAfter), 60_000);
+    this.staleTimer = setInterval(() => void this.checkStale(), Math.max(250, Math.floor(minStale / 4)));
+    this.staleTimer.unref();
+    this.log.info({ broker: b.url, subscriptions: this.decoders.map((d) => d.filter), presence: b.presence?.topic }, 'mqtt collector started');
+  }
+
+  private subscribe(client: MqttClient): void {
+    const filters: Record<string, { qos: 0 | 1 }> = {};
+    for (const d of this.decoders) filters[d.filter] = { qos: d.sub.qos };
+    if (this.o.broker.presence) filters[this.o.broker.presence.topic] = { qos: 1 };
+    if (Object.keys(filters).length === 0) return;
+    client.subscribe(filters, (err, granted) => {
+      if (err) {
+        this.log.error({ reason: err.message }, 'mqtt subscribe failed');
+        return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos >= 0x80) this.log.error({ topic: g.topic, reasonCode: g.qos }, 'mqtt broker refused the subscription');
+      }
+    });
+  }
+
+  /** One message: decode, persist durably, then (on return) mqtt.js acknowledges it. */
+  private async handle(packet: IPublishPacket): Promise<void> {
+    const topic = packet.topic;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    this.stats.messages++;
+    const now = this.now();
+    const presence = this.o.broker.presence;
+    if (presence && topicMatches(presence.topic, topic)) return this.onPresence(topic, payload, now);
+    const decoder = this.decoders.find((d) => topicMatches(d.sub.topic, topic));
+    if (!decoder) {
+      this.stats.unmatched++;
+      this.warn(`unmatched:${topic}`, { topic }, 'mqtt message on no configured subscription; acknowledged and dropped');
+      return;
+    }
+    let decoded;
+    try {
+      decoded = decoder.decode(topic, payload, now);
+    } catch (err) {
+      this.reject(topic, err instanceof DecodeError ? err.message : `cannot decode: ${(err as Error).message}`);
+      return;
+    }
+    if (decoded.problems.length > 0) {
+      this.stats.problems += decoded.problems.length;
+      this.warn(`problem:${topic}`, { topic, problems: decoded.problems.slice(0, 5) }, 'mqtt values left out');
+    }
+    const batch: Sample[] = decoded.samples;
+    for (const el of decoded.elements) {
+      const st = this.elements.get(el);
+      if (st?.stale) {
+        st.stale = false;
+        batch.push(this.reachability(el, true, 'data', now));
+      }
+      if (st) st.lastSeen = now;
+      else this.elements.set(el, { lastSeen: now, staleAfter: decoder.sub.staleAfter, stale: false });
+    }
+    await this.accept(batch);
+    this.stats.samples += decoded.samples.length;
+  }
+
+  private onPresence(topic: string, payload: Buffer, now: number): Promise<void> | undefined {
+    const p = this.o.broker.presence!;
+    const element = p.element.replace(/\{(\d+)\}/g, (_, n) => topic.split('/')[Number(n)] ?? '');
+    const state = payload.toString('utf8').trim();
+    if (!element || (state !== p.online && state !== p.offline)) {
+      this.reject(topic, `presence payload must be "${p.online}" or "${p.offline}" (got ${JSON.stringify(state.slice(0, 40))})`);
+      return;
+    }
+    const up = state === p.online;
+    const st = this.elements.get(element);
+    if (st) {
+      st.lastSeen = now;
+      st.stale = false;
+    } else {
+      this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: false });
+    }
+    return this.accept([this.reachability(element, up, up ? 'online' : 'offline', now)]);
+  }
+
+  private reachability(element: string, up: boolean, reason: string, time: number): Sample {
+    return { element, measurement: 'reachability', tags: { probe: 'mqtt', broker: this.o.broker.name }, fields: { up, stale: reason === 'stale', reason }, time };
+  }
+
+  /** Elements silent past their period become stale, once, until they are heard from again. */
+  private async checkStale(): Promise<void> {
+    const now = this.now();
+    const batch: Sample[] = [];
+    for (const [el, st] of this.elements) {
+      if (!st.stale && now - st.lastSeen > st.staleAfter) {
+        st.stale = true;
+        batch.push(this.reachability(el, false, 'stale', now));
+      }
+    }
+    if (batch.length === 0 || !this.emit) return;
+    this.log.warn({ elements: batch.map((s) => s.element).slice(0, 20), count: batch.length }, 'mqtt elements silent past their period: stale');
+    try {
+      await this.emit(batch);
+    } catch (err) {
+      this.log.error({ err }, 'cannot emit staleness');
+    }
+  }
+
+  /** Persists through the pipeline; while the sinks cannot, holds the message (unacknowledged). */
+  private async accept(batch: Sample[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.emit!(batch, { durable: true });
+        return;
+      } catch (err) {
+        this.stats.persistFailures++;
+        if (attempt === 0) this.log.error({ err }, 'cannot persist mqtt samples; holding the message unacknowledged');
+        if (this.stopping) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private reject(topic: string, reason: string): void {
+    this.stats.rejected++;
+    const m = this.stats.rejectedByTopic;
+    m.set(topic, (m.get(topic) ?? 0) + 1);
+    if (m.size > MAX_TOPIC_KEYS) m.delete(m.keys().next().value!);
+    this.warn(`reject:${topic}`, { topic, reason }, 'mqtt message rejected; acknowledged and dropped');
+  }
+
+  private warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    const suppressed = this.throttle.allow(key);
+    if (suppressed !== undefined) this.log.warn({ ...fields, suppressed }, msg);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.endAsync(true);
+  }
+}

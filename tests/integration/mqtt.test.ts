@@ -1,0 +1,189 @@
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { startMosquitto, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import type { MqttCollector } from '../../collectors/mqtt/collector.ts';
+
+const MAIN = join(import.meta.dirname, '../../src/main.ts');
+
+/** Publishes with Debian's mosquitto_pub: a foreign client, not ours. */
+function pub(port: number, topic: string, message: string, extra: string[] = []): void {
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message, ...extra]);
+}
+
+const CELL_SUB = {
+  topic: 'tele/+/cell/+', format: 'json', element: '{1}', measurement: 'lte_cell',
+  tags: { cell: '{1}-C{3}' }, fields: { rsrp_dbm: '$.rsrp', seq: { path: '$.seq', type: 'int' } }, time: '$.ts',
+};
+
+/** How many distinct points of a series VictoriaMetrics holds (redeliveries share a timestamp). */
+async function distinctPoints(vmPort: number, match: string): Promise<number> {
+  const series = await vmExport(vmPort, match);
+  return new Set(series.flatMap((s) => s.timestamps.map((t) => `${JSON.stringify(s.metric)}@${t}`))).size;
+}
+
+describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
+  let broker: Server;
+  let vm: Server;
+  beforeAll(async () => { [broker, vm] = await Promise.all([startMosquitto(), startVictoriaMetrics()]); });
+  afterAll(async () => { await broker?.stop(); await vm?.stop(); });
+
+  const influx = () => ({ influx: { version: 2, url: `http://127.0.0.1:${vm.port}`, org: 'o', bucket: 'b', token: 't' }, flushInterval: '100ms' });
+
+  it('maps JSON, line protocol and plain values; bad messages are counted per topic and never block the good ones', async () => {
+    const { daemon, logs } = testDaemon({
+      timeseries: influx(),
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-formats', subscriptions: [
+        CELL_SUB,
+        { topic: 'lp/+', format: 'line', element: '{1}', precision: 'ms' },
+        { topic: 'site/+/+/+', format: 'value', element: '{2}', measurement: 'env', field: '{3}', tags: { site: '{1}' } },
+      ] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors.find((c) => c.name === 'mqtt:main') as MqttCollector;
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300)); // subscriptions in place
+      const now = Date.now();
+      pub(broker.port, 'tele/BS-1/cell/1', JSON.stringify({ rsrp: -97.5, seq: 1, ts: now }));
+      pub(broker.port, 'tele/BS-1/cell/1', '{"rsrp": -9');                         // truncated JSON
+      pub(broker.port, 'tele/BS-1/cell/2', JSON.stringify({ rsrp: 'weak', ts: now })); // text where a number belongs
+      pub(broker.port, 'tele/BS-1/cell/2', JSON.stringify({ rsrp: -101, seq: 2, ts: now }));
+      pub(broker.port, 'lp/BS-2', `lte_cell,cell=BS-2-C1 rsrp_dbm=-88.25 ${now}\ngarbage here\nlte_cell,cell=BS-2-C2 rsrp_dbm=-90 ${now}`);
+      pub(broker.port, 'site/S1/BS-3/temperature_c', '41.5');
+      pub(broker.port, 'site/S1/BS-3/temperature_c', 'hot');
+      await vi.waitFor(async () => {
+        const cells = await vmExport(vm.port, 'lte_cell_rsrp_dbm');
+        expect(cells.map((s) => [s.metric.cell, s.values[0]]).sort()).toEqual([
+          ['BS-1-C1', -97.5], ['BS-1-C2', -101], ['BS-2-C1', -88.25], ['BS-2-C2', -90]]);
+        const env = await vmExport(vm.port, 'env_temperature_c');
+        expect(env.map((s) => [s.metric.element, s.metric.site, s.values[0]])).toEqual([['BS-3', 'S1', 41.5]]);
+      }, { timeout: 15_000, interval: 250 });
+      expect(mq.stats.rejected).toBe(3);
+      expect(Object.fromEntries(mq.stats.rejectedByTopic)).toEqual({ 'tele/BS-1/cell/1': 1, 'tele/BS-1/cell/2': 1, 'site/S1/BS-3/temperature_c': 1 });
+      const rejected = logs.filter((l) => l.msg === 'mqtt message rejected; acknowledged and dropped');
+      expect(rejected.map((l) => l.topic).sort()).toEqual(['site/S1/BS-3/temperature_c', 'tele/BS-1/cell/1', 'tele/BS-1/cell/2']);
+      expect(rejected.find((l) => l.topic === 'tele/BS-1/cell/1').reason).toMatch(/not JSON/);
+      expect(logs.some((l) => l.msg === 'mqtt values left out' && l.topic === 'lp/BS-2')).toBe(true);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('loses nothing across a broker restart mid-stream', async () => {
+    const N = 1500;
+    const { daemon } = testDaemon({
+      timeseries: influx(),
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-restart', reconnectPeriod: '200ms', subscriptions: [CELL_SUB] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors[0] as MqttCollector;
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-restart', clean: false, reconnectPeriod: 200 });
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now() - 60_000;
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < N; i++) {
+        if (i === N / 2) {
+          await broker.stop(); // SIGTERM: Mosquitto saves its sessions and queues, then exits
+          await broker.restart();
+        }
+        acks.push(publisher.publishAsync('tele/BS-R/cell/1', JSON.stringify({ rsrp: -90 - (i % 20), seq: i, ts: t0 + i }), { qos: 1 }));
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      await Promise.all(acks); // the broker accepted every message
+      await vi.waitFor(async () => {
+        expect(await distinctPoints(vm.port, 'lte_cell_seq{element="BS-R"}')).toBe(N);
+      }, { timeout: 30_000, interval: 500 });
+    } finally {
+      await publisher.endAsync();
+      await daemon.stop();
+    }
+  });
+
+  it('loses nothing across a kill -9 of netpulse: unacknowledged messages come again', async () => {
+    const N = 3000;
+    const dir = tempDir('mqtt-kill');
+    const cfg = join(dir, 'netpulse.yaml');
+    writeFileSync(cfg, JSON.stringify({
+      daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
+      timeseries: influx(),
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', subscriptions: [CELL_SUB] }] },
+    }));
+    const startDaemon = () => {
+      let out = '';
+      const child = spawn(process.execPath, [MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d) => { out += d; });
+      child.stderr!.on('data', (d) => { out += d; });
+      return { child, output: () => out };
+    };
+    const kill9 = async (child: ChildProcess) => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    let d = startDaemon();
+    await vi.waitFor(() => expect(d.output()).toContain('mqtt connected'), { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-kill' });
+    try {
+      const t0 = Date.now() - 120_000;
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < N; i++) {
+        acks.push(publisher.publishAsync('tele/BS-K/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: t0 + i }), { qos: 1 }));
+        if (i === N / 3) await kill9(d.child); // mid-stream: some messages persisted, some in flight
+        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(acks);
+      d = startDaemon(); // same client id: the broker delivers what was never acknowledged
+      await vi.waitFor(async () => {
+        expect(await distinctPoints(vm.port, 'lte_cell_seq{element="BS-K"}')).toBe(N);
+      }, { timeout: 40_000, interval: 500 });
+    } finally {
+      await publisher.endAsync();
+      const exited = new Promise((r) => d.child.once('exit', r));
+      d.child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('turns birth and last-will messages into reachability, and silence into staleness', async () => {
+    const { daemon } = testDaemon({
+      timeseries: influx(),
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-presence',
+        presence: { topic: 'presence/+', element: '{1}' },
+        subscriptions: [{ ...CELL_SUB, staleAfter: '1500ms' }] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors[0] as MqttCollector;
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      // A base station's agent: "online" when it connects, the broker publishes its will when it dies.
+      const agent = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+        clientId: 'bs-p', will: { topic: 'presence/BS-P', payload: Buffer.from('offline'), qos: 1, retain: true },
+      });
+      await agent.publishAsync('presence/BS-P', 'online', { qos: 1, retain: true });
+      await agent.publishAsync('tele/BS-P/cell/1', JSON.stringify({ rsrp: -95, seq: 1 }), { qos: 1 });
+      await vi.waitFor(async () => {
+        const r = await vmExport(vm.port, 'reachability_up{element="BS-P",probe="mqtt"}');
+        expect(r[0]?.values).toContain(1);
+      }, { timeout: 10_000, interval: 250 });
+      agent.stream.destroy(); // dies without DISCONNECT: the broker sends the will
+      await vi.waitFor(async () => {
+        const reasons = await vmExport(vm.port, 'reachability_up{element="BS-P",probe="mqtt"}');
+        expect(reasons[0].values.at(-1)).toBe(0);
+      }, { timeout: 10_000, interval: 250 });
+      await vi.waitFor(async () => {
+        const stale = await vmExport(vm.port, 'reachability_stale{element="BS-P"}');
+        expect(stale[0]?.values).toContain(1);
+      }, { timeout: 10_000, interval: 250 });
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
