@@ -21,7 +21,8 @@ export interface PipelineStats {
 export interface EmitOptions {
   /**
    * Resolve only once every sink holds the batch durably (spooled or written locally), for
-   * sources that acknowledge data to a sender. Rejects when a sink cannot persist it.
+   * sources that acknowledge data to a sender. Rejects when a sink cannot persist it. Durable
+   * batches emitted in the same turn of the event loop share one persist (a group commit).
    */
   durable?: boolean;
 }
@@ -43,6 +44,7 @@ export class Pipeline {
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private running = false;
+  private commit: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   private readonly max: number;
   private readonly log: Logger;
   private readonly throttle = new LogThrottle(60_000);
@@ -63,11 +65,10 @@ export class Pipeline {
   readonly emit = async (batch: Batch, opts?: EmitOptions): Promise<void> => {
     if (batch.length === 0) return;
     const durable = opts?.durable === true;
+    let persisted: Promise<void> | undefined;
     if (durable) {
-      for (const s of this.sinks) {
-        s.write(batch);
-        s.persist();
-      }
+      for (const s of this.sinks) s.write(batch);
+      persisted = this.groupCommit();
     }
     while (this.stats.queuedSamples > 0 && this.stats.queuedSamples + batch.length > this.max) {
       this.stats.waits++;
@@ -80,7 +81,29 @@ export class Pipeline {
       this.running = true;
       setImmediate(() => void this.drain());
     }
+    if (persisted) await persisted;
   };
+
+  /** One persist of every sink after this turn of the event loop, shared by its durable emits. */
+  private groupCommit(): Promise<void> {
+    if (!this.commit) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      this.commit = { promise, resolve, reject };
+      setImmediate(() => {
+        const c = this.commit!;
+        this.commit = undefined;
+        try {
+          for (const s of this.sinks) s.persist();
+          c.resolve();
+        } catch (err) {
+          c.reject(err);
+        }
+      });
+    }
+    return this.commit.promise;
+  }
 
   private async deliver(to: Consumer | Sink, batch: Batch): Promise<void> {
     try {

@@ -31,6 +31,9 @@ export interface MqttStats {
 
 interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
 
+/** Acknowledgements held back on one connection until what they acknowledge is persisted. */
+interface Cork { stream: NodeJS.WritableStream & { cork(): void; uncork(): void; destroy(err?: Error): void; destroyed: boolean }; pending: number }
+
 const MAX_TOPIC_KEYS = 1_000;
 
 /**
@@ -59,6 +62,7 @@ export class MqttCollector implements Collector {
   private connectedOnce = false;
   private down = false;
   private stopping = false;
+  private cork: Cork | undefined;
 
   constructor(o: MqttCollectorOptions) {
     this.o = o;
@@ -98,9 +102,7 @@ export class MqttCollector implements Collector {
     }
     const client = mqtt.connect(b.url, options);
     this.client = client;
-    client.handleMessage = (packet, done) => {
-      this.handle(packet).then(() => done(), (err) => done(err));
-    };
+    client.handleMessage = (packet, done) => this.onMessage(client, packet, done);
     client.on('connect', (connack) => {
       if (this.down || !this.connectedOnce) this.log.info({ broker: b.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
       this.connectedOnce = true;
@@ -137,8 +139,54 @@ export class MqttCollector implements Collector {
     });
   }
 
-  /** One message: decode, persist durably, then (on return) mqtt.js acknowledges it. */
-  private async handle(packet: IPublishPacket): Promise<void> {
+  /**
+   * mqtt.js calls this for each message, one at a time, and sends the PUBACK when `done` is called.
+   * The socket is corked first, so the PUBACKs of every message handled before the pipeline's
+   * next group commit wait in this process; they are released only once all of those messages
+   * are persisted. If persisting fails, the connection is dropped with the PUBACKs unsent, and
+   * the broker delivers those messages again after the reconnect.
+   */
+  private onMessage(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
+    let accepted: Promise<void> | undefined;
+    try {
+      accepted = this.handle(packet);
+    } catch (err) {
+      // A bug, not bad input (decoding problems are handled inside): keep the session alive.
+      this.log.error({ err, topic: packet.topic }, 'mqtt message handling failed');
+    }
+    if (!accepted || packet.qos === 0) {
+      accepted?.catch((err) => this.persistFailed(err, undefined));
+      done();
+      return;
+    }
+    const stream = client.stream as unknown as Cork['stream'];
+    let cork = this.cork;
+    if (!cork || cork.stream !== stream || cork.pending === 0) {
+      stream.cork();
+      cork = this.cork = { stream, pending: 0 };
+    }
+    const held = cork;
+    held.pending++;
+    accepted.then(() => {
+      if (--held.pending === 0) held.stream.uncork();
+    }, (err) => {
+      held.pending--;
+      this.persistFailed(err, held);
+    });
+    done();
+  }
+
+  private persistFailed(err: unknown, held: Cork | undefined): void {
+    this.stats.persistFailures++;
+    const suppressed = this.throttle.allow('persist');
+    if (suppressed !== undefined) {
+      this.log.error({ err, suppressed }, 'cannot persist mqtt samples; dropping the connection unacknowledged (the broker will deliver them again)');
+    }
+    if (held && !held.stream.destroyed) held.stream.destroy();
+  }
+
+  /** Decodes one message; returns the promise of its persistence, or nothing when there is nothing to keep. */
+  private handle(packet: IPublishPacket): Promise<void> | undefined {
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     this.stats.messages++;
@@ -149,14 +197,14 @@ export class MqttCollector implements Collector {
     if (!decoder) {
       this.stats.unmatched++;
       this.warn(`unmatched:${topic}`, { topic }, 'mqtt message on no configured subscription; acknowledged and dropped');
-      return;
+      return undefined;
     }
     let decoded;
     try {
       decoded = decoder.decode(topic, payload, now);
     } catch (err) {
       this.reject(topic, err instanceof DecodeError ? err.message : `cannot decode: ${(err as Error).message}`);
-      return;
+      return undefined;
     }
     if (decoded.problems.length > 0) {
       this.stats.problems += decoded.problems.length;
@@ -172,8 +220,8 @@ export class MqttCollector implements Collector {
       if (st) st.lastSeen = now;
       else this.elements.set(el, { lastSeen: now, staleAfter: decoder.sub.staleAfter, stale: false });
     }
-    await this.accept(batch);
     this.stats.samples += decoded.samples.length;
+    return this.emit!(batch, { durable: true });
   }
 
   private onPresence(topic: string, payload: Buffer, now: number): Promise<void> | undefined {
@@ -182,7 +230,7 @@ export class MqttCollector implements Collector {
     const state = payload.toString('utf8').trim();
     if (!element || (state !== p.online && state !== p.offline)) {
       this.reject(topic, `presence payload must be "${p.online}" or "${p.offline}" (got ${JSON.stringify(state.slice(0, 40))})`);
-      return;
+      return undefined;
     }
     const up = state === p.online;
     const st = this.elements.get(element);
@@ -192,7 +240,7 @@ export class MqttCollector implements Collector {
     } else {
       this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: false });
     }
-    return this.accept([this.reachability(element, up, up ? 'online' : 'offline', now)]);
+    return this.emit!([this.reachability(element, up, up ? 'online' : 'offline', now)], { durable: true });
   }
 
   private reachability(element: string, up: boolean, reason: string, time: number): Sample {
@@ -215,21 +263,6 @@ export class MqttCollector implements Collector {
       await this.emit(batch);
     } catch (err) {
       this.log.error({ err }, 'cannot emit staleness');
-    }
-  }
-
-  /** Persists through the pipeline; while the sinks cannot, holds the message (unacknowledged). */
-  private async accept(batch: Sample[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.emit!(batch, { durable: true });
-        return;
-      } catch (err) {
-        this.stats.persistFailures++;
-        if (attempt === 0) this.log.error({ err }, 'cannot persist mqtt samples; holding the message unacknowledged');
-        if (this.stopping) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 100 * 2 ** attempt)));
-      }
     }
   }
 

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
-import type { MqttCollector } from '../../collectors/mqtt/collector.ts';
+import { MqttCollector } from '../../collectors/mqtt/collector.ts';
+import { mqttBroker } from '../../src/config/schema.ts';
+import { memoryLogger } from '../fakes/logger.ts';
+import type { Batch } from '../../src/sample.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/main.ts');
 
@@ -148,6 +151,38 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       const exited = new Promise((r) => d.child.once('exit', r));
       d.child.kill('SIGTERM');
       await exited;
+    }
+  });
+
+  it('never acknowledges what it could not persist: the broker delivers it again', async () => {
+    const N = 600;
+    const seqs = new Set<bigint>();
+    let attempts = 0;
+    let failFor = 150; // the first durable emits fail, as with a full disk
+    const emit = async (batch: Batch, opts?: { durable?: boolean }) => {
+      expect(opts?.durable).toBe(true);
+      attempts++;
+      await new Promise((r) => setImmediate(r));
+      if (failFor-- > 0) throw new Error('ENOSPC: no space left on device');
+      for (const s of batch) seqs.add(s.fields.seq as bigint);
+    };
+    const { logger, lines } = memoryLogger();
+    const collector = new MqttCollector({ logger, broker: mqttBroker.parse({
+      name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-enospc', reconnectPeriod: '100ms', subscriptions: [CELL_SUB] }) });
+    await collector.start(emit);
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-enospc' });
+    try {
+      await vi.waitFor(() => expect(collector.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all(Array.from({ length: N }, (_, i) =>
+        publisher.publishAsync('tele/BS-F/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: 1_700_000_000_000 + i }), { qos: 1 })));
+      await vi.waitFor(() => expect(seqs.size).toBe(N), { timeout: 30_000, interval: 100 });
+      expect(collector.stats.persistFailures).toBeGreaterThan(0);
+      expect(attempts).toBeGreaterThan(N); // the refused ones came again
+      expect(lines.some((l) => /cannot persist mqtt samples/.test(l.msg))).toBe(true);
+    } finally {
+      await publisher.endAsync();
+      await collector.stop();
     }
   });
 

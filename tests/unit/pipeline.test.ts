@@ -23,17 +23,26 @@ class MemorySink implements Sink {
 const s = (v: number) => ({ element: 'e', measurement: 'm', tags: {}, fields: { v }, time: v });
 
 describe('Pipeline', () => {
-  it('persists a durable batch in every sink before the emit resolves, and still feeds consumers', async () => {
+  it('persists durable batches in every sink, one persist per turn, before the emits resolve, and still feeds consumers', async () => {
     const p = new Pipeline(100, memoryLogger().logger);
     const sink = new MemorySink();
     const seen: Batch[] = [];
+    let persists = 0;
+    const persist = sink.persist.bind(sink);
+    sink.persist = () => { persists++; persist(); };
     p.addSink(sink);
     p.add({ name: 'correlator', write: (b) => { seen.push(b); } });
-    const done = p.emit([s(1)], { durable: true });
-    expect(sink.persisted).toEqual([[s(1)]]); // synchronously, before any await
-    await done;
+    const first = p.emit([s(1)], { durable: true });
+    const second = p.emit([s(2)], { durable: true });
+    let resolved = false;
+    void first.then(() => { resolved = true; });
+    await Promise.resolve();
+    expect(resolved).toBe(false); // not before the persist
+    await Promise.all([first, second]);
+    expect(sink.persisted).toEqual([[s(1)], [s(2)]]);
+    expect(persists).toBe(1); // a group commit
     await p.idle();
-    expect(seen).toEqual([[s(1)]]);
+    expect(seen).toEqual([[s(1)], [s(2)]]);
     expect(sink.buffered).toEqual([]); // not written a second time by the queue
   });
 
