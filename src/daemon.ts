@@ -13,6 +13,7 @@ import { loadProfiles, resolveProfiles, type Profile } from '../collectors/snmp/
 import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../collectors/snmp/session.ts';
 import { SimNetwork } from './sim/network.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
+import { IcmpCollector } from '../collectors/icmp/collector.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -115,6 +116,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       }
       for (const broker of config.mqtt.brokers) {
         collectors.push(new MqttCollector({ broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }) }));
+      }
+      if (config.icmp.targets.length > 0) {
+        collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }) }));
       }
       for (const c of collectors) await c.start(pipeline.emit);
       log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
