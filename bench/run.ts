@@ -3,6 +3,8 @@
 import { benchSnmp } from './snmp-poll.ts';
 import { benchSink } from './sink.ts';
 import { benchMemory } from './memory.ts';
+import { benchMqtt } from './mqtt.ts';
+import { benchIcmp } from './icmp.ts';
 
 console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
 await benchSnmp();
@@ -10,4 +12,8 @@ console.log('\n== Time-series sink with its spool (VictoriaMetrics on loopback) 
 await benchSink();
 console.log('\n== Memory: the daemon polling 1,000 simulated devices ==');
 await benchMemory();
+console.log('\n== MQTT ingest, QoS 1 JSON (Mosquitto on loopback) ==');
+await benchMqtt();
+console.log('\n== ICMP probing, 1,000 loopback targets (fping) ==');
+await benchIcmp();
 process.exit(0);

@@ -194,8 +194,8 @@ export const configSchema = z.strictObject({
     interval: duration(1000).default(60_000),
     /** Between two probes to the same target. */
     period: duration(10).default(1_000),
-    /** Between any two probes fping sends (fping's -i). */
-    spacing: duration(1).default(10),
+    /** Between any two probes fping sends (fping's -i): period / spacing targets share one fping. */
+    spacing: duration(1).default(1),
     timeout: duration(10).default(1_000),
     fping: z.string().default('fping'),
     targets: z.array(icmpTarget).default([]),
