@@ -114,7 +114,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
           logger: log.child({ component: 'collector', collector: 'snmp' }),
         }));
       }
-      for (const broker of config.mqtt.brokers) {
+      for (const broker of [...config.mqtt.brokers, ...(sim?.brokers() ?? [])]) {
         collectors.push(new MqttCollector({ broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }) }));
       }
       if (config.icmp.targets.length > 0) {

@@ -208,6 +208,12 @@ export const configSchema = z.strictObject({
     cellsPerBaseStation: z.number().int().min(1).max(12).default(3),
     portsPerSwitch: z.number().int().min(1).max(512).default(24),
     interval: duration(100).default(10_000),
+    /** Base stations also publish telemetry (and presence) to this broker, and the daemon subscribes. */
+    mqtt: z.strictObject({
+      url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port').nullable().default(null),
+      prefix: z.string().min(1).regex(/^[^+#]+$/, 'no wildcards').default('netpulse/sim'),
+      interval: duration(100).default(10_000),
+    }).prefault({}),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   const seen = new Map<string, number>();

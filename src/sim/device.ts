@@ -2,6 +2,7 @@ import snmp from 'net-snmp';
 import type { AddressInfo } from 'node:net';
 import { freeUdpPort } from './ports.ts';
 import { switchMib, baseStationMib, type DeviceState, type SimClock } from './mib.ts';
+import { SimTelemetry, type TelemetryOptions } from './telemetry.ts';
 
 export type DeviceKind = 'switch' | 'base-station';
 
@@ -11,6 +12,8 @@ export interface DeviceSpec {
   /** Ports for a switch, cells for a base station. */
   rows: number;
   community?: string;
+  /** Base stations: also publish MQTT telemetry. */
+  telemetry?: Omit<TelemetryOptions, 'cells'>;
 }
 
 /**
@@ -25,6 +28,7 @@ export class SimDevice {
   private agent: any;
   private readonly clock: SimClock;
   private readonly host: string;
+  private telemetry: SimTelemetry | undefined;
 
   constructor(spec: DeviceSpec, host = '127.0.0.1', clock: SimClock = { now: Date.now }) {
     this.spec = spec;
@@ -53,12 +57,18 @@ export class SimDevice {
     });
     this.port = (socket.address() as AddressInfo).port;
     this.agent = agent;
+    if (this.spec.telemetry && this.spec.kind === 'base-station') {
+      this.telemetry = new SimTelemetry(this.state, { ...this.spec.telemetry, cells: this.spec.rows }, this.clock);
+      this.telemetry.start();
+    }
     return this.port;
   }
 
   async stop(): Promise<void> {
     const agent = this.agent;
     this.agent = undefined;
+    this.telemetry?.stop();
+    this.telemetry = undefined;
     if (agent) await new Promise<void>((resolve) => agent.close(() => resolve()));
   }
 }

@@ -106,24 +106,41 @@ export function switchMib(state: DeviceState, ports: number, clock: SimClock): a
   return mib;
 }
 
+/** What one cell's radio looks like now: moving values, stable per device name and cell. */
+export interface CellRadio { up: boolean; rsrp: number; rsrq: number; sinr: number; users: number; prb: number }
+
+export function cellRadio(state: DeviceState, row: number, clock: SimClock): CellRadio {
+  const seed = hashName(state.name);
+  const t = clock.now() / 1000;
+  const up = !state.downRows.has(row);
+  const drift = (k: number, amp: number) => Math.sin(t / 60 + rand(seed, row, k) * 6.28) * amp;
+  return {
+    up,
+    rsrp: -80 - rand(seed, row, 1) * 20 + drift(1, 3) + state.radioOffsetDb,
+    rsrq: -8 - rand(seed, row, 2) * 4 + drift(2, 1) + state.radioOffsetDb / 4,
+    sinr: 8 + rand(seed, row, 3) * 12 + drift(3, 2) + state.radioOffsetDb,
+    users: up ? Math.round(20 + rand(seed, row, 4) * 150 + drift(4, 10)) : 0,
+    prb: up ? Math.round(30 + rand(seed, row, 5) * 50 + drift(5, 10)) : 0,
+  };
+}
+
 /** A base station: system group and the NETPULSE-LTE-CELL-MIB cell table. */
 export function baseStationMib(state: DeviceState, cells: number, clock: SimClock): any {
   const mib = snmp.createMib();
   addSystem(mib, state, `netpulse simulated eNodeB ${state.name}`, clock);
   const seed = hashName(state.name);
   const t = () => clock.now() / 1000;
-  const up = (r: number) => !state.downRows.has(r);
-  const drift = (r: number, k: number, amp: number) => Math.sin(t() / 60 + rand(seed, r, k) * 6.28) * amp;
+  const radio = (r: number) => cellRadio(state, r, clock);
   const tenths = (v: number) => Math.round(v * 10);
   const cols: Array<[number, string, number, (row: number) => unknown]> = [
     [1, 'cellIndex', T.Integer, (r) => r],
     [2, 'cellName', T.OctetString, (r) => `${state.name}-C${r}`],
-    [3, 'cellOperStatus', T.Integer, (r) => (up(r) ? 1 : 2)],
-    [4, 'cellRsrp', T.Integer, (r) => tenths(-80 - rand(seed, r, 1) * 20 + drift(r, 1, 3) + state.radioOffsetDb)],
-    [5, 'cellRsrq', T.Integer, (r) => tenths(-8 - rand(seed, r, 2) * 4 + drift(r, 2, 1) + state.radioOffsetDb / 4)],
-    [6, 'cellSinr', T.Integer, (r) => tenths(8 + rand(seed, r, 3) * 12 + drift(r, 3, 2) + state.radioOffsetDb)],
-    [7, 'cellConnectedUsers', T.Gauge, (r) => (up(r) ? Math.round(20 + rand(seed, r, 4) * 150 + drift(r, 4, 10)) : 0)],
-    [8, 'cellPrbUtilization', T.Gauge, (r) => (up(r) ? Math.round(30 + rand(seed, r, 5) * 50 + drift(r, 5, 10)) : 0)],
+    [3, 'cellOperStatus', T.Integer, (r) => (radio(r).up ? 1 : 2)],
+    [4, 'cellRsrp', T.Integer, (r) => tenths(radio(r).rsrp)],
+    [5, 'cellRsrq', T.Integer, (r) => tenths(radio(r).rsrq)],
+    [6, 'cellSinr', T.Integer, (r) => tenths(radio(r).sinr)],
+    [7, 'cellConnectedUsers', T.Gauge, (r) => radio(r).users],
+    [8, 'cellPrbUtilization', T.Gauge, (r) => radio(r).prb],
     [9, 'cellDlOctets', T.Counter64, (r) => Math.floor((t() - state.bootTime / 1000) * (2e6 + rand(seed, r, 6) * 2e7))],
     [10, 'cellUlOctets', T.Counter64, (r) => Math.floor((t() - state.bootTime / 1000) * (5e5 + rand(seed, r, 7) * 5e6))],
   ];

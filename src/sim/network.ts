@@ -1,5 +1,6 @@
 import { SimDevice, type DeviceSpec } from './device.ts';
-import type { Config, SnmpTargetConfig } from '../config/schema.ts';
+import type { Config, SnmpTargetConfig, MqttBrokerConfig } from '../config/schema.ts';
+import { mqttBroker } from '../config/schema.ts';
 
 /**
  * The built-in simulated network: switches and base stations as SNMP agents on loopback. The
@@ -13,7 +14,8 @@ export class SimNetwork {
     this.cfg = cfg;
     const specs: DeviceSpec[] = [];
     for (let i = 1; i <= cfg.switches; i++) specs.push({ name: `SIM-SW-${String(i).padStart(3, '0')}`, kind: 'switch', rows: cfg.portsPerSwitch });
-    for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${String(i).padStart(4, '0')}`, kind: 'base-station', rows: cfg.cellsPerBaseStation });
+    const telemetry = cfg.mqtt.url ? { url: cfg.mqtt.url, prefix: cfg.mqtt.prefix, intervalMs: cfg.mqtt.interval } : undefined;
+    for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${String(i).padStart(4, '0')}`, kind: 'base-station', rows: cfg.cellsPerBaseStation, telemetry });
     this.devices = specs.map((s) => new SimDevice(s, cfg.host));
   }
 
@@ -42,5 +44,28 @@ export class SimNetwork {
       profiles: d.spec.kind === 'switch' ? ['system', 'if-mib'] : ['system', 'lte-cell'],
       tags: { sim: 'true' },
     }));
+  }
+
+  /**
+   * The broker the simulated base stations publish to, with the subscription that maps their
+   * telemetry (measurement `lte_cell`, tag `source=mqtt`) and their presence; none without `sim.mqtt.url`.
+   */
+  brokers(): MqttBrokerConfig[] {
+    const m = this.cfg.mqtt;
+    if (!m.url) return [];
+    const at = m.prefix.split('/').length; // topic level of the station name
+    return [mqttBroker.parse({
+      name: 'sim', url: m.url, clientId: 'netpulse-sim-subscriber',
+      subscriptions: [{
+        topic: `${m.prefix}/+/cell/+`, format: 'json', element: `{${at}}`, measurement: 'lte_cell',
+        tags: { cell_name: `{${at}}-C{${at + 2}}`, source: 'mqtt', sim: 'true' },
+        fields: {
+          rsrp_dbm: '$.rsrp_dbm', rsrq_db: '$.rsrq_db', sinr_db: '$.sinr_db',
+          connected_users: { path: '$.connected_users', type: 'int' }, prb_utilization: { path: '$.prb_utilization', type: 'int' },
+        },
+        time: '$.ts', staleAfter: Math.max(1000, m.interval * 3),
+      }],
+      presence: { topic: `${m.prefix}/presence/+`, element: `{${at + 1}}` },
+    })];
   }
 }

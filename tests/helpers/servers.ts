@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -193,6 +193,9 @@ export async function vmExport(port: number, match: string): Promise<{ metric: R
  */
 export async function startMosquitto(extra = ''): Promise<Server> {
   const dir = tempDir('mosquitto');
+  // Started as root, Mosquitto drops to its own user: it must be able to write its database here,
+  // or every restart silently forgets the sessions and queued messages.
+  if (process.getuid?.() === 0) execFileSync('chown', ['mosquitto:mosquitto', dir]);
   const port = await freeTcpPort();
   writeFileSync(join(dir, 'mosquitto.conf'), `
 listener ${port} 127.0.0.1

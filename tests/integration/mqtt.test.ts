@@ -102,6 +102,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       await vi.waitFor(async () => {
         expect(await distinctPoints(vm.port, 'lte_cell_seq{element="BS-R"}')).toBe(N);
       }, { timeout: 30_000, interval: 500 });
+      expect(broker.output()).not.toMatch(/Error saving/); // the broker really kept its state
     } finally {
       await publisher.endAsync();
       await daemon.stop();
@@ -217,6 +218,29 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
         const stale = await vmExport(vm.port, 'reachability_stale{element="BS-P"}');
         expect(stale[0]?.values).toContain(1);
       }, { timeout: 10_000, interval: 250 });
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('the simulated base stations publish telemetry and presence that the daemon takes in', async () => {
+    const { daemon } = testDaemon({
+      timeseries: influx(),
+      sim: { enabled: true, switches: 0, baseStations: 2, cellsPerBaseStation: 3, interval: '1s', mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, interval: '300ms' } },
+    });
+    await daemon.start();
+    try {
+      await vi.waitFor(async () => {
+        const cells = await vmExport(vm.port, 'lte_cell_sinr_db{source="mqtt"}');
+        expect(cells.map((c) => c.metric.cell_name).sort()).toEqual(['SIM-BS-0001-C1', 'SIM-BS-0001-C2', 'SIM-BS-0001-C3', 'SIM-BS-0002-C1', 'SIM-BS-0002-C2', 'SIM-BS-0002-C3']);
+        const up = await vmExport(vm.port, 'reachability_up{probe="mqtt",element="SIM-BS-0002"}');
+        expect(up[0]?.values).toContain(1);
+      }, { timeout: 20_000, interval: 300 });
+      await daemon.sim!.device('SIM-BS-0002')!.stop(); // the station dies: its will says offline
+      await vi.waitFor(async () => {
+        const up = await vmExport(vm.port, 'reachability_up{probe="mqtt",element="SIM-BS-0002"}');
+        expect(up[0].values.at(-1)).toBe(0);
+      }, { timeout: 10_000, interval: 300 });
     } finally {
       await daemon.stop();
     }

@@ -1,0 +1,73 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { cellRadio, type DeviceState, type SimClock } from './mib.ts';
+
+export interface TelemetryOptions {
+  url: string;
+  prefix: string;
+  intervalMs: number;
+  cells: number;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/**
+ * A simulated base station's MQTT agent: announces itself "online" (retained) with an "offline"
+ * last will, and publishes one JSON message per cell every interval at QoS 1:
+ * `<prefix>/<station>/cell/<n>` `{"rsrp_dbm":-91.2,"rsrq_db":-9.1,"sinr_db":14.3,"connected_users":87,
+ * "prb_utilization":55,"oper_status":"up","ts":1700000000000}`. `stop` drops the connection without a
+ * DISCONNECT, so the broker publishes the will, as when a real station dies.
+ */
+export class SimTelemetry {
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly state: DeviceState;
+  private readonly o: TelemetryOptions;
+  private readonly clock: SimClock;
+
+  constructor(state: DeviceState, o: TelemetryOptions, clock: SimClock) {
+    this.state = state;
+    this.o = o;
+    this.clock = clock;
+  }
+
+  static presenceTopic(prefix: string, station: string): string {
+    return `${prefix}/presence/${station}`;
+  }
+
+  start(): void {
+    if (this.client) return;
+    const presence = SimTelemetry.presenceTopic(this.o.prefix, this.state.name);
+    const client = mqtt.connect(this.o.url, {
+      clientId: `sim-${this.state.name}`, reconnectPeriod: 1000,
+      will: { topic: presence, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    client.on('error', () => { /* the simulator retries quietly */ });
+    client.on('connect', () => { client.publish(presence, 'online', { qos: 1, retain: true }); });
+    this.client = client;
+    this.timer = setInterval(() => this.publish(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  private publish(): void {
+    const c = this.client;
+    if (!c?.connected) return;
+    const ts = this.clock.now();
+    for (let cell = 1; cell <= this.o.cells; cell++) {
+      const r = cellRadio(this.state, cell, this.clock);
+      if (!r.up) continue; // a cell that is down sends nothing
+      c.publish(`${this.o.prefix}/${this.state.name}/cell/${cell}`, JSON.stringify({
+        rsrp_dbm: round1(r.rsrp), rsrq_db: round1(r.rsrq), sinr_db: round1(r.sinr), connected_users: r.users,
+        prb_utilization: r.prb, oper_status: 'up', ts,
+      }), { qos: 1 });
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const c = this.client;
+    this.client = undefined;
+    c?.end(true);
+    c?.stream?.destroy();
+  }
+}
