@@ -216,6 +216,16 @@ export const configSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  const unique = (items: { name: string }[], path: string[], what: string) => {
+    const first = new Map<string, number>();
+    items.forEach((x, i) => {
+      const j = first.get(x.name);
+      if (j !== undefined) ctx.addIssue({ code: 'custom', path: [...path, i, 'name'], message: `duplicate ${what} name "${x.name}" (also ${path.at(-1)}[${j}])` });
+      else first.set(x.name, i);
+    });
+  };
+  unique(c.mqtt.brokers, ['mqtt', 'brokers'], 'broker');
+  unique(c.icmp.targets, ['icmp', 'targets'], 'target');
   const seen = new Map<string, number>();
   c.snmp.targets.forEach((t, i) => {
     const first = seen.get(t.name);

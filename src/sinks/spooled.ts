@@ -10,7 +10,7 @@ export interface SpooledSinkOptions {
   writer: LineWriter;
   spool: Spool;
   batchSize: number;
-  /** Write requests under way at once (commits stay in order). */
+  /** Write requests under way at once (commits stay in order); default 4. */
   maxInFlight?: number;
   flushIntervalMs: number;
   retry: { minDelayMs: number; maxDelayMs: number };

@@ -14,7 +14,7 @@ describe('config', () => {
 
   it('accepts the shipped example with its secrets from the environment', () => {
     const text = readFileSync('config/netpulse.example.yaml', 'utf8');
-    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123' };
+    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123', MQTT_PASSWORD: 'mqttpw' };
     const { config, problems } = parseConfigText(text, env);
     expect(problems).toEqual([]);
     expect(checkProfiles(config!)).toEqual([]);
@@ -34,6 +34,14 @@ describe('config', () => {
     ['a duplicate target', 'snmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'snmp.targets[1].name: duplicate target name "a" (also targets[0])'],
     ['an InfluxDB without a token', 'timeseries: { influx: { version: 2, url: "http://x:8086", org: o, bucket: b } }', 'timeseries.influx.token: expected string, got undefined'],
     ['an unset secret', 'timeseries: { influx: { version: 2, url: "http://x:8086", org: o, bucket: b, token: "${NO_SUCH_VAR}" } }', 'timeseries.influx.token: environment variable NO_SUCH_VAR is not set'],
+    ['a JSON subscription without fields', 'mqtt: { brokers: [ { name: b, url: "mqtt://h:1883", subscriptions: [ { topic: t, format: json, element: x, measurement: m } ] } ] }',
+      'mqtt.brokers[0].subscriptions[0].fields: json subscriptions need at least one field'],
+    ['a shared group written into the topic', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: "$share/g/t", format: line } ] } ] }',
+      'mqtt.brokers[0].subscriptions[0].topic: write the group in `share`, not in the topic'],
+    ['a broker URL without a scheme', 'mqtt: { brokers: [ { name: b, url: "h:1883" } ] }', 'mqtt.brokers[0].url: expected mqtt://host:port or mqtts://host:port'],
+    ['an unknown payload format', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: t, format: xml } ] } ] }',
+      'mqtt.brokers[0].subscriptions[0].format: expected one of json, line, value'],
+    ['a duplicate ICMP target', 'icmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'icmp.targets[1].name: duplicate target name "a" (also targets[0])'],
     ['broken YAML', 'snmp: [\n  - a: b\n c', 'line '],
   ])('names the path and the problem for %s', (_what, yaml, expected) => {
     const { config, problems } = parseConfigText(yaml, {});
