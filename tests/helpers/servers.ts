@@ -199,7 +199,7 @@ export async function startMosquitto(extra = ''): Promise<Server> {
   const port = await freeTcpPort();
   writeFileSync(join(dir, 'mosquitto.conf'), `
 listener ${port} 127.0.0.1
-allow_anonymous true
+${extra.includes('allow_anonymous') ? '' : 'allow_anonymous true'}
 persistence true
 persistence_location ${dir}/
 autosave_interval 1
@@ -211,6 +211,29 @@ log_type warning
 ${extra}
 `);
   return run('mosquitto', '/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], port, dir, () => tcpOpen(port));
+}
+
+/**
+ * Mosquitto speaking MQTT over TLS only, with a password file: a CA and a server certificate for
+ * 127.0.0.1 made with openssl for this run. `ca` is the CA certificate's path.
+ */
+export async function startMosquittoTls(user: string, password: string): Promise<Server & { ca: string }> {
+  const pki = tempDir('pki');
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: pki, stdio: 'ignore' });
+  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=netpulse test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+  ossl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
+  writeFileSync(join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.pem');
+  execFileSync('mosquitto_passwd', ['-b', '-c', join(pki, 'passwd'), user, password], { stdio: 'ignore' });
+  chmodSync(join(pki, 'server.key'), 0o644);
+  chmodSync(join(pki, 'passwd'), 0o644);
+  const s = await startMosquitto(`allow_anonymous false
+password_file ${pki}/passwd
+cafile ${pki}/ca.pem
+certfile ${pki}/server.pem
+keyfile ${pki}/server.key
+`);
+  return Object.assign(s, { ca: join(pki, 'ca.pem') });
 }
 
 async function tcpOpen(port: number): Promise<boolean> {

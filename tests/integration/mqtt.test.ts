@@ -3,7 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { startMosquitto, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
+import { startMosquitto, startMosquittoTls, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { MqttCollector } from '../../collectors/mqtt/collector.ts';
 import { mqttBroker } from '../../src/config/schema.ts';
@@ -58,17 +58,22 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       pub(broker.port, 'lp/BS-2', `lte_cell,cell=BS-2-C1 rsrp_dbm=-88.25 ${now}\ngarbage here\nlte_cell,cell=BS-2-C2 rsrp_dbm=-90 ${now}`);
       pub(broker.port, 'site/S1/BS-3/temperature_c', '41.5');
       pub(broker.port, 'site/S1/BS-3/temperature_c', 'hot');
+      const blobber = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'blob' });
+      await blobber.publishAsync('tele/BS-1/cell/3', Buffer.alloc(10 * 1024 * 1024, 0x7b), { qos: 1 }); // 10 MB of "{"
+      await blobber.publishAsync('tele/BS-1/cell/3', JSON.stringify({ rsrp: -99, seq: 3, ts: now }), { qos: 1 });
+      await blobber.endAsync();
       await vi.waitFor(async () => {
         const cells = await vmExport(vm.port, 'lte_cell_rsrp_dbm');
         expect(cells.map((s) => [s.metric.cell, s.values[0]]).sort()).toEqual([
-          ['BS-1-C1', -97.5], ['BS-1-C2', -101], ['BS-2-C1', -88.25], ['BS-2-C2', -90]]);
+          ['BS-1-C1', -97.5], ['BS-1-C2', -101], ['BS-1-C3', -99], ['BS-2-C1', -88.25], ['BS-2-C2', -90]]);
         const env = await vmExport(vm.port, 'env_temperature_c');
         expect(env.map((s) => [s.metric.element, s.metric.site, s.values[0]])).toEqual([['BS-3', 'S1', 41.5]]);
       }, { timeout: 15_000, interval: 250 });
-      expect(mq.stats.rejected).toBe(3);
-      expect(Object.fromEntries(mq.stats.rejectedByTopic)).toEqual({ 'tele/BS-1/cell/1': 1, 'tele/BS-1/cell/2': 1, 'site/S1/BS-3/temperature_c': 1 });
+      expect(mq.stats.rejected).toBe(4);
+      expect(Object.fromEntries(mq.stats.rejectedByTopic)).toEqual({ 'tele/BS-1/cell/1': 1, 'tele/BS-1/cell/2': 1, 'tele/BS-1/cell/3': 1, 'site/S1/BS-3/temperature_c': 1 });
       const rejected = logs.filter((l) => l.msg === 'mqtt message rejected; acknowledged and dropped');
-      expect(rejected.map((l) => l.topic).sort()).toEqual(['site/S1/BS-3/temperature_c', 'tele/BS-1/cell/1', 'tele/BS-1/cell/2']);
+      expect(rejected.map((l) => l.topic).sort()).toEqual(['site/S1/BS-3/temperature_c', 'tele/BS-1/cell/1', 'tele/BS-1/cell/2', 'tele/BS-1/cell/3']);
+      expect(rejected.find((l) => l.topic === 'tele/BS-1/cell/3').reason).toMatch(/10485760 bytes is over maxPayload/);
       expect(rejected.find((l) => l.topic === 'tele/BS-1/cell/1').reason).toMatch(/not JSON/);
       expect(logs.some((l) => l.msg === 'mqtt values left out' && l.topic === 'lp/BS-2')).toBe(true);
     } finally {
@@ -116,7 +121,8 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     writeFileSync(cfg, JSON.stringify({
       daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
       timeseries: influx(),
-      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', subscriptions: [CELL_SUB] }] },
+      // MQTT 3.1.1 here (the others run 5): its persistent session is clean=false alone.
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', protocolVersion: 4, subscriptions: [CELL_SUB] }] },
     }));
     const startDaemon = () => {
       let out = '';
@@ -243,6 +249,82 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       }, { timeout: 10_000, interval: 300 });
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it('splits one stream between instances in a shared subscription group', async () => {
+    const make = (id: string) => {
+      const seqs: bigint[] = [];
+      const c = new MqttCollector({ logger: memoryLogger().logger, broker: mqttBroker.parse({
+        name: id, url: `mqtt://127.0.0.1:${broker.port}`, clientId: id, subscriptions: [{ ...CELL_SUB, share: 'netpulse' }] }) });
+      return { c, seqs, start: () => c.start(async (b: Batch) => { for (const s of b) seqs.push(s.fields.seq as bigint); }) };
+    };
+    const a = make('np-share-a');
+    const b = make('np-share-b');
+    await a.start();
+    await b.start();
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-share' });
+    try {
+      await vi.waitFor(() => expect(a.c.connected && b.c.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all(Array.from({ length: 200 }, (_, i) =>
+        publisher.publishAsync('tele/BS-S/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: 1_700_000_000_000 + i }), { qos: 1 })));
+      await vi.waitFor(() => expect(a.seqs.length + b.seqs.length).toBe(200), { timeout: 10_000 });
+      expect(a.seqs.length).toBeGreaterThan(0);
+      expect(b.seqs.length).toBeGreaterThan(0);
+      expect(new Set([...a.seqs, ...b.seqs]).size).toBe(200); // each message to one of them
+    } finally {
+      await publisher.endAsync();
+      await a.c.stop();
+      await b.c.stop();
+    }
+  });
+});
+
+describe('MQTT over TLS with a username and password', () => {
+  let broker: Server & { ca: string };
+  beforeAll(async () => { broker = await startMosquittoTls('netpulse', 's3cret-pw'); });
+  afterAll(() => broker?.stop());
+
+  const collector = (password: string, ca?: string) => {
+    const { logger, lines } = memoryLogger();
+    const got: Batch[] = [];
+    const c = new MqttCollector({ logger, broker: mqttBroker.parse({
+      name: 'tls', url: `mqtts://127.0.0.1:${broker.port}`, clientId: `np-tls-${password}`, username: 'netpulse', password,
+      tls: ca ? { ca } : undefined, reconnectPeriod: '300ms', subscriptions: [CELL_SUB] }) });
+    return { c, got, lines, start: () => c.start(async (b: Batch) => { got.push(b); }) };
+  };
+
+  it('takes telemetry with the right CA and password', async () => {
+    const ok = collector('s3cret-pw', broker.ca);
+    await ok.start();
+    try {
+      await vi.waitFor(() => expect(ok.c.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', broker.ca, '-u', 'netpulse', '-P', 's3cret-pw',
+        '-q', '1', '-t', 'tele/BS-T/cell/1', '-m', JSON.stringify({ rsrp: -88, seq: 1, ts: 1_700_000_000_000 })]);
+      await vi.waitFor(() => expect(ok.got.flat().map((s) => s.element)).toEqual(['BS-T']), { timeout: 10_000 });
+      expect(JSON.stringify(ok.lines)).not.toContain('s3cret-pw');
+    } finally {
+      await ok.c.stop();
+    }
+  });
+
+  it('says why it cannot connect with a wrong password or an unknown CA, and keeps trying without crashing', async () => {
+    const wrong = collector('wrong-pw', broker.ca);
+    const untrusted = collector('s3cret-pw');
+    await wrong.start();
+    await untrusted.start();
+    try {
+      await vi.waitFor(() => {
+        expect(wrong.lines.some((l) => l.msg === 'mqtt error' && /Not authorized|Bad User Name or Password/i.test(l.reason))).toBe(true);
+        expect(untrusted.lines.some((l) => l.msg === 'mqtt error' && /certificate/i.test(l.reason))).toBe(true);
+      }, { timeout: 10_000 });
+      expect(wrong.c.connected).toBe(false);
+      expect(JSON.stringify(wrong.lines)).not.toContain('wrong-pw');
+    } finally {
+      await wrong.c.stop();
+      await untrusted.c.stop();
     }
   });
 });
