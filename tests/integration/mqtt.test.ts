@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto, startMosquittoTls, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
@@ -21,6 +22,27 @@ const CELL_SUB = {
   topic: 'tele/+/cell/+', format: 'json', element: '{1}', measurement: 'lte_cell',
   tags: { cell: '{1}-C{3}' }, fields: { rsrp_dbm: '$.rsrp', seq: { path: '$.seq', type: 'int' } }, time: '$.ts',
 };
+
+/** A TCP relay to the broker whose connections a test can cut, as a network would. */
+async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut: () => { for (const s of sockets) s.destroy(); },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  };
+}
 
 /** How many distinct points of a series VictoriaMetrics holds (redeliveries share a timestamp). */
 async function distinctPoints(vmPort: number, match: string): Promise<number> {
@@ -111,6 +133,41 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     } finally {
       await publisher.endAsync();
       await daemon.stop();
+    }
+  });
+
+  it('loses nothing when the network between netpulse and the broker is cut, twice', async () => {
+    const N = 2000;
+    const link = await cuttableLink(broker.port);
+    const { daemon, logs } = testDaemon({
+      timeseries: influx(),
+      mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${link.port}`, clientId: 'np-cut', reconnectPeriod: '200ms', subscriptions: [CELL_SUB] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors[0] as MqttCollector;
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-cut' });
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now() - 90_000;
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < N; i++) {
+        if (i === 700 || i === 1400) {
+          await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+          link.cut(); // mid-stream: messages in flight on the wire are lost with it
+        }
+        acks.push(publisher.publishAsync('tele/BS-C/cell/1', JSON.stringify({ rsrp: -85, seq: i, ts: t0 + i }), { qos: 1 }));
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(acks);
+      await vi.waitFor(async () => {
+        expect(await distinctPoints(vm.port, 'lte_cell_seq{element="BS-C"}')).toBe(N);
+      }, { timeout: 30_000, interval: 500 });
+      expect(logs.filter((l) => /mqtt connection lost/.test(l.msg))).toHaveLength(2);
+    } finally {
+      await publisher.endAsync();
+      await daemon.stop();
+      link.close();
     }
   });
 
