@@ -42,7 +42,7 @@ const MAX_TOPIC_KEYS = 1_000;
  * in the sinks, so a broker restart, a network cut or a `kill -9` of netpulse loses nothing the
  * broker accepted: what was not acknowledged is delivered again. mqtt.js hands messages over one
  * at a time and waits for each to be handled, which is the bound on what is in flight here; the
- * broker holds the rest (MQTT 5: at most `receiveMaximum` unacknowledged).
+ * broker holds the rest (MQTT 5: at most `maxInFlight` unacknowledged, sent as Receive Maximum).
  *
  * A message that does not decode is counted per topic, logged (rate-limited) with the topic and
  * the reason, and acknowledged, so it can never wedge the session.
@@ -92,7 +92,7 @@ export class MqttCollector implements Collector {
       password: b.password,
     };
     if (b.protocolVersion === 5) {
-      options.properties = { sessionExpiryInterval: Math.round(b.sessionExpiry / 1000), receiveMaximum: 100 };
+      options.properties = { sessionExpiryInterval: Math.round(b.sessionExpiry / 1000), receiveMaximum: b.maxInFlight };
     }
     if (b.tls) {
       if (b.tls.ca) options.ca = readFileSync(b.tls.ca);
