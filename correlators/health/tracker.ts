@@ -1,0 +1,165 @@
+import type { Check, Verdict } from './check.ts';
+
+export type HealthState = 'up' | 'degraded' | 'down' | 'unknown';
+
+export interface HysteresisOptions {
+  /** Enter `down` (or `degraded`) after `failOf` of the last `window` checks were that bad. */
+  failOf: number;
+  window: number;
+  /** Leave it after this many good checks in a row. */
+  recoverAfter: number;
+  /** No check from a source for this long: that source knows nothing (`unknown`). */
+  staleAfterMs: number;
+}
+
+export const DEFAULT_HYSTERESIS: HysteresisOptions = {
+  failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 180_000,
+};
+
+/** The health of one element, as the outage correlator reads it. */
+export interface ElementHealth {
+  state: HealthState;
+  /** When the current state began: the first observation that showed it. */
+  since: number;
+  reason: string;
+}
+
+export interface HealthTransition {
+  element: string;
+  from: HealthState;
+  to: HealthState;
+  /** The observation time the new state began at. */
+  at: number;
+  reason: string;
+}
+
+interface SourceState {
+  recent: { verdict: Verdict; time: number; reason: string }[];
+  state: HealthState;
+  since: number;
+  reason: string;
+  lastCheck: number;
+  /** First observation of the current bad or good run, for transition times. */
+  badSince: number | undefined;
+  goodSince: number | undefined;
+  goodRun: number;
+}
+
+interface ElementState extends ElementHealth {
+  sources: Map<string, SourceState>;
+}
+
+const RANK: Record<HealthState, number> = { unknown: 0, up: 1, degraded: 2, down: 3 };
+
+/**
+ * Element health with hysteresis, per source (SNMP, ICMP, MQTT, radio): a source enters `down`
+ * after `failOf` of its last `window` checks failed and leaves after `recoverAfter` good ones in a
+ * row; likewise `degraded`. The element takes the worst state among its sources that know
+ * something; with none, it is `unknown`. (Flapping is damped where outages live: an outage
+ * that clears is confirmed before it closes, and reopens if the element fails again.) Pure: checks and the clock come in, transitions go out; state is one entry per element and source.
+ */
+export class HealthTracker {
+  private readonly o: HysteresisOptions;
+  private readonly elements = new Map<string, ElementState>();
+
+  constructor(o: Partial<HysteresisOptions> = {}) {
+    this.o = { ...DEFAULT_HYSTERESIS, ...o };
+  }
+
+  get(element: string): ElementHealth | undefined {
+    return this.elements.get(element);
+  }
+
+  /** Every element's health, for the outage correlator. */
+  get all(): ReadonlyMap<string, ElementHealth> {
+    return this.elements;
+  }
+
+  ingest(check: Check): HealthTransition[] {
+    let el = this.elements.get(check.element);
+    if (!el) {
+      el = { state: 'unknown', since: check.time, reason: 'no data yet', sources: new Map() };
+      this.elements.set(check.element, el);
+    }
+    let src = el.sources.get(check.source);
+    if (!src) {
+      src = { recent: [], state: 'unknown', since: check.time, reason: '', lastCheck: check.time, badSince: undefined, goodSince: undefined, goodRun: 0 };
+      el.sources.set(check.source, src);
+    }
+    if (check.time < src.lastCheck) return []; // late and out of order: the newer checks already speak
+    src.lastCheck = check.time;
+    if (check.verdict === 'stale') {
+      if (src.state !== 'unknown') this.setSource(src, 'unknown', check.time, check.reason);
+      return this.settle(check.element, el, check.time);
+    }
+    src.recent.push({ verdict: check.verdict, time: check.time, reason: check.reason });
+    if (src.recent.length > this.o.window) src.recent.shift();
+    const good = check.verdict === 'ok';
+    if (good) {
+      src.goodRun++;
+      src.goodSince ??= check.time;
+      src.badSince = undefined;
+    } else {
+      src.goodRun = 0;
+      src.goodSince = undefined;
+      src.badSince ??= check.time;
+    }
+    const fails = src.recent.filter((r) => r.verdict === 'fail');
+    const bad = src.recent.filter((r) => r.verdict !== 'ok');
+    let next: HealthState = src.state;
+    if (fails.length >= this.o.failOf) next = 'down';
+    else if (src.state === 'down') {
+      if (src.goodRun >= this.o.recoverAfter) next = 'up';
+      else if (src.goodRun === 0 && check.verdict === 'degraded' && bad.length === src.recent.length) next = 'degraded';
+    } else if (bad.length >= this.o.failOf) next = 'degraded';
+    else if (src.state === 'degraded' && src.goodRun >= this.o.recoverAfter) next = 'up';
+    else if (src.state === 'unknown') next = good ? 'up' : src.state;
+    if (next !== src.state) {
+      // The state began at the first observation of the run that led to it.
+      const at = next === 'up' ? src.goodSince ?? check.time : firstOfRun(src.recent, next) ?? src.badSince ?? check.time;
+      this.setSource(src, next, at, check.reason);
+    }
+    return this.settle(check.element, el, check.time);
+  }
+
+  /** Sources silent past `staleAfterMs` become unknown. Call it on a timer with the current time. */
+  tick(now: number): HealthTransition[] {
+    const out: HealthTransition[] = [];
+    for (const [id, el] of this.elements) {
+      let changed = false;
+      for (const src of el.sources.values()) {
+        if (src.state !== 'unknown' && now - src.lastCheck > this.o.staleAfterMs) {
+          this.setSource(src, 'unknown', src.lastCheck + this.o.staleAfterMs, 'no data past its period');
+          changed = true;
+        }
+      }
+      if (changed) out.push(...this.settle(id, el, now));
+    }
+    return out;
+  }
+
+  private setSource(src: SourceState, state: HealthState, at: number, reason: string): void {
+    src.state = state;
+    src.since = at;
+    src.reason = reason;
+  }
+
+  /** The element's state from its sources; a transition when it changed. */
+  private settle(id: string, el: ElementState, now: number): HealthTransition[] {
+    let worst: SourceState | undefined;
+    for (const s of el.sources.values()) if (!worst || RANK[s.state] > RANK[worst.state]) worst = s;
+    const state = worst?.state ?? 'unknown';
+    if (state === el.state) return [];
+    const t: HealthTransition = { element: id, from: el.state, to: state, at: worst?.since ?? now, reason: worst?.reason ?? '' };
+    el.state = state;
+    el.since = t.at;
+    el.reason = t.reason;
+    return [t];
+  }
+}
+
+function firstOfRun(recent: { verdict: Verdict; time: number }[], state: HealthState): number | undefined {
+  const want = (v: Verdict) => (state === 'down' ? v === 'fail' : v !== 'ok');
+  const hit = recent.find((r) => want(r.verdict));
+  return hit?.time;
+}

@@ -1,0 +1,196 @@
+import type { Topology } from '../../src/topology/topology.ts';
+import type { ElementHealth } from '../health/tracker.ts';
+import type { Outage, OutageEvent, MaintenanceWindow } from './outage.ts';
+
+export interface OutageOptions {
+  /** A cleared outage is closed once its root has stayed good this long; failing again reopens it. */
+  confirmRecoveryMs: number;
+  /** Reopened this many times: marked flapping. */
+  flapAfterReopens: number;
+}
+
+export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { confirmRecoveryMs: 120_000, flapAfterReopens: 2 };
+
+const copy = (o: Outage): Outage => ({ ...o, impacted: o.impacted.map((i) => ({ ...i })) });
+
+/**
+ * Turns element health into outages along the topology. Pure: health, topology, maintenance and
+ * the clock come in, outage events go out.
+ *
+ * An element is cut off when all its parents are down or cut off (a redundant element survives
+ * while one uplink does). A root cause is an element down (or degraded) and not cut off; every
+ * cut-off element is impacted by the root causes above it and opens nothing of its own. When a
+ * root recovers, its outage is cleared at the first good observation and closed once recovery has
+ * held for `confirmRecoveryMs`; a failure before that reopens it (counted, and marked flapping).
+ * A child still down after its parent recovered is a root itself: it gets its own outage, so no
+ * suppressed failure is left without one.
+ */
+export class OutageCorrelator {
+  private topology: Topology;
+  private readonly o: OutageOptions;
+  private maintenance: MaintenanceWindow[] = [];
+  /** Open and cleared outages by root element. */
+  private readonly active = new Map<string, Outage>();
+
+  constructor(topology: Topology, o: Partial<OutageOptions> = {}) {
+    this.topology = topology;
+    this.o = { ...DEFAULT_OUTAGE_OPTIONS, ...o };
+  }
+
+  /** A reloaded topology applies from the next evaluation. */
+  setTopology(t: Topology): void {
+    this.topology = t;
+  }
+
+  setMaintenance(windows: MaintenanceWindow[]): void {
+    this.maintenance = windows;
+  }
+
+  /**
+   * After a restart: the open and cleared outages from the store. The next evaluation continues
+   * them (same id) when their root is still down, and clears them when it is not.
+   */
+  restore(outages: readonly Outage[]): void {
+    for (const o of outages) if (o.state !== 'closed') this.active.set(o.root, copy(o));
+  }
+
+  get outages(): Outage[] {
+    return [...this.active.values()].map(copy);
+  }
+
+  evaluate(health: ReadonlyMap<string, ElementHealth>, now: number): OutageEvent[] {
+    const { down, degraded, roots, cut } = this.attribute(health);
+    const events: OutageEvent[] = [];
+    const causes = new Map<string, 'outage' | 'degradation'>();
+    for (const id of down) if (!cut.has(id)) causes.set(id, 'outage');
+    for (const id of degraded) if (!cut.has(id)) causes.set(id, 'degradation');
+
+    // Impacted elements per root cause, with when each was first seen down or cut off.
+    const impacted = new Map<string, Map<string, number>>();
+    for (const [id, rs] of roots) {
+      for (const r of rs) {
+        if (!causes.has(r)) continue;
+        let m = impacted.get(r);
+        if (!m) impacted.set(r, (m = new Map()));
+        const h = health.get(id);
+        m.set(id, h?.state === 'down' ? h.since : now);
+      }
+    }
+
+    for (const [root, severity] of causes) {
+      const h = health.get(root)!;
+      const imp = impacted.get(root) ?? new Map<string, number>();
+      const existing = this.active.get(root);
+      if (!existing) {
+        const o: Outage = {
+          id: `${root}@${h.since}`, root, severity, state: 'open', startedAt: h.since,
+          impacted: [...imp].map(([element, since]) => ({ element, since: Math.max(since, h.since) })).sort(byElement),
+          planned: this.planned(root, h.since), flapping: false, reopened: 0, reason: h.reason,
+        };
+        this.active.set(root, o);
+        events.push({ type: 'opened', outage: copy(o), at: o.startedAt });
+        continue;
+      }
+      if (existing.state === 'cleared') {
+        existing.state = 'open';
+        existing.clearedAt = undefined;
+        existing.reopened++;
+        existing.flapping = existing.reopened >= this.o.flapAfterReopens;
+        existing.severity = severity;
+        existing.impacted = mergeImpacted(existing.impacted, imp);
+        events.push({ type: 'reopened', outage: copy(existing), at: h.since });
+        continue;
+      }
+      const nextImpacted = mergeImpacted(existing.impacted, imp);
+      if (existing.severity !== severity || !sameElements(existing.impacted, nextImpacted)) {
+        existing.severity = severity;
+        existing.impacted = nextImpacted;
+        existing.reason = h.reason;
+        events.push({ type: 'updated', outage: copy(existing), at: now });
+      }
+    }
+
+    for (const [root, o] of this.active) {
+      if (causes.has(root)) continue;
+      const h = health.get(root);
+      if (o.state === 'open') {
+        if (cut.has(root)) {
+          // Its own parent is down after all: it is part of that outage now.
+          const parent = [...(roots.get(root) ?? [])][0];
+          o.state = 'closed';
+          o.closedAt = now;
+          o.mergedInto = parent !== undefined ? this.active.get(parent)?.id : undefined;
+          this.active.delete(root);
+          events.push({ type: 'closed', outage: copy(o), at: now });
+          continue;
+        }
+        if (!h || h.state === 'unknown') continue; // no data is not a recovery
+        o.state = 'cleared';
+        o.clearedAt = h.since;
+        o.impacted = [];
+        events.push({ type: 'cleared', outage: copy(o), at: h.since });
+      }
+      if (o.state === 'cleared' && now - o.clearedAt! >= this.o.confirmRecoveryMs) {
+        o.state = 'closed';
+        o.closedAt = now;
+        this.active.delete(root);
+        events.push({ type: 'closed', outage: copy(o), at: now });
+      }
+    }
+    return events;
+  }
+
+  /**
+   * Which elements are down, degraded and cut off, and for each cut-off element the root causes
+   * above it. One pass over the topology, parents first.
+   */
+  private attribute(health: ReadonlyMap<string, ElementHealth>) {
+    const down = new Set<string>();
+    const degraded = new Set<string>();
+    for (const [id, h] of health) {
+      if (h.state === 'down') down.add(id);
+      else if (h.state === 'degraded') degraded.add(id);
+    }
+    const cut = new Set<string>();
+    const roots = new Map<string, Set<string>>();
+    const elements = this.topology.elements;
+    for (const id of this.topology.order) {
+      const parents = elements.get(id)!.parents;
+      if (parents.length === 0) continue;
+      let all = true;
+      for (const p of parents) {
+        if (!down.has(p) && !cut.has(p)) {
+          all = false;
+          break;
+        }
+      }
+      if (!all) continue;
+      cut.add(id);
+      const rs = new Set<string>();
+      for (const p of parents) {
+        if (cut.has(p)) for (const r of roots.get(p)!) rs.add(r);
+        else rs.add(p);
+      }
+      roots.set(id, rs);
+    }
+    return { down, degraded, roots, cut };
+  }
+
+  private planned(element: string, at: number): boolean {
+    const site = this.topology.elements.get(element)?.site;
+    return this.maintenance.some((w) => at >= w.start && at < w.end
+      && ((w.elements?.includes(element) ?? false) || (site !== undefined && (w.sites?.includes(site) ?? false))));
+  }
+}
+
+const byElement = (a: { element: string }, b: { element: string }) => (a.element < b.element ? -1 : a.element > b.element ? 1 : 0);
+
+/** The impacted list now: what is impacted now, keeping the first-seen time of those already in. */
+function mergeImpacted(before: Outage['impacted'], now: Map<string, number>): Outage['impacted'] {
+  const known = new Map(before.map((i) => [i.element, i.since]));
+  return [...now].map(([element, since]) => ({ element, since: known.get(element) ?? since })).sort(byElement);
+}
+
+function sameElements(a: Outage['impacted'], b: Outage['impacted']): boolean {
+  return a.length === b.length && a.every((x, i) => x.element === b[i].element);
+}

@@ -1,0 +1,43 @@
+/** A fault with one root cause, as the NOC sees it: one record, one alert thread. */
+export interface Outage {
+  /** Stable: the root element and the start time. */
+  id: string;
+  root: string;
+  severity: 'outage' | 'degradation';
+  state: 'open' | 'cleared' | 'closed';
+  /** The first failing observation of the root. */
+  startedAt: number;
+  /** The first good observation after it (set while cleared and once closed). */
+  clearedAt?: number;
+  closedAt?: number;
+  /** Elements down or cut off because of the root, with when each was first seen so. */
+  impacted: { element: string; since: number }[];
+  /** Inside a planned maintenance window: recorded, never paged. */
+  planned: boolean;
+  /** It cleared and failed again before its recovery was confirmed, `reopened` times. */
+  flapping: boolean;
+  reopened: number;
+  reason: string;
+  /** Set when the root turned out to be cut off by another outage's root. */
+  mergedInto?: string;
+}
+
+export type OutageEventType = 'opened' | 'updated' | 'cleared' | 'reopened' | 'closed';
+
+export interface OutageEvent {
+  type: OutageEventType;
+  /** A snapshot, safe to keep. */
+  outage: Outage;
+  /** The observation time the change happened at (evaluation time for confirmations). */
+  at: number;
+}
+
+export interface MaintenanceWindow {
+  id: string;
+  /** Elements or whole sites it covers. */
+  elements?: string[];
+  sites?: string[];
+  start: number;
+  end: number;
+  reason?: string;
+}

@@ -1,0 +1,173 @@
+import { describe, it, expect } from 'vitest';
+import { HealthTracker } from '../../correlators/health/tracker.ts';
+import { checksOf, type Verdict } from '../../correlators/health/check.ts';
+import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
+import type { OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import { Topology, type Element } from '../../src/topology/topology.ts';
+
+//            CORE-1
+//           /      \
+//       AGG-7      AGG-8
+//      /  |  \    /
+//   BS-1 BS-2 BS-R (both uplinks)
+//    |
+//  BS-1-C1
+const ELEMENTS: Element[] = [
+  { id: 'CORE-1', kind: 'core', site: 'dc1', parents: [] },
+  { id: 'AGG-7', kind: 'aggregation', site: 'north-agg', parents: ['CORE-1'] },
+  { id: 'AGG-8', kind: 'aggregation', site: 'south-agg', parents: ['CORE-1'] },
+  { id: 'BS-1', kind: 'base_station', site: 'north-01', parents: ['AGG-7'] },
+  { id: 'BS-2', kind: 'base_station', site: 'north-02', parents: ['AGG-7'] },
+  { id: 'BS-R', kind: 'base_station', site: 'mid-03', parents: ['AGG-7', 'AGG-8'] },
+  { id: 'BS-1-C1', kind: 'cell', site: 'north-01', parents: ['BS-1'] },
+];
+const S = 1000;
+
+/**
+ * A timeline: observations at times, evaluated as they come, every outage event kept with the
+ * time it was produced. Health and outages are the real, pure correlators.
+ */
+class Timeline {
+  readonly health = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60 * S });
+  readonly outages: OutageCorrelator;
+  readonly events: (OutageEvent & { evaluatedAt: number })[] = [];
+  constructor(o = {}) {
+    this.outages = new OutageCorrelator(Topology.build(ELEMENTS).topology!, { confirmRecoveryMs: 60 * S, flapAfterReopens: 2, ...o });
+  }
+  /** Poll results at time t: element -> verdict. */
+  at(t: number, verdicts: Record<string, Verdict>): this {
+    for (const [element, verdict] of Object.entries(verdicts)) this.health.ingest({ element, source: 'snmp', time: t * S, verdict, reason: `snmp: ${verdict}` });
+    return this.evaluate(t);
+  }
+  evaluate(t: number): this {
+    this.health.tick(t * S);
+    for (const e of this.outages.evaluate(this.health.all, t * S)) this.events.push({ ...e, evaluatedAt: t * S });
+    return this;
+  }
+  /** Polls every 10 s from t0 to t1 inclusive. */
+  every10(t0: number, t1: number, verdicts: (t: number) => Record<string, Verdict>): this {
+    for (let t = t0; t <= t1; t += 10) this.at(t, verdicts(t));
+    return this;
+  }
+  types(): string[] {
+    return this.events.map((e) => `${e.type} ${e.outage.root}`);
+  }
+}
+
+const all = (v: Verdict, ...ids: string[]) => Object.fromEntries(ids.map((i) => [i, v]));
+const EVERYONE = ELEMENTS.map((e) => e.id);
+const allUp = () => all('ok', ...EVERYONE);
+
+describe('outages along the topology, as timelines', () => {
+  it('an aggregation switch dies: one outage, its base stations and their cells impacted, no outage of their own', () => {
+    const tl = new Timeline().every10(0, 20, allUp);
+    // t=30: AGG-7 stops answering; its base stations do too (they are behind it).
+    tl.every10(30, 80, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.types()).toEqual(['opened AGG-7']); // its children cut off from the start, inside it
+    const opened = tl.events[0];
+    expect(opened.outage.startedAt).toBe(30 * S); // the first failed poll, not the tick that decided
+    expect(opened.evaluatedAt).toBe(40 * S); // decided at the second failure of three
+    const now = tl.outages.outages[0];
+    expect(now.impacted.map((i) => i.element)).toEqual(['BS-1', 'BS-1-C1', 'BS-2']);
+    expect(now.impacted.every((i) => i.since === 30 * S)).toBe(true);
+    // Service returns at t=90: cleared at the first good poll, closed once recovery held 60 s.
+    tl.every10(90, 170, allUp);
+    expect(tl.types()).toEqual(['opened AGG-7', 'cleared AGG-7', 'closed AGG-7']);
+    expect(tl.events[1].outage.clearedAt).toBe(90 * S);
+    expect(tl.events[2].evaluatedAt).toBeGreaterThanOrEqual(150 * S);
+    expect(tl.events[2].evaluatedAt).toBeLessThanOrEqual(160 * S);
+  });
+
+  it('redundant uplinks: one down leaves the dual-homed station alone; both down cut it off', () => {
+    const tl = new Timeline().every10(0, 20, allUp);
+    tl.every10(30, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.outages.outages.map((o) => [o.root, o.impacted.map((i) => i.element)])).toEqual([['AGG-7', ['BS-1', 'BS-1-C1', 'BS-2']]]);
+    tl.every10(60, 80, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'AGG-8', 'BS-1', 'BS-2', 'BS-1-C1', 'BS-R') }));
+    const byRoot = Object.fromEntries(tl.outages.outages.map((o) => [o.root, o.impacted.map((i) => i.element)]));
+    expect(byRoot).toEqual({ 'AGG-7': ['BS-1', 'BS-1-C1', 'BS-2', 'BS-R'], 'AGG-8': ['BS-R'] });
+    expect(tl.types().filter((t) => t.startsWith('opened'))).toEqual(['opened AGG-7', 'opened AGG-8']);
+  });
+
+  it('the parent recovers and a child stays down: the child gets its own outage (nothing left suppressed)', () => {
+    const tl = new Timeline().every10(0, 10, allUp);
+    tl.every10(20, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    tl.every10(60, 90, () => ({ ...allUp(), ...all('fail', 'BS-2') }));
+    expect(tl.types().sort()).toEqual(['cleared AGG-7', 'opened AGG-7', 'opened BS-2']);
+    const bs2 = tl.events.find((e) => e.outage.root === 'BS-2')!.outage;
+    expect(tl.events.find((e) => e.outage.root === 'BS-2')!.evaluatedAt).toBe(70 * S); // as soon as AGG-7 is confirmed back (two good polls)
+    expect(bs2.startedAt).toBe(20 * S); // it has been failing since the switch went
+  });
+
+  it('a switch bouncing every 10 seconds is one outage, marked flapping, not thirty', () => {
+    const tl = new Timeline().every10(0, 10, allUp);
+    // 20 s down, 20 s up, for ten minutes.
+    tl.every10(20, 620, (t) => (Math.floor((t - 20) / 20) % 2 === 0 ? { ...allUp(), ...all('fail', 'AGG-7') } : allUp()));
+    const opened = tl.events.filter((e) => e.type === 'opened');
+    expect(opened).toHaveLength(1);
+    const o = tl.outages.outages.find((x) => x.root === 'AGG-7')!;
+    expect(o.flapping).toBe(true);
+    expect(o.reopened).toBeGreaterThanOrEqual(10);
+    tl.every10(630, 720, allUp);
+    expect(tl.types().at(-1)).toBe('closed AGG-7');
+  });
+
+  it('silence is not a failure: stale data makes nothing open, and an open outage waits for real data', () => {
+    const tl = new Timeline().every10(0, 20, allUp);
+    tl.evaluate(200); // nobody heard from for three minutes
+    expect(tl.health.get('AGG-7')!.state).toBe('unknown');
+    expect(tl.events).toEqual([]);
+    tl.every10(210, 230, () => ({ ...allUp(), ...all('fail', 'AGG-7') }));
+    expect(tl.types()).toEqual(['opened AGG-7']);
+    tl.evaluate(400); // AGG-7 silent again: still open, not cleared
+    expect(tl.outages.outages[0].state).toBe('open');
+    tl.every10(410, 420, allUp);
+    expect(tl.types()).toEqual(['opened AGG-7', 'cleared AGG-7']);
+  });
+
+  it('a cell with poor signal is a degradation; the same cell going down turns it into an outage', () => {
+    const tl = new Timeline();
+    const cell = (t: number, rsrp: number, oper = 1) => {
+      for (const c of checksOf({ element: 'BS-1', measurement: 'lte_cell', tags: { cell_name: 'BS-1-C1' }, fields: { oper_status: BigInt(oper), rsrp_dbm: rsrp, sinr_db: 5 }, time: t * S })) tl.health.ingest(c);
+      tl.evaluate(t);
+    };
+    cell(0, -95); cell(10, -96);
+    cell(20, -115); cell(30, -116);
+    expect(tl.outages.outages.map((o) => [o.root, o.severity])).toEqual([['BS-1-C1', 'degradation']]);
+    cell(40, -117, 2); cell(50, -117, 2);
+    expect(tl.outages.outages.map((o) => [o.root, o.severity])).toEqual([['BS-1-C1', 'outage']]);
+    expect(tl.types()).toEqual(['opened BS-1-C1', 'updated BS-1-C1']);
+  });
+
+  it('inside a maintenance window the outage is still recorded, marked planned', () => {
+    const tl = new Timeline();
+    const w: MaintenanceWindow = { id: 'chg-1', sites: ['north-agg'], start: 25 * S, end: 3600 * S, reason: 'line card swap' };
+    tl.outages.setMaintenance([w]);
+    tl.every10(0, 20, allUp).every10(30, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.outages.outages.map((o) => [o.root, o.planned])).toEqual([['AGG-7', true]]);
+    tl.every10(60, 80, () => ({ ...allUp(), ...all('fail', 'AGG-8') }));
+    expect(tl.outages.outages.find((o) => o.root === 'AGG-8')!.planned).toBe(false);
+  });
+
+  it('a restart in the middle of an outage continues it: no duplicate, and it clears with the right times', () => {
+    const before = new Timeline().every10(0, 20, allUp).every10(30, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    const saved = before.outages.outages; // what the store holds
+    const after = new Timeline();
+    after.outages.restore(saved);
+    after.every10(60, 80, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(after.types()).toEqual([]); // the same outage goes on
+    after.every10(90, 110, allUp);
+    expect(after.types()).toEqual(['cleared AGG-7']);
+    expect(after.events[0].outage.id).toBe(saved[0].id);
+    expect(after.events[0].outage.startedAt).toBe(30 * S);
+    expect(after.events[0].outage.clearedAt).toBe(90 * S);
+  });
+
+  it('restored while down, recovered during the restart: cleared at the first good observation', () => {
+    const before = new Timeline().every10(0, 20, allUp).every10(30, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7') }));
+    const after = new Timeline();
+    after.outages.restore(before.outages.outages);
+    after.every10(120, 130, allUp);
+    expect(after.types()).toEqual(['cleared AGG-7']);
+    expect(after.events[0].outage.clearedAt).toBe(120 * S);
+  });
+});
