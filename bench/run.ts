@@ -5,6 +5,7 @@ import { benchSink } from './sink.ts';
 import { benchMemory } from './memory.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchIcmp } from './icmp.ts';
+import { benchCorrelation } from './correlation.ts';
 
 console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
 await benchSnmp();
@@ -16,4 +17,6 @@ console.log('\n== MQTT ingest, QoS 1 JSON (Mosquitto on loopback) ==');
 await benchMqtt();
 console.log('\n== ICMP probing, 1,000 loopback targets (fping) ==');
 await benchIcmp();
+console.log('\n== Outage correlation: a storm in 50,000 elements ==');
+await benchCorrelation();
 process.exit(0);
