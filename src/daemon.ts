@@ -14,6 +14,9 @@ import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../co
 import { SimNetwork } from './sim/network.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
+import { OutageService } from './outages/service.ts';
+import { Topology, TopologyError, type Element } from './topology/topology.ts';
+import { loadTopology } from './topology/load.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -29,6 +32,7 @@ export interface Daemon {
   readonly sinks: readonly Sink[];
   readonly collectors: readonly Collector[];
   readonly sim?: SimNetwork;
+  readonly outages: OutageService;
 }
 
 /**
@@ -52,6 +56,18 @@ export function checkProfiles(config: Config): { path: string; message: string }
     });
   });
   return problems;
+}
+
+/** Checks the topology file, if any: every problem as `topology.file: <where>: <what>`. */
+export function checkTopology(config: Config): { path: string; message: string }[] {
+  if (!config.topology.file) return [];
+  try {
+    loadTopology(config.topology.file);
+    return [];
+  } catch (err) {
+    if (err instanceof TopologyError) return err.problems.map((p) => ({ path: 'topology.file', message: `${config.topology.file}: ${p.where}: ${p.message}` }));
+    return [{ path: 'topology.file', message: (err as Error).message }];
+  }
 }
 
 /**
@@ -85,6 +101,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.addSink(sink);
 
   const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
+  // The topology: the configured file plus the simulator's own elements.
+  const elements: Element[] = [...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])];
+  const built = Topology.build(elements);
+  if (!built.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', built.problems);
+  const outages = new OutageService({ topology: built.topology, config, logger: log.child({ component: 'outages' }) });
+  pipeline.add(outages);
   const collectors: Collector[] = [];
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -94,12 +116,15 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     sinks: [sink],
     collectors,
     sim,
+    outages,
     async start() {
       if (started) return;
       started = true;
       sink.start();
       if (sink instanceof FileSink) log.warn({ destination: sink.destination }, 'no InfluxDB configured: series are kept locally');
       else log.info({ destination: sink.destination }, 'writing series to InfluxDB');
+      outages.start();
+      log.info({ elements: built.topology!.size }, 'topology loaded');
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
@@ -132,6 +157,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         ]);
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
         await bounded(pipeline.idle(), 'pipeline');
+        outages.stop();
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');
         if (sim) await sim.stop();
         log.info({ ...(report ?? {}) }, 'netpulse stopped');

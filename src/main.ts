@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { build, checkProfiles } from './daemon.ts';
+import { build, checkProfiles, checkTopology } from './daemon.ts';
 
 const USAGE = `netpulse: network-quality monitoring and outage correlation
 
@@ -50,7 +50,7 @@ function checkConfig(file: string | undefined): number {
     return 1;
   }
   const { config, problems } = parseConfigText(text);
-  if (config) problems.push(...checkProfiles(config));
+  if (config) problems.push(...checkProfiles(config), ...checkTopology(config));
   if (problems.length > 0) {
     console.error(`${file}: ${problems.length} problem(s)`);
     for (const p of problems) console.error(`  ${formatProblem(p)}`);
@@ -73,7 +73,13 @@ async function start(file: string | undefined): Promise<number> {
   const format = config.daemon.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.daemon.logFormat;
   const logger = createLogger({ level: config.daemon.logLevel, format });
   logger.info({ config: file ?? 'embedded defaults', dataDir: config.daemon.dataDir }, 'netpulse starting');
-  const daemon = build(config, { logger });
+  let daemon;
+  try {
+    daemon = build(config, { logger });
+  } catch (err) {
+    console.error((err as Error).message); // a bad topology file, named with every problem
+    return 1;
+  }
   // A daemon runs until it is told to stop, even with nothing to poll yet (its own timers are
   // unref'd so that tests can build one without holding the process open).
   const keepAlive = setInterval(() => {}, 1 << 30);

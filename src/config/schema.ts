@@ -202,6 +202,41 @@ export const configSchema = z.strictObject({
     fping: z.string().default('fping'),
     targets: z.array(icmpTarget).default([]),
   }).prefault({}),
+  /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
+  topology: z.strictObject({
+    file: z.string().min(1).nullable().default(null),
+  }).prefault({}),
+  health: z.strictObject({
+    /** Down (or degraded) after `failOf` of the last `window` checks; back after `recoverAfter` good ones. */
+    failOf: z.number().int().min(1).default(2),
+    window: z.number().int().min(1).default(3),
+    recoverAfter: z.number().int().min(1).default(2),
+    /** A source silent this long knows nothing: the element becomes unknown (never down for it). */
+    staleAfter: duration(1000).default(180_000),
+    thresholds: z.strictObject({
+      rsrpDegradedDbm: z.number().default(-110),
+      sinrDegradedDb: z.number().default(0),
+      lossDegradedPercent: z.number().min(0).max(100).default(2),
+      latencyDegradedMs: z.number().min(0).default(150),
+    }).prefault({}),
+  }).prefault({}).refine((h) => h.failOf <= h.window, { message: 'failOf cannot exceed window', path: ['failOf'] }),
+  outages: z.strictObject({
+    /** A cleared outage closes once recovery has held this long; a failure before reopens it. */
+    confirmRecovery: duration(0).default(120_000),
+    /** Reopened this many times: marked flapping. */
+    flapAfterReopens: z.number().int().min(1).default(2),
+    evaluateEvery: duration(100).default(1_000),
+    /** Planned work: outages inside are recorded, marked planned, never paged. */
+    maintenance: z.array(z.strictObject({
+      id: z.string().min(1),
+      elements: z.array(z.string().min(1)).optional(),
+      sites: z.array(z.string().min(1)).optional(),
+      start: z.iso.datetime({ offset: true }),
+      end: z.iso.datetime({ offset: true }),
+      reason: z.string().optional(),
+    }).refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] })
+      .refine((w) => (w.elements?.length ?? 0) + (w.sites?.length ?? 0) > 0, { message: 'name elements or sites', path: ['elements'] })).default([]),
+  }).prefault({}),
   sim: z.strictObject({
     enabled: z.boolean().default(false),
     host: z.string().default('127.0.0.1'),
@@ -210,6 +245,8 @@ export const configSchema = z.strictObject({
     cellsPerBaseStation: z.number().int().min(1).max(12).default(3),
     portsPerSwitch: z.number().int().min(1).max(512).default(24),
     interval: duration(100).default(10_000),
+    /** An element of the topology file the simulated switches hang below (default: a SIM-CORE of their own). */
+    uplink: z.string().min(1).nullable().default(null),
     /** Base stations also publish telemetry (and presence) to this broker, and the daemon subscribes. */
     mqtt: z.strictObject({
       url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port').nullable().default(null),

@@ -1,6 +1,7 @@
 import { SimDevice, type DeviceSpec } from './device.ts';
 import type { Config, SnmpTargetConfig, MqttBrokerConfig } from '../config/schema.ts';
 import { mqttBroker } from '../config/schema.ts';
+import type { Element } from '../topology/topology.ts';
 
 /**
  * The built-in simulated network: switches and base stations as SNMP agents on loopback. The
@@ -67,5 +68,22 @@ export class SimNetwork {
       }],
       presence: { topic: `${m.prefix}/presence/+`, element: `{${at + 1}}` },
     })];
+  }
+
+  /**
+   * The simulated network's topology: a core (not polled; or `sim.uplink`) above the switches, base stations spread
+   * over the switches (round robin), each base station's cells below it.
+   */
+  elements(): Element[] {
+    const up = this.cfg.uplink ?? 'SIM-CORE';
+    const switches = this.devices.filter((d) => d.spec.kind === 'switch');
+    const out: Element[] = this.cfg.uplink ? [] : [{ id: 'SIM-CORE', kind: 'core', site: 'sim-core', region: 'sim', parents: [] }];
+    for (const sw of switches) out.push({ id: sw.spec.name, kind: 'aggregation', site: `${sw.spec.name}-site`, region: 'sim', parents: [up] });
+    this.devices.filter((d) => d.spec.kind === 'base-station').forEach((bs, i) => {
+      const parent = switches.length > 0 ? switches[i % switches.length].spec.name : up;
+      out.push({ id: bs.spec.name, kind: 'base_station', site: `${bs.spec.name}-site`, region: 'sim', parents: [parent] });
+      for (let c = 1; c <= bs.spec.rows; c++) out.push({ id: `${bs.spec.name}-C${c}`, kind: 'cell', site: `${bs.spec.name}-site`, region: 'sim', parents: [bs.spec.name] });
+    });
+    return out;
   }
 }

@@ -1,0 +1,92 @@
+import type { Batch } from '../sample.ts';
+import type { Logger } from '../log.ts';
+import type { Consumer } from '../pipeline.ts';
+import type { Config } from '../config/schema.ts';
+import type { Topology } from '../topology/topology.ts';
+import { HealthTracker, type HealthTransition } from '../../correlators/health/tracker.ts';
+import { checksOf, type Thresholds } from '../../correlators/health/check.ts';
+import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
+import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+
+export type OutageListener = (e: OutageEvent) => void;
+
+/**
+ * The runtime around the pure health and outage correlators: takes samples from the pipeline,
+ * turns them into health checks, and on a timer ages stale sources and evaluates outages, handing
+ * every outage event to its listeners (the log now; the store and the alerts next).
+ */
+export class OutageService implements Consumer {
+  readonly name = 'outages';
+  readonly health: HealthTracker;
+  readonly outages: OutageCorrelator;
+  private readonly thresholds: Thresholds;
+  private readonly listeners: OutageListener[] = [];
+  private readonly transitionListeners: ((t: HealthTransition) => void)[] = [];
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly everyMs: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(o: { topology: Topology; config: Pick<Config, 'health' | 'outages'>; logger: Logger; now?: () => number; restore?: Outage[] }) {
+    const h = o.config.health;
+    this.health = new HealthTracker({ failOf: h.failOf, window: h.window, recoverAfter: h.recoverAfter, staleAfterMs: h.staleAfter });
+    this.thresholds = h.thresholds;
+    this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens });
+    this.outages.setMaintenance(o.config.outages.maintenance.map((w) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) })));
+    if (o.restore) this.outages.restore(o.restore);
+    this.log = o.logger;
+    this.now = o.now ?? Date.now;
+    this.everyMs = o.config.outages.evaluateEvery;
+  }
+
+  onEvent(l: OutageListener): void {
+    this.listeners.push(l);
+  }
+
+  onTransition(l: (t: HealthTransition) => void): void {
+    this.transitionListeners.push(l);
+  }
+
+  write(batch: Batch): void {
+    for (const s of batch) {
+      for (const c of checksOf(s, this.thresholds)) {
+        for (const t of this.health.ingest(c)) this.transition(t);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.everyMs);
+    this.timer.unref();
+  }
+
+  /** Ages silent sources and evaluates; the timer calls it, tests may too. */
+  tick(now = this.now()): OutageEvent[] {
+    for (const t of this.health.tick(now)) this.transition(t);
+    const events = this.outages.evaluate(this.health.all, now);
+    for (const e of events) {
+      const o = e.outage;
+      const fields = { outage: o.id, root: o.root, severity: o.severity, impacted: o.impacted.length, planned: o.planned, flapping: o.flapping, at: new Date(e.at).toISOString() };
+      if (e.type === 'opened' || e.type === 'reopened') this.log.warn({ ...fields, reason: o.reason, impactedElements: o.impacted.slice(0, 20).map((i) => i.element) }, `outage ${e.type}`);
+      else this.log.info(fields, `outage ${e.type}`);
+      for (const l of this.listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          this.log.error({ err, outage: o.id }, 'outage listener failed');
+        }
+      }
+    }
+    return events;
+  }
+
+  private transition(t: HealthTransition): void {
+    for (const l of this.transitionListeners) l(t);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

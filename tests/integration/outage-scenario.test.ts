@@ -1,0 +1,59 @@
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSnmpd, tempDir, type Server } from '../helpers/servers.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import type { OutageEvent } from '../../correlators/outage/outage.ts';
+
+describe('an aggregation switch dies on real agents', () => {
+  let snmpd: Server;
+  beforeAll(async () => { snmpd = await startSnmpd(); });
+  afterAll(() => snmpd?.stop());
+
+  it('is one outage with the right root cause and impacted base stations, closed with the right times', async () => {
+    const dir = tempDir('scenario');
+    const topo = join(dir, 'topology.yaml');
+    // The core router is Debian's snmpd; the simulated switches hang below it.
+    writeFileSync(topo, 'elements:\n  - { id: CORE-R1, kind: core, site: dc1, region: north }\n');
+    const { daemon, logs } = testDaemon({
+      topology: { file: topo },
+      snmp: {
+        defaults: { timeout: '300ms', retries: 0, interval: '500ms' },
+        targets: [{ name: 'core-r1', element: 'CORE-R1', host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }],
+      },
+      sim: { enabled: true, switches: 2, baseStations: 4, cellsPerBaseStation: 2, portsPerSwitch: 2, interval: '500ms', uplink: 'CORE-R1' },
+      outages: { confirmRecovery: '2s', evaluateEvery: '200ms' },
+    });
+    const events: OutageEvent[] = [];
+    daemon.outages.onEvent((e) => events.push(e));
+    await daemon.start();
+    try {
+      await vi.waitFor(() => {
+        for (const id of ['CORE-R1', 'SIM-SW-001', 'SIM-BS-0001', 'SIM-BS-0001-C1']) expect(daemon.outages.health.get(id)?.state, id).toBe('up');
+      }, { timeout: 15_000, interval: 100 });
+      const sw = daemon.sim!.device('SIM-SW-001')!;
+      const stoppedAt = Date.now();
+      await sw.stop();
+      await vi.waitFor(() => expect(events.map((e) => e.type)).toContain('opened'), { timeout: 10_000, interval: 100 });
+      const opened = events.find((e) => e.type === 'opened')!.outage;
+      expect(opened.root).toBe('SIM-SW-001');
+      // Base stations alternate between the two switches: 1 and 3 are behind SIM-SW-001.
+      expect(opened.impacted.map((i) => i.element)).toEqual(['SIM-BS-0001', 'SIM-BS-0001-C1', 'SIM-BS-0001-C2', 'SIM-BS-0003', 'SIM-BS-0003-C1', 'SIM-BS-0003-C2']);
+      expect(opened.startedAt).toBeGreaterThanOrEqual(stoppedAt - 600); // the first failed poll (started up to one interval before)
+      expect(opened.startedAt).toBeLessThan(stoppedAt + 1_000);
+      expect(events.filter((e) => e.type === 'opened')).toHaveLength(1); // one outage, nothing for the base stations
+      expect(logs.some((l) => l.msg === 'outage opened' && l.root === 'SIM-SW-001' && l.impacted === 6)).toBe(true);
+
+      const restartedAt = Date.now();
+      await sw.start();
+      await vi.waitFor(() => expect(events.map((e) => e.type)).toEqual(['opened', 'cleared', 'closed']), { timeout: 15_000, interval: 100 });
+      const cleared = events[1].outage;
+      expect(cleared.clearedAt!).toBeGreaterThanOrEqual(restartedAt - 600);
+      expect(cleared.clearedAt!).toBeLessThan(restartedAt + 1_500);
+      expect(events[2].outage.closedAt! - cleared.clearedAt!).toBeGreaterThanOrEqual(2_000);
+      expect(daemon.outages.outages.outages).toEqual([]);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
