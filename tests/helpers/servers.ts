@@ -236,6 +236,28 @@ keyfile ${pki}/server.key
   return Object.assign(s, { ca: join(pki, 'ca.pem') });
 }
 
+/**
+ * Debian's PostgreSQL 15 in a temporary cluster (it refuses to run as root: initdb and the server
+ * run as the postgres user), trust authentication on loopback. `url` connects to database postgres.
+ */
+export async function startPostgres(): Promise<Server & { url: string }> {
+  const dir = tempDir('pg');
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+  const bin = '/usr/lib/postgresql/15/bin';
+  execFileSync('runuser', ['-u', 'postgres', '--', `${bin}/initdb`, '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], { stdio: 'ignore' });
+  const port = await freeTcpPort();
+  const s = await run('postgres', 'runuser', ['-u', 'postgres', '--', `${bin}/postgres`, '-D', data, '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=on'], port, dir, () => tcpOpen(port).then(async (open) => {
+    if (!open) return false;
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+    try { await c.connect(); await c.query('SELECT 1'); return true; } catch { return false; } finally { await c.end().catch(() => {}); }
+  }));
+  return Object.assign(s, { url: `postgres://postgres@127.0.0.1:${port}/postgres` });
+}
+
 async function tcpOpen(port: number): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {

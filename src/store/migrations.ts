@@ -1,0 +1,61 @@
+import type { Db } from './db.ts';
+
+/**
+ * The schema, one numbered step at a time; applied in order at start, each in its own transaction,
+ * recorded in `schema_migrations`. Never edit a shipped step: add the next one.
+ */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'topology, health, outages, alerts',
+    sql: `
+CREATE TABLE elements (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, site TEXT, region TEXT, lat DOUBLE PRECISION, lon DOUBLE PRECISION
+);
+CREATE TABLE links (
+  child TEXT NOT NULL, parent TEXT NOT NULL, PRIMARY KEY (child, parent)
+);
+CREATE TABLE health_transitions (
+  element TEXT NOT NULL, at BIGINT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (element, at, to_state)
+);
+CREATE TABLE outages (
+  id TEXT PRIMARY KEY, root TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,
+  started_at BIGINT NOT NULL, cleared_at BIGINT, closed_at BIGINT,
+  planned INTEGER NOT NULL, flapping INTEGER NOT NULL, reopened INTEGER NOT NULL,
+  reason TEXT NOT NULL, merged_into TEXT, updated_at BIGINT NOT NULL
+);
+CREATE INDEX outages_state ON outages (state);
+CREATE INDEX outages_root ON outages (root, started_at);
+CREATE TABLE outage_impacts (
+  outage_id TEXT NOT NULL REFERENCES outages (id), element TEXT NOT NULL, since BIGINT NOT NULL, until BIGINT,
+  PRIMARY KEY (outage_id, element)
+);
+CREATE INDEX outage_impacts_element ON outage_impacts (element, since);
+CREATE TABLE outage_events (
+  outage_id TEXT NOT NULL REFERENCES outages (id), seq INTEGER NOT NULL, type TEXT NOT NULL, at BIGINT NOT NULL,
+  PRIMARY KEY (outage_id, seq)
+);
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY, outage_id TEXT NOT NULL, event TEXT NOT NULL, raised_at BIGINT NOT NULL, body TEXT NOT NULL,
+  ack_state TEXT NOT NULL, ack_by TEXT, ack_at BIGINT
+);
+CREATE INDEX alerts_outage ON alerts (outage_id, raised_at);
+`,
+  },
+];
+
+export async function migrate(db: Db): Promise<number[]> {
+  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  const done = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    await db.transaction(async (tx) => {
+      await tx.exec(m.sql);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import type { Db } from './db.ts';
+
+// BIGINT (ms timestamps) as numbers: they stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** PostgreSQL through `pg`, for production: a small pool, transactions on one pooled client. */
+export class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  private readonly q: Queryable;
+  private readonly pool: pg.Pool | undefined;
+
+  constructor(connection: string | Queryable) {
+    if (typeof connection === 'string') {
+      this.pool = new pg.Pool({ connectionString: connection, max: 4 });
+      this.pool.on('error', () => { /* an idle client died; the next query gets a fresh one */ });
+      this.q = this.pool;
+    } else {
+      this.q = connection;
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.q.query(sql);
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return (await this.q.query(sql, params as unknown[])).rows as T[];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.q.query(sql, params as unknown[])).rowCount ?? 0;
+  }
+
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (!this.pool) return fn(this); // already inside one
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(new PostgresDb(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+  }
+}

@@ -1,0 +1,64 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Db } from './db.ts';
+
+/**
+ * SQLite through Node's built-in `node:sqlite`: the embedded default, one file in the data
+ * directory. WAL journal with synchronous=FULL: a committed transaction survives `kill -9` and
+ * power loss. Calls are synchronous underneath; the async contract matches PostgreSQL's.
+ */
+export class SqliteDb implements Db {
+  readonly kind = 'sqlite' as const;
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+  private depth = 0;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  }
+
+  private prepare(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.prepare(sql).all(...(params as any[])) as T[];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return Number(this.prepare(sql).run(...(params as any[])).changes);
+  }
+
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    // One connection: nested calls join the outer transaction.
+    if (this.depth > 0) return fn(this);
+    this.depth++;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn(this);
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,216 @@
+import type { Db } from './db.ts';
+import { migrate } from './migrations.ts';
+import type { Element } from '../topology/topology.ts';
+import type { HealthTransition } from '../../correlators/health/tracker.ts';
+import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+
+export interface OutageFilter {
+  state?: Outage['state'] | 'active';
+  root?: string;
+  /** Outages that overlap [from, to). */
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+export interface StoredAlert {
+  id: string;
+  outageId: string;
+  event: string;
+  raisedAt: number;
+  body: Record<string, unknown>;
+  ackState: 'unacknowledged' | 'acknowledged';
+  ackBy?: string;
+  ackAt?: number;
+}
+
+export interface Availability {
+  /** Share of the period the element (or site) was not down, 0..1. */
+  availability: number;
+  downtimeMs: number;
+  periodMs: number;
+  outages: number;
+}
+
+interface OutageRow {
+  id: string; root: string; severity: string; state: string; started_at: number; cleared_at: number | null; closed_at: number | null;
+  planned: number; flapping: number; reopened: number; reason: string; merged_into: string | null;
+}
+
+/**
+ * Everything netpulse must not forget, in one durable, transactional place: the topology, health
+ * transitions, outages with their impacted elements and event history, alerts and their
+ * acknowledgement. The same code runs on SQLite and PostgreSQL (see `Db`).
+ */
+export class Store {
+  readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  /** Applies pending migrations; returns the versions it applied. */
+  migrate(): Promise<number[]> {
+    return migrate(this.db);
+  }
+
+  /** Replaces the stored topology with this one (a reload), in one transaction. */
+  async saveTopology(elements: readonly Element[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM links');
+      await tx.run('DELETE FROM elements');
+      for (const e of elements) {
+        await tx.run('INSERT INTO elements (id, kind, site, region, lat, lon) VALUES ($1, $2, $3, $4, $5, $6)',
+          [e.id, e.kind, e.site ?? null, e.region ?? null, e.lat ?? null, e.lon ?? null]);
+        for (const p of e.parents) await tx.run('INSERT INTO links (child, parent) VALUES ($1, $2)', [e.id, p]);
+      }
+    });
+  }
+
+  async elements(): Promise<Element[]> {
+    const rows = await this.db.query<{ id: string; kind: Element['kind']; site: string | null; region: string | null; lat: number | null; lon: number | null }>('SELECT * FROM elements ORDER BY id');
+    const links = await this.db.query<{ child: string; parent: string }>('SELECT child, parent FROM links ORDER BY child, parent');
+    const parents = new Map<string, string[]>();
+    for (const l of links) (parents.get(l.child) ?? parents.set(l.child, []).get(l.child)!).push(l.parent);
+    return rows.map((r) => ({
+      id: r.id, kind: r.kind, parents: parents.get(r.id) ?? [],
+      ...(r.site !== null && { site: r.site }), ...(r.region !== null && { region: r.region }),
+      ...(r.lat !== null && { lat: r.lat }), ...(r.lon !== null && { lon: r.lon }),
+    }));
+  }
+
+  async recordTransition(t: HealthTransition): Promise<void> {
+    await this.db.run(`INSERT INTO health_transitions (element, at, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (element, at, to_state) DO NOTHING`, [t.element, t.at, t.from, t.to, t.reason]);
+  }
+
+  async transitions(element: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<HealthTransition[]> {
+    const rows = await this.db.query<{ element: string; at: number; from_state: string; to_state: string; reason: string }>(
+      'SELECT * FROM health_transitions WHERE element = $1 AND at >= $2 AND at < $3 ORDER BY at', [element, from, to]);
+    return rows.map((r) => ({ element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason }));
+  }
+
+  /**
+   * Records an outage event: the outage as it now is, its impacted elements (those that left get
+   * their end time), and the event in its history, all in one transaction. Idempotent: the same
+   * event recorded twice (a retry, a replay after a crash) changes nothing the second time.
+   */
+  async recordOutageEvent(e: OutageEvent): Promise<void> {
+    const o = e.outage;
+    await this.db.transaction(async (tx) => {
+      const seen = await tx.query<{ n: number }>('SELECT COUNT(*) AS n FROM outage_events WHERE outage_id = $1 AND type = $2 AND at = $3', [o.id, e.type, e.at]);
+      if (Number(seen[0].n) > 0) return;
+      await tx.run(`INSERT INTO outages (id, root, severity, state, started_at, cleared_at, closed_at, planned, flapping, reopened, reason, merged_into, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, cleared_at = excluded.cleared_at,
+          closed_at = excluded.closed_at, planned = excluded.planned, flapping = excluded.flapping, reopened = excluded.reopened,
+          reason = excluded.reason, merged_into = excluded.merged_into, updated_at = excluded.updated_at`,
+      [o.id, o.root, o.severity, o.state, o.startedAt, o.clearedAt ?? null, o.closedAt ?? null, o.planned ? 1 : 0, o.flapping ? 1 : 0,
+        o.reopened, o.reason, o.mergedInto ?? null, e.at]);
+      const current = new Set(o.impacted.map((i) => i.element));
+      const stored = await tx.query<{ element: string; until: number | null }>('SELECT element, until FROM outage_impacts WHERE outage_id = $1', [o.id]);
+      const open = new Set(stored.filter((r) => r.until === null).map((r) => r.element));
+      const end = o.state === 'open' ? e.at : o.clearedAt ?? e.at;
+      for (const el of open) if (!current.has(el)) await tx.run('UPDATE outage_impacts SET until = $1 WHERE outage_id = $2 AND element = $3', [end, o.id, el]);
+      for (const i of o.impacted) {
+        await tx.run(`INSERT INTO outage_impacts (outage_id, element, since, until) VALUES ($1, $2, $3, NULL)
+          ON CONFLICT (outage_id, element) DO UPDATE SET until = NULL`, [o.id, i.element, i.since]);
+      }
+      const seq = await tx.query<{ n: number }>('SELECT COUNT(*) AS n FROM outage_events WHERE outage_id = $1', [o.id]);
+      await tx.run('INSERT INTO outage_events (outage_id, seq, type, at) VALUES ($1, $2, $3, $4)', [o.id, Number(seq[0].n) + 1, e.type, e.at]);
+    });
+  }
+
+  /** Open and cleared outages with their current impacted elements: what a restart restores. */
+  activeOutages(): Promise<Outage[]> {
+    return this.outages({ state: 'active' });
+  }
+
+  async outage(id: string): Promise<Outage | undefined> {
+    const rows = await this.db.query<OutageRow>('SELECT * FROM outages WHERE id = $1', [id]);
+    return rows[0] ? (await this.withImpacts(rows))[0] : undefined;
+  }
+
+  async outages(f: OutageFilter = {}): Promise<Outage[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    if (f.state === 'active') where.push(`state IN ('open', 'cleared')`);
+    else if (f.state) where.push(`state = ${p(f.state)}`);
+    if (f.root) where.push(`root = ${p(f.root)}`);
+    if (f.to !== undefined) where.push(`started_at < ${p(f.to)}`);
+    if (f.from !== undefined) where.push(`(cleared_at IS NULL OR cleared_at > ${p(f.from)})`);
+    const rows = await this.db.query<OutageRow>(
+      `SELECT * FROM outages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, id LIMIT ${Math.max(1, Math.min(f.limit ?? 1000, 10_000))}`, params);
+    return this.withImpacts(rows);
+  }
+
+  private async withImpacts(rows: OutageRow[]): Promise<Outage[]> {
+    const out: Outage[] = [];
+    for (const r of rows) {
+      const imp = await this.db.query<{ element: string; since: number }>('SELECT element, since FROM outage_impacts WHERE outage_id = $1 AND until IS NULL ORDER BY element', [r.id]);
+      out.push({
+        id: r.id, root: r.root, severity: r.severity as Outage['severity'], state: r.state as Outage['state'],
+        startedAt: Number(r.started_at), ...(r.cleared_at !== null && { clearedAt: Number(r.cleared_at) }), ...(r.closed_at !== null && { closedAt: Number(r.closed_at) }),
+        impacted: imp.map((i) => ({ element: i.element, since: Number(i.since) })),
+        planned: Number(r.planned) === 1, flapping: Number(r.flapping) === 1, reopened: Number(r.reopened), reason: r.reason,
+        ...(r.merged_into !== null && { mergedInto: r.merged_into }),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Availability of an element over [from, to): the time it was the root of an unplanned outage
+   * (not a degradation) or impacted by one, merged where outages overlap. Planned work is excluded,
+   * as operators' availability targets (99.9 %) usually count it apart.
+   */
+  async availability(element: string, from: number, to: number, now = Date.now()): Promise<Availability> {
+    const rows = await this.db.query<{ since: number; until: number | null; cleared_at: number | null }>(`
+      SELECT o.started_at AS since, o.cleared_at AS until, o.cleared_at FROM outages o
+        WHERE o.root = $1 AND o.severity = 'outage' AND o.planned = 0 AND o.started_at < $3 AND (o.cleared_at IS NULL OR o.cleared_at > $2)
+      UNION ALL
+      SELECT i.since, i.until, o.cleared_at FROM outage_impacts i JOIN outages o ON o.id = i.outage_id
+        WHERE i.element = $1 AND o.severity = 'outage' AND o.planned = 0 AND i.since < $3 AND (COALESCE(i.until, o.cleared_at) IS NULL OR COALESCE(i.until, o.cleared_at) > $2)`,
+    [element, from, to]);
+    const spans = rows.map((r) => [Math.max(from, Number(r.since)), Math.min(to, now, Number(r.until ?? r.cleared_at ?? Math.min(to, now)))] as [number, number])
+      .filter(([a, b]) => b > a).sort((a, b) => a[0] - b[0]);
+    let down = 0;
+    let cur: [number, number] | undefined;
+    for (const s of spans) {
+      if (cur && s[0] <= cur[1]) cur[1] = Math.max(cur[1], s[1]);
+      else {
+        if (cur) down += cur[1] - cur[0];
+        cur = [...s];
+      }
+    }
+    if (cur) down += cur[1] - cur[0];
+    const period = Math.max(1, Math.min(to, now) - from);
+    return { availability: 1 - down / period, downtimeMs: down, periodMs: period, outages: rows.length };
+  }
+
+  /** Stores an alert once: false when an alert with this id exists (a duplicate). */
+  async saveAlert(a: StoredAlert): Promise<boolean> {
+    const n = await this.db.run(`INSERT INTO alerts (id, outage_id, event, raised_at, body, ack_state, ack_by, ack_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      ON CONFLICT (id) DO NOTHING`, [a.id, a.outageId, a.event, a.raisedAt, JSON.stringify(a.body), a.ackState, a.ackBy ?? null, a.ackAt ?? null]);
+    return n > 0;
+  }
+
+  /** Records a NOC engineer's acknowledgement; false when there is no such alert. */
+  async ackAlert(id: string, by: string, at: number): Promise<boolean> {
+    return (await this.db.run(`UPDATE alerts SET ack_state = 'acknowledged', ack_by = $1, ack_at = $2 WHERE id = $3`, [by, at, id])) > 0;
+  }
+
+  async alerts(outageId?: string): Promise<StoredAlert[]> {
+    const rows = await this.db.query<{ id: string; outage_id: string; event: string; raised_at: number; body: string; ack_state: string; ack_by: string | null; ack_at: number | null }>(
+      outageId ? 'SELECT * FROM alerts WHERE outage_id = $1 ORDER BY raised_at, id' : 'SELECT * FROM alerts ORDER BY raised_at, id', outageId ? [outageId] : []);
+    return rows.map((r) => ({
+      id: r.id, outageId: r.outage_id, event: r.event, raisedAt: Number(r.raised_at), body: JSON.parse(r.body),
+      ackState: r.ack_state as StoredAlert['ackState'], ...(r.ack_by !== null && { ackBy: r.ack_by }), ...(r.ack_at !== null && { ackAt: Number(r.ack_at) }),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,166 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startPostgres, tempDir, type Server } from '../helpers/servers.ts';
+import { Store } from '../../src/store/store.ts';
+import { SqliteDb } from '../../src/store/sqlite.ts';
+import { PostgresDb } from '../../src/store/postgres.ts';
+import type { Db } from '../../src/store/db.ts';
+import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
+import { Topology, type Element } from '../../src/topology/topology.ts';
+import type { ElementHealth } from '../../correlators/health/tracker.ts';
+
+let postgres: (Server & { url: string }) | undefined;
+let dbCount = 0;
+
+/** A fresh, empty database of each kind per test. */
+const KINDS: [string, () => Promise<Db>][] = [
+  ['SQLite', async () => new SqliteDb(join(tempDir('sqlite'), 'netpulse.db'))],
+  ['PostgreSQL', async () => {
+    const name = `t${process.pid}_${++dbCount}`;
+    const admin = new pg.Client({ connectionString: postgres!.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    return new PostgresDb(postgres!.url.replace(/\/postgres$/, `/${name}`));
+  }],
+];
+
+beforeAll(async () => { postgres = await startPostgres(); }, 60_000);
+afterAll(() => postgres?.stop());
+
+const TOPO: Element[] = [
+  { id: 'CORE-1', kind: 'core', site: 'dc1', region: 'north', lat: 52.37, lon: 4.89, parents: [] },
+  { id: 'AGG-7', kind: 'aggregation', site: 'n-agg', region: 'north', parents: ['CORE-1'] },
+  { id: 'BS-1', kind: 'base_station', site: 'n-01', region: 'north', parents: ['AGG-7'] },
+  { id: 'BS-2', kind: 'base_station', site: 'n-02', region: 'north', parents: ['AGG-7', 'CORE-1'] },
+];
+const H = 3_600_000;
+const health = (m: Record<string, [ElementHealth['state'], number]>) => new Map(Object.entries(m).map(([k, [state, since]]) => [k, { state, since, reason: state }]));
+
+describe.each(KINDS)('the store on %s', (_kind, open) => {
+  it('applies its migrations once', async () => {
+    const store = new Store(await open());
+    try {
+      expect(await store.migrate()).toEqual([1]);
+      expect(await store.migrate()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the topology with sites, coordinates and redundant links, replaced whole on reload', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      await store.saveTopology(TOPO);
+      expect(await store.elements()).toEqual([...TOPO].sort((a, b) => a.id.localeCompare(b.id)));
+      await store.saveTopology(TOPO.slice(0, 2));
+      expect((await store.elements()).map((e) => e.id)).toEqual(['AGG-7', 'CORE-1']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('records an outage through its life, impacted elements with their own times, idempotently', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      const c = new OutageCorrelator(Topology.build(TOPO).topology!, { confirmRecoveryMs: 60_000 });
+      const events: OutageEvent[] = [];
+      events.push(...c.evaluate(health({ 'AGG-7': ['down', 10 * H], 'BS-1': ['down', 10 * H] }), 10 * H + 5_000));
+      events.push(...c.evaluate(health({ 'AGG-7': ['up', 11 * H], 'BS-1': ['up', 11 * H] }), 11 * H));
+      events.push(...c.evaluate(health({ 'AGG-7': ['up', 11 * H], 'BS-1': ['up', 11 * H] }), 11 * H + 60_000));
+      for (const e of events) await store.recordOutageEvent(e);
+      for (const e of events) await store.recordOutageEvent(e); // a replay changes nothing
+      const [o] = await store.outages();
+      expect(o).toMatchObject({ id: `AGG-7@${10 * H}`, root: 'AGG-7', state: 'closed', startedAt: 10 * H, clearedAt: 11 * H, closedAt: 11 * H + 60_000, impacted: [] });
+      const history = await store.db.query<{ type: string; seq: number }>('SELECT type, seq FROM outage_events ORDER BY seq');
+      expect(history.map((h) => h.type)).toEqual(['opened', 'cleared', 'closed']);
+      const impacts = await store.db.query<{ element: string; since: number; until: number }>('SELECT element, since, until FROM outage_impacts ORDER BY element');
+      expect(impacts.map((i) => [i.element, Number(i.since), Number(i.until)])).toEqual([['BS-1', 10 * H, 11 * H]]); // BS-2 has a second uplink
+      expect(await store.activeOutages()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives a restart the outages to continue: the same outage goes on, nothing duplicated', async () => {
+    const db = await open();
+    let store = new Store(db);
+    await store.migrate();
+    const before = new OutageCorrelator(Topology.build(TOPO).topology!);
+    for (const e of before.evaluate(health({ 'AGG-7': ['down', 10 * H] }), 10 * H)) await store.recordOutageEvent(e);
+    store = new Store(db); // what a restarted daemon sees
+    const active = await store.activeOutages();
+    expect(active.map((o) => [o.id, o.state, o.impacted.map((i) => i.element)])).toEqual([[`AGG-7@${10 * H}`, 'open', ['BS-1']]]);
+    const after = new OutageCorrelator(Topology.build(TOPO).topology!);
+    after.restore(active);
+    expect(after.evaluate(health({ 'AGG-7': ['down', 10 * H] }), 12 * H)).toEqual([]);
+    const cleared = after.evaluate(health({ 'AGG-7': ['up', 12 * H] }), 12 * H);
+    for (const e of cleared) await store.recordOutageEvent(e);
+    expect((await store.outages()).map((o) => [o.id, o.state, o.clearedAt])).toEqual([[`AGG-7@${10 * H}`, 'cleared', 12 * H]]);
+    await store.close();
+  });
+
+  it('computes availability per element from outage history, planned work and degradations apart', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      const day = Date.UTC(2026, 10, 1);
+      const outage = (root: string, start: number, end: number, extra: Partial<Outage> = {}): OutageEvent[] => {
+        const o: Outage = { id: `${root}@${start}`, root, severity: 'outage', state: 'open', startedAt: start, impacted: [{ element: 'BS-1', since: start }], planned: false, flapping: false, reopened: 0, reason: 'x', ...extra };
+        return [{ type: 'opened', outage: o, at: start }, { type: 'cleared', outage: { ...o, state: 'cleared', clearedAt: end, impacted: [] }, at: end }];
+      };
+      for (const e of [
+        ...outage('AGG-7', day + H, day + H + 30 * 60_000),                               // 30 min
+        ...outage('AGG-7', day + 2 * H, day + 2 * H + 60 * 60_000, { planned: true }),     // planned: not counted
+        ...outage('AGG-7', day + 5 * H, day + 6 * H, { severity: 'degradation' }),         // degradation: not counted
+        ...outage('BS-1', day + H + 20 * 60_000, day + H + 40 * 60_000, { impacted: [] }), // overlaps the first by 10 min
+      ]) await store.recordOutageEvent(e);
+      const agg = await store.availability('AGG-7', day, day + 24 * H, day + 30 * H);
+      expect(agg.downtimeMs).toBe(30 * 60_000);
+      expect(agg.availability).toBeCloseTo(1 - 30 / 1440, 6);
+      const bs = await store.availability('BS-1', day, day + 24 * H, day + 30 * H);
+      expect(bs.downtimeMs).toBe(40 * 60_000); // 30 min impacted + 10 more as its own root, merged
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stores each alert once and records its acknowledgement', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      const a = { id: 'AGG-7@1:opened', outageId: 'AGG-7@1', event: 'opened', raisedAt: 1, body: { perceivedSeverity: 'major' }, ackState: 'unacknowledged' as const };
+      expect(await store.saveAlert(a)).toBe(true);
+      expect(await store.saveAlert(a)).toBe(false);
+      expect(await store.ackAlert(a.id, 'noc-anna', 5)).toBe(true);
+      expect(await store.ackAlert('nope', 'noc-anna', 5)).toBe(false);
+      expect(await store.alerts('AGG-7@1')).toEqual([{ ...a, ackState: 'acknowledged', ackBy: 'noc-anna', ackAt: 5 }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the SQLite store and kill -9', () => {
+  it('keeps every transaction that committed before the process was killed', async () => {
+    const file = join(tempDir('sqlite-kill'), 'netpulse.db');
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../fixtures/store-writer.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let committed = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        committed = Math.max(committed, ...d.toString().trim().split('\n').map(Number));
+        if (committed >= 200) { child.kill('SIGKILL'); resolve(); }
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const store = new Store(new SqliteDb(file));
+    const n = (await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outages'))[0].n;
+    expect(Number(n)).toBeGreaterThanOrEqual(committed); // everything it said was committed, maybe one more
+    await store.close();
+  });
+});
