@@ -6,6 +6,7 @@ import { benchMemory } from './memory.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchIcmp } from './icmp.ts';
 import { benchCorrelation } from './correlation.ts';
+import { benchDetection } from './detection.ts';
 
 console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
 await benchSnmp();
@@ -19,4 +20,6 @@ console.log('\n== ICMP probing, 1,000 loopback targets (fping) ==');
 await benchIcmp();
 console.log('\n== Outage correlation: a storm in 50,000 elements ==');
 await benchCorrelation();
+console.log('\n== Outage detection: 1,000 polled elements, switches dying one by one ==');
+await benchDetection();
 process.exit(0);

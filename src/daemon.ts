@@ -17,6 +17,10 @@ import { IcmpCollector } from '../collectors/icmp/collector.ts';
 import { OutageService } from './outages/service.ts';
 import { Topology, TopologyError, type Element } from './topology/topology.ts';
 import { loadTopology } from './topology/load.ts';
+import { Store } from './store/store.ts';
+import { SqliteDb } from './store/sqlite.ts';
+import { PostgresDb } from './store/postgres.ts';
+import { StoreRecorder } from './store/recorder.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -33,6 +37,7 @@ export interface Daemon {
   readonly collectors: readonly Collector[];
   readonly sim?: SimNetwork;
   readonly outages: OutageService;
+  readonly store: Store;
 }
 
 /**
@@ -107,6 +112,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   if (!built.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', built.problems);
   const outages = new OutageService({ topology: built.topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
+  // Opened in start: building the daemon touches no file and no server.
+  let store: Store | undefined;
+  let recorder: StoreRecorder | undefined;
+  outages.onEvent((e) => recorder?.add((s) => s.recordOutageEvent(e)));
+  outages.onTransition((t) => recorder?.add((s) => s.recordTransition(t)));
   const collectors: Collector[] = [];
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -117,14 +127,26 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     collectors,
     sim,
     outages,
+    get store() {
+      if (!store) throw new Error('the store opens when the daemon starts');
+      return store;
+    },
     async start() {
       if (started) return;
       started = true;
       sink.start();
       if (sink instanceof FileSink) log.warn({ destination: sink.destination }, 'no InfluxDB configured: series are kept locally');
       else log.info({ destination: sink.destination }, 'writing series to InfluxDB');
+      store = new Store(config.store.url ? new PostgresDb(config.store.url) : new SqliteDb(join(dataDir, 'netpulse.db')));
+      recorder = new StoreRecorder(store, log.child({ component: 'store' }));
+      const applied = await store.migrate();
+      if (applied.length > 0) log.info({ versions: applied, db: store.db.kind }, 'store schema migrated');
+      await store.saveTopology(elements);
+      const active = await store.activeOutages();
+      outages.restore(active);
+      if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');
       outages.start();
-      log.info({ elements: built.topology!.size }, 'topology loaded');
+      log.info({ elements: built.topology!.size, store: store.db.kind }, 'topology loaded');
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
@@ -158,6 +180,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
+        if (recorder) await bounded(recorder.drain(Math.floor(left() * 0.5)), 'store');
+        await store?.close().catch((err) => log.error({ err }, 'closing the store'));
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');
         if (sim) await sim.stop();
         log.info({ ...(report ?? {}) }, 'netpulse stopped');

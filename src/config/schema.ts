@@ -202,6 +202,10 @@ export const configSchema = z.strictObject({
     fping: z.string().default('fping'),
     targets: z.array(icmpTarget).default([]),
   }).prefault({}),
+  /** Where outages, health history and alerts are kept: SQLite in the data directory, or PostgreSQL. */
+  store: z.strictObject({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/database').nullable().default(null),
+  }).prefault({}),
   /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
   topology: z.strictObject({
     file: z.string().min(1).nullable().default(null),

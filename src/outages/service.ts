@@ -39,6 +39,11 @@ export class OutageService implements Consumer {
     this.everyMs = o.config.outages.evaluateEvery;
   }
 
+  /** Outages a previous run left open (from the store); call before `start`. */
+  restore(outages: Outage[]): void {
+    this.outages.restore(outages);
+  }
+
   onEvent(l: OutageListener): void {
     this.listeners.push(l);
   }

@@ -1,0 +1,57 @@
+import type { Logger } from '../log.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Writes to the store in the order things happened, off the correlators' path: each write is
+ * queued and tried until it succeeds. While the database is unreachable the queue holds (and the
+ * outage is logged once, the recovery once); `drain` waits for it at shutdown.
+ */
+export class StoreRecorder {
+  private readonly queue: ((s: Store) => Promise<void>)[] = [];
+  private running: Promise<void> | undefined;
+  private failing = false;
+  private stopped = false;
+  private readonly store: Store;
+  private readonly log: Logger;
+
+  constructor(store: Store, log: Logger) {
+    this.store = store;
+    this.log = log;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  add(write: (s: Store) => Promise<void>): void {
+    this.queue.push(write);
+    this.running ??= this.loop().finally(() => { this.running = undefined; });
+  }
+
+  private async loop(): Promise<void> {
+    let delay = 100;
+    while (this.queue.length > 0) {
+      try {
+        await this.queue[0](this.store);
+        this.queue.shift();
+        if (this.failing) this.log.info({ pending: this.queue.length }, 'store reachable again');
+        this.failing = false;
+        delay = 100;
+      } catch (err) {
+        if (!this.failing) this.log.error({ err, pending: this.queue.length }, 'store write failed; holding writes and retrying');
+        this.failing = true;
+        if (this.stopped) return;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  /** Waits until the queue is empty or the deadline passes; true when everything was written. */
+  async drain(deadlineMs: number): Promise<boolean> {
+    const end = Date.now() + deadlineMs;
+    while (this.queue.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    this.stopped = true;
+    return this.queue.length === 0;
+  }
+}
