@@ -1,0 +1,68 @@
+import { describe, it, expect, vi } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSnmpd, tempDir } from '../helpers/servers.ts';
+import { Store } from '../../src/store/store.ts';
+import { SqliteDb } from '../../src/store/sqlite.ts';
+
+const MAIN = join(import.meta.dirname, '../../src/main.ts');
+
+describe('an outage across a kill -9 of netpulse', () => {
+  it('is continued after the restart, not duplicated or lost, and closes with its own times', async () => {
+    const snmpd = await startSnmpd();
+    const dir = tempDir('outage-kill');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: CORE-R1, kind: core, site: dc1 }\n');
+    const cfg = join(dir, 'netpulse.yaml');
+    writeFileSync(cfg, JSON.stringify({
+      daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
+      topology: { file: join(dir, 'topology.yaml') },
+      snmp: { defaults: { interval: '300ms', timeout: '200ms', retries: 0 }, targets: [{ name: 'r1', element: 'CORE-R1', host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }] },
+      outages: { confirmRecovery: '1s', evaluateEvery: '100ms' },
+    }));
+    const start = () => {
+      let out = '';
+      const child = spawn(process.execPath, [MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d) => { out += d; });
+      child.stderr!.on('data', (d) => { out += d; });
+      return { child, output: () => out };
+    };
+    const kill9 = async (c: ChildProcess) => { const e = new Promise((r) => c.once('exit', r)); c.kill('SIGKILL'); await e; };
+    // Read what the daemon committed, as a second reader of its SQLite file (WAL allows it).
+    const outages = async () => {
+      const s = new Store(new SqliteDb(join(dir, 'data', 'netpulse.db')));
+      try { return await s.outages(); } catch { return []; } finally { await s.close(); }
+    };
+    let d = start();
+    try {
+      await vi.waitFor(() => expect(d.output()).toContain('netpulse started'), { timeout: 20_000 });
+      await new Promise((r) => setTimeout(r, 1_000)); // a few good polls
+      const downAt = Date.now();
+      await snmpd.stop();
+      await vi.waitFor(async () => expect((await outages()).map((o) => o.state)).toEqual(['open']), { timeout: 10_000, interval: 100 });
+      const [opened] = await outages();
+      expect(opened.root).toBe('CORE-R1');
+      expect(opened.startedAt).toBeGreaterThanOrEqual(downAt - 400);
+
+      await kill9(d.child);
+      d = start();
+      await vi.waitFor(() => expect(d.output()).toContain('continuing outages open before the restart'), { timeout: 20_000 });
+      await new Promise((r) => setTimeout(r, 1_500)); // polls fail again after the restart
+      expect((await outages()).map((o) => [o.id, o.state])).toEqual([[opened.id, 'open']]);
+
+      const upAt = Date.now();
+      await snmpd.restart();
+      await vi.waitFor(async () => expect((await outages()).map((o) => o.state)).toEqual(['closed']), { timeout: 15_000, interval: 100 });
+      const [closed] = await outages();
+      expect(closed.id).toBe(opened.id);
+      expect(closed.startedAt).toBe(opened.startedAt);
+      expect(closed.clearedAt!).toBeGreaterThanOrEqual(upAt - 400);
+      expect(d.output()).not.toContain('"msg":"outage opened"');
+    } finally {
+      const e = new Promise((r) => d.child.once('exit', r));
+      d.child.kill('SIGTERM');
+      await e;
+      await snmpd.stop();
+    }
+  });
+});
