@@ -21,6 +21,9 @@ import { Store } from './store/store.ts';
 import { SqliteDb } from './store/sqlite.ts';
 import { PostgresDb } from './store/postgres.ts';
 import { StoreRecorder } from './store/recorder.ts';
+import { AlertDispatcher } from './alerts/dispatcher.ts';
+import { WebhookNotifier, MqttNotifier, type Notifier } from './alerts/notifier.ts';
+import { AlertStream } from './alerts/sse.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -38,6 +41,10 @@ export interface Daemon {
   readonly sim?: SimNetwork;
   readonly outages: OutageService;
   readonly store: Store;
+  /** Set once started. */
+  readonly alerts: AlertDispatcher | undefined;
+  /** The port of the alert stream, when configured and started. */
+  readonly alertStreamPort: number | undefined;
 }
 
 /**
@@ -117,6 +124,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let recorder: StoreRecorder | undefined;
   outages.onEvent((e) => recorder?.add((s) => s.recordOutageEvent(e)));
   outages.onTransition((t) => recorder?.add((s) => s.recordTransition(t)));
+  let alerts: AlertDispatcher | undefined;
+  let stream: AlertStream | undefined;
+  let streamPort: number | undefined;
+  outages.onEvent((e) => {
+    alerts?.onOutageEvent(e).catch((err) => log.error({ err, outage: e.outage.id }, 'cannot raise alert'));
+  });
   const collectors: Collector[] = [];
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -127,6 +140,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     collectors,
     sim,
     outages,
+    get alerts() {
+      return alerts;
+    },
+    get alertStreamPort() {
+      return streamPort;
+    },
     get store() {
       if (!store) throw new Error('the store opens when the daemon starts');
       return store;
@@ -145,6 +164,15 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       const active = await store.activeOutages();
       outages.restore(active);
       if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');
+      const notifiers: Notifier[] = config.alerts.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout }));
+      if (config.alerts.mqtt) notifiers.push(new MqttNotifier(config.alerts.mqtt));
+      if (config.alerts.sse) {
+        stream = new AlertStream();
+        streamPort = await stream.listen(config.alerts.sse.host, config.alerts.sse.port);
+        log.info({ url: `http://${config.alerts.sse.host}:${streamPort}/v1/alerts/stream` }, 'alert stream listening');
+      }
+      const opened = store;
+      alerts = new AlertDispatcher(notifiers, { topology: () => built.topology!, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
       outages.start();
       log.info({ elements: built.topology!.size, store: store.db.kind }, 'topology loaded');
       if (sim) {
@@ -180,6 +208,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
+        if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');
+        await stream?.close();
         if (recorder) await bounded(recorder.drain(Math.floor(left() * 0.5)), 'store');
         await store?.close().catch((err) => log.error({ err }, 'closing the store'));
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');

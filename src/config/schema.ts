@@ -206,6 +206,27 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/database').nullable().default(null),
   }).prefault({}),
+  /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */
+  alerts: z.strictObject({
+    webhooks: z.array(z.strictObject({
+      name,
+      url: z.url(),
+      /** Signs each body: X-Netpulse-Signature: sha256=<HMAC-SHA256 hex>. */
+      secret: z.string().min(16, 'use at least 16 characters').optional(),
+      timeout: duration(100).default(5_000),
+    })).default([]),
+    mqtt: z.strictObject({
+      url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
+      topic: z.string().min(1).regex(/^[^+#]+$/, 'no wildcards').default('netpulse/alerts'),
+      clientId: z.string().min(1).default('netpulse-alerts'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    }).nullable().default(null),
+    sse: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8089),
+    }).nullable().default(null),
+  }).prefault({}),
   /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
   topology: z.strictObject({
     file: z.string().min(1).nullable().default(null),

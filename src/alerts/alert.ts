@@ -1,0 +1,71 @@
+import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Topology } from '../topology/topology.ts';
+
+/**
+ * One alert event per outage state change, its fields named after TM Forum TMF642 (Alarm) where
+ * one fits. `id` is stable for the change (outage, event, time): the same change alerted twice is
+ * one alert.
+ */
+export interface Alert {
+  id: string;
+  outageId: string;
+  event: OutageEvent['type'];
+  alarmType: 'communicationsAlarm' | 'qualityOfServiceAlarm';
+  perceivedSeverity: 'critical' | 'major' | 'minor' | 'cleared';
+  probableCause: string;
+  specificProblem: string;
+  alarmedObject: { id: string; '@referredType': string; site?: string; region?: string };
+  state: 'raised' | 'updated' | 'cleared';
+  alarmRaisedTime: string;
+  alarmChangedTime: string;
+  alarmClearedTime?: string;
+  ackState: 'unacknowledged' | 'acknowledged';
+  isRootCause: true;
+  /** The impacted elements: what the root cause took down with it. */
+  correlatedAlarm: { id: string; since: string }[];
+  plannedOutageIndicator: 'InService' | 'OutOfService';
+  flapping: boolean;
+  /** One line a NOC engineer reads first. */
+  alarmDetails: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function alertOf(e: OutageEvent, topology: Topology): Alert {
+  const o: Outage = e.outage;
+  const el = topology.elements.get(o.root);
+  const kind = el?.kind ?? 'element';
+  const cleared = e.type === 'cleared' || e.type === 'closed';
+  const behind = o.impacted.filter((i) => topology.elements.get(i.element)?.kind !== 'cell');
+  const counts = new Map<string, number>();
+  for (const i of behind) {
+    const k = topology.elements.get(i.element)?.kind ?? 'element';
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const what = [...counts].map(([k, n]) => `${n} ${k.replace('_', ' ')}${n === 1 ? '' : 's'}`).join(', ');
+  const details = cleared
+    ? `${kind.replace('_', ' ')} ${o.root} is back (${e.type})`
+    : o.severity === 'degradation'
+      ? `${kind.replace('_', ' ')} ${o.root} is degraded: ${o.reason}`
+      : `${kind.replace('_', ' ')} ${o.root} is down${what ? `; ${what} behind it ${behind.length === 1 ? 'is' : 'are'} unreachable because of it` : ''}`;
+  return {
+    id: `${o.id}#${e.type}@${e.at}`,
+    outageId: o.id,
+    event: e.type,
+    alarmType: o.severity === 'outage' ? 'communicationsAlarm' : 'qualityOfServiceAlarm',
+    perceivedSeverity: cleared ? 'cleared' : o.severity === 'degradation' ? 'minor' : behind.length > 0 ? 'critical' : 'major',
+    probableCause: o.severity === 'outage' ? 'communicationsSubsystemFailure' : 'degradedSignal',
+    specificProblem: o.reason,
+    alarmedObject: { id: o.root, '@referredType': kind, ...(el?.site && { site: el.site }), ...(el?.region && { region: el.region }) },
+    state: cleared ? 'cleared' : e.type === 'opened' ? 'raised' : 'updated',
+    alarmRaisedTime: iso(o.startedAt),
+    alarmChangedTime: iso(e.at),
+    ...(o.clearedAt !== undefined && { alarmClearedTime: iso(o.clearedAt) }),
+    ackState: 'unacknowledged',
+    isRootCause: true,
+    correlatedAlarm: o.impacted.map((i) => ({ id: i.element, since: iso(i.since) })),
+    plannedOutageIndicator: o.planned ? 'OutOfService' : 'InService',
+    flapping: o.flapping,
+    alarmDetails: details,
+  };
+}
