@@ -45,6 +45,11 @@ export interface Daemon {
   readonly alerts: AlertDispatcher | undefined;
   /** The port of the alert stream, when configured and started. */
   readonly alertStreamPort: number | undefined;
+  /**
+   * Reads the topology file again and applies it from the next evaluation (SIGHUP). A bad file
+   * changes nothing: the error names every problem and the running topology stays.
+   */
+  reloadTopology(): Promise<number>;
 }
 
 /**
@@ -115,7 +120,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
   // The topology: the configured file plus the simulator's own elements.
   const elements: Element[] = [...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])];
-  const built = Topology.build(elements);
+  let built = Topology.build(elements);
   if (!built.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', built.problems);
   const outages = new OutageService({ topology: built.topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
@@ -140,6 +145,16 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     collectors,
     sim,
     outages,
+    async reloadTopology() {
+      const next: Element[] = [...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])];
+      const b = Topology.build(next);
+      if (!b.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', b.problems);
+      built = b;
+      outages.outages.setTopology(b.topology);
+      await store?.saveTopology(next);
+      log.info({ elements: b.topology.size }, 'topology reloaded');
+      return b.topology.size;
+    },
     get alerts() {
       return alerts;
     },
@@ -160,7 +175,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       recorder = new StoreRecorder(store, log.child({ component: 'store' }));
       const applied = await store.migrate();
       if (applied.length > 0) log.info({ versions: applied, db: store.db.kind }, 'store schema migrated');
-      await store.saveTopology(elements);
+      await store.saveTopology([...built.topology!.elements.values()]);
       const active = await store.activeOutages();
       outages.restore(active);
       if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');

@@ -98,6 +98,9 @@ async function start(file: string | undefined): Promise<number> {
       process.exit(1);
     });
   };
+  process.on('SIGHUP', () => {
+    daemon.reloadTopology().catch((err) => logger.error({ reason: (err as Error).message }, 'topology not reloaded; the running one stays'));
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // A rejected promise nobody handled is a bug, not a reason to stop monitoring the network.

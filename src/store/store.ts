@@ -189,6 +189,18 @@ export class Store {
     return { availability: 1 - down / period, downtimeMs: down, periodMs: period, outages: rows.length };
   }
 
+  /**
+   * Availability of a site over [from, to): the mean of its elements' availability (each element
+   * counts alike; a site with one of three cells down for an hour lost a third of that hour).
+   */
+  async siteAvailability(site: string, from: number, to: number, now = Date.now()): Promise<Availability & { elements: number }> {
+    const ids = (await this.db.query<{ id: string }>('SELECT id FROM elements WHERE site = $1 ORDER BY id', [site])).map((r) => r.id);
+    if (ids.length === 0) return { availability: 1, downtimeMs: 0, periodMs: Math.max(1, Math.min(to, now) - from), outages: 0, elements: 0 };
+    const each = await Promise.all(ids.map((id) => this.availability(id, from, to, now)));
+    const downtime = each.reduce((a, x) => a + x.downtimeMs, 0) / ids.length;
+    return { availability: each.reduce((a, x) => a + x.availability, 0) / ids.length, downtimeMs: downtime, periodMs: each[0].periodMs, outages: each.reduce((a, x) => a + x.outages, 0), elements: ids.length };
+  }
+
   /** Stores an alert once: false when an alert with this id exists (a duplicate). */
   async saveAlert(a: StoredAlert): Promise<boolean> {
     const n = await this.db.run(`INSERT INTO alerts (id, outage_id, event, raised_at, body, ack_state, ack_by, ack_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

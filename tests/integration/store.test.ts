@@ -125,6 +125,10 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
       expect(agg.availability).toBeCloseTo(1 - 30 / 1440, 6);
       const bs = await store.availability('BS-1', day, day + 24 * H, day + 30 * H);
       expect(bs.downtimeMs).toBe(40 * 60_000); // 30 min impacted + 10 more as its own root, merged
+      await store.saveTopology([...TOPO, { id: 'BS-1b', kind: 'cell', site: 'n-01', parents: ['BS-1'] }]);
+      const site = await store.siteAvailability('n-01', day, day + 24 * H, day + 30 * H);
+      expect(site.elements).toBe(2);
+      expect(site.downtimeMs).toBe(20 * 60_000); // BS-1 down 40 min, its neighbour on the site never: the mean
     } finally {
       await store.close();
     }
