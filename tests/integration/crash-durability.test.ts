@@ -1,25 +1,10 @@
 import { describe, it, expect, vi } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, readdirSync, statSync, existsSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfluxdb, influxQuery, tempDir } from '../helpers/servers.ts';
 import { Spool } from '../../src/sinks/spool.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
-
-function node(args: string[]): { child: ChildProcess; output: () => string } {
-  let out = '';
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  return { child, output: () => out };
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+import { node, MAIN } from '../helpers/process.ts';
 
 function spoolBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -63,7 +48,7 @@ sim: { enabled: true, switches: 1, baseStations: 2, portsPerSwitch: 4, interval:
     try {
       await vi.waitFor(() => expect(spoolBytes(spoolDir)).toBeGreaterThan(20_000), { timeout: 20_000, interval: 100 });
     } finally {
-      await kill9(first.child);
+      await first.stop('SIGKILL');
     }
     // What the killed daemon had accepted: the restart must deliver exactly this.
     const accepted = spooledLines(spoolDir);
@@ -91,7 +76,7 @@ sim: { enabled: true, switches: 1, baseStations: 2, portsPerSwitch: 4, interval:
     const flushMs = 200;
     const w = node([join(import.meta.dirname, '../fixtures/spool-writer.ts'), dir, String(flushMs)]);
     await vi.waitFor(() => expect(w.output().split('\n').length).toBeGreaterThan(3000), { timeout: 20_000, interval: 20 });
-    await kill9(w.child);
+    await w.stop('SIGKILL');
     const printed = w.output().trim().split('\n').map((l) => l.split(' ').map(Number));
     const [lastN, lastTime] = printed.at(-1)!;
     const spooled = spooledLines(dir).map((l) => Number(/n=(\d+)i/.exec(l)![1]));

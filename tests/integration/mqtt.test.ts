@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { netpulse } from '../helpers/process.ts';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +12,6 @@ import { mqttBroker } from '../../src/config/schema.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import type { Batch } from '../../src/sample.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
 
 /** Publishes with Debian's mosquitto_pub: a foreign client, not ours. */
 function pub(port: number, topic: string, message: string, extra: string[] = []): void {
@@ -181,18 +181,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       // MQTT 3.1.1 here (the others run 5): its persistent session is clean=false alone.
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', protocolVersion: 4, subscriptions: [CELL_SUB] }] },
     }));
-    const startDaemon = () => {
-      let out = '';
-      const child = spawn(process.execPath, [MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (d) => { out += d; });
-      child.stderr!.on('data', (d) => { out += d; });
-      return { child, output: () => out };
-    };
-    const kill9 = async (child: ChildProcess) => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    };
+    const startDaemon = () => netpulse('start', '--config', cfg);
     let d = startDaemon();
     await vi.waitFor(() => expect(d.output()).toContain('mqtt connected'), { timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 300));
@@ -202,7 +191,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       const acks: Promise<unknown>[] = [];
       for (let i = 0; i < N; i++) {
         acks.push(publisher.publishAsync('tele/BS-K/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: t0 + i }), { qos: 1 }));
-        if (i === N / 3) await kill9(d.child); // mid-stream: some messages persisted, some in flight
+        if (i === N / 3) await d.stop('SIGKILL'); // mid-stream: some messages persisted, some in flight
         if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
       }
       await Promise.all(acks);
@@ -212,9 +201,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       }, { timeout: 40_000, interval: 500 });
     } finally {
       await publisher.endAsync();
-      const exited = new Promise((r) => d.child.once('exit', r));
-      d.child.kill('SIGTERM');
-      await exited;
+      await d.stop();
     }
   });
 

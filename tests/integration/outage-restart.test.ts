@@ -1,12 +1,11 @@
 import { describe, it, expect, vi } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { netpulse } from '../helpers/process.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnmpd, tempDir } from '../helpers/servers.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
 
 describe('an outage across a kill -9 of netpulse', () => {
   it('is continued after the restart, not duplicated or lost, and closes with its own times', async () => {
@@ -20,14 +19,7 @@ describe('an outage across a kill -9 of netpulse', () => {
       snmp: { defaults: { interval: '300ms', timeout: '200ms', retries: 0 }, targets: [{ name: 'r1', element: 'CORE-R1', host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }] },
       outages: { confirmRecovery: '1s', evaluateEvery: '100ms' },
     }));
-    const start = () => {
-      let out = '';
-      const child = spawn(process.execPath, [MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (d) => { out += d; });
-      child.stderr!.on('data', (d) => { out += d; });
-      return { child, output: () => out };
-    };
-    const kill9 = async (c: ChildProcess) => { const e = new Promise((r) => c.once('exit', r)); c.kill('SIGKILL'); await e; };
+    const start = () => netpulse('start', '--config', cfg);
     // Read what the daemon committed, as a second reader of its SQLite file (WAL allows it).
     const outages = async () => {
       const s = new Store(new SqliteDb(join(dir, 'data', 'netpulse.db')));
@@ -44,7 +36,7 @@ describe('an outage across a kill -9 of netpulse', () => {
       expect(opened.root).toBe('CORE-R1');
       expect(opened.startedAt).toBeGreaterThanOrEqual(downAt - 400);
 
-      await kill9(d.child);
+      await d.stop('SIGKILL');
       d = start();
       await vi.waitFor(() => expect(d.output()).toContain('continuing outages open before the restart'), { timeout: 20_000 });
       await new Promise((r) => setTimeout(r, 1_500)); // polls fail again after the restart
@@ -59,9 +51,7 @@ describe('an outage across a kill -9 of netpulse', () => {
       expect(closed.clearedAt!).toBeGreaterThanOrEqual(upAt - 400);
       expect(d.output()).not.toContain('"msg":"outage opened"');
     } finally {
-      const e = new Promise((r) => d.child.once('exit', r));
-      d.child.kill('SIGTERM');
-      await e;
+      await d.stop();
       await snmpd.stop();
     }
   });

@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const MAIN = join(import.meta.dirname, '../../src/main.ts');
+
+export interface NodeProcess {
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Waits for it to exit after a signal (SIGTERM: a clean stop; SIGKILL: kill -9). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs a script on this Node (24); `netpulse(...)` runs the daemon's CLI. */
+export function node(args: string[]): NodeProcess {
+  let out = '';
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exit;
+    },
+  };
+}
+
+export const netpulse = (...args: string[]) => node([MAIN, ...args]);
