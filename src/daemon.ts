@@ -15,7 +15,7 @@ import { SimNetwork } from './sim/network.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
 import { OutageService } from './outages/service.ts';
-import { Topology, TopologyError, type Element } from './topology/topology.ts';
+import { Topology, TopologyError } from './topology/topology.ts';
 import { loadTopology } from './topology/load.ts';
 import { Store } from './store/store.ts';
 import { SqliteDb } from './store/sqlite.ts';
@@ -118,11 +118,14 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.addSink(sink);
 
   const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
-  // The topology: the configured file plus the simulator's own elements.
-  const elements: Element[] = [...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])];
-  let built = Topology.build(elements);
-  if (!built.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', built.problems);
-  const outages = new OutageService({ topology: built.topology, config, logger: log.child({ component: 'outages' }) });
+  /** The topology: the configured file plus the simulator's own elements. Throws TopologyError. */
+  const readTopology = (): Topology => {
+    const b = Topology.build([...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])]);
+    if (!b.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', b.problems);
+    return b.topology;
+  };
+  let topology = readTopology();
+  const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
   // Opened in start: building the daemon touches no file and no server.
   let store: Store | undefined;
@@ -146,14 +149,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     sim,
     outages,
     async reloadTopology() {
-      const next: Element[] = [...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])];
-      const b = Topology.build(next);
-      if (!b.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', b.problems);
-      built = b;
-      outages.outages.setTopology(b.topology);
-      await store?.saveTopology(next);
-      log.info({ elements: b.topology.size }, 'topology reloaded');
-      return b.topology.size;
+      const next = readTopology();
+      topology = next;
+      outages.outages.setTopology(next);
+      await store?.saveTopology([...next.elements.values()]);
+      log.info({ elements: next.size }, 'topology reloaded');
+      return next.size;
     },
     get alerts() {
       return alerts;
@@ -175,7 +176,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       recorder = new StoreRecorder(store, log.child({ component: 'store' }));
       const applied = await store.migrate();
       if (applied.length > 0) log.info({ versions: applied, db: store.db.kind }, 'store schema migrated');
-      await store.saveTopology([...built.topology!.elements.values()]);
+      await store.saveTopology([...topology.elements.values()]);
       const active = await store.activeOutages();
       outages.restore(active);
       if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');
@@ -187,9 +188,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         log.info({ url: `http://${config.alerts.sse.host}:${streamPort}/v1/alerts/stream` }, 'alert stream listening');
       }
       const opened = store;
-      alerts = new AlertDispatcher(notifiers, { topology: () => built.topology!, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
+      alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
       outages.start();
-      log.info({ elements: built.topology!.size, store: store.db.kind }, 'topology loaded');
+      log.info({ elements: topology.size, store: store.db.kind }, 'topology loaded');
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
