@@ -1,16 +1,35 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSnmpd, tempDir, type Server } from '../helpers/servers.ts';
+import pg from 'pg';
+import { startSnmpd, startPostgres, tempDir, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
 
-describe('an aggregation switch dies on real agents', () => {
+let postgres: (Server & { url: string }) | undefined;
+
+/** The store the daemon keeps its outages in: SQLite (the default) or a fresh PostgreSQL database. */
+const STORES: [string, () => Promise<string | null>][] = [
+  ['SQLite', async () => null],
+  ['PostgreSQL', async () => {
+    postgres ??= await startPostgres();
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE scenario');
+    await admin.end();
+    return postgres.url.replace(/\/postgres$/, '/scenario');
+  }],
+];
+
+afterAll(() => postgres?.stop());
+
+describe.each(STORES)('an aggregation switch dies on real agents (store: %s)', (_kind, storeUrl) => {
   let snmpd: Server;
   beforeAll(async () => { snmpd = await startSnmpd(); });
   afterAll(() => snmpd?.stop());
 
   it('is one outage with the right root cause and impacted base stations, closed with the right times', async () => {
+    const url = await storeUrl();
     const dir = tempDir('scenario');
     const topo = join(dir, 'topology.yaml');
     // The core router is Debian's snmpd; the simulated switches hang below it.
@@ -23,6 +42,7 @@ describe('an aggregation switch dies on real agents', () => {
       },
       sim: { enabled: true, switches: 2, baseStations: 4, cellsPerBaseStation: 2, portsPerSwitch: 2, interval: '500ms', uplink: 'CORE-R1' },
       outages: { confirmRecovery: '2s', evaluateEvery: '200ms' },
+      store: { url },
     });
     const events: OutageEvent[] = [];
     daemon.outages.onEvent((e) => events.push(e));
@@ -52,6 +72,11 @@ describe('an aggregation switch dies on real agents', () => {
       expect(cleared.clearedAt!).toBeLessThan(restartedAt + 1_500);
       expect(events[2].outage.closedAt! - cleared.clearedAt!).toBeGreaterThanOrEqual(2_000);
       expect(daemon.outages.outages.outages).toEqual([]);
+      await vi.waitFor(async () => {
+        const kept = await daemon.store.outages();
+        expect(kept.map((o) => [o.id, o.state, o.startedAt, o.clearedAt])).toEqual([[opened.id, 'closed', opened.startedAt, cleared.clearedAt]]);
+      }, { timeout: 5_000 });
+      expect(daemon.store.db.kind).toBe(url ? 'postgres' : 'sqlite');
     } finally {
       await daemon.stop();
     }

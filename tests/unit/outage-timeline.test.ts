@@ -98,6 +98,16 @@ describe('outages along the topology, as timelines', () => {
     expect(bs2.startedAt).toBe(20 * S); // it has been failing since the switch went
   });
 
+  it('a base station down first, then its switch: the station outage merges into the switch outage', () => {
+    const tl = new Timeline().every10(0, 10, allUp);
+    tl.every10(20, 30, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-1-C1') }));
+    tl.every10(40, 60, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.types()).toEqual(['opened BS-1', 'opened AGG-7', 'closed BS-1']);
+    const merged = tl.events[2].outage;
+    expect(merged.mergedInto).toBe(tl.events[1].outage.id);
+    expect(tl.outages.outages.map((o) => [o.root, o.impacted.map((i) => i.element)])).toEqual([['AGG-7', ['BS-1', 'BS-1-C1', 'BS-2']]]);
+  });
+
   it('a switch bouncing every 10 seconds is one outage, marked flapping, not thirty', () => {
     const tl = new Timeline().every10(0, 10, allUp);
     // 20 s down, 20 s up, for ten minutes.
