@@ -42,7 +42,7 @@ async function startSim(): Promise<{ child: ChildProcess; targets: unknown[] }> 
 async function runDaemon(config: object, seconds: number): Promise<{ samples: number[]; pid: number }> {
   const dir = tempDir('bench-mem');
   const file = join(dir, 'netpulse.json'); // JSON is YAML: the daemon reads it as its config file
-  writeFileSync(file, JSON.stringify({ ...config, daemon: { dataDir: join(dir, 'data'), logLevel: 'warn', logFormat: 'json' } }));
+  writeFileSync(file, JSON.stringify({ ...config, daemon: { dataDir: join(dir, 'data'), logLevel: 'warn', logFormat: 'json' }, api: { port: 0 } }));
   const child = spawn(process.execPath, [...START_FLAGS, MAIN, 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] });
   const samples: number[] = [];
   try {

@@ -24,6 +24,11 @@ import { StoreRecorder } from './store/recorder.ts';
 import { AlertDispatcher } from './alerts/dispatcher.ts';
 import { WebhookNotifier, MqttNotifier, type Notifier } from './alerts/notifier.ts';
 import { AlertStream } from './alerts/sse.ts';
+import { buildApi } from './api/app.ts';
+import { Authenticator } from './api/auth.ts';
+import { metric } from './api/metrics.ts';
+import type { FastifyInstance } from 'fastify';
+import type { MaintenanceWindow } from '../correlators/outage/outage.ts';
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -45,6 +50,10 @@ export interface Daemon {
   readonly alerts: AlertDispatcher | undefined;
   /** The port of the alert stream, when configured and started. */
   readonly alertStreamPort: number | undefined;
+  /** The port the HTTP API listens on, once started. */
+  readonly apiPort: number | undefined;
+  /** Self metrics in Prometheus text format. */
+  metrics(): string;
   /**
    * Reads the topology file again and applies it from the next evaluation (SIGHUP). A bad file
    * changes nothing: the error names every problem and the running topology stays.
@@ -139,6 +148,35 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     alerts?.onOutageEvent(e).catch((err) => log.error({ err, outage: e.outage.id }, 'cannot raise alert'));
   });
   const collectors: Collector[] = [];
+  const configWindows: MaintenanceWindow[] = config.outages.maintenance.map((w) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
+  outages.setMaintenance(configWindows);
+  let api: FastifyInstance | undefined;
+  let apiPort: number | undefined;
+  const metrics = (): string => {
+    const out: string[] = [];
+    const p = pipeline.stats;
+    out.push(metric('netpulse_pipeline_samples_total', 'counter', 'Samples emitted by collectors.', [[{}, p.emitted]]));
+    out.push(metric('netpulse_pipeline_queued_samples', 'gauge', 'Samples waiting in the pipeline.', [[{}, p.queuedSamples]]));
+    out.push(metric('netpulse_pipeline_waits_total', 'counter', 'Times a collector waited for room (backpressure).', [[{}, p.waits]]));
+    if (sink instanceof SpooledSink) {
+      const s = sink.stats;
+      out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'accepted' }, s.accepted], [{ outcome: 'written' }, s.written], [{ outcome: 'rejected' }, s.rejected], [{ outcome: 'overflowed' }, s.overflowed]]));
+      out.push(metric('netpulse_sink_write_errors_total', 'counter', 'Failed writes to InfluxDB (retried).', [[{}, s.sendErrors]]));
+      out.push(metric('netpulse_spool_bytes', 'gauge', 'Bytes spooled and not yet delivered.', [[{}, s.spoolBytes]]));
+    } else {
+      out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'written' }, sink.stats.accepted]]));
+    }
+    for (const c of collectors) {
+      if (c instanceof SnmpCollector) out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome.', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures]]));
+      if (c instanceof MqttCollector) out.push(metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker: c.name, outcome: 'accepted' }, c.stats.messages - c.stats.rejected - c.stats.unmatched], [{ broker: c.name, outcome: 'rejected' }, c.stats.rejected], [{ broker: c.name, outcome: 'unmatched' }, c.stats.unmatched]]));
+      if (c instanceof IcmpCollector) out.push(metric('netpulse_icmp_rounds_total', 'counter', 'ICMP probe rounds by outcome.', [[{ outcome: 'done' }, c.stats.rounds], [{ outcome: 'skipped' }, c.stats.skipped], [{ outcome: 'failed' }, c.stats.failures]]));
+    }
+    const active = outages.outages.outages;
+    out.push(metric('netpulse_outages_active', 'gauge', 'Open and cleared outages.', [[{ severity: 'outage' }, active.filter((o) => o.severity === 'outage').length], [{ severity: 'degradation' }, active.filter((o) => o.severity === 'degradation').length]]));
+    out.push(metric('netpulse_store_pending_writes', 'gauge', 'Store writes queued (the database is slow or down).', [[{}, recorder?.pending ?? 0]]));
+    if (alerts) out.push(metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]));
+    return out.join('');
+  };
   let started = false;
   let stopping: Promise<void> | undefined;
 
@@ -155,6 +193,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       await store?.saveTopology([...next.elements.values()]);
       log.info({ elements: next.size }, 'topology reloaded');
       return next.size;
+    },
+    metrics,
+    get apiPort() {
+      return apiPort;
     },
     get alerts() {
       return alerts;
@@ -189,8 +231,20 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       }
       const opened = store;
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
+      const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
+      await windows();
       outages.start();
       log.info({ elements: topology.size, store: store.db.kind }, 'topology loaded');
+      if (config.api) {
+        api = buildApi({
+          store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
+          maintenanceChanged: windows, metrics, auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
+          bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),
+        });
+        await api.listen({ host: config.api.host, port: config.api.port });
+        apiPort = (api.server.address() as { port: number }).port;
+        log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: config.api.tokens.length }, 'api listening');
+      }
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
@@ -222,6 +276,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
           p, new Promise<void>((r) => setTimeout(() => { log.warn({ what }, 'shutdown step timed out'); r(); }, left()).unref()),
         ]);
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
+        await api?.close();
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');

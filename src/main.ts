@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { build, checkProfiles, checkTopology } from './daemon.ts';
+import { hashToken } from './api/auth.ts';
 
 const USAGE = `netpulse: network-quality monitoring and outage correlation
 
 Usage:
   netpulse start [--config FILE]      run the daemon (embedded defaults without --config)
   netpulse check-config FILE          validate a config file and print every problem
+  netpulse hash-token TOKEN           the sha256:... form of an API token, for api.tokens[].hash
   netpulse --help
 
 Environment: NETPULSE_CONFIG names the config file when --config is not given.`;
@@ -29,6 +31,13 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config':
       return checkConfig(file ?? values.config);
+    case 'hash-token':
+      if (!file) {
+        console.error('hash-token needs the token: netpulse hash-token "$(openssl rand -hex 24)"');
+        return 2;
+      }
+      console.log(hashToken(file));
+      return 0;
     case 'start':
       return start(values.config ?? file ?? process.env.NETPULSE_CONFIG);
     default:

@@ -202,6 +202,20 @@ export const configSchema = z.strictObject({
     fping: z.string().default('fping'),
     targets: z.array(icmpTarget).default([]),
   }).prefault({}),
+  /** The HTTP API for NOC screens, complaint systems and compensation jobs; null turns it off. */
+  api: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8088),
+    /** Bearer tokens, kept as their SHA-256 (`netpulse hash-token TOKEN`), each with roles. */
+    tokens: z.array(z.strictObject({
+      name,
+      hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (netpulse hash-token prints it)'),
+      roles: z.array(z.enum(['noc', 'complaints', 'compensation', 'admin'])).min(1),
+    })).default([]),
+    /** Requests per token per minute; past it, 429 with Retry-After. */
+    rateLimit: z.number().int().min(1).default(6_000),
+    bodyLimit: size(1024).prefault('1MiB'),
+  }).nullable().prefault({}),
   /** Where outages, health history and alerts are kept: SQLite in the data directory, or PostgreSQL. */
   store: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/database').nullable().default(null),

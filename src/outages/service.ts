@@ -6,7 +6,7 @@ import type { Topology } from '../topology/topology.ts';
 import { HealthTracker, type HealthTransition } from '../../correlators/health/tracker.ts';
 import { checksOf, type Thresholds } from '../../correlators/health/check.ts';
 import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
 
 export type OutageListener = (e: OutageEvent) => void;
 
@@ -32,11 +32,15 @@ export class OutageService implements Consumer {
     this.health = new HealthTracker({ failOf: h.failOf, window: h.window, recoverAfter: h.recoverAfter, staleAfterMs: h.staleAfter });
     this.thresholds = h.thresholds;
     this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens });
-    this.outages.setMaintenance(o.config.outages.maintenance.map((w) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) })));
     if (o.restore) this.outages.restore(o.restore);
     this.log = o.logger;
     this.now = o.now ?? Date.now;
     this.everyMs = o.config.outages.evaluateEvery;
+  }
+
+  /** The maintenance windows in force (config and API together); applies from the next evaluation. */
+  setMaintenance(windows: MaintenanceWindow[]): void {
+    this.outages.setMaintenance(windows);
   }
 
   /** Outages a previous run left open (from the store); call before `start`. */

@@ -43,6 +43,16 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_outage ON alerts (outage_id, raised_at);
 `,
   },
+  {
+    version: 2,
+    name: 'maintenance windows',
+    sql: `
+CREATE TABLE maintenance (
+  id TEXT PRIMARY KEY, elements TEXT NOT NULL, sites TEXT NOT NULL, start_at BIGINT NOT NULL, end_at BIGINT NOT NULL,
+  reason TEXT, created_by TEXT NOT NULL, created_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

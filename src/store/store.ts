@@ -2,11 +2,17 @@ import type { Db } from './db.ts';
 import { migrate } from './migrations.ts';
 import type { Element } from '../topology/topology.ts';
 import type { HealthTransition } from '../../correlators/health/tracker.ts';
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
 
 export interface OutageFilter {
   state?: Outage['state'] | 'active';
   root?: string;
+  /** The root or one of the impacted elements. */
+  element?: string;
+  /** The root's region (from the stored topology). */
+  region?: string;
+  /** Newest first, after this position (from the last page): started_at and id. */
+  before?: { startedAt: number; id: string };
   /** Outages that overlap [from, to). */
   from?: number;
   to?: number;
@@ -138,10 +144,16 @@ export class Store {
     if (f.state === 'active') where.push(`state IN ('open', 'cleared')`);
     else if (f.state) where.push(`state = ${p(f.state)}`);
     if (f.root) where.push(`root = ${p(f.root)}`);
+    if (f.element) {
+      const e = p(f.element);
+      where.push(`(root = ${e} OR id IN (SELECT outage_id FROM outage_impacts WHERE element = ${e}))`);
+    }
+    if (f.region) where.push(`root IN (SELECT id FROM elements WHERE region = ${p(f.region)})`);
+    if (f.before) where.push(`(started_at < ${p(f.before.startedAt)} OR (started_at = ${p(f.before.startedAt)} AND id < ${p(f.before.id)}))`);
     if (f.to !== undefined) where.push(`started_at < ${p(f.to)}`);
     if (f.from !== undefined) where.push(`(cleared_at IS NULL OR cleared_at > ${p(f.from)})`);
     const rows = await this.db.query<OutageRow>(
-      `SELECT * FROM outages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, id LIMIT ${Math.max(1, Math.min(f.limit ?? 1000, 10_000))}`, params);
+      `SELECT * FROM outages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ${Math.max(1, Math.min(f.limit ?? 1000, 10_000))}`, params);
     return this.withImpacts(rows);
   }
 
@@ -199,6 +211,24 @@ export class Store {
     const each = await Promise.all(ids.map((id) => this.availability(id, from, to, now)));
     const downtime = each.reduce((a, x) => a + x.downtimeMs, 0) / ids.length;
     return { availability: each.reduce((a, x) => a + x.availability, 0) / ids.length, downtimeMs: downtime, periodMs: each[0].periodMs, outages: each.reduce((a, x) => a + x.outages, 0), elements: ids.length };
+  }
+
+  /** Saves (or replaces) a maintenance window; returns false when it replaced one. */
+  async saveMaintenance(w: MaintenanceWindow, by: string, at = Date.now()): Promise<boolean> {
+    const existed = (await this.db.query('SELECT id FROM maintenance WHERE id = $1', [w.id])).length > 0;
+    await this.db.run(`INSERT INTO maintenance (id, elements, sites, start_at, end_at, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      ON CONFLICT (id) DO UPDATE SET elements = excluded.elements, sites = excluded.sites, start_at = excluded.start_at, end_at = excluded.end_at, reason = excluded.reason`,
+    [w.id, JSON.stringify(w.elements ?? []), JSON.stringify(w.sites ?? []), w.start, w.end, w.reason ?? null, by, at]);
+    return !existed;
+  }
+
+  async deleteMaintenance(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM maintenance WHERE id = $1', [id])) > 0;
+  }
+
+  async maintenance(): Promise<(MaintenanceWindow & { createdBy: string })[]> {
+    const rows = await this.db.query<{ id: string; elements: string; sites: string; start_at: number; end_at: number; reason: string | null; created_by: string }>('SELECT * FROM maintenance ORDER BY start_at, id');
+    return rows.map((r) => ({ id: r.id, elements: JSON.parse(r.elements), sites: JSON.parse(r.sites), start: Number(r.start_at), end: Number(r.end_at), ...(r.reason !== null && { reason: r.reason }), createdBy: r.created_by }));
   }
 
   /** Stores an alert once: false when an alert with this id exists (a duplicate). */

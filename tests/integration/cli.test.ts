@@ -8,7 +8,7 @@ describe('netpulse start', () => {
   it('keeps running with nothing to poll until SIGTERM, then stops cleanly', async () => {
     const dir = tempDir('cli');
     const cfg = join(dir, 'netpulse.yaml');
-    writeFileSync(cfg, `daemon: { dataDir: ${join(dir, 'data')}, logFormat: json }\n`);
+    writeFileSync(cfg, `daemon: { dataDir: ${join(dir, 'data')}, logFormat: json }\napi: { port: 0 }\n`);
     const d = netpulse('start', '--config', cfg);
     await expect.poll(() => d.output(), { timeout: 20_000 }).toContain('netpulse started');
     const exited = new Promise((r) => d.child.once('exit', () => r('exited')));

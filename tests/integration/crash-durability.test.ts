@@ -37,6 +37,7 @@ describe('kill -9', () => {
     const cfg = join(dataDir, 'netpulse.yaml');
     writeFileSync(cfg, `
 daemon: { dataDir: ${dataDir}, logFormat: json }
+api: { port: 0 }
 timeseries:
   influx: { version: 1, url: "http://127.0.0.1:${influx.port}", database: crash, timeout: 1s }
   flushInterval: 100ms

@@ -177,6 +177,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     const cfg = join(dir, 'netpulse.yaml');
     writeFileSync(cfg, JSON.stringify({
       daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
+      api: { port: 0 },
       timeseries: influx(),
       // MQTT 3.1.1 here (the others run 5): its persistent session is clean=false alone.
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', protocolVersion: 4, subscriptions: [CELL_SUB] }] },

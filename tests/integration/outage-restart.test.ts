@@ -15,6 +15,7 @@ describe('an outage across a kill -9 of netpulse', () => {
     const cfg = join(dir, 'netpulse.yaml');
     writeFileSync(cfg, JSON.stringify({
       daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
+      api: { port: 0 },
       topology: { file: join(dir, 'topology.yaml') },
       snmp: { defaults: { interval: '300ms', timeout: '200ms', retries: 0 }, targets: [{ name: 'r1', element: 'CORE-R1', host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }] },
       outages: { confirmRecovery: '1s', evaluateEvery: '100ms' },

@@ -1,0 +1,53 @@
+/** The API described for clients (OpenAPI 3.1), served at /openapi.json. */
+const err = { $ref: '#/components/schemas/Error' };
+const errors = {
+  400: { description: 'Bad input: `field` names it', content: { 'application/json': { schema: err } } },
+  401: { description: 'No valid bearer token', content: { 'application/json': { schema: err } } },
+  403: { description: 'The token lacks the role', content: { 'application/json': { schema: err } } },
+  404: { description: 'Unknown id', content: { 'application/json': { schema: err } } },
+  429: { description: 'Rate limit; see Retry-After', content: { 'application/json': { schema: err } } },
+};
+const ok = (description: string, schema: object = { type: 'object' }) => ({ 200: { description, content: { 'application/json': { schema } } }, ...errors });
+const id = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const q = (name: string, schema: object, description: string) => ({ name, in: 'query', schema, description });
+const time = { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', description: 'ms since the epoch' }] };
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance and alerts. Bearer tokens with roles noc, complaints, compensation, admin.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
+      Outage: { type: 'object', properties: {
+        id: { type: 'string' }, state: { enum: ['open', 'cleared', 'closed'] }, severity: { enum: ['outage', 'degradation'] },
+        planned: { type: 'boolean' }, flapping: { type: 'boolean' }, rootCause: { type: 'object' },
+        startedAt: { type: 'string', format: 'date-time' }, clearedAt: { type: 'string', format: 'date-time' }, closedAt: { type: 'string', format: 'date-time' },
+        impactedElements: { type: 'array', items: { type: 'object' } },
+      } },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/outages': { get: { summary: 'Active and past outages, newest first, cursor-paged', parameters: [
+      q('state', { enum: ['open', 'cleared', 'closed', 'active'] }, 'active = open or cleared'), q('element', { type: 'string' }, 'root or impacted'),
+      q('region', { type: 'string' }, "the root's region"), q('from', time, 'overlapping from'), q('to', time, 'overlapping until'),
+      q('limit', { type: 'integer', minimum: 1, maximum: 500 }, 'page size (100)'), q('cursor', { type: 'string' }, 'nextCursor of the previous page'),
+    ], responses: ok('A page of outages', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Outage' } }, nextCursor: { type: ['string', 'null'] } } }) } },
+    '/v1/outages/{id}': { get: { summary: 'One outage: root cause, impacted elements, history', parameters: [id('id')], responses: ok('The outage', { $ref: '#/components/schemas/Outage' }) } },
+    '/v1/elements/{id}': { get: { summary: "An element's place, health, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
+    '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
+    '/v1/sites/{site}/availability': { get: { summary: "A site's availability: the mean of its elements'", parameters: [id('site'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
+    '/v1/maintenance': {
+      get: { summary: 'Maintenance windows (role noc)', responses: ok('Windows') },
+      post: { summary: 'Create or replace a window (role noc): outages inside are planned, not paged', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['id', 'start', 'end'], properties: {
+        id: { type: 'string' }, elements: { type: 'array', items: { type: 'string' } }, sites: { type: 'array', items: { type: 'string' } },
+        start: { type: 'string', format: 'date-time' }, end: { type: 'string', format: 'date-time' }, reason: { type: 'string' } } } } } },
+      responses: { 201: { description: 'Created' }, ...ok('Replaced') } },
+    },
+    '/v1/maintenance/{id}': { delete: { summary: 'Remove a window (role noc)', parameters: [id('id')], responses: { 204: { description: 'Removed' }, ...errors } } },
+    '/v1/alerts': { get: { summary: 'Alerts, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage')], responses: ok('Alerts') } },
+    '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
+    '/metrics': { get: { summary: 'Prometheus self metrics (no token)', security: [], responses: { 200: { description: 'text/plain' } } } },
+  },
+};
