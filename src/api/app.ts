@@ -65,8 +65,12 @@ function parse<T>(schema: z.ZodType<T>, input: unknown, where: 'query' | 'body')
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const i = r.error.issues[0];
+  if (i.code === 'unrecognized_keys') {
+    const key = [...(i.path as PropertyKey[]), i.keys[0]].map(String).join('.');
+    throw new ApiError(400, 'bad_request', `${where} ${key}: unknown ${where === 'query' ? 'parameter' : 'field'}`, key);
+  }
   const field = formatPath(i.path as PropertyKey[]) || where;
-  throw new ApiError(400, 'bad_request', `${where === 'query' ? 'query ' : ''}${field}: ${i.message}`, field);
+  throw new ApiError(400, 'bad_request', `${where} ${field}: ${i.message}`, field);
 }
 
 const encodeCursor = (o: Outage) => Buffer.from(`${o.startedAt}|${o.id}`).toString('base64url');
