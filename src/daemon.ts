@@ -96,6 +96,18 @@ export function checkTopology(config: Config): { path: string; message: string }
   }
 }
 
+/** The store the config names: PostgreSQL, or SQLite in the data directory. Opens it. */
+export function openStore(config: Config): Store {
+  return new Store(config.store.url ? new PostgresDb(config.store.url) : new SqliteDb(join(resolve(config.daemon.dataDir), 'netpulse.db')));
+}
+
+/** The topology: the configured file plus the simulator's own elements. Throws TopologyError. */
+export function readTopology(config: Config, sim: SimNetwork | undefined): Topology {
+  const b = Topology.build([...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])]);
+  if (!b.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', b.problems);
+  return b.topology;
+}
+
 /**
  * The composition root: builds the whole daemon from config. Nothing starts here; `start` brings
  * up sinks, then the pipeline's consumers, then the simulator, then collectors, and `stop` goes in
@@ -127,13 +139,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.addSink(sink);
 
   const sim = config.sim.enabled ? new SimNetwork(config.sim) : undefined;
-  /** The topology: the configured file plus the simulator's own elements. Throws TopologyError. */
-  const readTopology = (): Topology => {
-    const b = Topology.build([...(config.topology.file ? loadTopology(config.topology.file).elements.values() : []), ...(sim?.elements() ?? [])]);
-    if (!b.topology) throw new TopologyError(config.topology.file ?? 'simulated topology', b.problems);
-    return b.topology;
-  };
-  let topology = readTopology();
+  let topology = readTopology(config, sim);
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
   // Opened in start: building the daemon touches no file and no server.
@@ -187,7 +193,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     sim,
     outages,
     async reloadTopology() {
-      const next = readTopology();
+      const next = readTopology(config, sim);
       topology = next;
       outages.outages.setTopology(next);
       await store?.saveTopology([...next.elements.values()]);
@@ -214,7 +220,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       sink.start();
       if (sink instanceof FileSink) log.warn({ destination: sink.destination }, 'no InfluxDB configured: series are kept locally');
       else log.info({ destination: sink.destination }, 'writing series to InfluxDB');
-      store = new Store(config.store.url ? new PostgresDb(config.store.url) : new SqliteDb(join(dataDir, 'netpulse.db')));
+      store = openStore(config);
       recorder = new StoreRecorder(store, log.child({ component: 'store' }));
       const applied = await store.migrate();
       if (applied.length > 0) log.info({ versions: applied, db: store.db.kind }, 'store schema migrated');

@@ -5,7 +5,11 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { build, checkProfiles, checkTopology } from './daemon.ts';
+import { build, checkProfiles, checkTopology, openStore, readTopology } from './daemon.ts';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { SimNetwork } from './sim/network.ts';
+import { importSubscribers } from './subscribers/import.ts';
 import { hashToken } from './api/auth.ts';
 
 const USAGE = `netpulse: network-quality monitoring and outage correlation
@@ -14,6 +18,8 @@ Usage:
   netpulse start [--config FILE]      run the daemon (embedded defaults without --config)
   netpulse check-config FILE          validate a config file and print every problem
   netpulse hash-token TOKEN           the sha256:... form of an API token, for api.tokens[].hash
+  netpulse import-subscribers FILE [--replace] [--config FILE]
+                                      load subscribers from CSV or JSON Lines (.jsonl), row by row
   netpulse --help
 
 Environment: NETPULSE_CONFIG names the config file when --config is not given.`;
@@ -21,7 +27,7 @@ Environment: NETPULSE_CONFIG names the config file when --config is not given.`;
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, replace: { type: 'boolean' } },
   });
   const [command, file] = positionals;
   if (values.help || !command) {
@@ -31,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config':
       return checkConfig(file ?? values.config);
+    case 'import-subscribers':
+      return importFile(file, values.config ?? process.env.NETPULSE_CONFIG, values.replace === true);
     case 'hash-token':
       if (!file) {
         console.error('hash-token needs the token: netpulse hash-token "$(openssl rand -hex 24)"');
@@ -67,6 +75,37 @@ function checkConfig(file: string | undefined): number {
   }
   console.log(`${file}: OK`);
   return 0;
+}
+
+/** Loads a subscriber file into the configured store, checking serving elements against the topology. */
+async function importFile(file: string | undefined, configFile: string | undefined, replace: boolean): Promise<number> {
+  if (!file) {
+    console.error('import-subscribers needs a file: netpulse import-subscribers subscribers.csv [--replace]');
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : (err as Error).message);
+    return 1;
+  }
+  const topology = readTopology(config, config.sim.enabled ? new SimNetwork(config.sim) : undefined);
+  const store = openStore(config);
+  try {
+    await store.migrate();
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const r = await importSubscribers(store, lines, { format: file.endsWith('.jsonl') || file.endsWith('.ndjson') ? 'jsonl' : 'csv', mode: replace ? 'replace' : 'incremental', known: (e) => topology.elements.has(e) });
+    for (const p of r.problems) console.error(`${file}:${p.line}: ${p.reason}`);
+    if (r.rejected > r.problems.length) console.error(`... and ${r.rejected - r.problems.length} more rejected rows`);
+    console.log(`${file}: ${r.loaded} loaded, ${r.rejected} rejected of ${r.rows} rows in ${r.seconds.toFixed(1)} s (${Math.round(r.rows / Math.max(r.seconds, 0.001))} rows/s, ${replace ? 'replaced the inventory' : 'incremental'})`);
+    return r.rejected > 0 ? 1 : 0;
+  } catch (err) {
+    console.error(`${file}: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
 }
 
 async function start(file: string | undefined): Promise<number> {

@@ -9,6 +9,11 @@ export interface Db {
   exec(sql: string): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * Inserts many rows at once (a prepared statement in a loop on SQLite, multi-row VALUES on
+   * PostgreSQL); rows that hit an existing key are skipped. Call it inside a transaction.
+   */
+  insertMany(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
   /** Runs `fn` in one transaction: all of it is durable, or none of it. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import type { Db } from './db.ts';
  * The schema, one numbered step at a time; applied in order at start, each in its own transaction,
  * recorded in `schema_migrations`. Never edit a shipped step: add the next one.
  */
+/** `WITHOUT_ROWID` in a step's SQL becomes SQLite's `WITHOUT ROWID` (one B-tree per table instead of two) and nothing on PostgreSQL. */
 export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
     version: 1,
@@ -53,6 +54,19 @@ CREATE TABLE maintenance (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'subscribers',
+    sql: `
+CREATE TABLE subscribers (
+  id TEXT PRIMARY KEY, tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT, plan TEXT, arpu_minor BIGINT,
+  serving TEXT NOT NULL
+) WITHOUT_ROWID;
+CREATE TABLE subscriber_serving (
+  element TEXT NOT NULL, subscriber_id TEXT NOT NULL, PRIMARY KEY (element, subscriber_id)
+) WITHOUT_ROWID;
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {
@@ -62,7 +76,7 @@ export async function migrate(db: Db): Promise<number[]> {
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     await db.transaction(async (tx) => {
-      await tx.exec(m.sql);
+      await tx.exec(m.sql.replaceAll('WITHOUT_ROWID', db.kind === 'sqlite' ? 'WITHOUT ROWID' : ''));
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
     });
     applied.push(m.version);

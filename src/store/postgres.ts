@@ -34,6 +34,15 @@ export class PostgresDb implements Db {
     return (await this.q.query(sql, params as unknown[])).rowCount ?? 0;
   }
 
+  async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    const per = Math.max(1, Math.floor(60_000 / columns.length)); // PostgreSQL allows 65,535 parameters
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      const values = chunk.map((_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
+      await this.q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT DO NOTHING`, chunk.flat() as unknown[]);
+    }
+  }
+
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!this.pool) return fn(this); // already inside one
     const client = await this.pool.connect();

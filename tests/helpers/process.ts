@@ -9,6 +9,8 @@ export interface NodeProcess {
   output(): string;
   /** Waits for it to exit after a signal (SIGTERM: a clean stop; SIGKILL: kill -9). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Waits for it to exit by itself; its exit code. */
+  exited(): Promise<number | null>;
 }
 
 /** Runs a script on this Node (24); `netpulse(...)` runs the daemon's CLI. */
@@ -21,6 +23,7 @@ export function node(args: string[]): NodeProcess {
   return {
     child,
     output: () => out,
+    exited: () => exit,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exit;

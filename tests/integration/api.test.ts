@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { startPostgres, tempDir, type Server } from '../helpers/servers.ts';
+import { tempDir } from '../helpers/servers.ts';
+import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
@@ -12,21 +12,8 @@ const TOKENS = { noc: 'noc-token-0123456789abcdef', complaints: 'complaints-toke
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1);
 
-let postgres: (Server & { url: string }) | undefined;
-let dbs = 0;
-const STORES: [string, () => Promise<string | null>][] = [
-  ['SQLite', async () => null],
-  ['PostgreSQL', async () => {
-    postgres ??= await startPostgres();
-    const name = `api${++dbs}`;
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    return postgres.url.replace(/\/postgres$/, `/${name}`);
-  }],
-];
-afterAll(() => postgres?.stop());
+const STORES = DATABASES.map(([kind, d]) => [kind, d.url] as const);
+afterAll(() => stopDatabases());
 
 const outage = (root: string, start: number, end: number | undefined, impacted: string[]): OutageEvent[] => {
   const o: Outage = { id: `${root}@${start}`, root, severity: 'outage', state: 'open', startedAt: start, impacted: impacted.map((element) => ({ element, since: start })), planned: false, flapping: false, reopened: 0, reason: 'snmp: timeout' };

@@ -1,27 +1,14 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { startSnmpd, startPostgres, tempDir, type Server } from '../helpers/servers.ts';
+import { startSnmpd, tempDir, type Server } from '../helpers/servers.ts';
+import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
 
-let postgres: (Server & { url: string }) | undefined;
-
 /** The store the daemon keeps its outages in: SQLite (the default) or a fresh PostgreSQL database. */
-const STORES: [string, () => Promise<string | null>][] = [
-  ['SQLite', async () => null],
-  ['PostgreSQL', async () => {
-    postgres ??= await startPostgres();
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE scenario');
-    await admin.end();
-    return postgres.url.replace(/\/postgres$/, '/scenario');
-  }],
-];
-
-afterAll(() => postgres?.stop());
+const STORES = DATABASES.map(([kind, d]) => [kind, d.url] as const);
+afterAll(() => stopDatabases());
 
 describe.each(STORES)('an aggregation switch dies on real agents (store: %s)', (_kind, storeUrl) => {
   let snmpd: Server;

@@ -1,35 +1,17 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import pg from 'pg';
-import { startPostgres, tempDir, type Server } from '../helpers/servers.ts';
+import { tempDir } from '../helpers/servers.ts';
+import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
-import { PostgresDb } from '../../src/store/postgres.ts';
-import type { Db } from '../../src/store/db.ts';
 import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
 import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
 import { Topology, type Element } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 
-let postgres: (Server & { url: string }) | undefined;
-let dbCount = 0;
-
-/** A fresh, empty database of each kind per test. */
-const KINDS: [string, () => Promise<Db>][] = [
-  ['SQLite', async () => new SqliteDb(join(tempDir('sqlite'), 'netpulse.db'))],
-  ['PostgreSQL', async () => {
-    const name = `t${process.pid}_${++dbCount}`;
-    const admin = new pg.Client({ connectionString: postgres!.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    return new PostgresDb(postgres!.url.replace(/\/postgres$/, `/${name}`));
-  }],
-];
-
-beforeAll(async () => { postgres = await startPostgres(); }, 60_000);
-afterAll(() => postgres?.stop());
+const KINDS = DATABASES.map(([kind, d]) => [kind, d.open] as const);
+afterAll(() => stopDatabases());
 
 const TOPO: Element[] = [
   { id: 'CORE-1', kind: 'core', site: 'dc1', region: 'north', lat: 52.37, lon: 4.89, parents: [] },
@@ -44,7 +26,7 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
   it('applies its migrations once', async () => {
     const store = new Store(await open());
     try {
-      expect(await store.migrate()).toEqual([1, 2]);
+      expect(await store.migrate()).toEqual([1, 2, 3]);
       expect(await store.migrate()).toEqual([]);
     } finally {
       await store.close();
