@@ -7,6 +7,7 @@ import { benchMqtt } from './mqtt.ts';
 import { benchIcmp } from './icmp.ts';
 import { benchCorrelation } from './correlation.ts';
 import { benchDetection } from './detection.ts';
+import { benchSubscribers } from './subscribers.ts';
 
 console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
 await benchSnmp();
@@ -22,4 +23,6 @@ console.log('\n== Outage correlation: a storm in 50,000 elements ==');
 await benchCorrelation();
 console.log('\n== Outage detection: 1,000 polled elements, switches dying one by one ==');
 await benchDetection();
+console.log('\n== Subscriber import, 10 million rows into SQLite ==');
+await benchSubscribers();
 process.exit(0);
