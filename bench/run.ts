@@ -1,5 +1,6 @@
-// All benchmarks of the foundation, each printing its figures as ratios against a reference
-// measured in the same run. `npm run bench`; BENCH_SECONDS shortens or lengthens the SNMP rounds.
+// Every benchmark, each printing its figures as ratios against a reference measured in the same
+// run. `npm run bench` runs them all; `npm run bench -- mqtt icmp` runs those named.
+// BENCH_SECONDS shortens or lengthens the SNMP rounds.
 import { benchSnmp } from './snmp-poll.ts';
 import { benchSink } from './sink.ts';
 import { benchMemory } from './memory.ts';
@@ -9,20 +10,26 @@ import { benchCorrelation } from './correlation.ts';
 import { benchDetection } from './detection.ts';
 import { benchSubscribers } from './subscribers.ts';
 
-console.log('== SNMP polling end to end (Debian snmpd on loopback) ==');
-await benchSnmp();
-console.log('\n== Time-series sink with its spool (VictoriaMetrics on loopback) ==');
-await benchSink();
-console.log('\n== Memory: the daemon polling 1,000 simulated devices ==');
-await benchMemory();
-console.log('\n== MQTT ingest, QoS 1 JSON (Mosquitto on loopback) ==');
-await benchMqtt();
-console.log('\n== ICMP probing, 1,000 loopback targets (fping) ==');
-await benchIcmp();
-console.log('\n== Outage correlation: a storm in 50,000 elements ==');
-await benchCorrelation();
-console.log('\n== Outage detection: 1,000 polled elements, switches dying one by one ==');
-await benchDetection();
-console.log('\n== Subscriber import, 10 million rows into SQLite ==');
-await benchSubscribers();
+const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
+  ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
+  ['sink', 'Time-series sink with its spool (VictoriaMetrics on loopback)', benchSink],
+  ['memory', 'Memory: the daemon polling 1,000 simulated devices', benchMemory],
+  ['mqtt', 'MQTT ingest, QoS 1 JSON (Mosquitto on loopback)', benchMqtt],
+  ['icmp', 'ICMP probing, 1,000 loopback targets (fping)', benchIcmp],
+  ['correlation', 'Outage correlation: a storm in 50,000 elements', benchCorrelation],
+  ['detection', 'Outage detection: 1,000 polled elements, switches dying one by one', benchDetection],
+  ['subscribers', 'Subscriber import, 10 million rows into SQLite', benchSubscribers],
+];
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !BENCHES.some(([name]) => name === w));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHES.map(([n]) => n).join(', ')}`);
+  process.exit(2);
+}
+for (const [name, title, run] of BENCHES) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n== ${title} ==`);
+  await run();
+}
 process.exit(0);
