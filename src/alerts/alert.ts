@@ -1,5 +1,6 @@
 import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
 import type { Topology } from '../topology/topology.ts';
+import type { Scope } from '../../correlators/impact/impact.ts';
 
 /**
  * One alert event per outage state change, its fields named after TM Forum TMF642 (Alarm) where
@@ -25,13 +26,15 @@ export interface Alert {
   correlatedAlarm: { id: string; since: string }[];
   plannedOutageIndicator: 'InService' | 'OutOfService';
   flapping: boolean;
+  /** The subscribers it hits, counted (absent when the scope could not be computed in time). */
+  affectedSubscribers?: Scope;
   /** One line a NOC engineer reads first. */
   alarmDetails: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function alertOf(e: OutageEvent, topology: Topology): Alert {
+export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Alert {
   const o: Outage = e.outage;
   const el = topology.elements.get(o.root);
   const kind = el?.kind ?? 'element';
@@ -48,6 +51,9 @@ export function alertOf(e: OutageEvent, topology: Topology): Alert {
     : o.severity === 'degradation'
       ? `${kind.replace('_', ' ')} ${o.root} is degraded: ${o.reason}`
       : `${kind.replace('_', ' ')} ${o.root} is down${what ? `; ${what} behind it ${behind.length === 1 ? 'is' : 'are'} unreachable because of it` : ''}`;
+  const hit = scope && !cleared && scope.current > 0
+    ? `; ${scope.current} subscriber${scope.current === 1 ? '' : 's'} affected (${scope.noService} without service${scope.byTier.vip ? `, ${scope.byTier.vip} VIP` : ''}${scope.byTier.enterprise ? `, ${scope.byTier.enterprise} enterprise` : ''})`
+    : '';
   return {
     id: `${o.id}#${e.type}@${e.at}`,
     outageId: o.id,
@@ -66,6 +72,7 @@ export function alertOf(e: OutageEvent, topology: Topology): Alert {
     correlatedAlarm: o.impacted.map((i) => ({ id: i.element, since: iso(i.since) })),
     plannedOutageIndicator: o.planned ? 'OutOfService' : 'InService',
     flapping: o.flapping,
-    alarmDetails: details,
+    ...(scope && { affectedSubscribers: scope }),
+    alarmDetails: details + hit,
   };
 }

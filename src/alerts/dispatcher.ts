@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Scope } from '../../correlators/impact/impact.ts';
 import type { Store } from '../store/store.ts';
 import { alertOf, type Alert } from './alert.ts';
 import type { Notifier } from './notifier.ts';
@@ -27,8 +28,8 @@ export class AlertDispatcher {
     this.o = o;
   }
 
-  async onOutageEvent(e: OutageEvent): Promise<Alert | undefined> {
-    const alert = alertOf(e, this.o.topology());
+  async onOutageEvent(e: OutageEvent, scope?: Scope): Promise<Alert | undefined> {
+    const alert = alertOf(e, this.o.topology(), scope);
     const fresh = await this.o.store().saveAlert({ id: alert.id, outageId: alert.outageId, event: alert.event, raisedAt: e.at, body: alert as unknown as Record<string, unknown>, ackState: 'unacknowledged' });
     if (!fresh) {
       this.stats.duplicates++;

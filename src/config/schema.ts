@@ -215,6 +215,8 @@ export const configSchema = z.strictObject({
     /** Requests per token per minute; past it, 429 with Retry-After. */
     rateLimit: z.number().int().min(1).default(6_000),
     bodyLimit: size(1024).prefault('1MiB'),
+    /** The largest subscriber file `POST /v1/subscribers/import` takes (it is streamed, not held). */
+    importLimit: size(1024).prefault('4GiB'),
   }).nullable().prefault({}),
   /** Where outages, health history and alerts are kept: SQLite in the data directory, or PostgreSQL. */
   store: z.strictObject({
@@ -265,6 +267,8 @@ export const configSchema = z.strictObject({
     /** Reopened this many times: marked flapping. */
     flapAfterReopens: z.number().int().min(1).default(2),
     evaluateEvery: duration(100).default(1_000),
+    /** How long an alert waits for its outage's subscriber scope before it goes out without it. */
+    scopeWait: duration(0).default(5_000),
     /** Planned work: outages inside are recorded, marked planned, never paged. */
     maintenance: z.array(z.strictObject({
       id: z.string().min(1),

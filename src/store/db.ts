@@ -3,6 +3,12 @@
  * `$1` placeholders and portable types (TEXT, BIGINT ms, INTEGER 0/1, DOUBLE PRECISION); the
  * SQLite side rewrites the placeholders. Rows come back with numbers as numbers on both.
  */
+/** On a key conflict, set these columns from the new row instead of skipping it. */
+export interface Upsert { key: readonly string[]; set: readonly string[] }
+
+/** The ON CONFLICT clause for an insert (same in both dialects). */
+export const onConflict = (u?: Upsert): string => (u ? `ON CONFLICT (${u.key.join(', ')}) DO UPDATE SET ${u.set.map((c) => `${c} = excluded.${c}`).join(', ')}` : 'ON CONFLICT DO NOTHING');
+
 export interface Db {
   readonly kind: 'sqlite' | 'postgres';
   /** Several statements, no parameters (migrations). */
@@ -11,9 +17,10 @@ export interface Db {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
   /**
    * Inserts many rows at once (a prepared statement in a loop on SQLite, multi-row VALUES on
-   * PostgreSQL); rows that hit an existing key are skipped. Call it inside a transaction.
+   * PostgreSQL); rows that hit an existing key are skipped, or with `upsert` update the named
+   * columns of the existing row. Call it inside a transaction.
    */
-  insertMany(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
+  insertMany(table: string, columns: readonly string[], rows: readonly unknown[][], upsert?: Upsert): Promise<void>;
   /** Runs `fn` in one transaction: all of it is durable, or none of it. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -67,6 +67,20 @@ CREATE TABLE subscriber_serving (
 ) WITHOUT_ROWID;
 `,
   },
+  {
+    version: 4,
+    name: 'subscriber impacts and outage scope',
+    sql: `
+CREATE TABLE subscriber_impacts (
+  outage_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, since BIGINT NOT NULL, until BIGINT, kind TEXT NOT NULL,
+  tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT,
+  PRIMARY KEY (outage_id, subscriber_id, since)
+) WITHOUT_ROWID;
+CREATE INDEX subscriber_impacts_subscriber ON subscriber_impacts (subscriber_id, since);
+CREATE INDEX subscriber_impacts_open ON subscriber_impacts (subscriber_id) WHERE until IS NULL;
+ALTER TABLE outages ADD COLUMN scope TEXT;
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

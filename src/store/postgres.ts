@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db } from './db.ts';
+import { onConflict, type Db, type Upsert } from './db.ts';
 
 // BIGINT (ms timestamps) as numbers: they stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -34,12 +34,12 @@ export class PostgresDb implements Db {
     return (await this.q.query(sql, params as unknown[])).rowCount ?? 0;
   }
 
-  async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+  async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][], upsert?: Upsert): Promise<void> {
     const per = Math.max(1, Math.floor(60_000 / columns.length)); // PostgreSQL allows 65,535 parameters
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
       const values = chunk.map((_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
-      await this.q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT DO NOTHING`, chunk.flat() as unknown[]);
+      await this.q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ${onConflict(upsert)}`, chunk.flat() as unknown[]);
     }
   }
 

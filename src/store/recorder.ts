@@ -7,7 +7,7 @@ import type { Store } from './store.ts';
  * outage is logged once, the recovery once); `drain` waits for it at shutdown.
  */
 export class StoreRecorder {
-  private readonly queue: ((s: Store) => Promise<void>)[] = [];
+  private readonly queue: { write: (s: Store) => Promise<void>; done: () => void }[] = [];
   private running: Promise<void> | undefined;
   private failing = false;
   private stopped = false;
@@ -23,17 +23,19 @@ export class StoreRecorder {
     return this.queue.length;
   }
 
-  add(write: (s: Store) => Promise<void>): void {
-    this.queue.push(write);
+  /** Queues a write; the promise settles once it is written (never, if the daemon stops first). */
+  add(write: (s: Store) => Promise<void>): Promise<void> {
+    const written = new Promise<void>((done) => this.queue.push({ write, done }));
     this.running ??= this.loop().finally(() => { this.running = undefined; });
+    return written;
   }
 
   private async loop(): Promise<void> {
     let delay = 100;
     while (this.queue.length > 0) {
       try {
-        await this.queue[0](this.store);
-        this.queue.shift();
+        await this.queue[0].write(this.store);
+        this.queue.shift()!.done();
         if (this.failing) this.log.info({ pending: this.queue.length }, 'store reachable again');
         this.failing = false;
         delay = 100;

@@ -1,7 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Db } from './db.ts';
+import { onConflict, type Db, type Upsert } from './db.ts';
 
 /**
  * SQLite through Node's built-in `node:sqlite`: the embedded default, one file in the data
@@ -42,10 +42,10 @@ export class SqliteDb implements Db {
     return Number(this.prepare(sql).run(...(params as any[])).changes);
   }
 
-  async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+  async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][], upsert?: Upsert): Promise<void> {
     // 16 rows per statement: fewer calls across the JS/C boundary than one row each.
     const per = 16;
-    const sql = (n: number) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: n }, (_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`;
+    const sql = (n: number) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: n }, (_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ')} ${onConflict(upsert)}`;
     const full = this.prepare(sql(per));
     let i = 0;
     for (; i + per <= rows.length; i += per) full.run(...(rows.slice(i, i + per).flat() as any[]));

@@ -3,6 +3,33 @@ import { migrate } from './migrations.ts';
 import type { Element } from '../topology/topology.ts';
 import type { HealthTransition } from '../../correlators/health/tracker.ts';
 import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import type { ImpactKind, Scope } from '../../correlators/impact/impact.ts';
+import type { Subscriber } from '../subscribers/parse.ts';
+
+/** An outage as stored: with the subscribers it hits, counted (once its scope was computed). */
+export type StoredOutage = Outage & { scope?: Scope };
+
+/** One span of a subscriber's impact by an outage: one kind throughout, open while `until` is unset. */
+export interface ImpactSpan {
+  outageId: string;
+  subscriberId: string;
+  kind: ImpactKind;
+  since: number;
+  until?: number;
+  tier: string;
+  service: string;
+  region?: string;
+}
+
+export interface ImpactFilter {
+  tier?: string;
+  kind?: ImpactKind;
+  /** Only impacts still open. */
+  current?: boolean;
+  /** After this position (from the last page): subscriber id and since. */
+  after?: { subscriberId: string; since: number };
+  limit?: number;
+}
 
 export interface OutageFilter {
   state?: Outage['state'] | 'active';
@@ -40,8 +67,14 @@ export interface Availability {
 
 interface OutageRow {
   id: string; root: string; severity: string; state: string; started_at: number; cleared_at: number | null; closed_at: number | null;
-  planned: number; flapping: number; reopened: number; reason: string; merged_into: string | null;
+  planned: number; flapping: number; reopened: number; reason: string; merged_into: string | null; scope: string | null;
 }
+
+interface ImpactRow { outage_id: string; subscriber_id: string; kind: ImpactKind; since: number; until: number | null; tier: string; service: string; region: string | null }
+const spanOf = (r: ImpactRow): ImpactSpan => ({
+  outageId: r.outage_id, subscriberId: r.subscriber_id, kind: r.kind, since: Number(r.since), ...(r.until !== null && { until: Number(r.until) }),
+  tier: r.tier, service: r.service, ...(r.region !== null && { region: r.region }),
+});
 
 /**
  * Everything netpulse must not forget, in one durable, transactional place: the topology, health
@@ -128,16 +161,16 @@ export class Store {
   }
 
   /** Open and cleared outages with their current impacted elements: what a restart restores. */
-  activeOutages(): Promise<Outage[]> {
+  activeOutages(): Promise<StoredOutage[]> {
     return this.outages({ state: 'active' });
   }
 
-  async outage(id: string): Promise<Outage | undefined> {
+  async outage(id: string): Promise<StoredOutage | undefined> {
     const rows = await this.db.query<OutageRow>('SELECT * FROM outages WHERE id = $1', [id]);
     return rows[0] ? (await this.withImpacts(rows))[0] : undefined;
   }
 
-  async outages(f: OutageFilter = {}): Promise<Outage[]> {
+  async outages(f: OutageFilter = {}): Promise<StoredOutage[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown) => `$${params.push(v)}`;
@@ -157,8 +190,8 @@ export class Store {
     return this.withImpacts(rows);
   }
 
-  private async withImpacts(rows: OutageRow[]): Promise<Outage[]> {
-    const out: Outage[] = [];
+  private async withImpacts(rows: OutageRow[]): Promise<StoredOutage[]> {
+    const out: StoredOutage[] = [];
     for (const r of rows) {
       const imp = await this.db.query<{ element: string; since: number }>('SELECT element, since FROM outage_impacts WHERE outage_id = $1 AND until IS NULL ORDER BY element', [r.id]);
       out.push({
@@ -167,9 +200,56 @@ export class Store {
         impacted: imp.map((i) => ({ element: i.element, since: Number(i.since) })),
         planned: Number(r.planned) === 1, flapping: Number(r.flapping) === 1, reopened: Number(r.reopened), reason: r.reason,
         ...(r.merged_into !== null && { mergedInto: r.merged_into }),
+        ...(r.scope !== null && { scope: JSON.parse(r.scope) as Scope }),
       });
     }
     return out;
+  }
+
+  /** When each of these outages last opened or reopened (a restart needs it for their impacts). */
+  async openedAt(ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const id of ids) {
+      const r = await this.db.query<{ at: number | null }>(`SELECT MAX(at) AS at FROM outage_events WHERE outage_id = $1 AND type IN ('opened', 'reopened')`, [id]);
+      if (r[0]?.at != null) out.set(id, Number(r[0].at));
+    }
+    return out;
+  }
+
+  async subscriber(id: string): Promise<Subscriber | undefined> {
+    const r = await this.db.query<{ id: string; tier: Subscriber['tier']; service: Subscriber['service']; region: string | null; plan: string | null; arpu_minor: number | null; serving: string }>(
+      'SELECT id, tier, service, region, plan, arpu_minor, serving FROM subscribers WHERE id = $1', [id]);
+    if (r.length === 0) return undefined;
+    const s = r[0];
+    return { id: s.id, tier: s.tier, service: s.service, serving: s.serving.split(';'), ...(s.region !== null && { region: s.region }), ...(s.plan !== null && { plan: s.plan }), ...(s.arpu_minor !== null && { arpuMinor: Number(s.arpu_minor) }) };
+  }
+
+  /** A subscriber's impacts (open ones, and those that ended after `from`), newest first. */
+  async subscriberImpacts(id: string, from: number, limit = 100): Promise<ImpactSpan[]> {
+    const rows = await this.db.query<ImpactRow>(
+      `SELECT * FROM subscriber_impacts WHERE subscriber_id = $1 AND (until IS NULL OR until >= $2) ORDER BY since DESC, outage_id LIMIT ${Math.max(1, Math.min(limit, 1000))}`, [id, from]);
+    return rows.map(spanOf);
+  }
+
+  /** The subscribers an outage hits (or hit), by subscriber id, a page at a time. */
+  async outageImpacts(outageId: string, f: ImpactFilter = {}): Promise<ImpactSpan[]> {
+    const params: unknown[] = [outageId];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    const where = ['outage_id = $1'];
+    if (f.tier) where.push(`tier = ${p(f.tier)}`);
+    if (f.kind) where.push(`kind = ${p(f.kind)}`);
+    if (f.current) where.push('until IS NULL');
+    if (f.after) where.push(`(subscriber_id > ${p(f.after.subscriberId)} OR (subscriber_id = ${p(f.after.subscriberId)} AND since > ${p(f.after.since)}))`);
+    const rows = await this.db.query<ImpactRow>(
+      `SELECT * FROM subscriber_impacts WHERE ${where.join(' AND ')} ORDER BY subscriber_id, since LIMIT ${Math.max(1, Math.min(f.limit ?? 1000, 10_000))}`, params);
+    return rows.map(spanOf);
+  }
+
+  /** Whether the NOC has an outage in hand: the latest acknowledgement of any of its alerts. */
+  async acknowledgement(outageId: string): Promise<{ by: string; at: number } | undefined> {
+    const r = await this.db.query<{ ack_by: string; ack_at: number }>(
+      `SELECT ack_by, ack_at FROM alerts WHERE outage_id = $1 AND ack_state = 'acknowledged' ORDER BY ack_at DESC LIMIT 1`, [outageId]);
+    return r.length ? { by: r[0].ack_by, at: Number(r[0].ack_at) } : undefined;
   }
 
   /**
