@@ -26,6 +26,7 @@ import { WebhookNotifier, MqttNotifier, type Notifier } from './alerts/notifier.
 import { AlertStream } from './alerts/sse.ts';
 import { buildApi } from './api/app.ts';
 import { ImpactService } from './subscribers/impacts.ts';
+import { RecentMeasurements } from './measurements/recent.ts';
 import { Authenticator } from './api/auth.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
@@ -143,6 +144,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let topology = readTopology(config, sim);
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
+  const recent = new RecentMeasurements();
+  pipeline.add(recent);
   // Opened in start: building the daemon touches no file and no server.
   let store: Store | undefined;
   let recorder: StoreRecorder | undefined;
@@ -257,7 +260,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       if (config.api) {
         api = buildApi({
           store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
-          maintenanceChanged: windows, metrics, auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
+          maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit,
+          subscribersChanged: () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now())),
+          auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
           bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),
         });
         await api.listen({ host: config.api.host, port: config.api.port });

@@ -59,7 +59,7 @@ export class OutageCorrelator {
   }
 
   evaluate(health: ReadonlyMap<string, ElementHealth>, now: number): OutageEvent[] {
-    const { down, degraded, roots, cut } = this.attribute(health);
+    const { down, degraded, roots, cut, cutSince } = this.attribute(health);
     const events: OutageEvent[] = [];
     const causes = new Map<string, 'outage' | 'degradation'>();
     for (const id of down) if (!cut.has(id)) causes.set(id, 'outage');
@@ -73,7 +73,7 @@ export class OutageCorrelator {
         let m = impacted.get(r);
         if (!m) impacted.set(r, (m = new Map()));
         const h = health.get(id);
-        m.set(id, h?.state === 'down' ? h.since : now);
+        m.set(id, h?.state === 'down' ? h.since : cutSince.get(id) ?? now);
       }
     }
 
@@ -152,6 +152,8 @@ export class OutageCorrelator {
       else if (h.state === 'degraded') degraded.add(id);
     }
     const cut = new Set<string>();
+    // When each element was cut off: when the last of its parents went down or was cut off.
+    const cutSince = new Map<string, number>();
     const roots = new Map<string, Set<string>>();
     const elements = this.topology.elements;
     for (const id of this.topology.order) {
@@ -167,13 +169,16 @@ export class OutageCorrelator {
       if (!all) continue;
       cut.add(id);
       const rs = new Set<string>();
+      let since = 0;
       for (const p of parents) {
         if (cut.has(p)) for (const r of roots.get(p)!) rs.add(r);
         else rs.add(p);
+        since = Math.max(since, cut.has(p) ? cutSince.get(p)! : health.get(p)!.since);
       }
       roots.set(id, rs);
+      cutSince.set(id, since);
     }
-    return { down, degraded, roots, cut };
+    return { down, degraded, roots, cut, cutSince };
   }
 
   private planned(element: string, at: number): boolean {

@@ -1,7 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import { createInterface } from 'node:readline';
+import { Transform, type Readable } from 'node:stream';
+import type { Store, StoredOutage, ImpactSpan } from '../store/store.ts';
+import type { RecentSeries } from '../measurements/recent.ts';
+import { importSubscribers } from '../subscribers/import.ts';
+import { TIERS } from '../subscribers/parse.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { MaintenanceWindow, Outage } from '../../correlators/outage/outage.ts';
@@ -18,6 +23,12 @@ export interface ApiDeps {
   alerts: () => AlertDispatcher | undefined;
   /** Called after maintenance windows changed, so the correlator sees them. */
   maintenanceChanged: () => Promise<void>;
+  /** Called after a subscriber import, so the scopes of active outages follow the inventory. */
+  subscribersChanged: () => Promise<void>;
+  /** An element's recent measurements (kept in memory by the daemon). */
+  recent: (element: string) => RecentSeries[];
+  /** The largest subscriber file the import takes, in bytes. */
+  importLimit: number;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
   auth: Authenticator;
@@ -50,6 +61,16 @@ const outageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
 });
+const impactQuery = z.strictObject({
+  tier: z.enum(TIERS).optional(),
+  kind: z.enum(['no_service', 'degraded']).optional(),
+  current: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+});
+const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30) });
+const importQuery = z.strictObject({ mode: z.enum(['incremental', 'replace']).default('incremental') });
+const IMPORT_TYPES: Record<string, 'csv' | 'jsonl'> = { 'text/csv': 'csv', 'application/x-ndjson': 'jsonl', 'application/jsonl': 'jsonl', 'application/x-jsonlines': 'jsonl' };
 const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
 const maintenanceBody = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only'),
@@ -82,10 +103,19 @@ function decodeCursor(c: string): { startedAt: number; id: string } {
   return { startedAt, id: s.slice(bar + 1) };
 }
 
+const encodeImpactCursor = (i: ImpactSpan) => Buffer.from(`${i.since}|${i.subscriberId}`).toString('base64url');
+function decodeImpactCursor(c: string): { subscriberId: string; since: number } {
+  const { startedAt, id } = decodeCursor(c);
+  return { subscriberId: id, since: startedAt };
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const spanView = (i: ImpactSpan) => ({
+  subscriberId: i.subscriberId, tier: i.tier, service: i.service, region: i.region, kind: i.kind, since: iso(i.since), until: iso(i.until) ?? null,
+});
 
 /** An outage as the API shows it: times in ISO-8601, the root and impacted elements with their place. */
-function outageView(o: Outage, topology: Topology) {
+function outageView(o: StoredOutage, topology: Topology) {
   const el = (id: string) => {
     const e = topology.elements.get(id);
     return e ? { id, kind: e.kind, site: e.site, region: e.region } : { id };
@@ -96,6 +126,7 @@ function outageView(o: Outage, topology: Topology) {
     startedAt: iso(o.startedAt), clearedAt: iso(o.clearedAt), closedAt: iso(o.closedAt),
     durationSeconds: Math.round(((o.clearedAt ?? Date.now()) - o.startedAt) / 1000),
     impactedElements: o.impacted.map((i) => ({ ...el(i.element), since: iso(i.since) })),
+    affectedSubscribers: o.scope ?? null,
     mergedInto: o.mergedInto,
   };
 }
@@ -143,6 +174,10 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     (req as FastifyRequest & { caller: Caller }).caller = caller;
   };
   const READ: Role[] = ['noc', 'complaints', 'compensation'];
+  const ADMIN: Role[] = ['admin'];
+
+  // Subscriber files are streamed through the importer, never held whole in memory.
+  app.addContentTypeParser(Object.keys(IMPORT_TYPES), (_req, payload, done) => done(null, payload));
   const NOC: Role[] = ['noc'];
 
   app.get('/openapi.json', async () => OPENAPI);
@@ -167,6 +202,80 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { ...outageView(o, d.topology()), history: history.map((h) => ({ event: h.type, at: iso(Number(h.at)) })) };
   });
 
+  app.get('/v1/outages/:id/subscribers', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const q = parse(impactQuery, req.query, 'query');
+    if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
+    const page = await d.store.outageImpacts(id, { tier: q.tier, kind: q.kind, current: q.current, limit: q.limit + 1, after: q.cursor ? decodeImpactCursor(q.cursor) : undefined });
+    const items = page.slice(0, q.limit);
+    return { items: items.map(spanView), nextCursor: page.length > q.limit ? encodeImpactCursor(items.at(-1)!) : null };
+  });
+
+  app.get('/v1/subscribers/:id', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const q = parse(subscriberQuery, req.query, 'query');
+    const s = await d.store.subscriber(id);
+    if (!s) throw new ApiError(404, 'not_found', `no subscriber ${id}`);
+    const spans = await d.store.subscriberImpacts(id, now() - q.days * 86_400_000);
+    const topology = d.topology();
+    const outages = new Map<string, StoredOutage | undefined>();
+    for (const sp of spans) if (!outages.has(sp.outageId)) outages.set(sp.outageId, await d.store.outage(sp.outageId, { impacted: false }));
+    const current = spans.filter((sp) => sp.until === undefined);
+    const impacts = [];
+    for (const sp of current) {
+      const o = outages.get(sp.outageId);
+      const ack = await d.store.acknowledgement(sp.outageId);
+      impacts.push({
+        kind: sp.kind, since: iso(sp.since),
+        outage: o && {
+          id: o.id, state: o.state, severity: o.severity, planned: o.planned, startedAt: iso(o.startedAt),
+          rootCause: { id: o.root, kind: topology.elements.get(o.root)?.kind, site: topology.elements.get(o.root)?.site, reason: o.reason },
+          affectedSubscribers: o.scope?.current ?? null,
+          acknowledged: ack ? { by: ack.by, at: iso(ack.at) } : null,
+        },
+      });
+    }
+    return {
+      subscriber: {
+        id: s.id, tier: s.tier, service: s.service, region: s.region, plan: s.plan, arpu: s.arpuMinor === undefined ? undefined : s.arpuMinor / 100,
+        servingElements: s.serving.map((e) => {
+          const h = d.health(e);
+          return { id: e, kind: topology.elements.get(e)?.kind, site: topology.elements.get(e)?.site, health: h ? { state: h.state, since: iso(h.since) } : { state: 'unknown', since: null } };
+        }),
+      },
+      affected: current.length > 0,
+      worst: current.some((sp) => sp.kind === 'no_service') ? 'no_service' : current.length > 0 ? 'degraded' : null,
+      impacts,
+      recent: spans.filter((sp) => sp.until !== undefined).map((sp) => ({
+        outageId: sp.outageId, kind: sp.kind, since: iso(sp.since), until: iso(sp.until), root: outages.get(sp.outageId)?.root,
+      })),
+    };
+  });
+
+  app.post('/v1/subscribers/import', { preHandler: guard(ADMIN) }, async (req) => {
+    const q = parse(importQuery, req.query, 'query');
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const format = IMPORT_TYPES[type];
+    if (!format) throw new ApiError(415, 'unsupported_media_type', `send text/csv or application/x-ndjson, not ${type || 'nothing'}`);
+    let bytes = 0;
+    const limited = (req.body as Readable).pipe(new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        if (bytes > d.importLimit) cb(new ApiError(413, 'body_too_large', `the file is over ${d.importLimit} bytes`));
+        else cb(null, chunk);
+      },
+    }));
+    const topology = d.topology();
+    const report = await importSubscribers(d.store, createInterface({ input: limited, crlfDelay: Infinity }), {
+      format, mode: q.mode, known: (e) => topology.elements.has(e),
+    }).catch((err: Error) => {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(400, 'bad_request', `body: ${err.message}`, 'body');
+    });
+    await d.subscribersChanged();
+    return { mode: q.mode, format, ...report };
+  });
+
   app.get('/v1/elements/:id', { preHandler: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const e = d.topology().elements.get(id);
@@ -178,6 +287,10 @@ export function buildApi(d: ApiDeps): FastifyInstance {
       ...e, health: h ? { state: h.state, since: iso(h.since), reason: h.reason } : { state: 'unknown', since: null, reason: 'no data yet' },
       recentTransitions: transitions.slice(-50).map((t) => ({ from: t.from, to: t.to, at: iso(t.at), reason: t.reason })),
       activeOutages: active.map((o) => ({ id: o.id, root: o.root, severity: o.severity, state: o.state })),
+      measurements: d.recent(id).map((m) => ({
+        measurement: m.measurement, tags: m.tags, time: iso(m.time), latest: m.latest,
+        history: Object.fromEntries(Object.entries(m.history).map(([f, pts]) => [f, pts.map(([t, v]) => ({ time: iso(t), value: v }))])),
+      })),
     };
   });
 

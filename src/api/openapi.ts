@@ -24,6 +24,16 @@ export const OPENAPI = {
         planned: { type: 'boolean' }, flapping: { type: 'boolean' }, rootCause: { type: 'object' },
         startedAt: { type: 'string', format: 'date-time' }, clearedAt: { type: 'string', format: 'date-time' }, closedAt: { type: 'string', format: 'date-time' },
         impactedElements: { type: 'array', items: { type: 'object' } },
+        affectedSubscribers: { oneOf: [{ $ref: '#/components/schemas/Scope' }, { type: 'null' }] },
+      } },
+      Scope: { type: 'object', description: 'Subscribers an outage hits: distinct so far, now, by worst impact, by tier, service and region', properties: {
+        subscribers: { type: 'integer' }, current: { type: 'integer' }, noService: { type: 'integer' }, degraded: { type: 'integer' },
+        byTier: { type: 'object', additionalProperties: { type: 'integer' } }, byService: { type: 'object', additionalProperties: { type: 'integer' } },
+        byRegion: { type: 'object', additionalProperties: { type: 'integer' } },
+      } },
+      Impact: { type: 'object', description: 'One span of a subscriber\'s impact by an outage, one kind throughout', properties: {
+        subscriberId: { type: 'string' }, tier: { type: 'string' }, service: { type: 'string' }, region: { type: 'string' },
+        kind: { enum: ['no_service', 'degraded'] }, since: { type: 'string', format: 'date-time' }, until: { type: ['string', 'null'], format: 'date-time' },
       } },
     },
   },
@@ -35,7 +45,19 @@ export const OPENAPI = {
       q('limit', { type: 'integer', minimum: 1, maximum: 500 }, 'page size (100)'), q('cursor', { type: 'string' }, 'nextCursor of the previous page'),
     ], responses: ok('A page of outages', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Outage' } }, nextCursor: { type: ['string', 'null'] } } }) } },
     '/v1/outages/{id}': { get: { summary: 'One outage: root cause, impacted elements, history', parameters: [id('id')], responses: ok('The outage', { $ref: '#/components/schemas/Outage' }) } },
-    '/v1/elements/{id}': { get: { summary: "An element's place, health, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
+    '/v1/outages/{id}/subscribers': { get: { summary: 'The subscribers an outage hits or hit, by subscriber id, cursor-paged', parameters: [id('id'),
+      q('tier', { enum: ['vip', 'gold', 'standard', 'enterprise'] }, 'only this tier'), q('kind', { enum: ['no_service', 'degraded'] }, 'only this impact'),
+      q('current', { enum: ['true', 'false'] }, 'only impacts still open'), q('limit', { type: 'integer', minimum: 1, maximum: 5000 }, 'page size (1000)'),
+      q('cursor', { type: 'string' }, 'nextCursor of the previous page'),
+    ], responses: ok('A page of impacts', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Impact' } }, nextCursor: { type: ['string', 'null'] } } }) } },
+    '/v1/subscribers/{id}': { get: { summary: 'Is this subscriber affected? Current impacts with their outage (root cause, since, NOC acknowledgement) and recent ones', parameters: [id('id'),
+      q('days', { type: 'integer', minimum: 1, maximum: 400 }, 'how far back recent impacts go (30)')], responses: ok('The subscriber and their impacts', { type: 'object', properties: {
+      subscriber: { type: 'object' }, affected: { type: 'boolean' }, worst: { enum: ['no_service', 'degraded', null] }, impacts: { type: 'array', items: { type: 'object' } }, recent: { type: 'array', items: { type: 'object' } } } }) } },
+    '/v1/subscribers/import': { post: { summary: 'Load subscribers from CSV or JSON Lines (role admin), row by row; streamed', parameters: [
+      q('mode', { enum: ['incremental', 'replace'] }, 'incremental upserts (default); replace makes the file the whole inventory, in one transaction')],
+    requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } } } },
+    responses: { ...ok('The import report: rows, loaded, rejected, problems (line and reason)'), 413: { description: 'Over api.importLimit' }, 415: { description: 'Not CSV or JSON Lines' } } } },
+    '/v1/elements/{id}': { get: { summary: "An element's place, health, recent measurements, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
     '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/sites/{site}/availability': { get: { summary: "A site's availability: the mean of its elements'", parameters: [id('site'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/maintenance': {

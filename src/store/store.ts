@@ -165,9 +165,10 @@ export class Store {
     return this.outages({ state: 'active' });
   }
 
-  async outage(id: string): Promise<StoredOutage | undefined> {
+  /** One outage; `impacted: false` leaves its impacted elements out (a cheaper read). */
+  async outage(id: string, o: { impacted?: boolean } = {}): Promise<StoredOutage | undefined> {
     const rows = await this.db.query<OutageRow>('SELECT * FROM outages WHERE id = $1', [id]);
-    return rows[0] ? (await this.withImpacts(rows))[0] : undefined;
+    return rows[0] ? (await this.withImpacts(rows, o.impacted ?? true))[0] : undefined;
   }
 
   async outages(f: OutageFilter = {}): Promise<StoredOutage[]> {
@@ -190,10 +191,10 @@ export class Store {
     return this.withImpacts(rows);
   }
 
-  private async withImpacts(rows: OutageRow[]): Promise<StoredOutage[]> {
+  private async withImpacts(rows: OutageRow[], impacted = true): Promise<StoredOutage[]> {
     const out: StoredOutage[] = [];
     for (const r of rows) {
-      const imp = await this.db.query<{ element: string; since: number }>('SELECT element, since FROM outage_impacts WHERE outage_id = $1 AND until IS NULL ORDER BY element', [r.id]);
+      const imp = !impacted ? [] : await this.db.query<{ element: string; since: number }>('SELECT element, since FROM outage_impacts WHERE outage_id = $1 AND until IS NULL ORDER BY element', [r.id]);
       out.push({
         id: r.id, root: r.root, severity: r.severity as Outage['severity'], state: r.state as Outage['state'],
         startedAt: Number(r.started_at), ...(r.cleared_at !== null && { clearedAt: Number(r.cleared_at) }), ...(r.closed_at !== null && { closedAt: Number(r.closed_at) }),

@@ -29,6 +29,8 @@ export async function importSubscribers(store: Store, lines: AsyncIterable<strin
   const t0 = performance.now();
   const report: ImportReport = { rows: 0, loaded: 0, rejected: 0, problems: [], seconds: 0 };
   const batchSize = o.batchSize ?? 10_000;
+  // Taken now, before any await: readline drops lines (and its end) that come before its iterator exists.
+  const input = lines[Symbol.asyncIterator]();
   const run = async (tx: Store) => {
     if (o.mode === 'replace') {
       await tx.db.run('DELETE FROM subscriber_serving');
@@ -37,7 +39,8 @@ export async function importSubscribers(store: Store, lines: AsyncIterable<strin
     let parse: ((line: string) => RowResult) | undefined = o.format === 'jsonl' ? (l) => parseJsonLine(l, o.known) : undefined;
     let batch: Subscriber[] = [];
     let n = 0;
-    for await (const line of lines) {
+    for (let next = await input.next(); !next.done; next = await input.next()) {
+      const line = next.value;
       n++;
       if (line.trim() === '') continue;
       if (!parse) {

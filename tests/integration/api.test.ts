@@ -42,11 +42,14 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
   - { id: AGG-9, kind: aggregation, site: s-agg, region: south, parents: [CORE-1] }
   - { id: BS-1, kind: base_station, site: n-01, region: north, parents: [AGG-7] }
   - { id: BS-9, kind: base_station, site: s-09, region: south, parents: [AGG-9] }
+  - { id: AGG-5, kind: aggregation, site: n-agg5, region: north, parents: [CORE-1] }
+  - { id: BS-5, kind: base_station, site: n-05, region: north, parents: [AGG-5] }
+  - { id: BS-2, kind: base_station, site: n-02, region: north, parents: [AGG-7] }
 `);
     const built = testDaemon({
       topology: { file: join(dir, 'topology.yaml') },
       store: { url: await storeUrl() },
-      api: { rateLimit: 40, bodyLimit: '4KiB', tokens: [
+      api: { rateLimit: 40, bodyLimit: '4KiB', importLimit: '2KiB', tokens: [
         { name: 'noc-anna', hash: hashToken(TOKENS.noc), roles: ['noc'] },
         { name: 'crm', hash: hashToken(TOKENS.complaints), roles: ['complaints'] },
         { name: 'ops-admin', hash: hashToken(TOKENS.admin), roles: ['admin'] },
@@ -62,7 +65,11 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     }
     await daemon.store.saveAlert({ id: 'BS-1@x#opened', outageId: `BS-1@${T0 + 5 * H}`, event: 'opened', raisedAt: T0 + 5 * H, body: { id: 'BS-1@x#opened', perceivedSeverity: 'major' }, ackState: 'unacknowledged' });
   });
-  afterAll(() => daemon?.stop());
+  afterAll(async () => {
+    await daemon?.stop();
+    const failed = logs.filter((l) => l.level >= 50);
+    if (failed.length > 0) console.error(JSON.stringify(failed.slice(0, 3)));
+  });
 
   it('serves its OpenAPI document and Prometheus metrics without a token', async () => {
     const doc = await json('/openapi.json');
@@ -83,7 +90,7 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     ['noc reading maintenance', '/v1/maintenance', 'noc', 200],
     ['admin reading maintenance', '/v1/maintenance', 'admin', 200],
     ['complaints reading alerts', '/v1/alerts', 'complaints', 403],
-  ])('auth: %s is %i', async (_what, path, token, status) => {
+  ])('auth: %s on %s (%s) is %i', async (_what, path, token, status) => {
     const r = await call(path, undefined, token ? { headers: { authorization: `Bearer ${(TOKENS as any)[token] ?? 'nope'}` } } : {});
     expect(r.status).toBe(status);
     if (status === 401) expect(r.headers.get('www-authenticate')).toBe('Bearer');
@@ -168,6 +175,79 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     expect(events.map((e) => [e.type, e.outage.root, e.outage.planned])).toEqual([['opened', 'AGG-9', true]]);
     expect((await json('/v1/maintenance/CHG-7', 'noc', { method: 'DELETE' })).status).toBe(204);
     expect((await json('/v1/maintenance/CHG-7', 'noc', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('imports subscribers over the API, row by row, for admins only', async () => {
+    const csv = ['id,tier,service,serving,region,plan,arpu', 'A,vip,mobile,BS-5,north,5G-199,199', 'B,gold,mobile,BS-5;BS-2,north,5G-99,99',
+      'C,standard,mobile,BS-2,north,4G-29,29', 'D,platinum,mobile,BS-5,north,x,1', 'E,standard,broadband,NOPE,north,x,1'].join('\n');
+    const post = (token: keyof typeof TOKENS, body: string, type = 'text/csv', query = '') => json(`/v1/subscribers/import${query}`, token, { method: 'POST', body, headers: { 'content-type': type } });
+    expect((await post('complaints', csv)).status).toBe(403);
+    const r = await post('admin', csv, 'text/csv', '?mode=replace');
+    expect(r).toMatchObject({ status: 200, body: { mode: 'replace', format: 'csv', rows: 5, loaded: 3, rejected: 2 } });
+    expect(r.body.problems).toEqual([{ line: 5, reason: expect.stringMatching(/^tier: /) }, { line: 6, reason: 'serving: unknown element(s) NOPE' }]);
+    const jsonl = await post('admin', '{"id":"F","tier":"enterprise","service":"enterprise_line","serving":["BS-2"]}\n{"id":', 'application/x-ndjson');
+    expect(jsonl.body).toMatchObject({ mode: 'incremental', loaded: 1, rejected: 1, problems: [{ line: 2 }] });
+    expect((await post('admin', csv, 'application/xml')).status).toBe(415);
+    expect((await post('admin', csv + '\n' + 'G,standard,mobile,BS-1,north,x,1\n'.repeat(100))).status).toBe(413);
+    expect((await post('admin', csv, 'text/csv', '?mode=all')).body.error.field).toBe('mode');
+  });
+
+  it('answers whether a subscriber is affected, and pages through everyone an outage hits', async () => {
+    // AGG-5 fails for real: BS-5 behind it is cut off. A (BS-5 only) loses service, B (BS-5 or BS-2) is degraded.
+    const t = Date.now();
+    daemon.outages.write([1, 2].map((i) => ({ element: 'AGG-5', measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: false, error: 'timeout' }, time: t + i })));
+    const [opened] = daemon.outages.tick(t + 10);
+    expect(opened.outage.root).toBe('AGG-5');
+    const id = opened.outage.id;
+    await expect.poll(async () => (await daemon.store.outage(id))?.scope?.current, { timeout: 5000 }).toBe(2);
+    const a = await json('/v1/subscribers/A', 'complaints');
+    expect(a.status).toBe(200);
+    expect(a.body).toMatchObject({
+      subscriber: { id: 'A', tier: 'vip', service: 'mobile', region: 'north', plan: '5G-199', arpu: 199, servingElements: [{ id: 'BS-5', kind: 'base_station' }] },
+      affected: true, worst: 'no_service',
+      impacts: [{ kind: 'no_service', since: new Date(t + 1).toISOString(), outage: { id, state: 'open', rootCause: { id: 'AGG-5', kind: 'aggregation', reason: 'snmp: timeout' }, affectedSubscribers: 2, acknowledged: null } }],
+    });
+    expect((await json('/v1/subscribers/B', 'complaints')).body).toMatchObject({ affected: true, worst: 'degraded' });
+    expect((await json('/v1/subscribers/C', 'complaints')).body).toMatchObject({ affected: false, worst: null, impacts: [], recent: [] });
+    expect((await json('/v1/subscribers/nobody', 'complaints')).status).toBe(404);
+    expect((await json('/v1/subscribers/A?days=0', 'complaints')).body.error.field).toBe('days');
+    // The outage and its alert count them; the NOC's acknowledgement shows to the complaint system.
+    const o = await json(`/v1/outages/${encodeURIComponent(id)}`, 'admin');
+    expect(o.body.affectedSubscribers).toMatchObject({ subscribers: 2, current: 2, noService: 1, degraded: 1, byTier: { vip: 1, gold: 1 }, byService: { mobile: 2 } });
+    const alerts = await json(`/v1/alerts?outage=${encodeURIComponent(id)}`, 'admin');
+    expect(alerts.body.items[0]).toMatchObject({ affectedSubscribers: { current: 2, noService: 1 }, alarmDetails: expect.stringContaining('2 subscribers affected (1 without service, 1 VIP)') });
+    await json(`/v1/alerts/${encodeURIComponent(alerts.body.items[0].id)}/ack`, 'admin', { method: 'POST' });
+    expect((await json('/v1/subscribers/A', 'complaints')).body.impacts[0].outage.acknowledged).toMatchObject({ by: 'ops-admin' });
+    // Paging by subscriber, filtered by tier.
+    const p1 = await json(`/v1/outages/${encodeURIComponent(id)}/subscribers?limit=1`, 'complaints');
+    expect(p1.body.items).toEqual([{ subscriberId: 'A', tier: 'vip', service: 'mobile', region: 'north', kind: 'no_service', since: new Date(t + 1).toISOString(), until: null }]);
+    const p2 = await json(`/v1/outages/${encodeURIComponent(id)}/subscribers?limit=1&cursor=${p1.body.nextCursor}`, 'complaints');
+    expect(p2.body.items.map((x: any) => [x.subscriberId, x.kind])).toEqual([['B', 'degraded']]);
+    expect(p2.body.nextCursor).toBeNull();
+    expect((await json(`/v1/outages/${encodeURIComponent(id)}/subscribers?tier=gold&current=true`, 'complaints')).body.items.map((x: any) => x.subscriberId)).toEqual(['B']);
+    expect((await json(`/v1/outages/${encodeURIComponent(id)}/subscribers?tier=bronze`, 'complaints')).body.error).toMatchObject({ field: 'tier' });
+    expect((await json('/v1/outages/nope/subscribers', 'complaints')).status).toBe(404);
+    // AGG-5 recovers: the impacts end, and stay in the subscriber's recent history.
+    daemon.outages.write([3, 4].map((i) => ({ element: 'AGG-5', measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: true }, time: t + i * 1000 })));
+    daemon.outages.tick(t + 5000);
+    await expect.poll(async () => (await daemon.store.outage(id))?.scope?.current, { timeout: 5000 }).toBe(0);
+    const after = await json('/v1/subscribers/A', 'complaints');
+    expect(after.body).toMatchObject({ affected: false, impacts: [], recent: [{ outageId: id, kind: 'no_service', root: 'AGG-5' }] });
+  });
+
+  it("shows an element's recent measurements", async () => {
+    const t = Date.now();
+    await daemon.pipeline.emit([1, 2, 3].map((i) => ({ element: 'BS-9', measurement: 'ping', tags: { url: '10.0.0.9' }, fields: { percent_packet_loss: i, average_response_ms: 10 * i, result_code: 0n }, time: t + i })));
+    await daemon.pipeline.idle();
+    const el = await json('/v1/elements/BS-9', 'admin');
+    expect(el.body.measurements).toEqual([{
+      measurement: 'ping', tags: { url: '10.0.0.9' }, time: new Date(t + 3).toISOString(), latest: { percent_packet_loss: 3, average_response_ms: 30, result_code: 0 },
+      history: {
+        percent_packet_loss: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: i })),
+        average_response_ms: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: 10 * i })),
+        result_code: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: 0 })),
+      },
+    }]);
   });
 
   it('records an alert acknowledgement with the name behind the token', async () => {
