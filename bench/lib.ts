@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Shared bits of the benchmarks: timing loops and printing. Benchmarks print ratios against a
  * reference measured in the same run, because absolute rates wander on a shared machine. */
 
@@ -27,4 +29,21 @@ export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Node's flags from `npm start` (e.g. the young-generation cap), so a benchmarked daemon runs as users run it. */
+export const START_FLAGS = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const words: string[] = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('src/main.ts'));
+})();
+
+/** A process's resident memory now, and its peak, in MB (from /proc). */
+export function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const m = new RegExp(`${which}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }

@@ -4,29 +4,17 @@
 // in the same run: the same daemon with no target at all, so the ratio and the per-device figure
 // show what polling costs above Node's own footprint.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startVictoriaMetrics, tempDir, vmExport } from '../tests/helpers/servers.ts';
-import { line, fmt } from './lib.ts';
+import { line, fmt, START_FLAGS, rssMb } from './lib.ts';
 
 const SWITCHES = 40;
 const BASE_STATIONS = 960;
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 60);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const SIM = new URL('./fixtures/sim-agents.ts', import.meta.url).pathname;
-/** Node's flags from `npm start` (e.g. the young-generation cap), so the daemon runs as users run it. */
-const START_FLAGS = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  const words: string[] = pkg.scripts.start.split(/\s+/);
-  return words.slice(1, words.indexOf('src/main.ts'));
-})();
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startSim(): Promise<{ child: ChildProcess; targets: unknown[] }> {

@@ -193,6 +193,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     const active = outages.outages.outages;
     out.push(metric('netpulse_outages_active', 'gauge', 'Open and cleared outages.', [[{ severity: 'outage' }, active.filter((o) => o.severity === 'outage').length], [{ severity: 'degradation' }, active.filter((o) => o.severity === 'degradation').length]]));
     out.push(metric('netpulse_store_pending_writes', 'gauge', 'Store writes queued (the database is slow or down).', [[{}, recorder?.pending ?? 0]]));
+    const mem = process.memoryUsage();
+    out.push(metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [[{}, mem.rss]]));
+    out.push(metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', [[{}, mem.heapUsed]]));
     if (alerts) out.push(metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]));
     return out.join('');
   };
@@ -208,7 +211,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     async reloadTopology() {
       const next = readTopology(config, sim);
       topology = next;
-      outages.outages.setTopology(next);
+      outages.setTopology(next);
       await store?.saveTopology([...next.elements.values()]);
       log.info({ elements: next.size }, 'topology reloaded');
       return next.size;
@@ -243,7 +246,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');
       // What a crash between an outage write and its scope write left behind is put right here.
       const restored = store;
-      void recorder.add(async (s) => impacts.reconcile(s, active, Date.now(), await restored.openedAt(active.map((o) => o.id))));
+      void recorder.add(async (s) => {
+        const t0 = performance.now();
+        await impacts.reconcile(s, active, Date.now(), await restored.openedAt(active.map((o) => o.id)));
+        log.info({ outages: active.length, affected: active.reduce((n, o) => n + (impacts.scope(o.id)?.current ?? 0), 0), ms: Math.round(performance.now() - t0) }, 'subscriber impacts reconciled');
+      });
       const notifiers: Notifier[] = config.alerts.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout }));
       if (config.alerts.mqtt) notifiers.push(new MqttNotifier(config.alerts.mqtt));
       if (config.alerts.sse) {

@@ -54,6 +54,20 @@ export class OutageCorrelator {
     for (const o of outages) if (o.state !== 'closed') this.active.set(o.root, copy(o));
   }
 
+  /**
+   * When an evaluation with unchanged health would next change something: the earliest time a
+   * cleared outage's recovery is confirmed (undefined: nothing is waiting on the clock).
+   */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const o of this.active.values()) {
+      if (o.state !== 'cleared') continue;
+      const at = o.clearedAt! + this.o.confirmRecoveryMs;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
   get outages(): Outage[] {
     return [...this.active.values()].map(copy);
   }

@@ -137,7 +137,7 @@ function outageView(o: StoredOutage, topology: Topology) {
  * with a role the route allows: none is 401, a wrong role 403, past the rate limit 429.
  */
 export function buildApi(d: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: d.bodyLimit, ignoreTrailingSlash: true });
+  const app = Fastify({ logger: false, bodyLimit: d.bodyLimit, routerOptions: { ignoreTrailingSlash: true } });
   const limiter = new RateLimiter(d.rateLimit);
   const metrics = new ApiMetrics();
   const now = d.now ?? Date.now;

@@ -21,6 +21,8 @@ export interface Db {
    * columns of the existing row. Call it inside a transaction.
    */
   insertMany(table: string, columns: readonly string[], rows: readonly unknown[][], upsert?: Upsert): Promise<void>;
+  /** Runs a bulk load (a subscriber import) with the resources it wants, given back after. */
+  bulk<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` in one transaction: all of it is durable, or none of it. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -77,7 +77,6 @@ CREATE TABLE subscriber_impacts (
   PRIMARY KEY (outage_id, subscriber_id, since)
 ) WITHOUT_ROWID;
 CREATE INDEX subscriber_impacts_subscriber ON subscriber_impacts (subscriber_id, since);
-CREATE INDEX subscriber_impacts_open ON subscriber_impacts (subscriber_id) WHERE until IS NULL;
 ALTER TABLE outages ADD COLUMN scope TEXT;
 `,
   },

@@ -43,6 +43,10 @@ export class PostgresDb implements Db {
     }
   }
 
+  bulk<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!this.pool) return fn(this); // already inside one
     const client = await this.pool.connect();

@@ -68,8 +68,8 @@ export async function importSubscribers(store: Store, lines: AsyncIterable<strin
       report.loaded += batch.length;
     }
   };
-  if (o.mode === 'replace') await store.db.transaction((db) => run(new Store(db)));
-  else await run(store);
+  if (o.mode === 'replace') await store.db.bulk(() => store.db.transaction((db) => run(new Store(db))));
+  else await store.db.bulk(() => run(store));
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }

@@ -1,0 +1,270 @@
+// Subscriber impact at operator scale, on SQLite: 10 million subscribers (BENCH_SUBSCRIBERS), each
+// covered by two cells of neighbouring base stations; 20,000 base stations with 3 cells, 200 behind
+// each of 100 aggregation switches. A switch dying hits about 100,000 subscribers.
+//
+// 1. Scope: the switch's outage opens; ImpactService computes and persists every subscriber's
+//    impact and the outage's counts. Reference in the same run: the bare minimum on the same
+//    database, one INSERT ... SELECT of the subscribers its elements serve.
+// 2. "Is subscriber X affected?": with 100 active outages, the daemon (started as `npm start`
+//    starts it, in its own process) answers GET /v1/subscribers/:id at 1,000 requests/s, open loop,
+//    latency counted from when each request was due. Reference in the same run and under the same
+//    load: a bare node:http server doing the two primary-key lookups on the same database.
+//
+// The 10M database is built once (about 2 minutes) and kept in /var/tmp/netpulse-bench.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import http from 'node:http';
+import { Store } from '../src/store/store.ts';
+import { SqliteDb } from '../src/store/sqlite.ts';
+import { importSubscribers } from '../src/subscribers/import.ts';
+import { ImpactService } from '../src/subscribers/impacts.ts';
+import { hashToken } from '../src/api/auth.ts';
+import type { Outage, OutageEvent } from '../correlators/outage/outage.ts';
+import { line, fmt, START_FLAGS, rssMb, percentile } from './lib.ts';
+
+const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);
+const PER_BS = 500;
+const STATIONS = Math.ceil(N / PER_BS);
+const PER_SWITCH = 200;
+const SWITCHES = Math.ceil(STATIONS / PER_SWITCH);
+const RATE = 1000;
+const SECONDS = Number(process.env.BENCH_IMPACT_SECONDS ?? 20);
+const TOKEN = 'bench-token-0123456789abcdef';
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const DIR = `/var/tmp/netpulse-bench/impact-${N}-v4b`;
+
+const bs = (b: number) => `BS-${b % STATIONS}`;
+const subscriberId = (i: number) => String(13_800_000_000 + i);
+const switchOf = (b: number) => `SW-${Math.floor(b / PER_SWITCH)}`;
+
+function topologyCsv(): string {
+  const rows = ['id,kind,site,region,lat,lon,parents', 'CORE,core,dc,all,,,'];
+  for (let s = 0; s < SWITCHES; s++) rows.push(`SW-${s},aggregation,sw-${s},r${s % 10},,,CORE`);
+  for (let b = 0; b < STATIONS; b++) {
+    rows.push(`${bs(b)},base_station,site-${b},r${Math.floor(b / PER_SWITCH) % 10},,,${switchOf(b)}`);
+    for (let c = 1; c <= 3; c++) rows.push(`${bs(b)}-C${c},cell,site-${b},r${Math.floor(b / PER_SWITCH) % 10},,,${bs(b)}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+async function buildDatabase(): Promise<void> {
+  if (existsSync(join(DIR, 'ready'))) return;
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, 'topology.csv'), topologyCsv());
+  const store = new Store(new SqliteDb(join(DIR, 'netpulse.db')));
+  await store.migrate();
+  const tiers = ['vip', 'gold', 'standard', 'standard', 'standard', 'enterprise'];
+  async function* rows() {
+    yield 'id,tier,service,serving,region,plan,arpu';
+    for (let i = 0; i < N; i++) {
+      const b = Math.floor(i / PER_BS);
+      yield `${subscriberId(i)},${tiers[i % tiers.length]},mobile,${bs(b)}-C${1 + (i % 3)};${bs(b + 1)}-C${1 + ((i + 1) % 3)},r${Math.floor(b / PER_SWITCH) % 10},5G-99,99`;
+    }
+  }
+  const t = performance.now();
+  const r = await importSubscribers(store, rows(), { format: 'csv', mode: 'replace', known: () => true, batchSize: 20_000 });
+  await store.close();
+  writeFileSync(join(DIR, 'ready'), String(N));
+  line('built the database once (kept for later runs)', `${fmt(r.loaded)} subscribers in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+
+/** An outage of a switch (its base stations and cells cut off) or of one base station. */
+function outageOf(root: string, at: number): Outage {
+  const impacted: string[] = [];
+  if (root.startsWith('SW-')) {
+    const s = Number(root.slice(3));
+    for (let b = s * PER_SWITCH; b < Math.min(STATIONS, (s + 1) * PER_SWITCH); b++) impacted.push(bs(b), `${bs(b)}-C1`, `${bs(b)}-C2`, `${bs(b)}-C3`);
+  } else {
+    impacted.push(`${root}-C1`, `${root}-C2`, `${root}-C3`);
+  }
+  return { id: `${root}@${at}`, root, severity: 'outage', state: 'open', startedAt: at, impacted: impacted.map((element) => ({ element, since: at })), planned: false, flapping: false, reopened: 0, reason: 'snmp: timeout' };
+}
+
+async function scopeFigures(): Promise<{ affected: string[] }> {
+  const db = new SqliteDb(join(DIR, 'netpulse.db'));
+  const store = new Store(db);
+  await store.migrate();
+  for (const t of ['subscriber_impacts', 'outage_events', 'outage_impacts', 'alerts', 'outages']) await db.run(`DELETE FROM ${t}`);
+  const impacts = new ImpactService();
+  const t0 = Date.now() - 3_600_000;
+  const sw = outageOf(`SW-${5 % SWITCHES}`, t0);
+  const opened: OutageEvent = { type: 'opened', outage: sw, at: t0 };
+  await store.recordOutageEvent(opened);
+
+  // Reference: the bare minimum, the affected subscribers written with one INSERT ... SELECT.
+  const elements = [sw.root, ...sw.impacted.map((i) => i.element)];
+  const bare = (db as unknown as { db: import('node:sqlite').DatabaseSync }).db;
+  bare.exec('CREATE TEMP TABLE bare_scope (subscriber_id TEXT PRIMARY KEY, since BIGINT)');
+  let t = performance.now();
+  bare.exec('BEGIN');
+  bare.prepare(`INSERT OR IGNORE INTO bare_scope SELECT subscriber_id, ${t0} FROM subscriber_serving WHERE element IN (${elements.map(() => '?').join(',')})`).run(...elements);
+  bare.exec('COMMIT');
+  const bareMs = performance.now() - t;
+  const bareRows = Number((bare.prepare('SELECT COUNT(*) AS n FROM bare_scope').get() as { n: number }).n);
+  bare.exec('DROP TABLE bare_scope');
+
+  t = performance.now();
+  await impacts.apply(store, opened);
+  const openMs = performance.now() - t;
+  const scope = impacts.scope(sw.id)!;
+  line('switch outage: subscribers in scope', `${fmt(scope.current)} (${fmt(scope.noService)} no service, ${fmt(scope.degraded)} degraded)`);
+  line('scope computed and persisted (aim: under 2 s)', `${(openMs / 1000).toFixed(2)} s`);
+  line('bare INSERT ... SELECT of the same subscribers (reference)', `${(bareMs / 1000).toFixed(2)} s (${fmt(bareRows)} rows)`);
+  line('RATIO scope / bare insert', (openMs / bareMs).toFixed(2));
+
+  const cleared: OutageEvent = { type: 'cleared', outage: { ...sw, state: 'cleared', clearedAt: t0 + 600_000, impacted: [] }, at: t0 + 600_000 };
+  await store.recordOutageEvent(cleared);
+  t = performance.now();
+  await impacts.apply(store, cleared);
+  line('the same outage cleared: every impact closed', `${((performance.now() - t) / 1000).toFixed(2)} s`);
+
+  // 100 active outages for the lookups: a switch (100k subscribers) and 99 base stations elsewhere.
+  const big = 7 % SWITCHES;
+  const step = Math.max(1, Math.floor(STATIONS / 101));
+  const stations = Array.from({ length: STATIONS }, (_, k) => (k * step + 17) % STATIONS).filter((b) => Math.floor(b / PER_SWITCH) !== big);
+  const active = [outageOf(`SW-${big}`, t0 + 700_000), ...[...new Set(stations)].slice(0, 99).map((b, k) => outageOf(bs(b), t0 + 700_000 + k))];
+  t = performance.now();
+  for (const o of active) {
+    const e: OutageEvent = { type: 'opened', outage: o, at: o.startedAt };
+    await store.recordOutageEvent(e);
+    await impacts.apply(store, e);
+  }
+  const rows = Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM subscriber_impacts WHERE until IS NULL'))[0].n);
+  line('100 active outages set up', `${fmt(rows)} open impacts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const affected = (await db.query<{ subscriber_id: string }>('SELECT subscriber_id FROM subscriber_impacts WHERE until IS NULL')).map((r) => r.subscriber_id);
+  await store.close();
+  return { affected };
+}
+
+interface Served { child: ChildProcess; port: number }
+
+/** Waits for log lines (JSON, on stderr for the daemon) that match, one reader for all waits. */
+function logWatcher(child: ChildProcess, stream = child.stderr!) {
+  const seen: Record<string, unknown>[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  createInterface({ input: stream }).on('line', (l) => {
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(l);
+    } catch {
+      return;
+    }
+    seen.push(j);
+    for (const w of waiters) if (w.match(j)) w.resolve(j);
+  });
+  return (match: (l: Record<string, unknown>) => boolean, what: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
+    const found = seen.find(match);
+    if (found) return resolve(found);
+    const timer = setTimeout(() => reject(new Error(`${what}: not seen in 10 minutes`)), 600_000);
+    child.once('exit', (code) => reject(new Error(`${what}: exited with ${code}`)));
+    waiters.push({ match, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+  });
+}
+
+async function startDaemon(): Promise<Served & { reconcileMs: number }> {
+  const cfg = join(DIR, 'bench.yaml');
+  writeFileSync(cfg, JSON.stringify({
+    daemon: { dataDir: DIR, logFormat: 'json' }, topology: { file: join(DIR, 'topology.csv') },
+    api: { port: 0, rateLimit: 100_000_000, tokens: [{ name: 'bench', hash: hashToken(TOKEN), roles: ['complaints'] }] },
+  }));
+  const child = spawn(process.execPath, [...START_FLAGS, MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const waitFor = logWatcher(child);
+  const url = String((await waitFor((l) => l.msg === 'api listening', 'api listening')).url);
+  const r = await waitFor((l) => l.msg === 'subscriber impacts reconciled', 'reconciled');
+  return { child, port: Number(new URL(url).port), reconcileMs: Number(r.ms) };
+}
+
+/** The reference: the same two lookups, bare, in its own process. */
+async function startBare(): Promise<Served> {
+  const src = `
+    const { DatabaseSync } = require('node:sqlite');
+    const http = require('node:http');
+    const db = new DatabaseSync(${JSON.stringify(join(DIR, 'netpulse.db'))});
+    const sub = db.prepare('SELECT * FROM subscribers WHERE id = ?');
+    const imp = db.prepare('SELECT * FROM subscriber_impacts WHERE subscriber_id = ? AND until IS NULL');
+    const server = http.createServer((req, res) => {
+      const id = req.url.split('/').pop();
+      const s = sub.get(id);
+      const i = imp.all(id);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ subscriber: s, affected: i.length > 0, impacts: i }));
+    });
+    server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', port: server.address().port })));`;
+  const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const l = await logWatcher(child, child.stdout!)((j) => j.msg === 'listening', 'bare server');
+  return { child, port: Number(l.port) };
+}
+
+/** Open loop: RATE requests a second for SECONDS, each timed from when it was due. */
+async function load(port: number, ids: () => string): Promise<{ p50: number; p99: number; max: number; errors: number; n: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((done) => {
+    let finished = 0;
+    const fire = (due: number) => {
+      const req = http.get({ host: '127.0.0.1', port, path: `/v1/subscribers/${ids()}`, agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) errors++;
+          latencies.push(performance.now() - due);
+          if (++finished === total) done();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        if (++finished === total) done();
+      });
+    };
+    const tick = () => {
+      const now = performance.now();
+      const dueCount = Math.min(total, Math.floor(((now - start) / 1000) * RATE) + 1);
+      while (sent < dueCount) fire(start + (sent++ * 1000) / RATE);
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)!, errors, n: latencies.length };
+}
+
+export async function benchImpact(): Promise<void> {
+  await buildDatabase();
+  const { affected } = await scopeFigures();
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  // Half the questions are about affected subscribers, half about anyone.
+  const ids = () => (rnd() < 0.5 ? affected[Math.floor(rnd() * affected.length)] : subscriberId(Math.floor(rnd() * N)));
+
+  const daemon = await startDaemon();
+  line('daemon started, 100 outages reconciled at start', `${(daemon.reconcileMs / 1000).toFixed(1)} s`);
+  await load(daemon.port, ids); // warm-up: page cache and JIT
+  const d = await load(daemon.port, ids);
+  const rss = rssMb(daemon.child.pid!);
+  const peak = rssMb(daemon.child.pid!, 'VmHWM');
+  daemon.child.kill('SIGTERM');
+  await new Promise((r) => daemon.child.once('exit', r));
+
+  const bare = await startBare();
+  await load(bare.port, ids);
+  const b = await load(bare.port, ids);
+  bare.child.kill('SIGTERM');
+
+  line(`is X affected? ${RATE} req/s for ${SECONDS} s, p50 / p99 / max`, `${d.p50.toFixed(2)} / ${d.p99.toFixed(2)} / ${d.max.toFixed(1)} ms (aim: p99 under 5 ms; ${d.errors} errors of ${fmt(d.n)})`);
+  line('daemon RSS after the load (peak)', `${rss.toFixed(0)} MB (${peak.toFixed(0)} MB)`);
+  line('bare node:http + node:sqlite lookups (reference) p50 / p99', `${b.p50.toFixed(2)} / ${b.p99.toFixed(2)} ms`);
+  line('RATIO p99 daemon / bare', (d.p99 / b.p99).toFixed(2));
+}
+
+if (import.meta.main) {
+  await benchImpact();
+  process.exit(0);
+}
