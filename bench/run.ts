@@ -9,6 +9,7 @@ import { benchIcmp } from './icmp.ts';
 import { benchCorrelation } from './correlation.ts';
 import { benchDetection } from './detection.ts';
 import { benchSubscribers } from './subscribers.ts';
+import { benchImpact } from './impact.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -19,6 +20,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['correlation', 'Outage correlation: a storm in 50,000 elements', benchCorrelation],
   ['detection', 'Outage detection: 1,000 polled elements, switches dying one by one', benchDetection],
   ['subscribers', 'Subscriber import, 10 million rows into SQLite', benchSubscribers],
+  ['impact', 'Subscriber impact with 10 million subscribers: scope, and "is X affected?" over HTTP', benchImpact],
 ];
 
 const wanted = process.argv.slice(2);

@@ -57,8 +57,9 @@ export interface Daemon {
   /** Self metrics in Prometheus text format. */
   metrics(): string;
   /**
-   * Reads the topology file again and applies it from the next evaluation (SIGHUP). A bad file
-   * changes nothing: the error names every problem and the running topology stays.
+   * Reads the topology file again and applies it from the next evaluation (SIGHUP), and checks
+   * every open subscriber impact against the inventory. A bad file changes nothing: the error
+   * names every problem and the running topology stays.
    */
   reloadTopology(): Promise<number>;
 }
@@ -213,6 +214,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       topology = next;
       outages.setTopology(next);
       await store?.saveTopology([...next.elements.values()]);
+      // The inventory may have changed too (`netpulse import-subscribers` while running): scopes follow.
+      void recorder?.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now()));
       log.info({ elements: next.size }, 'topology reloaded');
       return next.size;
     },
