@@ -27,6 +27,7 @@ import { AlertStream } from './alerts/sse.ts';
 import { buildApi } from './api/app.ts';
 import { ImpactService } from './subscribers/impacts.ts';
 import { RecentMeasurements } from './measurements/recent.ts';
+import { ComplaintService } from './complaints/service.ts';
 import { Authenticator } from './api/auth.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
@@ -151,6 +152,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let store: Store | undefined;
   let recorder: StoreRecorder | undefined;
   const impacts = new ImpactService();
+  const complaints = new ComplaintService((id) => outages.health.get(id));
   let alerts: AlertDispatcher | undefined;
   let stream: AlertStream | undefined;
   let streamPort: number | undefined;
@@ -161,6 +163,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     if (!recorder) return;
     void recorder.add((s) => s.recordOutageEvent(e));
     const scoped = recorder.add((s) => impacts.apply(s, e));
+    void recorder.add((s) => complaints.onOutageEvent(s, e));
     alerting = alerting
       .then(() => Promise.race([scoped, new Promise<void>((r) => setTimeout(r, config.outages.scopeWait).unref())]))
       .then(() => alerts?.onOutageEvent(e, impacts.scope(e.outage.id)))
@@ -270,7 +273,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       if (config.api) {
         api = buildApi({
           store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
-          maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit,
+          maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit, complaints,
           subscribersChanged: () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now())),
           auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
           bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),

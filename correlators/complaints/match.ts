@@ -33,7 +33,7 @@ export type MatchResult =
   | { matched: true; outageId: string; kind: ImpactKind; confidence: number; reasons: string[] }
   | { matched: false; reasons: string[] };
 
-const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
 
 /**
  * Matches a complaint to the outage that explains it, or says why none does. Pure. A span

@@ -7,6 +7,8 @@ import type { Store, StoredOutage, ImpactSpan } from '../store/store.ts';
 import type { RecentSeries } from '../measurements/recent.ts';
 import { importSubscribers } from '../subscribers/import.ts';
 import { TIERS } from '../subscribers/parse.ts';
+import type { ComplaintService, StoredComplaint } from '../complaints/service.ts';
+import { CATEGORIES, CHANNELS, type Complaint } from '../../correlators/complaints/complaint.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { MaintenanceWindow, Outage } from '../../correlators/outage/outage.ts';
@@ -29,6 +31,7 @@ export interface ApiDeps {
   recent: (element: string) => RecentSeries[];
   /** The largest subscriber file the import takes, in bytes. */
   importLimit: number;
+  complaints: ComplaintService;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
   auth: Authenticator;
@@ -71,6 +74,33 @@ const impactQuery = z.strictObject({
 const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30) });
 const importQuery = z.strictObject({ mode: z.enum(['incremental', 'replace']).default('incremental') });
 const IMPORT_TYPES: Record<string, 'csv' | 'jsonl'> = { 'text/csv': 'csv', 'application/x-ndjson': 'jsonl', 'application/jsonl': 'jsonl', 'application/x-jsonlines': 'jsonl' };
+const complaintBody = z.strictObject({
+  id: z.string().min(1).max(100),
+  subscriberId: z.string().min(1).max(64),
+  channel: z.enum(CHANNELS),
+  category: z.enum(CATEGORIES),
+  text: z.string().max(4000).optional(),
+  reportedAt: z.iso.datetime({ offset: true }),
+  cell: z.string().min(1).max(100).optional(),
+  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  escalations: z.number().int().min(0).max(100).optional(),
+});
+const toComplaint = (b: z.infer<typeof complaintBody>): Complaint => ({ ...b, reportedAt: Date.parse(b.reportedAt) });
+
+/** A complaint as the API shows it; the outage link in the manner of TMF621's relatedEntity. */
+function complaintView(c: StoredComplaint) {
+  return {
+    id: c.id, subscriberId: c.subscriberId, channel: c.channel, category: c.category, text: c.text, cell: c.cell, location: c.location,
+    reportedAt: iso(c.reportedAt), receivedAt: iso(c.receivedAt), status: c.status,
+    grade: c.grade, gradeReasons: c.gradeReasons, responseDue: iso(c.respondBy), resolutionDue: iso(c.resolveBy),
+    customer: { tier: c.tier ?? null, arpu: c.arpuMinor === undefined ? null : c.arpuMinor / 100, plan: c.plan ?? null, complaintsLast30Days: c.previous30d, escalations: c.escalations },
+    match: c.match ? { outageId: c.match.outageId, impact: c.match.kind, confidence: c.match.confidence, matchedAt: iso(c.matchedAt) } : null,
+    explanation: c.reasons,
+    relatedEntity: c.match ? [{ id: c.match.outageId, role: 'cause', '@referredType': 'ServiceProblem' }] : [],
+    restoredAt: iso(c.restoredAt),
+  };
+}
+
 const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
 const maintenanceBody = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only'),
@@ -274,6 +304,45 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     });
     await d.subscribersChanged();
     return { mode: q.mode, format, ...report };
+  });
+
+  const COMPLAINTS: Role[] = ['complaints'];
+  app.post('/v1/complaints', { preHandler: guard(COMPLAINTS) }, async (req, reply) => {
+    const b = parse(complaintBody, req.body, 'body');
+    const r = await d.complaints.submit(d.store, toComplaint(b), now());
+    return reply.code(r.duplicate ? 200 : 201).send({ ...complaintView(r.complaint), duplicate: r.duplicate });
+  });
+
+  app.post('/v1/complaints/batch', { preHandler: guard(COMPLAINTS) }, async (req) => {
+    const b = parse(z.strictObject({ items: z.array(z.unknown()).min(1).max(1000) }), req.body, 'body');
+    const results = [];
+    for (const [index, raw] of b.items.entries()) {
+      const one = complaintBody.safeParse(raw);
+      if (!one.success) {
+        const i = one.error.issues[0];
+        const field = i.code === 'unrecognized_keys' ? i.keys[0] : formatPath(i.path as PropertyKey[]);
+        results.push({ index, error: { code: 'bad_request', field, message: `items[${index}].${field}: ${i.code === 'unrecognized_keys' ? 'unknown field' : i.message}` } });
+        continue;
+      }
+      const r = await d.complaints.submit(d.store, toComplaint(one.data), now());
+      results.push({ index, duplicate: r.duplicate, complaint: complaintView(r.complaint) });
+    }
+    return { accepted: results.filter((r) => 'complaint' in r).length, rejected: results.filter((r) => 'error' in r).length, items: results };
+  });
+
+  app.get('/v1/complaints/:id', { preHandler: guard([...READ]) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const c = await d.complaints.get(d.store, id);
+    if (!c) throw new ApiError(404, 'not_found', `no complaint ${id}`);
+    return complaintView(c);
+  });
+
+  app.get('/v1/outages/:id/complaints', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
+    const items = await d.complaints.ofOutage(d.store, id);
+    // TMF656 Service Problem: the trouble tickets (complaints) it explains.
+    return { outageId: id, troubleTicket: items.map((c) => ({ id: c.id, '@referredType': 'TroubleTicket', status: c.status, grade: c.grade, reportedAt: iso(c.reportedAt) })), items: items.map(complaintView) };
   });
 
   app.get('/v1/elements/:id', { preHandler: guard(READ) }, async (req) => {

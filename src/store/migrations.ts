@@ -80,6 +80,23 @@ CREATE INDEX subscriber_impacts_subscriber ON subscriber_impacts (subscriber_id,
 ALTER TABLE outages ADD COLUMN scope TEXT;
 `,
   },
+  {
+    version: 5,
+    name: 'complaints',
+    sql: `
+CREATE TABLE complaints (
+  id TEXT PRIMARY KEY, subscriber_id TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL, text TEXT,
+  reported_at BIGINT NOT NULL, received_at BIGINT NOT NULL, cell TEXT, lat DOUBLE PRECISION, lon DOUBLE PRECISION,
+  tier TEXT, arpu_minor BIGINT, plan TEXT, previous_30d INTEGER NOT NULL, escalations INTEGER NOT NULL,
+  grade TEXT NOT NULL, grade_reasons TEXT NOT NULL, respond_by BIGINT NOT NULL, resolve_by BIGINT NOT NULL,
+  status TEXT NOT NULL, outage_id TEXT, impact_kind TEXT, confidence DOUBLE PRECISION, match_reasons TEXT NOT NULL,
+  matched_at BIGINT, restored_at BIGINT, updated_at BIGINT NOT NULL
+);
+CREATE INDEX complaints_subscriber ON complaints (subscriber_id, reported_at);
+CREATE INDEX complaints_outage ON complaints (outage_id);
+CREATE INDEX complaints_status ON complaints (status, reported_at);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

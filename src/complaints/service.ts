@@ -1,0 +1,176 @@
+import type { Store } from '../store/store.ts';
+import type { Db } from '../store/db.ts';
+import type { ElementHealth } from '../../correlators/health/tracker.ts';
+import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import type { ImpactKind } from '../../correlators/impact/impact.ts';
+import { NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
+import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult } from '../../correlators/complaints/match.ts';
+import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
+
+export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored';
+
+/** A complaint as stored: what was sent, the customer's value and history, its grade and match. */
+export interface StoredComplaint extends Complaint {
+  receivedAt: number;
+  tier?: string;
+  arpuMinor?: number;
+  plan?: string;
+  previous30d: number;
+  escalations: number;
+  grade: Grade;
+  gradeReasons: string[];
+  respondBy: number;
+  resolveBy: number;
+  status: ComplaintStatus;
+  match?: { outageId: string; kind: ImpactKind; confidence: number };
+  /** Why it matched, or why nothing did: what an agent reads out. */
+  reasons: string[];
+  matchedAt?: number;
+  restoredAt?: number;
+}
+
+export interface ComplaintOptions {
+  match: MatchOptions;
+  rules: GradeRule[];
+  deadlines: Record<Grade, Deadlines>;
+}
+
+const DAY = 86_400_000;
+
+interface Row {
+  id: string; subscriber_id: string; channel: string; category: string; text: string | null; reported_at: number; received_at: number;
+  cell: string | null; lat: number | null; lon: number | null; tier: string | null; arpu_minor: number | null; plan: string | null;
+  previous_30d: number; escalations: number; grade: string; grade_reasons: string; respond_by: number; resolve_by: number;
+  status: string; outage_id: string | null; impact_kind: string | null; confidence: number | null; match_reasons: string;
+  matched_at: number | null; restored_at: number | null;
+}
+
+const fromRow = (r: Row): StoredComplaint => ({
+  id: r.id, subscriberId: r.subscriber_id, channel: r.channel as Complaint['channel'], category: r.category as Complaint['category'],
+  ...(r.text !== null && { text: r.text }), reportedAt: Number(r.reported_at), receivedAt: Number(r.received_at),
+  ...(r.cell !== null && { cell: r.cell }), ...(r.lat !== null && r.lon !== null && { location: { lat: r.lat, lon: r.lon } }),
+  ...(r.tier !== null && { tier: r.tier }), ...(r.arpu_minor !== null && { arpuMinor: Number(r.arpu_minor) }), ...(r.plan !== null && { plan: r.plan }),
+  previous30d: Number(r.previous_30d), escalations: Number(r.escalations), grade: r.grade as Grade, gradeReasons: JSON.parse(r.grade_reasons),
+  respondBy: Number(r.respond_by), resolveBy: Number(r.resolve_by), status: r.status as ComplaintStatus,
+  ...(r.outage_id !== null && { match: { outageId: r.outage_id, kind: r.impact_kind as ImpactKind, confidence: Number(r.confidence) } }),
+  reasons: JSON.parse(r.match_reasons), ...(r.matched_at !== null && { matchedAt: Number(r.matched_at) }), ...(r.restored_at !== null && { restoredAt: Number(r.restored_at) }),
+});
+
+/**
+ * Complaint intake and matching around the pure rules in `correlators/complaints`: a complaint is
+ * enriched with the customer's value and 30-day history, matched against the subscriber's stored
+ * impacts, graded, given its deadlines and stored, once (its own id is the key). When an outage
+ * opens or its scope grows, earlier unmatched complaints that now fit are matched; when it clears,
+ * its complaints move to "network restored".
+ */
+export class ComplaintService {
+  private readonly o: ComplaintOptions;
+  private readonly health: (element: string) => ElementHealth | undefined;
+
+  constructor(health: (element: string) => ElementHealth | undefined, o: Partial<ComplaintOptions> = {}) {
+    this.health = health;
+    this.o = { match: DEFAULT_MATCH, rules: DEFAULT_GRADE_RULES, deadlines: DEFAULT_DEADLINES, ...o };
+  }
+
+  /** Stores a complaint once; a second submission of the same id returns the first, unchanged. */
+  async submit(store: Store, c: Complaint, now: number): Promise<{ complaint: StoredComplaint; duplicate: boolean }> {
+    const existing = await this.get(store, c.id);
+    if (existing) return { complaint: existing, duplicate: true };
+    const sub = await store.subscriber(c.subscriberId);
+    const prev = await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM complaints WHERE subscriber_id = $1 AND reported_at >= $2 AND reported_at < $3',
+      [c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt]);
+    const previous30d = Number(prev[0].n);
+    const m = sub ? await this.match(store, c, sub.serving) : { matched: false as const, reasons: [`subscriber ${c.subscriberId} is not in the inventory`] };
+    const stored = await this.graded(store, c, {
+      receivedAt: now, tier: sub?.tier, arpuMinor: sub?.arpuMinor, plan: sub?.plan, previous30d, escalations: c.escalations ?? 0,
+    }, m, now);
+    const inserted = await store.db.run(`INSERT INTO complaints (id, subscriber_id, channel, category, text, reported_at, received_at, cell, lat, lon, tier, arpu_minor, plan,
+        previous_30d, escalations, grade, grade_reasons, respond_by, resolve_by, status, outage_id, impact_kind, confidence, match_reasons, matched_at, restored_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, NULL, $26) ON CONFLICT (id) DO NOTHING`,
+    [c.id, c.subscriberId, c.channel, c.category, c.text ?? null, c.reportedAt, now, c.cell ?? null, c.location?.lat ?? null, c.location?.lon ?? null,
+      stored.tier ?? null, stored.arpuMinor ?? null, stored.plan ?? null, previous30d, stored.escalations, stored.grade, JSON.stringify(stored.gradeReasons),
+      stored.respondBy, stored.resolveBy, stored.status, stored.match?.outageId ?? null, stored.match?.kind ?? null, stored.match?.confidence ?? null,
+      JSON.stringify(stored.reasons), stored.matchedAt ?? null, now]);
+    if (inserted === 0) return { complaint: (await this.get(store, c.id))!, duplicate: true }; // a concurrent twin won
+    return { complaint: stored, duplicate: false };
+  }
+
+  async get(store: Store, id: string): Promise<StoredComplaint | undefined> {
+    const r = await store.db.query<Row>('SELECT * FROM complaints WHERE id = $1', [id]);
+    return r[0] ? fromRow(r[0]) : undefined;
+  }
+
+  /** The complaints matched to an outage (TMF656 troubleTicket[]), oldest first. */
+  async ofOutage(store: Store, outageId: string, limit = 1000): Promise<StoredComplaint[]> {
+    const r = await store.db.query<Row>(`SELECT * FROM complaints WHERE outage_id = $1 ORDER BY reported_at, id LIMIT ${Math.max(1, Math.min(limit, 10_000))}`, [outageId]);
+    return r.map(fromRow);
+  }
+
+  /**
+   * After an outage event's scope is written: matches earlier unmatched complaints of subscribers
+   * it now hits, or marks its complaints restored when it cleared.
+   */
+  async onOutageEvent(store: Store, e: OutageEvent): Promise<void> {
+    const o = e.outage;
+    if (e.type === 'cleared' || (e.type === 'closed' && o.clearedAt !== undefined)) {
+      await store.db.run(`UPDATE complaints SET status = 'network_restored', restored_at = $1, updated_at = $1 WHERE outage_id = $2 AND status = 'matched'`, [o.clearedAt ?? e.at, o.id]);
+      return;
+    }
+    if (e.type === 'closed') return;
+    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE status = 'accepted' AND reported_at >= $1
+      AND subscriber_id IN (SELECT subscriber_id FROM subscriber_impacts WHERE outage_id = $2)`, [o.startedAt - this.o.match.graceBeforeMs, o.id]);
+    for (const r of rows) {
+      const c = fromRow(r);
+      if (!NETWORK_CATEGORIES.has(c.category) && c.category !== 'other') continue;
+      const sub = await store.subscriber(c.subscriberId);
+      if (!sub) continue;
+      const m = await this.match(store, c, sub.serving);
+      if (!m.matched) continue;
+      const next = await this.graded(store, c, c, m, e.at);
+      await this.saveMatch(store.db, next, e.at);
+    }
+  }
+
+  private async saveMatch(db: Db, c: StoredComplaint, at: number): Promise<void> {
+    await db.run(`UPDATE complaints SET status = $1, outage_id = $2, impact_kind = $3, confidence = $4, match_reasons = $5, matched_at = $6,
+        grade = $7, grade_reasons = $8, respond_by = $9, resolve_by = $10, updated_at = $6 WHERE id = $11 AND status = 'accepted'`,
+    [c.status, c.match!.outageId, c.match!.kind, c.match!.confidence, JSON.stringify(c.reasons), at, c.grade, JSON.stringify(c.gradeReasons), c.respondBy, c.resolveBy, c.id]);
+  }
+
+  /** The match for a complaint from the subscriber's stored impacts around its time. */
+  private async match(store: Store, c: Complaint, serving: readonly string[]): Promise<MatchResult & { outageSubscribers?: number }> {
+    const spans = await store.subscriberImpacts(c.subscriberId, c.reportedAt - this.o.match.graceAfterMs);
+    const candidates: CandidateImpact[] = [];
+    const sizes = new Map<string, number>();
+    for (const s of spans) {
+      if (s.since - this.o.match.graceBeforeMs > c.reportedAt) continue;
+      const o = await store.outage(s.outageId, { impacted: false });
+      if (!o) continue;
+      sizes.set(o.id, o.scope?.subscribers ?? 0);
+      candidates.push({ outageId: s.outageId, kind: s.kind, since: s.since, ...(s.until !== undefined && { until: s.until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });
+    }
+    const states = serving.map((element) => ({ element, state: this.health(element)?.state ?? 'unknown' as const }));
+    const m = matchComplaint(c, candidates, states, this.o.match);
+    return m.matched ? { ...m, outageSubscribers: sizes.get(m.outageId) ?? 0 } : m;
+  }
+
+  /** The complaint with its grade, deadlines and match applied. */
+  private async graded(_store: Store, c: Complaint, ctx: Pick<StoredComplaint, 'receivedAt' | 'tier' | 'arpuMinor' | 'plan' | 'previous30d' | 'escalations'>,
+    m: MatchResult & { outageSubscribers?: number }, at: number): Promise<StoredComplaint> {
+    const g = gradeComplaint({
+      category: c.category, tier: ctx.tier ?? 'unknown', previous30d: ctx.previous30d, escalations: ctx.escalations,
+      ...(m.matched && { match: { kind: m.kind, outageSubscribers: m.outageSubscribers ?? 0 } }),
+    }, this.o.rules);
+    const d = this.o.deadlines[g.grade];
+    const { receivedAt, tier, arpuMinor, plan, previous30d, escalations } = ctx;
+    return {
+      id: c.id, subscriberId: c.subscriberId, channel: c.channel, category: c.category, reportedAt: c.reportedAt,
+      ...(c.text !== undefined && { text: c.text }), ...(c.cell !== undefined && { cell: c.cell }), ...(c.location && { location: c.location }),
+      receivedAt, ...(tier !== undefined && { tier }), ...(arpuMinor !== undefined && { arpuMinor }), ...(plan !== undefined && { plan }), previous30d, escalations,
+      grade: g.grade, gradeReasons: g.reasons, respondBy: c.reportedAt + d.respondMs, resolveBy: c.reportedAt + d.resolveMs,
+      status: m.matched ? 'matched' : 'accepted',
+      ...(m.matched && { match: { outageId: m.outageId, kind: m.kind, confidence: m.confidence }, matchedAt: at }),
+      reasons: m.reasons,
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/servers.ts';
+import { DATABASES, stopDatabases } from '../helpers/databases.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import { hashToken } from '../../src/api/auth.ts';
+import type { Daemon } from '../../src/daemon.ts';
+import type { FieldValue } from '../../src/sample.ts';
+
+const TOKENS = { crm: 'crm-token-0123456789abcdef', noc: 'noc-token-0123456789abcdef', admin: 'admin-token-0123456789abcd' };
+afterAll(() => stopDatabases());
+
+describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints on %s', (_kind, storeUrl) => {
+  let daemon: Daemon;
+  let base: string;
+  const json = async (path: string, token: keyof typeof TOKENS, body?: unknown, method = body === undefined ? 'GET' : 'POST') => {
+    const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${TOKENS[token]}`, ...(body !== undefined && { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' }) }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: r.status, body: await r.json() as any };
+  };
+  const fail = (element: string, up: boolean, t: number) => daemon.outages.write([1, 2].map((i) => ({ element, measurement: 'reachability', tags: { probe: 'snmp' }, fields: (up ? { up: true } : { up: false, error: 'timeout' }) as Record<string, FieldValue>, time: t + i })));
+  const t0 = Date.now() - 60_000;
+  const at = (ms: number) => new Date(t0 + ms).toISOString();
+
+  beforeAll(async () => {
+    const dir = tempDir('complaints');
+    writeFileSync(join(dir, 'topology.yaml'), `elements:
+  - { id: CORE-1, kind: core, site: dc1, region: north }
+  - { id: AGG-1, kind: aggregation, site: agg1, region: north, parents: [CORE-1] }
+  - { id: BS-1, kind: base_station, site: n-01, region: north, parents: [AGG-1] }
+  - { id: BS-3, kind: base_station, site: n-03, region: north, parents: [CORE-1] }
+`);
+    daemon = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') }, store: { url: await storeUrl() },
+      api: { tokens: [
+        { name: 'crm', hash: hashToken(TOKENS.crm), roles: ['complaints'] },
+        { name: 'noc', hash: hashToken(TOKENS.noc), roles: ['noc'] },
+        { name: 'admin', hash: hashToken(TOKENS.admin), roles: ['admin'] },
+      ] },
+    }).daemon;
+    await daemon.start();
+    base = `http://127.0.0.1:${daemon.apiPort}`;
+    const csv = 'id,tier,service,serving,region,plan,arpu\nA,vip,mobile,BS-1,north,5G-199,199\nB,standard,mobile,BS-1;BS-3,north,5G-59,59\nC,standard,mobile,BS-3,north,4G-29,29\n';
+    expect((await json('/v1/subscribers/import?mode=replace', 'admin', csv)).body.loaded).toBe(3);
+  });
+  afterAll(() => daemon?.stop());
+
+  it('follows complaints through an outage: unmatched, matched, matched late, wrong category, duplicate, restored', async () => {
+    // Before any fault: B complains of slow data, C of no service. Neither matches yet.
+    const early = await json('/v1/complaints', 'crm', { id: 'X0', subscriberId: 'B', channel: 'app', category: 'slow_data', reportedAt: at(0) });
+    expect(early.status).toBe(201);
+    expect(early.body).toMatchObject({ status: 'accepted', match: null, grade: 'general', relatedEntity: [] });
+    const c = await json('/v1/complaints', 'crm', { id: 'X1', subscriberId: 'C', channel: 'hotline', category: 'no_service', reportedAt: at(1000), text: 'no signal at home' });
+    expect(c.body.explanation).toEqual(['no known outage hit the subscriber around that time', 'serving elements: no data for BS-3']);
+
+    // AGG-1 dies: BS-1 is cut off. A loses service, B is degraded (BS-3 still serves).
+    fail('AGG-1', false, t0 + 2000);
+    const [opened] = daemon.outages.tick(t0 + 3000);
+    const outage = opened.outage.id;
+    // Matched late: X0 came before the outage was seen, within the grace, and a degradation fits slow data.
+    await expect.poll(async () => (await json('/v1/complaints/X0', 'crm')).body.status, { timeout: 5000 }).toBe('matched');
+    const x0 = (await json('/v1/complaints/X0', 'crm')).body;
+    expect(x0).toMatchObject({ match: { outageId: outage, impact: 'degraded' }, grade: 'major', relatedEntity: [{ id: outage, role: 'cause', '@referredType': 'ServiceProblem' }] });
+    expect(x0.explanation).toContain('reported 2 s before the impact was seen');
+    expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('accepted'); // C is not hit: stays unmatched
+
+    // A VIP without service: matched at once, urgent, four hours to respond.
+    const a = await json('/v1/complaints', 'crm', { id: 'X2', subscriberId: 'A', channel: 'hotline', category: 'no_service', reportedAt: at(5000) });
+    expect(a.body).toMatchObject({ status: 'matched', grade: 'urgent', gradeReasons: ['VIP or enterprise customer without service'], match: { outageId: outage, impact: 'no_service', confidence: 0.97 } });
+    expect(Date.parse(a.body.responseDue) - Date.parse(a.body.reportedAt)).toBe(4 * 3_600_000);
+    expect(a.body.customer).toEqual({ tier: 'vip', arpu: 199, plan: '5G-199', complaintsLast30Days: 0, escalations: 0 });
+    // The same complaint again is the same complaint.
+    const again = await json('/v1/complaints', 'crm', { id: 'X2', subscriberId: 'A', channel: 'hotline', category: 'no_service', reportedAt: at(5000) });
+    expect(again).toMatchObject({ status: 200, body: { duplicate: true, id: 'X2', match: { outageId: outage } } });
+    // Billing never matches a network outage, even during one; it counts as A's earlier complaint.
+    const bill = await json('/v1/complaints', 'crm', { id: 'X3', subscriberId: 'A', channel: 'web', category: 'billing', reportedAt: at(6000) });
+    expect(bill.body).toMatchObject({ status: 'accepted', match: null, explanation: ['category billing is not about the network'], customer: { complaintsLast30Days: 1 } });
+
+    // A batch: the good items are taken, the bad one named by its index and field.
+    const batch = await json('/v1/complaints/batch', 'crm', { items: [
+      { id: 'X4', subscriberId: 'B', channel: 'store', category: 'call_drop', reportedAt: at(7000) },
+      { id: 'X5', subscriberId: 'B', channel: 'fax', category: 'call_drop', reportedAt: at(7000) },
+    ] });
+    expect(batch.body).toMatchObject({ accepted: 1, rejected: 1, items: [{ index: 0, complaint: { status: 'matched' } }, { index: 1, error: { field: 'channel' } }] });
+
+    // The outage lists the complaints it explains.
+    const linked = await json(`/v1/outages/${encodeURIComponent(outage)}/complaints`, 'noc');
+    expect(linked.body.troubleTicket.map((t: any) => t.id)).toEqual(['X0', 'X2', 'X4']);
+
+    // AGG-1 is repaired: its complaints move to "network restored".
+    fail('AGG-1', true, t0 + 20_000);
+    daemon.outages.tick(t0 + 21_000);
+    await expect.poll(async () => (await json('/v1/complaints/X2', 'crm')).body.status, { timeout: 5000 }).toBe('network_restored');
+    expect((await json('/v1/complaints/X2', 'crm')).body.restoredAt).toBe(at(20_001));
+    expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('accepted');
+  });
+
+  it('refuses bad bodies with the field, unknown ids with 404, and the wrong role with 403', async () => {
+    const bad = await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'bad_weather', reportedAt: at(0) });
+    expect(bad).toMatchObject({ status: 400, body: { error: { field: 'category' } } });
+    expect((await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: 'yesterday' })).body.error.field).toBe('reportedAt');
+    expect((await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: at(0), colour: 'red' })).body.error.field).toBe('colour');
+    expect((await json('/v1/complaints/nope', 'crm')).status).toBe(404);
+    expect((await json('/v1/complaints', 'noc', { id: 'Z', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: at(0) })).status).toBe(403);
+    // An unknown subscriber is still a complaint, kept and explained.
+    const ghost = await json('/v1/complaints', 'crm', { id: 'G1', subscriberId: 'nobody', channel: 'app', category: 'no_service', reportedAt: at(0) });
+    expect(ghost.body).toMatchObject({ status: 'accepted', explanation: ['subscriber nobody is not in the inventory'], customer: { tier: null } });
+  });
+});
