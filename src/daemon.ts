@@ -28,6 +28,7 @@ import { buildApi } from './api/app.ts';
 import { ImpactService } from './subscribers/impacts.ts';
 import { RecentMeasurements } from './measurements/recent.ts';
 import { ComplaintService } from './complaints/service.ts';
+import { suspicionAlertOf } from './alerts/alert.ts';
 import { Authenticator } from './api/auth.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
@@ -152,7 +153,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let store: Store | undefined;
   let recorder: StoreRecorder | undefined;
   const impacts = new ImpactService();
-  const complaints = new ComplaintService((id) => outages.health.get(id));
+  const complaints = new ComplaintService({ health: (id) => outages.health.get(id), topology: () => topology });
+  complaints.onSuspicion((s) => {
+    log.warn({ element: s.element, subscribers: s.subscribers, complaints: s.complaints.slice(0, 20), probability: s.probability }, 'suspected outage from complaints');
+    alerts?.raise(suspicionAlertOf(s, topology, complaints.windowMinutes), s.at).catch((err) => log.error({ err, suspected: s.id }, 'cannot raise alert'));
+  });
   let alerts: AlertDispatcher | undefined;
   let stream: AlertStream | undefined;
   let streamPort: number | undefined;
@@ -265,6 +270,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         log.info({ url: `http://${config.alerts.sse.host}:${streamPort}/v1/alerts/stream` }, 'alert stream listening');
       }
       const opened = store;
+      await complaints.restore(opened);
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
       const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
       await windows();

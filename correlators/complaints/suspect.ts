@@ -111,6 +111,20 @@ export class SuspectDetector {
     return best;
   }
 
+  /** A complaint that turned out to be explained (matched late) no longer counts. */
+  remove(complaintId: string): void {
+    for (const [e, w] of this.windows) {
+      const i = w.findIndex((x) => x.id === complaintId);
+      if (i >= 0) w.splice(i, 1);
+      if (w.length === 0) this.windows.delete(e);
+    }
+  }
+
+  /** A suspicion still open from before a restart: it is not raised again. */
+  restore(s: Suspicion): void {
+    this.raised.set(s.element, s);
+  }
+
   /** Ends a suspicion (confirmed by monitoring, or dismissed); its element can raise again. */
   clear(element: string): void {
     this.raised.delete(element);

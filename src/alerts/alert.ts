@@ -10,7 +10,7 @@ import type { Scope } from '../../correlators/impact/impact.ts';
 export interface Alert {
   id: string;
   outageId: string;
-  event: OutageEvent['type'];
+  event: OutageEvent['type'] | 'suspected';
   alarmType: 'communicationsAlarm' | 'qualityOfServiceAlarm';
   perceivedSeverity: 'critical' | 'major' | 'minor' | 'cleared';
   probableCause: string;
@@ -74,5 +74,33 @@ export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Aler
     flapping: o.flapping,
     ...(scope && { affectedSubscribers: scope }),
     alarmDetails: details + hit,
+  };
+}
+
+/**
+ * The NOC alert for an outage monitoring did not see: a burst of complaints with one element in
+ * common. Its own id space (`suspect:`), so it never collides with a monitored outage's alerts.
+ */
+export function suspicionAlertOf(s: { id: string; element: string; since: number; at: number; subscribers: number; probability: number }, topology: Topology, windowMinutes: number): Alert {
+  const el = topology.elements.get(s.element);
+  const kind = el?.kind ?? 'element';
+  return {
+    id: `${s.id}#suspected@${s.at}`,
+    outageId: s.id,
+    event: 'suspected',
+    alarmType: 'qualityOfServiceAlarm',
+    perceivedSeverity: 'major',
+    probableCause: 'customerComplaints',
+    specificProblem: `${s.subscribers} subscribers complained within ${windowMinutes} min (chance as background noise ${s.probability.toExponential(1)})`,
+    alarmedObject: { id: s.element, '@referredType': kind, ...(el?.site && { site: el.site }), ...(el?.region && { region: el.region }) },
+    state: 'raised',
+    alarmRaisedTime: iso(s.since),
+    alarmChangedTime: iso(s.at),
+    ackState: 'unacknowledged',
+    isRootCause: true,
+    correlatedAlarm: [],
+    plannedOutageIndicator: 'InService',
+    flapping: false,
+    alarmDetails: `suspected outage at ${kind.replace('_', ' ')} ${s.element}: ${s.subscribers} subscribers complained within ${windowMinutes} min and monitoring sees nothing wrong`,
   };
 }

@@ -28,9 +28,13 @@ export class AlertDispatcher {
     this.o = o;
   }
 
-  async onOutageEvent(e: OutageEvent, scope?: Scope): Promise<Alert | undefined> {
-    const alert = alertOf(e, this.o.topology(), scope);
-    const fresh = await this.o.store().saveAlert({ id: alert.id, outageId: alert.outageId, event: alert.event, raisedAt: e.at, body: alert as unknown as Record<string, unknown>, ackState: 'unacknowledged' });
+  onOutageEvent(e: OutageEvent, scope?: Scope): Promise<Alert | undefined> {
+    return this.raise(alertOf(e, this.o.topology(), scope), e.at);
+  }
+
+  /** Stores an alert once, shows it on the stream and pages it (unless planned). */
+  async raise(alert: Alert, at: number): Promise<Alert | undefined> {
+    const fresh = await this.o.store().saveAlert({ id: alert.id, outageId: alert.outageId, event: alert.event, raisedAt: at, body: alert as unknown as Record<string, unknown>, ackState: 'unacknowledged' });
     if (!fresh) {
       this.stats.duplicates++;
       return undefined;

@@ -330,6 +330,11 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { accepted: results.filter((r) => 'complaint' in r).length, rejected: results.filter((r) => 'error' in r).length, items: results };
   });
 
+  app.get('/v1/suspected-outages', { preHandler: guard(NOC) }, async (req) => {
+    const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed']).optional() }), req.query, 'query');
+    return { items: (await d.complaints.suspected(d.store, q.state)).map((s) => ({ ...s, since: iso(s.since), at: undefined, raisedAt: iso(s.at) })) };
+  });
+
   app.get('/v1/complaints/:id', { preHandler: guard([...READ]) }, async (req) => {
     const { id } = req.params as { id: string };
     const c = await d.complaints.get(d.store, id);

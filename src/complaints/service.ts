@@ -6,6 +6,15 @@ import type { ImpactKind } from '../../correlators/impact/impact.ts';
 import { NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
 import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult } from '../../correlators/complaints/match.ts';
 import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
+import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from '../../correlators/complaints/suspect.ts';
+import type { Topology } from '../topology/topology.ts';
+
+/** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
+export interface SuspectedOutage extends Suspicion {
+  id: string;
+  state: 'suspected' | 'confirmed';
+  outageId?: string;
+}
 
 export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored';
 
@@ -33,6 +42,7 @@ export interface ComplaintOptions {
   match: MatchOptions;
   rules: GradeRule[];
   deadlines: Record<Grade, Deadlines>;
+  suspect: SuspectOptions;
 }
 
 const DAY = 86_400_000;
@@ -66,10 +76,38 @@ const fromRow = (r: Row): StoredComplaint => ({
 export class ComplaintService {
   private readonly o: ComplaintOptions;
   private readonly health: (element: string) => ElementHealth | undefined;
+  private readonly topology: () => Topology;
+  readonly detector: SuspectDetector;
+  private readonly suspicionListeners: ((s: SuspectedOutage) => void)[] = [];
 
-  constructor(health: (element: string) => ElementHealth | undefined, o: Partial<ComplaintOptions> = {}) {
-    this.health = health;
-    this.o = { match: DEFAULT_MATCH, rules: DEFAULT_GRADE_RULES, deadlines: DEFAULT_DEADLINES, ...o };
+  constructor(deps: { health: (element: string) => ElementHealth | undefined; topology: () => Topology }, o: Partial<ComplaintOptions> = {}) {
+    this.health = deps.health;
+    this.topology = deps.topology;
+    this.o = { match: DEFAULT_MATCH, rules: DEFAULT_GRADE_RULES, deadlines: DEFAULT_DEADLINES, suspect: DEFAULT_SUSPECT, ...o };
+    this.detector = new SuspectDetector((e) => this.topology().ancestors(e), this.o.suspect, (e) => this.topology().leavesBelow(e));
+  }
+
+  get windowMinutes(): number {
+    return Math.round(this.o.suspect.windowMs / 60_000);
+  }
+
+  /** Called for each outage found by complaints (the NOC's alert). */
+  onSuspicion(l: (s: SuspectedOutage) => void): void {
+    this.suspicionListeners.push(l);
+  }
+
+  /** Suspicions still open before a restart are not raised again. */
+  async restore(store: Store): Promise<void> {
+    for (const s of await this.suspected(store, 'suspected')) this.detector.restore(s);
+  }
+
+  async suspected(store: Store, state?: SuspectedOutage['state']): Promise<SuspectedOutage[]> {
+    const rows = await store.db.query<{ id: string; element: string; since: number; raised_at: number; subscribers: number; complaints: string; probability: number; state: string; outage_id: string | null }>(
+      `SELECT * FROM suspected_outages ${state ? 'WHERE state = $1' : ''} ORDER BY raised_at DESC LIMIT 1000`, state ? [state] : []);
+    return rows.map((r) => ({
+      id: r.id, element: r.element, since: Number(r.since), at: Number(r.raised_at), subscribers: Number(r.subscribers), complaints: JSON.parse(r.complaints),
+      probability: Number(r.probability), state: r.state as SuspectedOutage['state'], ...(r.outage_id !== null && { outageId: r.outage_id }),
+    }));
   }
 
   /** Stores a complaint once; a second submission of the same id returns the first, unchanged. */
@@ -92,6 +130,10 @@ export class ComplaintService {
       stored.respondBy, stored.resolveBy, stored.status, stored.match?.outageId ?? null, stored.match?.kind ?? null, stored.match?.confidence ?? null,
       JSON.stringify(stored.reasons), stored.matchedAt ?? null, now]);
     if (inserted === 0) return { complaint: (await this.get(store, c.id))!, duplicate: true }; // a concurrent twin won
+    if (sub && !stored.match && NETWORK_CATEGORIES.has(c.category)) {
+      const s = this.detector.add({ id: c.id, subscriberId: c.subscriberId, at: c.reportedAt, elements: sub.serving });
+      if (s) await this.raiseSuspicion(store, s, now);
+    }
     return { complaint: stored, duplicate: false };
   }
 
@@ -117,6 +159,7 @@ export class ComplaintService {
       return;
     }
     if (e.type === 'closed') return;
+    if (e.type === 'opened') await this.confirm(store, e);
     const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE status = 'accepted' AND reported_at >= $1
       AND subscriber_id IN (SELECT subscriber_id FROM subscriber_impacts WHERE outage_id = $2)`, [o.startedAt - this.o.match.graceBeforeMs, o.id]);
     for (const r of rows) {
@@ -128,6 +171,28 @@ export class ComplaintService {
       if (!m.matched) continue;
       const next = await this.graded(store, c, c, m, e.at);
       await this.saveMatch(store.db, next, e.at);
+      this.detector.remove(c.id);
+    }
+  }
+
+  private async raiseSuspicion(store: Store, s: Suspicion, now: number): Promise<void> {
+    const id = `suspect:${s.element}@${s.since}`;
+    await store.db.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, 'suspected', NULL, $8) ON CONFLICT (id) DO NOTHING`, [id, s.element, s.since, s.at, s.subscribers, JSON.stringify(s.complaints), s.probability, now]);
+    const so: SuspectedOutage = { ...s, id, state: 'suspected' };
+    for (const l of this.suspicionListeners) l(so);
+  }
+
+  /** Monitoring opened an outage: suspicions on its root, an impacted element or their relatives are confirmed by it. */
+  private async confirm(store: Store, e: OutageEvent): Promise<void> {
+    const o = e.outage;
+    const t = this.topology();
+    const touched = new Set([o.root, ...o.impacted.map((i) => i.element)]);
+    for (const s of this.detector.active) {
+      const related = touched.has(s.element) || t.ancestors(s.element).some((a) => touched.has(a)) || t.ancestors(o.root).includes(s.element);
+      if (!related) continue;
+      this.detector.clear(s.element);
+      await store.db.run(`UPDATE suspected_outages SET state = 'confirmed', outage_id = $1, updated_at = $2 WHERE element = $3 AND state = 'suspected'`, [o.id, e.at, s.element]);
     }
   }
 

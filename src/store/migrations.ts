@@ -82,7 +82,7 @@ ALTER TABLE outages ADD COLUMN scope TEXT;
   },
   {
     version: 5,
-    name: 'complaints',
+    name: 'complaints and suspected outages',
     sql: `
 CREATE TABLE complaints (
   id TEXT PRIMARY KEY, subscriber_id TEXT NOT NULL, channel TEXT NOT NULL, category TEXT NOT NULL, text TEXT,
@@ -95,6 +95,11 @@ CREATE TABLE complaints (
 CREATE INDEX complaints_subscriber ON complaints (subscriber_id, reported_at);
 CREATE INDEX complaints_outage ON complaints (outage_id);
 CREATE INDEX complaints_status ON complaints (status, reported_at);
+CREATE TABLE suspected_outages (
+  id TEXT PRIMARY KEY, element TEXT NOT NULL, since BIGINT NOT NULL, raised_at BIGINT NOT NULL, subscribers INTEGER NOT NULL,
+  complaints TEXT NOT NULL, probability DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, outage_id TEXT, updated_at BIGINT NOT NULL
+);
+CREATE INDEX suspected_outages_state ON suspected_outages (state, raised_at);
 `,
   },
 ];

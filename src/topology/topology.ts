@@ -50,6 +50,42 @@ export class Topology {
     return this.elements.size;
   }
 
+  private leafCounts: Map<string, number> | undefined;
+
+  /** Every element above one (through all its parents), nearest first. */
+  ancestors(id: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>([id]);
+    let frontier = [id];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const x of frontier) {
+        for (const p of this.elements.get(x)?.parents ?? []) {
+          if (seen.has(p)) continue;
+          seen.add(p);
+          out.push(p);
+          next.push(p);
+        }
+      }
+      frontier = next;
+    }
+    return out;
+  }
+
+  /** How many leaf elements (cells, ports: what serves subscribers) lie beneath one; 1 for a leaf. */
+  leavesBelow(id: string): number {
+    if (!this.leafCounts) {
+      const counts = new Map<string, number>();
+      for (let i = this.order.length - 1; i >= 0; i--) {
+        const e = this.order[i];
+        const kids = this.children.get(e) ?? [];
+        counts.set(e, kids.length === 0 ? 1 : kids.reduce((n, k) => n + counts.get(k)!, 0));
+      }
+      this.leafCounts = counts;
+    }
+    return this.leafCounts.get(id) ?? 1;
+  }
+
   /**
    * Checks and builds: duplicate ids, unknown or repeated parents, an element its own parent,
    * and cycles (named with their path) are problems; all of them are reported at once.

@@ -95,6 +95,32 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('accepted');
   });
 
+  it('raises a suspected outage from a burst of unmatched complaints, and monitoring confirms it', async () => {
+    const more = 'id,tier,service,serving\n' + [1, 2, 3, 4, 5].map((i) => `D${i},standard,mobile,BS-3`).join('\n');
+    expect((await json('/v1/subscribers/import', 'admin', more)).body.loaded).toBe(5);
+    // C complained of no service at BS-3 in the first test; four more of its subscribers now do.
+    for (const i of [1, 2, 3, 4]) {
+      const r = await json('/v1/complaints', 'crm', { id: `S${i}`, subscriberId: `D${i}`, channel: 'app', category: 'no_service', reportedAt: at(30_000 + i * 1000) });
+      expect(r.body.status).toBe('accepted');
+    }
+    const suspected = await json('/v1/suspected-outages', 'noc');
+    expect(suspected.body.items).toMatchObject([{ element: 'BS-3', state: 'suspected', subscribers: 5, complaints: ['X1', 'S1', 'S2', 'S3', 'S4'] }]);
+    const id = suspected.body.items[0].id;
+    await expect.poll(async () => (await json(`/v1/alerts?outage=${encodeURIComponent(id)}`, 'noc')).body.items.length, { timeout: 5000 }).toBe(1);
+    const alert = (await json(`/v1/alerts?outage=${encodeURIComponent(id)}`, 'noc')).body.items[0];
+    expect(alert).toMatchObject({ event: 'suspected', probableCause: 'customerComplaints', alarmedObject: { id: 'BS-3' } });
+    expect(alert.alarmDetails).toContain('5 subscribers complained within 15 min');
+    // One more complaint does not raise it again.
+    await json('/v1/complaints', 'crm', { id: 'S5', subscriberId: 'D5', channel: 'app', category: 'no_service', reportedAt: at(36_000) });
+    expect((await json('/v1/suspected-outages', 'noc')).body.items).toHaveLength(1);
+    // Monitoring sees BS-3 fail: the suspicion is confirmed by that outage, and the complaints match it.
+    fail('BS-3', false, t0 + 40_000);
+    const [opened] = daemon.outages.tick(t0 + 41_000);
+    expect(opened.outage.root).toBe('BS-3');
+    await expect.poll(async () => (await json('/v1/suspected-outages?state=confirmed', 'noc')).body.items.map((s: any) => s.outageId), { timeout: 5000 }).toEqual([opened.outage.id]);
+    await expect.poll(async () => (await json('/v1/complaints/S1', 'crm')).body.match?.outageId, { timeout: 5000 }).toBe(opened.outage.id);
+  });
+
   it('refuses bad bodies with the field, unknown ids with 404, and the wrong role with 403', async () => {
     const bad = await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'bad_weather', reportedAt: at(0) });
     expect(bad).toMatchObject({ status: 400, body: { error: { field: 'category' } } });
