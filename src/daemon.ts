@@ -29,6 +29,7 @@ import { ImpactService } from './subscribers/impacts.ts';
 import { RecentMeasurements } from './measurements/recent.ts';
 import { ComplaintService } from './complaints/service.ts';
 import { suspicionAlertOf } from './alerts/alert.ts';
+import { ComplaintMqttIntake } from './complaints/mqtt.ts';
 import { Authenticator } from './api/auth.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
@@ -180,6 +181,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   outages.setMaintenance(configWindows);
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
+  let intake: ComplaintMqttIntake | undefined;
   const metrics = (): string => {
     const out: string[] = [];
     const p = pipeline.stats;
@@ -205,6 +207,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     const mem = process.memoryUsage();
     out.push(metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [[{}, mem.rss]]));
     out.push(metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', [[{}, mem.heapUsed]]));
+    if (intake) out.push(metric('netpulse_complaint_messages_total', 'counter', 'Complaints over MQTT by outcome.', [[{ outcome: 'stored' }, intake.stats.stored], [{ outcome: 'duplicate' }, intake.stats.duplicates], [{ outcome: 'rejected' }, intake.stats.rejected]]));
     if (alerts) out.push(metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]));
     return out.join('');
   };
@@ -288,6 +291,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         apiPort = (api.server.address() as { port: number }).port;
         log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: config.api.tokens.length }, 'api listening');
       }
+      if (config.complaints.mqtt) {
+        intake = new ComplaintMqttIntake({ config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }) });
+        intake.start();
+      }
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
@@ -320,6 +327,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         ]);
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
         await api?.close();
+        await intake?.stop();
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');

@@ -8,7 +8,7 @@ import type { RecentSeries } from '../measurements/recent.ts';
 import { importSubscribers } from '../subscribers/import.ts';
 import { TIERS } from '../subscribers/parse.ts';
 import type { ComplaintService, StoredComplaint } from '../complaints/service.ts';
-import { CATEGORIES, CHANNELS, type Complaint } from '../../correlators/complaints/complaint.ts';
+import { complaintSchema, parseComplaint, toComplaint } from '../complaints/schema.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { MaintenanceWindow, Outage } from '../../correlators/outage/outage.ts';
@@ -74,19 +74,6 @@ const impactQuery = z.strictObject({
 const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30) });
 const importQuery = z.strictObject({ mode: z.enum(['incremental', 'replace']).default('incremental') });
 const IMPORT_TYPES: Record<string, 'csv' | 'jsonl'> = { 'text/csv': 'csv', 'application/x-ndjson': 'jsonl', 'application/jsonl': 'jsonl', 'application/x-jsonlines': 'jsonl' };
-const complaintBody = z.strictObject({
-  id: z.string().min(1).max(100),
-  subscriberId: z.string().min(1).max(64),
-  channel: z.enum(CHANNELS),
-  category: z.enum(CATEGORIES),
-  text: z.string().max(4000).optional(),
-  reportedAt: z.iso.datetime({ offset: true }),
-  cell: z.string().min(1).max(100).optional(),
-  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
-  escalations: z.number().int().min(0).max(100).optional(),
-});
-const toComplaint = (b: z.infer<typeof complaintBody>): Complaint => ({ ...b, reportedAt: Date.parse(b.reportedAt) });
-
 /** A complaint as the API shows it; the outage link in the manner of TMF621's relatedEntity. */
 function complaintView(c: StoredComplaint) {
   return {
@@ -308,7 +295,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
 
   const COMPLAINTS: Role[] = ['complaints'];
   app.post('/v1/complaints', { preHandler: guard(COMPLAINTS) }, async (req, reply) => {
-    const b = parse(complaintBody, req.body, 'body');
+    const b = parse(complaintSchema, req.body, 'body');
     const r = await d.complaints.submit(d.store, toComplaint(b), now());
     return reply.code(r.duplicate ? 200 : 201).send({ ...complaintView(r.complaint), duplicate: r.duplicate });
   });
@@ -317,14 +304,12 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     const b = parse(z.strictObject({ items: z.array(z.unknown()).min(1).max(1000) }), req.body, 'body');
     const results = [];
     for (const [index, raw] of b.items.entries()) {
-      const one = complaintBody.safeParse(raw);
-      if (!one.success) {
-        const i = one.error.issues[0];
-        const field = i.code === 'unrecognized_keys' ? i.keys[0] : formatPath(i.path as PropertyKey[]);
-        results.push({ index, error: { code: 'bad_request', field, message: `items[${index}].${field}: ${i.code === 'unrecognized_keys' ? 'unknown field' : i.message}` } });
+      const one = parseComplaint(raw);
+      if ('field' in one) {
+        results.push({ index, error: { code: 'bad_request', field: one.field, message: `items[${index}].${one.field}: ${one.message}` } });
         continue;
       }
-      const r = await d.complaints.submit(d.store, toComplaint(one.data), now());
+      const r = await d.complaints.submit(d.store, one.complaint, now());
       results.push({ index, duplicate: r.duplicate, complaint: complaintView(r.complaint) });
     }
     return { accepted: results.filter((r) => 'complaint' in r).length, rejected: results.filter((r) => 'error' in r).length, items: results };

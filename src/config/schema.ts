@@ -222,6 +222,16 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/database').nullable().default(null),
   }).prefault({}),
+  /** Complaint intake besides the API: an MQTT topic carrying one JSON complaint per message. */
+  complaints: z.strictObject({
+    mqtt: z.strictObject({
+      url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
+      topic: z.string().min(1).default('netpulse/complaints'),
+      clientId: z.string().min(1).default('netpulse-complaints'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    }).optional(),
+  }).prefault({}),
   /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */
   alerts: z.strictObject({
     webhooks: z.array(z.strictObject({

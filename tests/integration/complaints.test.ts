@@ -133,3 +133,51 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     expect(ghost.body).toMatchObject({ status: 'accepted', explanation: ['subscriber nobody is not in the inventory'], customer: { tier: null } });
   });
 });
+
+describe('complaints over MQTT (Debian Mosquitto)', () => {
+  it('stores each complaint once, names what is wrong with a bad one, and loses none while the daemon is down', async () => {
+    const { startMosquitto } = await import('../helpers/servers.ts');
+    const mqtt = (await import('mqtt')).default;
+    const broker = await startMosquitto();
+    const dir = tempDir('complaints-mqtt');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-1, kind: base_station, site: s1, region: north }\n');
+    const token = 'crm-token-0123456789abcdef';
+    const cfg = (dataDir: string) => ({
+      daemon: { dataDir }, topology: { file: join(dir, 'topology.yaml') },
+      complaints: { mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, topic: 'crm/complaints', clientId: 'netpulse-test-complaints' } },
+      api: { tokens: [{ name: 'crm', hash: hashToken(token), roles: ['admin'] }] },
+    });
+    const dataDir = tempDir('complaints-mqtt-data');
+    let { daemon, logs } = testDaemon(cfg(dataDir));
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crm-publisher' });
+    try {
+      await daemon.start();
+      const api = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+      await api('/v1/subscribers/import', { method: 'POST', body: 'id,tier,service,serving\nA,gold,mobile,BS-1\n', headers: { 'content-type': 'text/csv' } });
+      await expect.poll(() => logs.some((l) => l.msg === 'complaint intake connected'), { timeout: 5000 }).toBe(true);
+      const good = (id: string) => JSON.stringify({ id, subscriberId: 'A', channel: 'app', category: 'weak_signal', reportedAt: new Date().toISOString() });
+      for (const payload of [good('M1'), good('M1'), '{"id": "M2", broken', JSON.stringify({ id: 'M3', subscriberId: 'A', channel: 'app', category: 'noise', reportedAt: new Date().toISOString() }), good('M4')]) {
+        await publisher.publishAsync('crm/complaints', payload, { qos: 1 });
+      }
+      await expect.poll(async () => (await api('/v1/complaints/M4')).status, { timeout: 5000 }).toBe(200);
+      expect((await (await api('/v1/complaints/M1')).json()).category).toBe('weak_signal');
+      expect((await api('/v1/complaints/M3')).status).toBe(404);
+      const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
+      expect(metrics).toContain('netpulse_complaint_messages_total{outcome="stored"} 2');
+      expect(metrics).toContain('netpulse_complaint_messages_total{outcome="duplicate"} 1');
+      expect(metrics).toContain('netpulse_complaint_messages_total{outcome="rejected"} 2');
+      expect(logs.filter((l) => l.msg === 'complaint message rejected').map((l) => l.field).sort()).toEqual(['category', 'payload']);
+
+      // The daemon is down: the broker keeps what arrives for its session, and hands it over after.
+      await daemon.stop();
+      await publisher.publishAsync('crm/complaints', good('M5'), { qos: 1 });
+      ({ daemon, logs } = testDaemon(cfg(dataDir)));
+      await daemon.start();
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/complaints/M5`, { headers: { authorization: `Bearer ${token}` } })).status, { timeout: 10_000 }).toBe(200);
+    } finally {
+      await publisher.endAsync();
+      await daemon.stop();
+      await broker.stop();
+    }
+  });
+});

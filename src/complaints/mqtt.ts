@@ -1,0 +1,79 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import type { ComplaintService } from './service.ts';
+import { parseComplaint } from './schema.ts';
+import { LogThrottle } from '../throttle.ts';
+
+export interface ComplaintMqttConfig { url: string; topic: string; clientId: string; username?: string; password?: string }
+
+/**
+ * Complaints over MQTT: one JSON complaint per message (the API's body), QoS 1 on a persistent
+ * session. A message is acknowledged only once its complaint is stored, so a crash or an
+ * unreachable database loses none: the broker delivers it again, and the complaint's own id makes
+ * the second delivery a duplicate, not a second complaint. A malformed message is logged with its
+ * topic and field, counted, and acknowledged (sending it again would not mend it).
+ */
+export class ComplaintMqttIntake {
+  readonly stats = { received: 0, stored: 0, duplicates: 0, rejected: 0 };
+  private client: MqttClient | undefined;
+  private readonly throttle = new LogThrottle(60_000);
+
+  private readonly o: { config: ComplaintMqttConfig; complaints: ComplaintService; store: () => Store; logger: Logger; now?: () => number };
+
+  constructor(o: ComplaintMqttIntake['o']) {
+    this.o = o;
+  }
+
+  start(): void {
+    const c = this.o.config;
+    const client = mqtt.connect(c.url, { clientId: c.clientId, clean: false, username: c.username, password: c.password, reconnectPeriod: 1000 });
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      void this.handle(client, packet.topic, packet.payload as Buffer).then((ok) => { if (ok) done(); });
+    };
+    client.on('connect', () => {
+      client.subscribe(c.topic, { qos: 1 }, (err) => { if (err) this.o.logger.error({ reason: err.message }, 'complaint topic subscribe failed'); });
+      this.o.logger.info({ broker: c.url, topic: c.topic }, 'complaint intake connected');
+    });
+    client.on('error', (err) => {
+      const n = this.throttle.allow(`error:${err.message}`);
+      if (n !== undefined) this.o.logger.error({ broker: c.url, reason: err.message, suppressed: n }, 'complaint intake mqtt error');
+    });
+  }
+
+  /** True when the message may be acknowledged. */
+  private async handle(client: MqttClient, topic: string, payload: Buffer): Promise<boolean> {
+    this.stats.received++;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.reject(topic, 'payload', `not JSON: ${(err as Error).message}`);
+    }
+    const p = parseComplaint(raw);
+    if ('field' in p) return this.reject(topic, p.field, p.message);
+    try {
+      const r = await this.o.complaints.submit(this.o.store(), p.complaint, (this.o.now ?? Date.now)());
+      if (r.duplicate) this.stats.duplicates++;
+      else this.stats.stored++;
+      return true;
+    } catch (err) {
+      // Not stored: no acknowledgement. Dropping the connection makes the broker send it again.
+      this.o.logger.error({ err, topic }, 'cannot store a complaint from MQTT; the broker will deliver it again');
+      client.stream.destroy();
+      return false;
+    }
+  }
+
+  private reject(topic: string, field: string, message: string): boolean {
+    this.stats.rejected++;
+    const n = this.throttle.allow(`reject:${topic}:${field}`);
+    if (n !== undefined) this.o.logger.warn({ topic, field, reason: message, suppressed: n }, 'complaint message rejected');
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+  }
+}
