@@ -30,6 +30,8 @@ import { RecentMeasurements } from './measurements/recent.ts';
 import { ComplaintService } from './complaints/service.ts';
 import { suspicionAlertOf } from './alerts/alert.ts';
 import { ComplaintMqttIntake } from './complaints/mqtt.ts';
+import type { Grade } from '../correlators/complaints/complaint.ts';
+import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { Authenticator } from './api/auth.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
@@ -154,7 +156,13 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let store: Store | undefined;
   let recorder: StoreRecorder | undefined;
   const impacts = new ImpactService();
-  const complaints = new ComplaintService({ health: (id) => outages.health.get(id), topology: () => topology });
+  const cc = config.complaints;
+  const complaints = new ComplaintService({ health: (id) => outages.health.get(id), topology: () => topology }, {
+    match: { graceBeforeMs: cc.graceBefore, graceAfterMs: cc.graceAfter, minConfidence: cc.minConfidence },
+    deadlines: Object.fromEntries(Object.entries(cc.deadlines).map(([g, d]) => [g, { respondMs: d.respond, resolveMs: d.resolve }])) as Record<Grade, Deadlines>,
+    ...(cc.gradeRules && { rules: cc.gradeRules }),
+    suspect: { windowMs: cc.suspect.window, minComplaints: cc.suspect.minComplaints, usualPerWindow: cc.suspect.usualPerWindow, maxProbability: cc.suspect.maxProbability },
+  });
   complaints.onSuspicion((s) => {
     log.warn({ element: s.element, subscribers: s.subscribers, complaints: s.complaints.slice(0, 20), probability: s.probability }, 'suspected outage from complaints');
     alerts?.raise(suspicionAlertOf(s, topology, complaints.windowMinutes), s.at).catch((err) => log.error({ err, suspected: s.id }, 'cannot raise alert'));

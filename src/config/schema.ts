@@ -224,6 +224,37 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   /** Complaint intake besides the API: an MQTT topic carrying one JSON complaint per message. */
   complaints: z.strictObject({
+    /** A complaint matches an impact from this long before it was seen to this long after it ended. */
+    graceBefore: duration(0).default(30 * 60_000),
+    graceAfter: duration(0).default(2 * 3_600_000),
+    /** Below this confidence (0..1), no match. */
+    minConfidence: z.number().min(0).max(1).default(0.5),
+    /** Response and resolution deadlines per grade (from the operator standard by default). */
+    deadlines: z.strictObject({
+      general: z.strictObject({ respond: duration(60_000).default(48 * 3_600_000), resolve: duration(60_000).default(72 * 3_600_000) }).prefault({}),
+      major: z.strictObject({ respond: duration(60_000).default(24 * 3_600_000), resolve: duration(60_000).default(72 * 3_600_000) }).prefault({}),
+      urgent: z.strictObject({ respond: duration(60_000).default(4 * 3_600_000), resolve: duration(60_000).default(24 * 3_600_000) }).prefault({}),
+    }).prefault({}),
+    /** Grading rules; the highest grade whose rule holds wins. Omitted: the built-in rules (see README). */
+    gradeRules: z.array(z.strictObject({
+      grade: z.enum(['general', 'major', 'urgent']),
+      reason: z.string().min(1),
+      tiers: z.array(z.string().min(1)).optional(),
+      categories: z.array(z.enum(['no_service', 'weak_signal', 'slow_data', 'call_drop', 'broadband_down', 'wifi', 'billing', 'service_attitude', 'other'])).optional(),
+      network: z.boolean().optional(),
+      matched: z.boolean().optional(),
+      impact: z.enum(['no_service', 'degraded']).optional(),
+      minOutageSubscribers: z.number().int().min(0).optional(),
+      minPrevious30d: z.number().int().min(0).optional(),
+      minEscalations: z.number().int().min(0).optional(),
+    })).optional(),
+    /** Outages found by complaints: a burst of unmatched network complaints around one element. */
+    suspect: z.strictObject({
+      window: duration(60_000).default(15 * 60_000),
+      minComplaints: z.number().int().min(2).default(5),
+      usualPerWindow: z.number().positive().default(0.2),
+      maxProbability: z.number().positive().max(0.5).default(1e-5),
+    }).prefault({}),
     mqtt: z.strictObject({
       url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
       topic: z.string().min(1).default('netpulse/complaints'),

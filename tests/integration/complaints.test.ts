@@ -181,3 +181,26 @@ describe('complaints over MQTT (Debian Mosquitto)', () => {
     }
   });
 });
+
+describe('complaint grading from config', () => {
+  it('takes grade rules and deadlines from config, and names a bad setting by its path', async () => {
+    const dir = tempDir('complaints-config');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-1, kind: base_station, site: s1, region: north }\n');
+    const token = 'crm-token-0123456789abcdef';
+    const { daemon } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      complaints: { gradeRules: [{ grade: 'urgent', reason: 'gold customers first', tiers: ['gold'] }], deadlines: { urgent: { respond: '1h', resolve: '8h' } } },
+      api: { tokens: [{ name: 'crm', hash: hashToken(token), roles: ['admin'] }] },
+    });
+    try {
+      await daemon.start();
+      const api = (path: string, body: string, type: string) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': type } });
+      await api('/v1/subscribers/import', 'id,tier,service,serving\nA,gold,mobile,BS-1\n', 'text/csv');
+      const r = await (await api('/v1/complaints', JSON.stringify({ id: 'K1', subscriberId: 'A', channel: 'web', category: 'billing', reportedAt: '2026-11-22T08:00:00Z' }), 'application/json')).json() as any;
+      expect(r).toMatchObject({ grade: 'urgent', gradeReasons: ['gold customers first'], responseDue: '2026-11-22T09:00:00.000Z', resolutionDue: '2026-11-22T16:00:00.000Z' });
+    } finally {
+      await daemon.stop();
+    }
+    expect(() => testDaemon({ complaints: { deadlines: { major: { respond: 'soon' } } } })).toThrow(/complaints\.deadlines\.major\.respond/);
+  });
+});
