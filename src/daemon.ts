@@ -28,7 +28,7 @@ import { buildApi } from './api/app.ts';
 import { ImpactService } from './subscribers/impacts.ts';
 import { RecentMeasurements } from './measurements/recent.ts';
 import { ComplaintService } from './complaints/service.ts';
-import { suspicionAlertOf } from './alerts/alert.ts';
+import { suspicionAlertOf, deadlineAlertOf } from './alerts/alert.ts';
 import { ComplaintMqttIntake } from './complaints/mqtt.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
@@ -52,6 +52,7 @@ export interface Daemon {
   readonly collectors: readonly Collector[];
   readonly sim?: SimNetwork;
   readonly outages: OutageService;
+  readonly complaints: ComplaintService;
   readonly store: Store;
   /** Set once started. */
   readonly alerts: AlertDispatcher | undefined;
@@ -190,6 +191,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   let intake: ComplaintMqttIntake | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
   const metrics = (): string => {
     const out: string[] = [];
     const p = pipeline.stats;
@@ -228,6 +230,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     collectors,
     sim,
     outages,
+    complaints,
     async reloadTopology() {
       const next = readTopology(config, sim);
       topology = next;
@@ -299,6 +302,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         apiPort = (api.server.address() as { port: number }).port;
         log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: config.api.tokens.length }, 'api listening');
       }
+      // Complaint deadlines: checked every minute, each warned of once, before it is missed.
+      const checkDeadlines = async () => {
+        for (const w of await complaints.dueSoon(opened, Date.now(), cc.warnBefore)) await alerts?.raise(deadlineAlertOf(w, Date.now()), Date.now());
+      };
+      deadlineTimer = setInterval(() => void checkDeadlines().catch((err) => log.error({ err }, 'complaint deadline check failed')), 60_000);
+      deadlineTimer.unref();
       if (config.complaints.mqtt) {
         intake = new ComplaintMqttIntake({ config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }) });
         intake.start();
@@ -336,6 +345,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
         await api?.close();
         await intake?.stop();
+        if (deadlineTimer) clearInterval(deadlineTimer);
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');

@@ -10,7 +10,7 @@ import type { Scope } from '../../correlators/impact/impact.ts';
 export interface Alert {
   id: string;
   outageId: string;
-  event: OutageEvent['type'] | 'suspected';
+  event: OutageEvent['type'] | 'suspected' | 'deadline';
   alarmType: 'communicationsAlarm' | 'qualityOfServiceAlarm';
   perceivedSeverity: 'critical' | 'major' | 'minor' | 'cleared';
   probableCause: string;
@@ -102,5 +102,29 @@ export function suspicionAlertOf(s: { id: string; element: string; since: number
     plannedOutageIndicator: 'InService',
     flapping: false,
     alarmDetails: `suspected outage at ${kind.replace('_', ' ')} ${s.element}: ${s.subscribers} subscribers complained within ${windowMinutes} min and monitoring sees nothing wrong`,
+  };
+}
+
+/** The alert that a complaint's response or resolution deadline is near (or missed). */
+export function deadlineAlertOf(w: { complaint: { id: string; subscriberId: string; grade: string; category: string; match?: { outageId: string } }; deadline: 'response' | 'resolution'; due: number; missed: boolean }, at: number): Alert {
+  const c = w.complaint;
+  return {
+    id: `complaint:${c.id}#${w.deadline}@${w.due}`,
+    outageId: c.match?.outageId ?? `complaint:${c.id}`,
+    event: 'deadline',
+    alarmType: 'qualityOfServiceAlarm',
+    perceivedSeverity: w.missed ? 'major' : 'minor',
+    probableCause: 'complaintDeadline',
+    specificProblem: `${c.grade} complaint ${c.id}: ${w.deadline} ${w.missed ? 'overdue since' : 'due'} ${iso(w.due)}`,
+    alarmedObject: { id: c.subscriberId, '@referredType': 'subscriber' },
+    state: 'raised',
+    alarmRaisedTime: iso(at),
+    alarmChangedTime: iso(at),
+    ackState: 'unacknowledged',
+    isRootCause: true,
+    correlatedAlarm: [],
+    plannedOutageIndicator: 'InService',
+    flapping: false,
+    alarmDetails: `${c.grade} ${c.category.replace('_', ' ')} complaint ${c.id} from ${c.subscriberId}: ${w.deadline} ${w.missed ? 'deadline missed' : 'deadline near'} (${iso(w.due)})`,
   };
 }

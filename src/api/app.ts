@@ -85,8 +85,17 @@ function complaintView(c: StoredComplaint) {
     explanation: c.reasons,
     relatedEntity: c.match ? [{ id: c.match.outageId, role: 'cause', '@referredType': 'ServiceProblem' }] : [],
     restoredAt: iso(c.restoredAt),
+    handling: { firstResponseAt: iso(c.firstResponseAt) ?? null, resolvedAt: iso(c.resolvedAt) ?? null, resolution: c.resolution ?? null, satisfied: c.satisfied ?? null },
   };
 }
+
+const handlingBody = z.strictObject({
+  firstResponseAt: z.iso.datetime({ offset: true }).optional(),
+  resolvedAt: z.iso.datetime({ offset: true }).optional(),
+  resolution: z.string().min(1).max(4000).optional(),
+  satisfied: z.boolean().optional(),
+  escalations: z.number().int().min(0).max(100).optional(),
+}).refine((b) => Object.keys(b).length > 0, { message: 'name at least one field', path: ['firstResponseAt'] });
 
 const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
 const maintenanceBody = z.strictObject({
@@ -313,6 +322,19 @@ export function buildApi(d: ApiDeps): FastifyInstance {
       results.push({ index, duplicate: r.duplicate, complaint: complaintView(r.complaint) });
     }
     return { accepted: results.filter((r) => 'complaint' in r).length, rejected: results.filter((r) => 'error' in r).length, items: results };
+  });
+
+  app.patch('/v1/complaints/:id', { preHandler: guard(COMPLAINTS) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = parse(handlingBody, req.body, 'body');
+    const ms = (v: string | undefined) => (v === undefined ? undefined : Date.parse(v));
+    const c = await d.complaints.update(d.store, id, {
+      ...(b.firstResponseAt && { firstResponseAt: ms(b.firstResponseAt) }), ...(b.resolvedAt && { resolvedAt: ms(b.resolvedAt) }),
+      ...(b.resolution !== undefined && { resolution: b.resolution }), ...(b.satisfied !== undefined && { satisfied: b.satisfied }),
+      ...(b.escalations !== undefined && { escalations: b.escalations }),
+    }, now());
+    if (!c) throw new ApiError(404, 'not_found', `no complaint ${id}`);
+    return complaintView(c);
   });
 
   app.get('/v1/suspected-outages', { preHandler: guard(NOC) }, async (req) => {

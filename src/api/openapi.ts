@@ -65,7 +65,12 @@ export const OPENAPI = {
     responses: { 201: { description: 'Taken: status, grade, deadlines, match or explanation, relatedEntity (TMF621)' }, ...ok('A duplicate: the complaint as first taken') } } },
     '/v1/complaints/batch': { post: { summary: 'Up to 1,000 complaints at once; bad items are reported by index and field, good ones taken', responses: ok('Per-item results') } },
     '/v1/suspected-outages': { get: { summary: 'Outages found by complaints (role noc): suspected, or confirmed by monitoring with its outage', parameters: [q('state', { enum: ['suspected', 'confirmed'] }, 'only these')], responses: ok('Suspected outages') } },
-    '/v1/complaints/{id}': { get: { summary: 'One complaint with its grade, deadlines, match and explanation', parameters: [id('id')], responses: ok('The complaint') } },
+    '/v1/complaints/{id}': {
+      get: { summary: 'One complaint with its grade, deadlines, match, explanation and handling', parameters: [id('id')], responses: ok('The complaint') },
+      patch: { summary: 'Handling (role complaints): firstResponseAt, resolvedAt, resolution, satisfied, escalations (more escalations re-grade it)', parameters: [id('id')], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: {
+        firstResponseAt: { type: 'string', format: 'date-time' }, resolvedAt: { type: 'string', format: 'date-time' }, resolution: { type: 'string' }, satisfied: { type: 'boolean' }, escalations: { type: 'integer' } } } } } },
+      responses: ok('The complaint as now') },
+    },
     '/v1/outages/{id}/complaints': { get: { summary: 'The complaints an outage explains (TMF656 troubleTicket[])', parameters: [id('id')], responses: ok('Complaints') } },
     '/v1/elements/{id}': { get: { summary: "An element's place, health, recent measurements, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
     '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },

@@ -16,7 +16,24 @@ export interface SuspectedOutage extends Suspicion {
   outageId?: string;
 }
 
-export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored';
+export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored' | 'resolved';
+
+/** What a complaint system reports back while handling a complaint. */
+export interface HandlingUpdate {
+  firstResponseAt?: number;
+  resolvedAt?: number;
+  resolution?: string;
+  satisfied?: boolean;
+  escalations?: number;
+}
+
+/** A deadline about to be missed (or missed), for the NOC/complaint desk alert. */
+export interface DeadlineWarning {
+  complaint: StoredComplaint;
+  deadline: 'response' | 'resolution';
+  due: number;
+  missed: boolean;
+}
 
 /** A complaint as stored: what was sent, the customer's value and history, its grade and match. */
 export interface StoredComplaint extends Complaint {
@@ -36,6 +53,10 @@ export interface StoredComplaint extends Complaint {
   reasons: string[];
   matchedAt?: number;
   restoredAt?: number;
+  firstResponseAt?: number;
+  resolvedAt?: number;
+  resolution?: string;
+  satisfied?: boolean;
 }
 
 export interface ComplaintOptions {
@@ -53,6 +74,7 @@ interface Row {
   previous_30d: number; escalations: number; grade: string; grade_reasons: string; respond_by: number; resolve_by: number;
   status: string; outage_id: string | null; impact_kind: string | null; confidence: number | null; match_reasons: string;
   matched_at: number | null; restored_at: number | null;
+  first_response_at: number | null; resolved_at: number | null; resolution: string | null; satisfied: number | null; alerted: string;
 }
 
 const fromRow = (r: Row): StoredComplaint => ({
@@ -64,6 +86,8 @@ const fromRow = (r: Row): StoredComplaint => ({
   respondBy: Number(r.respond_by), resolveBy: Number(r.resolve_by), status: r.status as ComplaintStatus,
   ...(r.outage_id !== null && { match: { outageId: r.outage_id, kind: r.impact_kind as ImpactKind, confidence: Number(r.confidence) } }),
   reasons: JSON.parse(r.match_reasons), ...(r.matched_at !== null && { matchedAt: Number(r.matched_at) }), ...(r.restored_at !== null && { restoredAt: Number(r.restored_at) }),
+  ...(r.first_response_at !== null && { firstResponseAt: Number(r.first_response_at) }), ...(r.resolved_at !== null && { resolvedAt: Number(r.resolved_at) }),
+  ...(r.resolution !== null && { resolution: r.resolution }), ...(r.satisfied !== null && { satisfied: Number(r.satisfied) === 1 }),
 });
 
 /**
@@ -140,6 +164,52 @@ export class ComplaintService {
   async get(store: Store, id: string): Promise<StoredComplaint | undefined> {
     const r = await store.db.query<Row>('SELECT * FROM complaints WHERE id = $1', [id]);
     return r[0] ? fromRow(r[0]) : undefined;
+  }
+
+  /**
+   * Records how a complaint is being handled. More escalations re-grade it (and so its deadlines);
+   * a resolution closes it. Undefined for an unknown complaint.
+   */
+  async update(store: Store, id: string, u: HandlingUpdate, now: number): Promise<StoredComplaint | undefined> {
+    const c = await this.get(store, id);
+    if (!c) return undefined;
+    let next: StoredComplaint = { ...c, ...u, ...(u.resolvedAt !== undefined && { status: 'resolved' as const }) };
+    if (u.escalations !== undefined && u.escalations !== c.escalations) {
+      const match = c.match ? { matched: true as const, outageId: c.match.outageId, kind: c.match.kind, confidence: c.match.confidence, reasons: c.reasons } : { matched: false as const, reasons: c.reasons };
+      const size = c.match ? ((await store.outage(c.match.outageId, { impacted: false }))?.scope?.subscribers ?? 0) : 0;
+      const g = await this.graded(store, c, { ...c, escalations: u.escalations }, { ...match, outageSubscribers: size }, c.matchedAt ?? now);
+      next = { ...next, grade: g.grade, gradeReasons: g.gradeReasons, respondBy: g.respondBy, resolveBy: g.resolveBy };
+    }
+    await store.db.run(`UPDATE complaints SET first_response_at = $1, resolved_at = $2, resolution = $3, satisfied = $4, escalations = $5, status = $6,
+        grade = $7, grade_reasons = $8, respond_by = $9, resolve_by = $10, updated_at = $11 WHERE id = $12`,
+    [next.firstResponseAt ?? null, next.resolvedAt ?? null, next.resolution ?? null, next.satisfied === undefined ? null : next.satisfied ? 1 : 0, next.escalations,
+      next.status, next.grade, JSON.stringify(next.gradeReasons), next.respondBy, next.resolveBy, now, id]);
+    return next;
+  }
+
+  /**
+   * Complaints whose response or resolution deadline falls within `warnMs` from now (or has
+   * passed) and has not been met; each deadline is warned of once (recorded in the store).
+   */
+  async dueSoon(store: Store, now: number, warnMs: number): Promise<DeadlineWarning[]> {
+    const out: DeadlineWarning[] = [];
+    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE resolved_at IS NULL AND (
+        (first_response_at IS NULL AND respond_by <= $1 AND alerted NOT LIKE '%response%')
+        OR (resolve_by <= $1 AND alerted NOT LIKE '%resolution%')) ORDER BY respond_by LIMIT 1000`, [now + warnMs]);
+    for (const r of rows) {
+      const c = fromRow(r);
+      const warned: string[] = r.alerted ? r.alerted.split(',') : [];
+      if (c.firstResponseAt === undefined && c.respondBy <= now + warnMs && !warned.includes('response')) {
+        out.push({ complaint: c, deadline: 'response', due: c.respondBy, missed: c.respondBy <= now });
+        warned.push('response');
+      }
+      if (c.resolveBy <= now + warnMs && !warned.includes('resolution')) {
+        out.push({ complaint: c, deadline: 'resolution', due: c.resolveBy, missed: c.resolveBy <= now });
+        warned.push('resolution');
+      }
+      await store.db.run('UPDATE complaints SET alerted = $1 WHERE id = $2', [warned.join(','), c.id]);
+    }
+    return out;
   }
 
   /** The complaints matched to an outage (TMF656 troubleTicket[]), oldest first. */

@@ -229,6 +229,8 @@ export const configSchema = z.strictObject({
     graceAfter: duration(0).default(2 * 3_600_000),
     /** Below this confidence (0..1), no match. */
     minConfidence: z.number().min(0).max(1).default(0.5),
+    /** An alert goes out this long before a response or resolution deadline that is not yet met. */
+    warnBefore: duration(0).default(3_600_000),
     /** Response and resolution deadlines per grade (from the operator standard by default). */
     deadlines: z.strictObject({
       general: z.strictObject({ respond: duration(60_000).default(48 * 3_600_000), resolve: duration(60_000).default(72 * 3_600_000) }).prefault({}),

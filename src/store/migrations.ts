@@ -102,6 +102,17 @@ CREATE TABLE suspected_outages (
 CREATE INDEX suspected_outages_state ON suspected_outages (state, raised_at);
 `,
   },
+  {
+    version: 6,
+    name: 'complaint handling',
+    sql: `
+ALTER TABLE complaints ADD COLUMN first_response_at BIGINT;
+ALTER TABLE complaints ADD COLUMN resolved_at BIGINT;
+ALTER TABLE complaints ADD COLUMN resolution TEXT;
+ALTER TABLE complaints ADD COLUMN satisfied INTEGER;
+ALTER TABLE complaints ADD COLUMN alerted TEXT NOT NULL DEFAULT '';
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

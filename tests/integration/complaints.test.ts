@@ -121,6 +121,27 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     await expect.poll(async () => (await json('/v1/complaints/S1', 'crm')).body.match?.outageId, { timeout: 5000 }).toBe(opened.outage.id);
   });
 
+  it('records handling, re-grades on escalation, and warns of each deadline once', async () => {
+    const patch = (id: string, body: unknown) => json(`/v1/complaints/${id}`, 'crm', body, 'PATCH');
+    const esc = await patch('X3', { escalations: 2 });
+    expect(esc.body).toMatchObject({ grade: 'urgent', gradeReasons: ['escalated twice or more'], customer: { escalations: 2 } });
+    expect(Date.parse(esc.body.responseDue) - Date.parse(esc.body.reportedAt)).toBe(4 * 3_600_000);
+    const done = await patch('X1', { firstResponseAt: at(60_000), resolvedAt: at(120_000), resolution: 'BS-3 power restored', satisfied: true });
+    expect(done.body).toMatchObject({ status: 'resolved', handling: { firstResponseAt: at(60_000), resolvedAt: at(120_000), resolution: 'BS-3 power restored', satisfied: true } });
+    expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('resolved');
+    expect((await patch('nope', { satisfied: true })).status).toBe(404);
+    expect((await patch('X1', {})).body.error.field).toBe('firstResponseAt');
+    expect((await patch('X1', { satisfied: 'yes' })).body.error.field).toBe('satisfied');
+    // Five hours on, the urgent complaints' four-hour response deadlines have passed unmet: each is warned of once.
+    const later = t0 + 5 * 3_600_000;
+    const warned = await daemon.complaints.dueSoon(daemon.store, later, 3_600_000);
+    const keys = warned.map((w) => `${w.complaint.id}:${w.deadline}:${w.missed}`);
+    expect(keys).toContain('X2:response:true');
+    expect(keys).toContain('X3:response:true');
+    expect(keys.some((k) => k.startsWith('X1:'))).toBe(false); // resolved
+    expect(await daemon.complaints.dueSoon(daemon.store, later, 3_600_000)).toEqual([]);
+  });
+
   it('refuses bad bodies with the field, unknown ids with 404, and the wrong role with 403', async () => {
     const bad = await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'bad_weather', reportedAt: at(0) });
     expect(bad).toMatchObject({ status: 400, body: { error: { field: 'category' } } });
