@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Alert } from './alert.ts';
+/** What goes out: an alert, or a message to a subscriber; its id lets a receiver drop a retried duplicate. */
+export interface Message { readonly id: string }
 
-/** Somewhere alerts are paged to. `send` rejects when the alert did not get there (it is retried). */
+/** Somewhere alerts and messages are sent to. `send` rejects when the message did not get there (it is retried). */
 export interface Notifier {
   readonly name: string;
-  send(alert: Alert): Promise<void>;
+  send(message: Message): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,16 +21,16 @@ export function signature(body: string, secret: string): string {
  */
 export class WebhookNotifier implements Notifier {
   readonly name: string;
-  private readonly o: { url: string; secret?: string; timeoutMs: number };
+  private readonly o: { url: string; secret?: string; timeoutMs: number; idHeader?: string };
 
-  constructor(name: string, o: { url: string; secret?: string; timeoutMs: number }) {
+  constructor(name: string, o: { url: string; secret?: string; timeoutMs: number; idHeader?: string }) {
     this.name = `webhook:${name}`;
     this.o = o;
   }
 
-  async send(alert: Alert): Promise<void> {
-    const body = JSON.stringify(alert);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-netpulse-alert-id': alert.id };
+  async send(message: Message): Promise<void> {
+    const body = JSON.stringify(message);
+    const headers: Record<string, string> = { 'content-type': 'application/json', [this.o.idHeader ?? 'x-netpulse-alert-id']: message.id };
     if (this.o.secret) headers['x-netpulse-signature'] = signature(body, this.o.secret);
     const r = await fetch(this.o.url, { method: 'POST', body, headers, signal: AbortSignal.timeout(this.o.timeoutMs) });
     await r.body?.cancel();
@@ -51,9 +52,9 @@ export class MqttNotifier implements Notifier {
     this.client.on('error', () => { /* reported through failed sends */ });
   }
 
-  async send(alert: Alert): Promise<void> {
-    if (!this.client.connected) throw new Error('not connected to the alert broker');
-    await this.client.publishAsync(this.topic, JSON.stringify(alert), { qos: 1 });
+  async send(message: Message): Promise<void> {
+    if (!this.client.connected) throw new Error(`not connected to the broker for ${this.topic}`);
+    await this.client.publishAsync(this.topic, JSON.stringify(message), { qos: 1 });
   }
 
   async close(): Promise<void> {
