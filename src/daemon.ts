@@ -30,6 +30,8 @@ import { RecentMeasurements } from './measurements/recent.ts';
 import { ComplaintService } from './complaints/service.ts';
 import { suspicionAlertOf, deadlineAlertOf } from './alerts/alert.ts';
 import { ComplaintMqttIntake } from './complaints/mqtt.ts';
+import { communicationOf } from './complaints/communication.ts';
+import { DeliveryLanes } from './alerts/lanes.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { Authenticator } from './api/auth.ts';
@@ -164,6 +166,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     ...(cc.gradeRules && { rules: cc.gradeRules }),
     suspect: { windowMs: cc.suspect.window, minComplaints: cc.suspect.minComplaints, usualPerWindow: cc.suspect.usualPerWindow, maxProbability: cc.suspect.maxProbability },
   });
+  // Messages to subscribers per complaint state change (TMF681), for the operator's SMS gateway.
+  let communications: DeliveryLanes | undefined;
+  complaints.onChange((ch) => communications?.push(communicationOf(ch, cc.restorationTarget)));
   complaints.onSuspicion((s) => {
     log.warn({ element: s.element, subscribers: s.subscribers, complaints: s.complaints.slice(0, 20), probability: s.probability }, 'suspected outage from complaints');
     alerts?.raise(suspicionAlertOf(s, topology, complaints.windowMinutes), s.at).catch((err) => log.error({ err, suspected: s.id }, 'cannot raise alert'));
@@ -285,6 +290,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       }
       const opened = store;
       await complaints.restore(opened);
+      const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
+      if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier(cc.notify.mqtt));
+      communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }) });
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
       const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
       await windows();
@@ -349,6 +357,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');
+        if (communications) await bounded(communications.close(Math.floor(left() * 0.3)), 'communications');
         await stream?.close();
         if (recorder) await bounded(recorder.drain(Math.floor(left() * 0.5)), 'store');
         await store?.close().catch((err) => log.error({ err }, 'closing the store'));

@@ -8,6 +8,7 @@ import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions,
 import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from '../../correlators/complaints/suspect.ts';
 import type { Topology } from '../topology/topology.ts';
+import type { ComplaintChange } from './communication.ts';
 
 /** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
 export interface SuspectedOutage extends Suspicion {
@@ -103,6 +104,7 @@ export class ComplaintService {
   private readonly topology: () => Topology;
   readonly detector: SuspectDetector;
   private readonly suspicionListeners: ((s: SuspectedOutage) => void)[] = [];
+  private readonly changeListeners: ((c: ComplaintChange) => void)[] = [];
 
   constructor(deps: { health: (element: string) => ElementHealth | undefined; topology: () => Topology }, o: Partial<ComplaintOptions> = {}) {
     this.health = deps.health;
@@ -118,6 +120,18 @@ export class ComplaintService {
   /** Called for each outage found by complaints (the NOC's alert). */
   onSuspicion(l: (s: SuspectedOutage) => void): void {
     this.suspicionListeners.push(l);
+  }
+
+  /** Called for each state change of a complaint: accepted, matched, network restored, resolved. */
+  onChange(l: (c: ComplaintChange) => void): void {
+    this.changeListeners.push(l);
+  }
+
+  private async changed(store: Store, complaint: StoredComplaint, state: ComplaintChange['state'], at: number): Promise<void> {
+    if (this.changeListeners.length === 0) return;
+    const o = complaint.match ? await store.outage(complaint.match.outageId, { impacted: false }) : undefined;
+    const ch: ComplaintChange = { complaint, state, at, ...(o && { outage: { id: o.id, root: o.root, startedAt: o.startedAt, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) } }) };
+    for (const l of this.changeListeners) l(ch);
   }
 
   /** Suspicions still open before a restart are not raised again. */
@@ -154,6 +168,7 @@ export class ComplaintService {
       stored.respondBy, stored.resolveBy, stored.status, stored.match?.outageId ?? null, stored.match?.kind ?? null, stored.match?.confidence ?? null,
       JSON.stringify(stored.reasons), stored.matchedAt ?? null, now]);
     if (inserted === 0) return { complaint: (await this.get(store, c.id))!, duplicate: true }; // a concurrent twin won
+    await this.changed(store, stored, stored.status === 'matched' ? 'matched' : 'accepted', now);
     if (sub && !stored.match && NETWORK_CATEGORIES.has(c.category)) {
       const s = this.detector.add({ id: c.id, subscriberId: c.subscriberId, at: c.reportedAt, elements: sub.serving });
       if (s) await this.raiseSuspicion(store, s, now);
@@ -184,6 +199,7 @@ export class ComplaintService {
         grade = $7, grade_reasons = $8, respond_by = $9, resolve_by = $10, updated_at = $11 WHERE id = $12`,
     [next.firstResponseAt ?? null, next.resolvedAt ?? null, next.resolution ?? null, next.satisfied === undefined ? null : next.satisfied ? 1 : 0, next.escalations,
       next.status, next.grade, JSON.stringify(next.gradeReasons), next.respondBy, next.resolveBy, now, id]);
+    if (u.resolvedAt !== undefined && c.status !== 'resolved') await this.changed(store, next, 'resolved', u.resolvedAt);
     return next;
   }
 
@@ -225,7 +241,10 @@ export class ComplaintService {
   async onOutageEvent(store: Store, e: OutageEvent): Promise<void> {
     const o = e.outage;
     if (e.type === 'cleared' || (e.type === 'closed' && o.clearedAt !== undefined)) {
-      await store.db.run(`UPDATE complaints SET status = 'network_restored', restored_at = $1, updated_at = $1 WHERE outage_id = $2 AND status = 'matched'`, [o.clearedAt ?? e.at, o.id]);
+      const at = o.clearedAt ?? e.at;
+      const matched = (await store.db.query<Row>(`SELECT * FROM complaints WHERE outage_id = $1 AND status = 'matched'`, [o.id])).map(fromRow);
+      await store.db.run(`UPDATE complaints SET status = 'network_restored', restored_at = $1, updated_at = $1 WHERE outage_id = $2 AND status = 'matched'`, [at, o.id]);
+      for (const c of matched) await this.changed(store, { ...c, status: 'network_restored', restoredAt: at }, 'network_restored', at);
       return;
     }
     if (e.type === 'closed') return;
@@ -242,6 +261,7 @@ export class ComplaintService {
       const next = await this.graded(store, c, c, m, e.at);
       await this.saveMatch(store.db, next, e.at);
       this.detector.remove(c.id);
+      await this.changed(store, next, 'matched', e.at);
     }
   }
 

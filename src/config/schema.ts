@@ -153,6 +153,24 @@ export const icmpTarget = z.strictObject({
   tags: z.record(z.string(), z.string()).default({}),
 });
 
+/** A webhook that takes JSON messages (alerts, subscriber communications). */
+const webhookTarget = z.strictObject({
+  name,
+  url: z.url(),
+  /** Signs each body: X-Netpulse-Signature: sha256=<HMAC-SHA256 hex>. */
+  secret: z.string().min(16, 'use at least 16 characters').optional(),
+  timeout: duration(100).default(5_000),
+});
+
+/** An MQTT topic that takes JSON messages at QoS 1. */
+const mqttTarget = (topic: string, clientId: string) => z.strictObject({
+  url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
+  topic: z.string().min(1).regex(/^[^+#]+$/, 'no wildcards').default(topic),
+  clientId: z.string().min(1).default(clientId),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
 export const configSchema = z.strictObject({
   daemon: z.strictObject({
     dataDir: z.string().min(1).default('./data'),
@@ -264,23 +282,18 @@ export const configSchema = z.strictObject({
       username: z.string().optional(),
       password: z.string().optional(),
     }).optional(),
+    /** Messages to subscribers (TMF681 CommunicationMessage) per complaint state change, for the operator's SMS gateway. */
+    notify: z.strictObject({
+      webhooks: z.array(webhookTarget).default([]),
+      mqtt: mqttTarget('netpulse/communications', 'netpulse-communications').nullable().default(null),
+    }).prefault({}),
+    /** The fault recovery target told to customers as the expected restoration (the standard: 48 h). */
+    restorationTarget: duration(60_000).default(48 * 3_600_000),
   }).prefault({}),
   /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */
   alerts: z.strictObject({
-    webhooks: z.array(z.strictObject({
-      name,
-      url: z.url(),
-      /** Signs each body: X-Netpulse-Signature: sha256=<HMAC-SHA256 hex>. */
-      secret: z.string().min(16, 'use at least 16 characters').optional(),
-      timeout: duration(100).default(5_000),
-    })).default([]),
-    mqtt: z.strictObject({
-      url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
-      topic: z.string().min(1).regex(/^[^+#]+$/, 'no wildcards').default('netpulse/alerts'),
-      clientId: z.string().min(1).default('netpulse-alerts'),
-      username: z.string().optional(),
-      password: z.string().optional(),
-    }).nullable().default(null),
+    webhooks: z.array(webhookTarget).default([]),
+    mqtt: mqttTarget('netpulse/alerts', 'netpulse-alerts').nullable().default(null),
     sse: z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8089),

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import http from 'node:http';
 import { tempDir } from '../helpers/servers.ts';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
@@ -14,6 +15,13 @@ afterAll(() => stopDatabases());
 describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints on %s', (_kind, storeUrl) => {
   let daemon: Daemon;
   let base: string;
+  // The operator's SMS gateway, as far as netpulse sees it: a webhook taking TMF681 messages.
+  const messages: any[] = [];
+  const gateway = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => { messages.push({ ...JSON.parse(body), header: req.headers['x-netpulse-message-id'] }); res.end(); });
+  });
   const json = async (path: string, token: keyof typeof TOKENS, body?: unknown, method = body === undefined ? 'GET' : 'POST') => {
     const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${TOKENS[token]}`, ...(body !== undefined && { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' }) }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
     return { status: r.status, body: await r.json() as any };
@@ -30,8 +38,11 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
   - { id: BS-1, kind: base_station, site: n-01, region: north, parents: [AGG-1] }
   - { id: BS-3, kind: base_station, site: n-03, region: north, parents: [CORE-1] }
 `);
+    await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+    const gatewayUrl = `http://127.0.0.1:${(gateway.address() as { port: number }).port}/sms`;
     daemon = testDaemon({
       topology: { file: join(dir, 'topology.yaml') }, store: { url: await storeUrl() },
+      complaints: { notify: { webhooks: [{ name: 'sms', url: gatewayUrl }] } },
       api: { tokens: [
         { name: 'crm', hash: hashToken(TOKENS.crm), roles: ['complaints'] },
         { name: 'noc', hash: hashToken(TOKENS.noc), roles: ['noc'] },
@@ -43,7 +54,10 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     const csv = 'id,tier,service,serving,region,plan,arpu\nA,vip,mobile,BS-1,north,5G-199,199\nB,standard,mobile,BS-1;BS-3,north,5G-59,59\nC,standard,mobile,BS-3,north,4G-29,29\n';
     expect((await json('/v1/subscribers/import?mode=replace', 'admin', csv)).body.loaded).toBe(3);
   });
-  afterAll(() => daemon?.stop());
+  afterAll(async () => {
+    await daemon?.stop();
+    gateway.close();
+  });
 
   it('follows complaints through an outage: unmatched, matched, matched late, wrong category, duplicate, restored', async () => {
     // Before any fault: B complains of slow data, C of no service. Neither matches yet.
@@ -93,6 +107,16 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     await expect.poll(async () => (await json('/v1/complaints/X2', 'crm')).body.status, { timeout: 5000 }).toBe('network_restored');
     expect((await json('/v1/complaints/X2', 'crm')).body.restoredAt).toBe(at(20_001));
     expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('accepted');
+
+    // Each change went to the subscriber (TMF681, through the operator's gateway), once.
+    const states = (id: string) => messages.filter((m) => m.characteristic.some((c: any) => c.name === 'complaintId' && c.value === id)).map((m) => m.characteristic.find((c: any) => c.name === 'complaintState').value);
+    await expect.poll(() => states('X2'), { timeout: 5000 }).toEqual(['matched', 'network_restored']);
+    expect(states('X0')).toEqual(['accepted', 'matched', 'network_restored']);
+    expect(states('X1')).toEqual(['accepted']);
+    const m = messages.find((x) => x.id === 'complaint:X2#matched');
+    expect(m).toMatchObject({ '@type': 'CommunicationMessage', messageType: 'SMS', receiver: [{ id: 'A', '@referredType': 'Subscriber' }], header: 'complaint:X2#matched' });
+    expect(m.content).toContain('expected restoration by');
+    expect(m.characteristic).toContainEqual({ name: 'outageId', value: outage });
   });
 
   it('raises a suspected outage from a burst of unmatched complaints, and monitoring confirms it', async () => {
@@ -129,6 +153,8 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     const done = await patch('X1', { firstResponseAt: at(60_000), resolvedAt: at(120_000), resolution: 'BS-3 power restored', satisfied: true });
     expect(done.body).toMatchObject({ status: 'resolved', handling: { firstResponseAt: at(60_000), resolvedAt: at(120_000), resolution: 'BS-3 power restored', satisfied: true } });
     expect((await json('/v1/complaints/X1', 'crm')).body.status).toBe('resolved');
+    await expect.poll(() => messages.filter((m) => m.id === 'complaint:X1#resolved').map((m) => m.content), { timeout: 5000 })
+      .toEqual(['Your complaint X1 is resolved: BS-3 power restored. Thank you for your patience.']);
     expect((await patch('nope', { satisfied: true })).status).toBe(404);
     expect((await patch('X1', {})).body.error.field).toBe('firstResponseAt');
     expect((await patch('X1', { satisfied: 'yes' })).body.error.field).toBe('satisfied');
