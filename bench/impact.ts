@@ -24,19 +24,19 @@ import { hashToken } from '../src/api/auth.ts';
 import type { Outage, OutageEvent } from '../correlators/outage/outage.ts';
 import { line, fmt, START_FLAGS, rssMb, percentile } from './lib.ts';
 
-const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);
+export const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);
 const PER_BS = 500;
 const STATIONS = Math.ceil(N / PER_BS);
 const PER_SWITCH = 200;
 const SWITCHES = Math.ceil(STATIONS / PER_SWITCH);
 const RATE = 1000;
 const SECONDS = Number(process.env.BENCH_IMPACT_SECONDS ?? 20);
-const TOKEN = 'bench-token-0123456789abcdef';
+export const TOKEN = 'bench-token-0123456789abcdef';
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const DIR = `/var/tmp/netpulse-bench/impact-${N}-v4b`;
+export const DIR = `/var/tmp/netpulse-bench/impact-${N}-v4b`;
 
 const bs = (b: number) => `BS-${b % STATIONS}`;
-const subscriberId = (i: number) => String(13_800_000_000 + i);
+export const subscriberId = (i: number) => String(13_800_000_000 + i);
 const switchOf = (b: number) => `SW-${Math.floor(b / PER_SWITCH)}`;
 
 function topologyCsv(): string {
@@ -49,7 +49,7 @@ function topologyCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-async function buildDatabase(): Promise<void> {
+export async function buildDatabase(): Promise<void> {
   if (existsSync(join(DIR, 'ready'))) return;
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
@@ -83,7 +83,7 @@ function outageOf(root: string, at: number): Outage {
   return { id: `${root}@${at}`, root, severity: 'outage', state: 'open', startedAt: at, impacted: impacted.map((element) => ({ element, since: at })), planned: false, flapping: false, reopened: 0, reason: 'snmp: timeout' };
 }
 
-async function scopeFigures(): Promise<{ affected: string[] }> {
+async function scopeFigures(): Promise<void> {
   const db = new SqliteDb(join(DIR, 'netpulse.db'));
   const store = new Store(db);
   await store.migrate();
@@ -121,12 +121,25 @@ async function scopeFigures(): Promise<{ affected: string[] }> {
   await impacts.apply(store, cleared);
   line('the same outage cleared: every impact closed', `${((performance.now() - t) / 1000).toFixed(2)} s`);
 
-  // 100 active outages for the lookups: a switch (100k subscribers) and 99 base stations elsewhere.
+  await store.close();
+}
+
+/**
+ * 100 active outages on a clean slate: a switch (100,000 subscribers) and 99 base stations
+ * elsewhere. Returns the subscribers they hit.
+ */
+export async function setUpActiveOutages(): Promise<{ affected: string[] }> {
+  const db = new SqliteDb(join(DIR, 'netpulse.db'));
+  const store = new Store(db);
+  await store.migrate();
+  for (const t of ['subscriber_impacts', 'outage_events', 'outage_impacts', 'alerts', 'outages']) await db.run(`DELETE FROM ${t}`);
+  const impacts = new ImpactService();
+  const t0 = Date.now() - 3_600_000;
   const big = 7 % SWITCHES;
   const step = Math.max(1, Math.floor(STATIONS / 101));
   const stations = Array.from({ length: STATIONS }, (_, k) => (k * step + 17) % STATIONS).filter((b) => Math.floor(b / PER_SWITCH) !== big);
   const active = [outageOf(`SW-${big}`, t0 + 700_000), ...[...new Set(stations)].slice(0, 99).map((b, k) => outageOf(bs(b), t0 + 700_000 + k))];
-  t = performance.now();
+  const t = performance.now();
   for (const o of active) {
     const e: OutageEvent = { type: 'opened', outage: o, at: o.startedAt };
     await store.recordOutageEvent(e);
@@ -139,10 +152,10 @@ async function scopeFigures(): Promise<{ affected: string[] }> {
   return { affected };
 }
 
-interface Served { child: ChildProcess; port: number }
+export interface Served { child: ChildProcess; port: number }
 
 /** Waits for log lines (JSON, on stderr for the daemon) that match, one reader for all waits. */
-function logWatcher(child: ChildProcess, stream = child.stderr!) {
+export function logWatcher(child: ChildProcess, stream = child.stderr!) {
   const seen: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   createInterface({ input: stream }).on('line', (l) => {
@@ -164,11 +177,11 @@ function logWatcher(child: ChildProcess, stream = child.stderr!) {
   });
 }
 
-async function startDaemon(): Promise<Served & { reconcileMs: number }> {
+export async function startDaemon(): Promise<Served & { reconcileMs: number }> {
   const cfg = join(DIR, 'bench.yaml');
   writeFileSync(cfg, JSON.stringify({
     daemon: { dataDir: DIR, logFormat: 'json' }, topology: { file: join(DIR, 'topology.csv') },
-    api: { port: 0, rateLimit: 100_000_000, tokens: [{ name: 'bench', hash: hashToken(TOKEN), roles: ['complaints'] }] },
+    api: { port: 0, rateLimit: 100_000_000, bodyLimit: '64KiB', tokens: [{ name: 'bench', hash: hashToken(TOKEN), roles: ['complaints'] }] },
   }));
   const child = spawn(process.execPath, [...START_FLAGS, MAIN, 'start', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   process.once('exit', () => child.kill('SIGKILL'));
@@ -178,20 +191,17 @@ async function startDaemon(): Promise<Served & { reconcileMs: number }> {
   return { child, port: Number(new URL(url).port), reconcileMs: Number(r.ms) };
 }
 
-/** The reference: the same two lookups, bare, in its own process. */
-async function startBare(): Promise<Served> {
+/** A bare node:http server in its own process, running `handler(req, res, body)` (CommonJS source, `db` open on the bench database). */
+export async function startBare(setup: string, handler: string): Promise<Served> {
   const src = `
     const { DatabaseSync } = require('node:sqlite');
     const http = require('node:http');
     const db = new DatabaseSync(${JSON.stringify(join(DIR, 'netpulse.db'))});
-    const sub = db.prepare('SELECT * FROM subscribers WHERE id = ?');
-    const imp = db.prepare('SELECT * FROM subscriber_impacts WHERE subscriber_id = ? AND until IS NULL');
+    ${setup}
     const server = http.createServer((req, res) => {
-      const id = req.url.split('/').pop();
-      const s = sub.get(id);
-      const i = imp.all(id);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ subscriber: s, affected: i.length > 0, impacts: i }));
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => { ${handler} });
     });
     server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', port: server.address().port })));`;
   const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -199,8 +209,10 @@ async function startBare(): Promise<Served> {
   return { child, port: Number(l.port) };
 }
 
+export interface Request { method: 'GET' | 'POST'; path: string; body?: string }
+
 /** Open loop: RATE requests a second for SECONDS, each timed from when it was due. */
-async function load(port: number, ids: () => string): Promise<{ p50: number; p99: number; max: number; errors: number; n: number }> {
+export async function load(port: number, next: () => Request, ok: (status: number) => boolean = (s) => s === 200): Promise<{ p50: number; p99: number; max: number; errors: number; n: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const latencies: number[] = [];
   let errors = 0;
@@ -210,10 +222,11 @@ async function load(port: number, ids: () => string): Promise<{ p50: number; p99
   await new Promise<void>((done) => {
     let finished = 0;
     const fire = (due: number) => {
-      const req = http.get({ host: '127.0.0.1', port, path: `/v1/subscribers/${ids()}`, agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+      const r = next();
+      const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, agent, headers: { authorization: `Bearer ${TOKEN}`, ...(r.body && { 'content-type': 'application/json' }) } }, (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode !== 200) errors++;
+          if (!ok(res.statusCode ?? 0)) errors++;
           latencies.push(performance.now() - due);
           if (++finished === total) done();
         });
@@ -222,6 +235,7 @@ async function load(port: number, ids: () => string): Promise<{ p50: number; p99
         errors++;
         if (++finished === total) done();
       });
+      req.end(r.body);
     };
     const tick = () => {
       const now = performance.now();
@@ -238,24 +252,29 @@ async function load(port: number, ids: () => string): Promise<{ p50: number; p99
 
 export async function benchImpact(): Promise<void> {
   await buildDatabase();
-  const { affected } = await scopeFigures();
+  await scopeFigures();
+  const { affected } = await setUpActiveOutages();
   let seed = 7;
   const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
   // Half the questions are about affected subscribers, half about anyone.
-  const ids = () => (rnd() < 0.5 ? affected[Math.floor(rnd() * affected.length)] : subscriberId(Math.floor(rnd() * N)));
+  const ask = (): Request => ({ method: 'GET', path: `/v1/subscribers/${rnd() < 0.5 ? affected[Math.floor(rnd() * affected.length)] : subscriberId(Math.floor(rnd() * N))}` });
 
   const daemon = await startDaemon();
   line('daemon started, 100 outages reconciled at start', `${(daemon.reconcileMs / 1000).toFixed(1)} s`);
-  await load(daemon.port, ids); // warm-up: page cache and JIT
-  const d = await load(daemon.port, ids);
+  await load(daemon.port, ask); // warm-up: page cache and JIT
+  const d = await load(daemon.port, ask);
   const rss = rssMb(daemon.child.pid!);
   const peak = rssMb(daemon.child.pid!, 'VmHWM');
   daemon.child.kill('SIGTERM');
   await new Promise((r) => daemon.child.once('exit', r));
 
-  const bare = await startBare();
-  await load(bare.port, ids);
-  const b = await load(bare.port, ids);
+  // The reference: the same two lookups, bare.
+  const bare = await startBare(`const sub = db.prepare('SELECT * FROM subscribers WHERE id = ?');
+    const imp = db.prepare('SELECT * FROM subscriber_impacts WHERE subscriber_id = ? AND until IS NULL');`,
+  `const id = req.url.split('/').pop(); const s = sub.get(id); const i = imp.all(id);
+    res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ subscriber: s, affected: i.length > 0, impacts: i }));`);
+  await load(bare.port, ask);
+  const b = await load(bare.port, ask);
   bare.child.kill('SIGTERM');
 
   line(`is X affected? ${RATE} req/s for ${SECONDS} s, p50 / p99 / max`, `${d.p50.toFixed(2)} / ${d.p99.toFixed(2)} / ${d.max.toFixed(1)} ms (aim: p99 under 5 ms; ${d.errors} errors of ${fmt(d.n)})`);

@@ -10,6 +10,7 @@ import { benchCorrelation } from './correlation.ts';
 import { benchDetection } from './detection.ts';
 import { benchSubscribers } from './subscribers.ts';
 import { benchImpact } from './impact.ts';
+import { benchComplaints } from './complaints.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -21,6 +22,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['detection', 'Outage detection: 1,000 polled elements, switches dying one by one', benchDetection],
   ['subscribers', 'Subscriber import, 10 million rows into SQLite', benchSubscribers],
   ['impact', 'Subscriber impact with 10 million subscribers: scope, and "is X affected?" over HTTP', benchImpact],
+  ['complaints', 'Complaints: matching quality on a labelled week, and 1,000/s over HTTP with 10M subscribers', benchComplaints],
 ];
 
 const wanted = process.argv.slice(2);

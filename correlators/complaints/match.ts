@@ -38,8 +38,8 @@ const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : `$
 /**
  * Matches a complaint to the outage that explains it, or says why none does. Pure. A span
  * matches when the complaint was reported within it (or within the grace before its start or
- * after its end) and the category fits the impact (see FIT); confidence is the fit, lowered a
- * little inside the graces. The best span wins; ties go to the most recent.
+ * after its end) and the category fits the impact (see FIT); confidence is the fit, lowered inside
+ * the graces the further the report is from the impact. The best span wins; ties go to the most recent.
  */
 export function matchComplaint(c: Complaint, impacts: readonly CandidateImpact[], serving: readonly ServingState[], o: MatchOptions = DEFAULT_MATCH): MatchResult {
   if (!NETWORK_CATEGORIES.has(c.category) && c.category !== 'other') {
@@ -57,11 +57,13 @@ export function matchComplaint(c: Complaint, impacts: readonly CandidateImpact[]
     }
     const reasons = [`subscriber ${i.kind === 'no_service' ? 'had no service' : 'was degraded'} from outage ${i.outageId} (root ${i.root})`, `category ${c.category} fits ${i.kind}`];
     let confidence = fit;
+    // Inside a grace the confidence falls with the distance: a complaint just before the impact was
+    // seen is likely its first sign, one two hours after the repair more likely something else.
     if (c.reportedAt < i.since) {
-      confidence *= 0.85;
+      confidence *= 1 - 0.5 * ((i.since - c.reportedAt) / Math.max(1, o.graceBeforeMs));
       reasons.push(`reported ${minutes(i.since - c.reportedAt)} before the impact was seen`);
     } else if (c.reportedAt > end) {
-      confidence *= 0.8;
+      confidence *= 1 - 0.7 * ((c.reportedAt - end) / Math.max(1, o.graceAfterMs));
       reasons.push(`reported ${minutes(c.reportedAt - end)} after the impact ended`);
     } else {
       reasons.push('reported while the impact lasted');

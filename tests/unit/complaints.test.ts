@@ -19,14 +19,16 @@ describe('complaint matching', () => {
 
   it('matches late: a complaint before the impact was seen, within the grace', () => {
     const r = matchComplaint(complaint({ reportedAt: T - 15 * M }), [outage], healthy);
-    expect(r).toMatchObject({ matched: true, confidence: 0.825 });
+    expect(r).toMatchObject({ matched: true, confidence: 0.889 }); // 5 min before: 0.97 x (1 - 0.5 x 5/30)
     expect(r.reasons).toContain('reported 5 min before the impact was seen');
     expect(matchComplaint(complaint({ reportedAt: T - 45 * M }), [outage], healthy).matched).toBe(false);
   });
 
   it('matches after the end within the grace, and not after it', () => {
     const ended = { ...outage, until: T - 5 * M };
-    expect(matchComplaint(complaint(), [ended], healthy)).toMatchObject({ matched: true, confidence: 0.776 });
+    expect(matchComplaint(complaint(), [ended], healthy)).toMatchObject({ matched: true, confidence: 0.942 });
+    // 100 minutes after the end, the fit has fallen below the threshold; past the grace nothing matches.
+    expect(matchComplaint(complaint({ reportedAt: T + 95 * M }), [ended], healthy).matched).toBe(false);
     expect(matchComplaint(complaint({ reportedAt: T + 3 * 60 * M }), [ended], healthy).matched).toBe(false);
   });
 
