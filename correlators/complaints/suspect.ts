@@ -33,15 +33,54 @@ export interface Suspicion {
   probability: number;
 }
 
-/** P(X >= k) for X ~ Poisson(lambda). */
+/** P(X >= k) for X ~ Poisson(lambda): exact for small lambda, a normal approximation beyond 100. */
 export function poissonTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  if (lambda > 100) return 0.5 * erfc((k - 0.5 - lambda) / Math.sqrt(2 * lambda));
   let term = Math.exp(-lambda);
   let below = 0;
   for (let i = 0; i < k; i++) {
     below += term;
     term *= lambda / (i + 1);
+    if (term < 1e-300 && i > lambda) break;
   }
   return Math.max(0, 1 - below);
+}
+
+/** The complementary error function (Abramowitz and Stegun 7.1.26, error below 1.5e-7). */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * z);
+  const y = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z);
+  return x >= 0 ? y : 2 - y;
+}
+
+/** One element's sliding window: entries in time order, and each subscriber's counted complaint. */
+class Window {
+  readonly at: number[] = [];
+  readonly subscriber: string[] = [];
+  readonly id: string[] = [];
+  head = 0;
+  /** Subscriber -> the complaint that counts for them (each subscriber once). */
+  readonly counted = new Map<string, string>();
+
+  prune(before: number): void {
+    while (this.head < this.at.length && this.at[this.head] < before) {
+      const sub = this.subscriber[this.head];
+      if (this.counted.get(sub) === this.id[this.head]) this.counted.delete(sub);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.at.length) {
+      for (const xs of [this.at, this.subscriber, this.id] as unknown[][]) xs.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The time of the oldest complaint that still counts. */
+  get since(): number {
+    for (let i = this.head; i < this.at.length; i++) if (this.counted.get(this.subscriber[i]) === this.id[i]) return this.at[i];
+    return Infinity;
+  }
 }
 
 /**
@@ -58,7 +97,9 @@ export class SuspectDetector {
   private readonly o: SuspectOptions;
   private readonly ancestors: (element: string) => readonly string[];
   private readonly below: (element: string) => number;
-  private readonly windows = new Map<string, { at: number; id: string; subscriber: string }[]>();
+  private readonly windows = new Map<string, Window>();
+  /** Where each counted complaint was filed, so a late match can take it back. */
+  private readonly placed = new Map<string, { subscriber: string; elements: string[]; at: number }>();
   private readonly raised = new Map<string, Suspicion>();
   /** The serving elements seen below each element: its background rate scales with them. */
   private readonly leaves = new Map<string, Set<string>>();
@@ -94,18 +135,30 @@ export class SuspectDetector {
       }
     }
     let best: Suspicion | undefined;
+    const cutoff = c.at - this.o.windowMs;
+    for (const [id, p] of this.placed) {
+      if (p.at >= cutoff) break; // in arrival order: the rest are newer
+      this.placed.delete(id);
+    }
+    this.placed.set(c.id, { subscriber: c.subscriberId, elements: chain, at: c.at });
     for (const element of chain) {
-      const w = this.windows.get(element) ?? [];
-      while (w.length > 0 && w[0].at < c.at - this.o.windowMs) w.shift();
-      if (!w.some((x) => x.subscriber === c.subscriberId)) w.push({ at: c.at, id: c.id, subscriber: c.subscriberId });
-      if (w.length > 0) this.windows.set(element, w);
-      else this.windows.delete(element);
-      const n = w.length;
+      let w = this.windows.get(element);
+      if (!w) this.windows.set(element, (w = new Window()));
+      w.prune(cutoff);
+      if (!w.counted.has(c.subscriberId)) {
+        w.at.push(c.at);
+        w.subscriber.push(c.subscriberId);
+        w.id.push(c.id);
+        w.counted.set(c.subscriberId, c.id);
+      }
+      const n = w.counted.size;
       if (n < this.o.minComplaints) continue;
-      const p = poissonTail(n, this.o.usualPerWindow * Math.max(this.leaves.get(element)!.size, this.below(element)));
+      const lambda = this.o.usualPerWindow * Math.max(this.leaves.get(element)!.size, this.below(element));
+      if (n <= lambda + 3 * Math.sqrt(lambda)) continue; // not even unusual: skip the tail
+      const p = poissonTail(n, lambda);
       if (p > this.o.maxProbability) continue;
       if (this.related(element)) continue;
-      if (!best || n > best.subscribers) best = { element, complaints: w.map((x) => x.id), subscribers: n, since: w[0].at, at: c.at, probability: p };
+      if (!best || n > best.subscribers) best = { element, complaints: [...w.counted.values()], subscribers: n, since: w.since, at: c.at, probability: p };
     }
     if (best) this.raised.set(best.element, best);
     return best;
@@ -113,10 +166,12 @@ export class SuspectDetector {
 
   /** A complaint that turned out to be explained (matched late) no longer counts. */
   remove(complaintId: string): void {
-    for (const [e, w] of this.windows) {
-      const i = w.findIndex((x) => x.id === complaintId);
-      if (i >= 0) w.splice(i, 1);
-      if (w.length === 0) this.windows.delete(e);
+    const p = this.placed.get(complaintId);
+    if (!p) return;
+    this.placed.delete(complaintId);
+    for (const e of p.elements) {
+      const w = this.windows.get(e);
+      if (w?.counted.get(p.subscriber) === complaintId) w.counted.delete(p.subscriber);
     }
   }
 
@@ -133,8 +188,8 @@ export class SuspectDetector {
   /** Forgets windows older than the window (call now and then; `add` prunes what it touches). */
   prune(now: number): void {
     for (const [e, w] of this.windows) {
-      while (w.length > 0 && w[0].at < now - this.o.windowMs) w.shift();
-      if (w.length === 0) this.windows.delete(e);
+      w.prune(now - this.o.windowMs);
+      if (w.counted.size === 0) this.windows.delete(e);
     }
   }
 
