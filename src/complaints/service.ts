@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.ts';
 import type { Db } from '../store/db.ts';
+import { GroupCommit } from '../store/group.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
 import type { ImpactKind } from '../../correlators/impact/impact.ts';
@@ -103,6 +104,8 @@ export class ComplaintService {
   private readonly health: (element: string) => ElementHealth | undefined;
   private readonly topology: () => Topology;
   readonly detector: SuspectDetector;
+  /** Complaint inserts share commits under load (one fsync for all that arrive together). */
+  private readonly groups = new WeakMap<Db, GroupCommit>();
   private readonly suspicionListeners: ((s: SuspectedOutage) => void)[] = [];
   private readonly changeListeners: ((c: ComplaintChange) => void)[] = [];
 
@@ -115,6 +118,12 @@ export class ComplaintService {
 
   get windowMinutes(): number {
     return Math.round(this.o.suspect.windowMs / 60_000);
+  }
+
+  private group(store: Store): GroupCommit {
+    let g = this.groups.get(store.db);
+    if (!g) this.groups.set(store.db, (g = new GroupCommit(store.db)));
+    return g;
   }
 
   /** Called for each outage found by complaints (the NOC's alert). */
@@ -160,7 +169,7 @@ export class ComplaintService {
     const stored = await this.graded(store, c, {
       receivedAt: now, tier: sub?.tier, arpuMinor: sub?.arpuMinor, plan: sub?.plan, previous30d, escalations: c.escalations ?? 0,
     }, m, now);
-    const inserted = await store.db.run(`INSERT INTO complaints (id, subscriber_id, channel, category, text, reported_at, received_at, cell, lat, lon, tier, arpu_minor, plan,
+    const inserted = await this.group(store).run(`INSERT INTO complaints (id, subscriber_id, channel, category, text, reported_at, received_at, cell, lat, lon, tier, arpu_minor, plan,
         previous_30d, escalations, grade, grade_reasons, respond_by, resolve_by, status, outage_id, impact_kind, confidence, match_reasons, matched_at, restored_at, updated_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, NULL, $26) ON CONFLICT (id) DO NOTHING`,
     [c.id, c.subscriberId, c.channel, c.category, c.text ?? null, c.reportedAt, now, c.cell ?? null, c.location?.lat ?? null, c.location?.lon ?? null,
