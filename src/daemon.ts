@@ -310,9 +310,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         apiPort = (api.server.address() as { port: number }).port;
         log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: config.api.tokens.length }, 'api listening');
       }
-      // Complaint deadlines: checked every minute, each warned of once, before it is missed.
+      // Every minute: complaint deadlines (each warned of once, before it is missed) and stale suspicions.
       const checkDeadlines = async () => {
         for (const w of await complaints.dueSoon(opened, Date.now(), cc.warnBefore)) await alerts?.raise(deadlineAlertOf(w, Date.now()), Date.now());
+        for (const s of await complaints.expire(opened, Date.now(), cc.suspect.expireAfter)) log.info({ suspected: s.id, element: s.element }, 'suspected outage expired unconfirmed');
       };
       deadlineTimer = setInterval(() => void checkDeadlines().catch((err) => log.error({ err }, 'complaint deadline check failed')), 60_000);
       deadlineTimer.unref();

@@ -338,8 +338,14 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   app.get('/v1/suspected-outages', { preHandler: guard(NOC) }, async (req) => {
-    const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed']).optional() }), req.query, 'query');
+    const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed', 'dismissed', 'expired']).optional() }), req.query, 'query');
     return { items: (await d.complaints.suspected(d.store, q.state)).map((s) => ({ ...s, since: iso(s.since), at: undefined, raisedAt: iso(s.at) })) };
+  });
+
+  app.post('/v1/suspected-outages/:id/dismiss', { preHandler: guard(NOC) }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!(await d.complaints.dismiss(d.store, id, now()))) throw new ApiError(404, 'not_found', `no open suspected outage ${id}`);
+    return { id, state: 'dismissed' };
   });
 
   app.get('/v1/complaints/:id', { preHandler: guard([...READ]) }, async (req) => {

@@ -14,7 +14,7 @@ import type { ComplaintChange } from './communication.ts';
 /** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
 export interface SuspectedOutage extends Suspicion {
   id: string;
-  state: 'suspected' | 'confirmed';
+  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired';
   outageId?: string;
 }
 
@@ -280,6 +280,25 @@ export class ComplaintService {
       VALUES ($1, $2, $3, $4, $5, $6, $7, 'suspected', NULL, $8) ON CONFLICT (id) DO NOTHING`, [id, s.element, s.since, s.at, s.subscribers, JSON.stringify(s.complaints), s.probability, now]);
     const so: SuspectedOutage = { ...s, id, state: 'suspected' };
     for (const l of this.suspicionListeners) l(so);
+  }
+
+  /** A NOC engineer says a suspicion is not an outage; its element can raise again. False when there is no open one. */
+  async dismiss(store: Store, id: string, now: number): Promise<boolean> {
+    const open = (await this.suspected(store, 'suspected')).find((s) => s.id === id);
+    if (!open) return false;
+    await store.db.run(`UPDATE suspected_outages SET state = 'dismissed', updated_at = $1 WHERE id = $2 AND state = 'suspected'`, [now, id]);
+    this.detector.clear(open.element);
+    return true;
+  }
+
+  /** Suspicions nothing confirmed within `afterMs` of being raised expire (and may be raised again). */
+  async expire(store: Store, now: number, afterMs: number): Promise<SuspectedOutage[]> {
+    const old = (await this.suspected(store, 'suspected')).filter((s) => s.at + afterMs <= now);
+    for (const s of old) {
+      await store.db.run(`UPDATE suspected_outages SET state = 'expired', updated_at = $1 WHERE id = $2 AND state = 'suspected'`, [now, s.id]);
+      this.detector.clear(s.element);
+    }
+    return old.map((s) => ({ ...s, state: 'expired' as const }));
   }
 
   /** Monitoring opened an outage: suspicions on its root, an impacted element or their relatives are confirmed by it. */

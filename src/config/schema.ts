@@ -274,6 +274,8 @@ export const configSchema = z.strictObject({
       minComplaints: z.number().int().min(2).default(5),
       usualPerWindow: z.number().positive().default(0.2),
       maxProbability: z.number().positive().max(0.5).default(1e-5),
+      /** A suspicion nothing confirmed or dismissed within this long expires. */
+      expireAfter: duration(60_000).default(24 * 3_600_000),
     }).prefault({}),
     mqtt: z.strictObject({
       url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port or mqtts://host:port'),

@@ -143,6 +143,26 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     expect(opened.outage.root).toBe('BS-3');
     await expect.poll(async () => (await json('/v1/suspected-outages?state=confirmed', 'noc')).body.items.map((s: any) => s.outageId), { timeout: 5000 }).toEqual([opened.outage.id]);
     await expect.poll(async () => (await json('/v1/complaints/S1', 'crm')).body.match?.outageId, { timeout: 5000 }).toBe(opened.outage.id);
+    expect((await json(`/v1/suspected-outages/${encodeURIComponent(id)}/dismiss`, 'noc', {})).status).toBe(404); // confirmed, not open
+  });
+
+  it('dismisses and expires suspicions, after which the element can raise again', async () => {
+    const detector = daemon.complaints.detector;
+    const raise = (element: string, at: number) => {
+      for (let i = 0; i < 5; i++) detector.add({ id: `${element}-${at}-${i}`, subscriberId: `${element}-sub${i}`, at: at + i, elements: [element] });
+    };
+    // Straight through the detector and service: the suspicion's bookkeeping, not intake, is under test here.
+    raise('BS-1', t0 + 10);
+    expect(detector.active.map((s) => s.element)).toContain('BS-1');
+    const store = daemon.store;
+    await store.db.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at) VALUES ('suspect:BS-1@1', 'BS-1', 1, $1, 5, '[]', 1e-6, 'suspected', NULL, $1)`, [t0]);
+    expect((await json('/v1/suspected-outages/suspect%3ABS-1%401/dismiss', 'crm', {})).status).toBe(403);
+    expect((await json('/v1/suspected-outages/suspect%3ABS-1%401/dismiss', 'noc', {})).body).toEqual({ id: 'suspect:BS-1@1', state: 'dismissed' });
+    expect(detector.active.map((s) => s.element)).not.toContain('BS-1');
+    await store.db.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at) VALUES ('suspect:BS-1@2', 'BS-1', 2, $1, 5, '[]', 1e-6, 'suspected', NULL, $1)`, [t0]);
+    expect((await daemon.complaints.expire(store, t0 + 23 * 3_600_000, 24 * 3_600_000))).toEqual([]);
+    expect((await daemon.complaints.expire(store, t0 + 25 * 3_600_000, 24 * 3_600_000)).map((s) => [s.id, s.state])).toEqual([['suspect:BS-1@2', 'expired']]);
+    expect((await json('/v1/suspected-outages?state=expired', 'noc')).body.items.map((s: any) => s.id)).toEqual(['suspect:BS-1@2']);
   });
 
   it('records handling, re-grades on escalation, and warns of each deadline once', async () => {
