@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -244,6 +244,52 @@ describe('complaints over MQTT (Debian Mosquitto)', () => {
     } finally {
       await publisher.endAsync();
       await daemon.stop();
+      await broker.stop();
+    }
+  });
+});
+
+describe('complaints over MQTT across a kill -9', () => {
+  it('stores every complaint exactly once: what was not acknowledged comes again, what comes twice is one', async () => {
+    const { startMosquitto } = await import('../helpers/servers.ts');
+    const { netpulse } = await import('../helpers/process.ts');
+    const { SqliteDb } = await import('../../src/store/sqlite.ts');
+    const mqtt = (await import('mqtt')).default;
+    const broker = await startMosquitto();
+    const dir = tempDir('complaints-kill');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-1, kind: base_station, site: s1, region: north }\n');
+    writeFileSync(join(dir, 'subs.csv'), 'id,tier,service,serving\nA,gold,mobile,BS-1\n');
+    const cfg = join(dir, 'netpulse.yaml');
+    writeFileSync(cfg, JSON.stringify({
+      daemon: { dataDir: join(dir, 'data'), logFormat: 'json' }, api: { port: 0 }, topology: { file: join(dir, 'topology.yaml') },
+      complaints: { mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, topic: 'crm/complaints', clientId: 'np-complaints-kill' } },
+    }));
+    expect(await netpulse('import-subscribers', join(dir, 'subs.csv'), '--replace', '--config', cfg).exited()).toBe(0);
+    const N = 1500;
+    let d = netpulse('start', '--config', cfg);
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crm-kill' });
+    try {
+      await vi.waitFor(() => expect(d.output()).toContain('complaint intake connected'), { timeout: 20_000 });
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < N; i++) {
+        const body = JSON.stringify({ id: `K${i}`, subscriberId: 'A', channel: 'app', category: 'slow_data', reportedAt: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString() });
+        acks.push(publisher.publishAsync('crm/complaints', body, { qos: 1 }));
+        if (i === N / 3) await d.stop('SIGKILL'); // mid-stream: some stored, some in flight
+        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(acks);
+      d = netpulse('start', '--config', cfg); // the same session: the broker hands over what was never acknowledged
+      const db = new SqliteDb(join(dir, 'data', 'netpulse.db'));
+      try {
+        await vi.waitFor(async () => {
+          expect(Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM complaints'))[0].n)).toBe(N);
+        }, { timeout: 40_000, interval: 500 });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await publisher.endAsync();
+      await d.stop();
       await broker.stop();
     }
   });
