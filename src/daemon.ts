@@ -32,6 +32,7 @@ import { suspicionAlertOf, deadlineAlertOf } from './alerts/alert.ts';
 import { ComplaintMqttIntake } from './complaints/mqtt.ts';
 import { communicationOf } from './complaints/communication.ts';
 import { DeliveryLanes } from './alerts/lanes.ts';
+import { Outbox } from './alerts/outbox.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { Authenticator } from './api/auth.ts';
@@ -168,7 +169,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   });
   // Messages to subscribers per complaint state change (TMF681), for the operator's SMS gateway.
   let communications: DeliveryLanes | undefined;
-  complaints.onChange((ch) => communications?.push(communicationOf(ch, cc.restorationTarget)));
+  complaints.onChange((ch) => {
+    communications?.push(communicationOf(ch, cc.restorationTarget)).catch((err) => log.error({ err, complaint: ch.complaint.id }, 'cannot queue a subscriber message'));
+  });
   complaints.onSuspicion((s) => {
     log.warn({ element: s.element, subscribers: s.subscribers, complaints: s.complaints.slice(0, 20), probability: s.probability }, 'suspected outage from complaints');
     alerts?.raise(suspicionAlertOf(s, topology, complaints.windowMinutes), s.at).catch((err) => log.error({ err, suspected: s.id }, 'cannot raise alert'));
@@ -292,8 +295,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       await complaints.restore(opened);
       const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
       if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier(cc.notify.mqtt));
-      communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }) });
+      communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => opened.db) });
+      const owedMessages = await communications.restore();
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
+      const owedAlerts = await alerts.restore();
+      if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
       const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
       await windows();
       outages.start();

@@ -7,6 +7,7 @@ import { alertOf, type Alert } from './alert.ts';
 import type { Notifier } from './notifier.ts';
 import type { AlertStream } from './sse.ts';
 import { DeliveryLanes } from './lanes.ts';
+import { Outbox } from './outbox.ts';
 
 export interface AlertStats { raised: number; duplicates: number; delivered: number; retries: number; dropped: number }
 
@@ -20,7 +21,7 @@ export class AlertDispatcher {
   private readonly o: { topology: () => Topology; store: () => Store; stream?: AlertStream; logger: Logger; maxQueue?: number; retryMs?: [number, number] };
 
   constructor(notifiers: Notifier[], o: AlertDispatcher['o']) {
-    this.lanes = new DeliveryLanes(notifiers, { what: 'alert', logger: o.logger, maxQueue: o.maxQueue, retryMs: o.retryMs });
+    this.lanes = new DeliveryLanes(notifiers, { what: 'alert', logger: o.logger, maxQueue: o.maxQueue, retryMs: o.retryMs, outbox: new Outbox('alert', () => o.store().db) });
     this.o = o;
   }
 
@@ -42,8 +43,13 @@ export class AlertDispatcher {
     this.counts.raised++;
     this.o.stream?.publish(alert);
     if (alert.plannedOutageIndicator === 'OutOfService') return alert; // planned work: recorded, shown, not paged
-    this.lanes.push(alert);
+    await this.lanes.push(alert);
     return alert;
+  }
+
+  /** Queues the alerts a previous run stored but did not deliver; call once at start. */
+  restore(): Promise<number> {
+    return this.lanes.restore();
   }
 
   /** Records a NOC engineer's acknowledgement; false for an unknown alert. */

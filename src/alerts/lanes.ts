@@ -1,5 +1,6 @@
 import type { Logger } from '../log.ts';
 import type { Message, Notifier } from './notifier.ts';
+import type { Outbox } from './outbox.ts';
 
 interface Lane { notifier: Notifier; queue: Message[]; running: boolean; failing: boolean; dropped: number }
 
@@ -9,12 +10,13 @@ export interface DeliveryStats { delivered: number; retries: number; dropped: nu
  * Delivers messages to every notifier, each through its own ordered queue retried with
  * exponential backoff (1 s to 60 s by default), so a dead webhook delays no other; a queue past
  * `maxQueue` drops its oldest message, counted and logged. Alerts and subscriber communications
- * both go out this way.
+ * both go out this way. With an outbox, a message is stored before it is queued and forgotten once
+ * delivered; `restore` queues what a previous run still owed.
  */
 export class DeliveryLanes {
   readonly stats: DeliveryStats = { delivered: 0, retries: 0, dropped: 0 };
   private readonly lanes: Lane[];
-  private readonly o: { what: string; logger: Logger; maxQueue?: number; retryMs?: [number, number] };
+  private readonly o: { what: string; logger: Logger; maxQueue?: number; retryMs?: [number, number]; outbox?: Outbox };
   private stopped = false;
 
   constructor(notifiers: Notifier[], o: DeliveryLanes['o']) {
@@ -22,17 +24,35 @@ export class DeliveryLanes {
     this.o = o;
   }
 
-  push(m: Message): void {
+  /** Queues what a previous run still owed each notifier (from the outbox), before anything new. */
+  async restore(): Promise<number> {
+    if (!this.o.outbox) return 0;
+    let n = 0;
     for (const lane of this.lanes) {
-      lane.queue.push(m);
-      if (lane.queue.length > (this.o.maxQueue ?? 10_000)) {
-        lane.queue.shift();
-        lane.dropped++;
-        this.stats.dropped++;
-        this.o.logger.error({ notifier: lane.notifier.name, dropped: lane.dropped }, `${this.o.what} queue full: oldest dropped`);
-      }
-      if (!lane.running) void this.drain(lane);
+      const owed = await this.o.outbox.pending(lane.notifier.name);
+      n += owed.length;
+      for (const m of owed) this.enqueue(lane, m);
     }
+    return n;
+  }
+
+  /** Stores the message in the outbox (when there is one), then queues it for every notifier. */
+  async push(m: Message): Promise<void> {
+    if (this.lanes.length === 0) return;
+    await this.o.outbox?.save(this.lanes.map((l) => l.notifier.name), m);
+    for (const lane of this.lanes) this.enqueue(lane, m);
+  }
+
+  private enqueue(lane: Lane, m: Message): void {
+    lane.queue.push(m);
+    if (lane.queue.length > (this.o.maxQueue ?? 10_000)) {
+      const old = lane.queue.shift()!;
+      lane.dropped++;
+      this.stats.dropped++;
+      this.o.logger.error({ notifier: lane.notifier.name, dropped: lane.dropped }, `${this.o.what} queue full: oldest dropped`);
+      void this.o.outbox?.forget(lane.notifier.name, old.id).catch(() => {});
+    }
+    if (!lane.running) void this.drain(lane);
   }
 
   private async drain(lane: Lane): Promise<void> {
@@ -43,6 +63,7 @@ export class DeliveryLanes {
       const m = lane.queue[0];
       try {
         await lane.notifier.send(m);
+        await this.o.outbox?.forget(lane.notifier.name, m.id).catch((err) => this.o.logger.warn({ err, id: m.id }, `${this.o.what} delivered but not yet crossed off; it may go again after a restart`));
         lane.queue.shift();
         this.stats.delivered++;
         if (lane.failing) this.o.logger.info({ notifier: lane.notifier.name }, `${this.o.what} delivery works again`);

@@ -113,6 +113,17 @@ ALTER TABLE complaints ADD COLUMN satisfied INTEGER;
 ALTER TABLE complaints ADD COLUMN alerted TEXT NOT NULL DEFAULT '';
 `,
   },
+  {
+    version: 7,
+    name: 'outbox',
+    sql: `
+CREATE TABLE outbox (
+  channel TEXT NOT NULL, notifier TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, seq BIGINT NOT NULL,
+  PRIMARY KEY (channel, notifier, id)
+);
+CREATE INDEX outbox_order ON outbox (channel, notifier, seq);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

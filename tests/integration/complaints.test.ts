@@ -295,6 +295,54 @@ describe('complaints over MQTT across a kill -9', () => {
   });
 });
 
+describe('the outbox', () => {
+  it('keeps alerts and subscriber messages owed to a dead webhook across a restart, and delivers them after', async () => {
+    let up = false;
+    const got: { path: string; id: string }[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        if (!up) { res.statusCode = 503; res.end(); return; }
+        got.push({ path: req.url!, id: JSON.parse(body).id });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+    const dir = tempDir('outbox');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-1, kind: base_station, site: s1, region: north }\n');
+    const token = 'crm-token-0123456789abcdef';
+    const dataDir = tempDir('outbox-data');
+    const cfg = {
+      daemon: { dataDir }, topology: { file: join(dir, 'topology.yaml') },
+      alerts: { webhooks: [{ name: 'noc', url: `${url}/alerts` }] },
+      complaints: { notify: { webhooks: [{ name: 'sms', url: `${url}/sms` }] } },
+      api: { tokens: [{ name: 'crm', hash: hashToken(token), roles: ['admin'] }] },
+    };
+    let { daemon } = testDaemon(cfg);
+    try {
+      await daemon.start();
+      const post = (path: string, body: string, type: string) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': type } });
+      await post('/v1/subscribers/import', 'id,tier,service,serving\nA,gold,mobile,BS-1\n', 'text/csv');
+      expect((await post('/v1/complaints', JSON.stringify({ id: 'W1', subscriberId: 'A', channel: 'app', category: 'billing', reportedAt: new Date().toISOString() }), 'application/json')).status).toBe(201);
+      const t = Date.now();
+      daemon.outages.write([1, 2].map((i) => ({ element: 'BS-1', measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: false, error: 'timeout' }, time: t + i })));
+      daemon.outages.tick(t + 10);
+      await expect.poll(async () => Number((await daemon.store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox'))[0].n), { timeout: 5000 }).toBe(2);
+      await daemon.stop(); // the webhooks are still down: nothing delivered, nothing forgotten
+      up = true;
+      ({ daemon } = testDaemon(cfg));
+      await daemon.start();
+      await expect.poll(() => got.map((g) => `${g.path} ${g.id.split('#')[1]}`).sort(), { timeout: 10_000 }).toEqual(['/alerts opened@' + (t + 1), '/sms accepted']);
+      await expect.poll(async () => Number((await daemon.store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox'))[0].n), { timeout: 5000 }).toBe(0);
+    } finally {
+      await daemon.stop();
+      receiver.close();
+    }
+  });
+});
+
 describe('complaint grading from config', () => {
   it('takes grade rules and deadlines from config, and names a bad setting by its path', async () => {
     const dir = tempDir('complaints-config');
