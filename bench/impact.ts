@@ -83,11 +83,17 @@ function outageOf(root: string, at: number): Outage {
   return { id: `${root}@${at}`, root, severity: 'outage', state: 'open', startedAt: at, impacted: impacted.map((element) => ({ element, since: at })), planned: false, flapping: false, reopened: 0, reason: 'snmp: timeout' };
 }
 
-async function scopeFigures(): Promise<void> {
+/** The bench database with its subscribers and topology, and nothing else from earlier runs. */
+async function cleanSlate(): Promise<{ db: SqliteDb; store: Store }> {
   const db = new SqliteDb(join(DIR, 'netpulse.db'));
   const store = new Store(db);
   await store.migrate();
-  for (const t of ['subscriber_impacts', 'outage_events', 'outage_impacts', 'alerts', 'outages']) await db.run(`DELETE FROM ${t}`);
+  for (const t of ['subscriber_impacts', 'outage_events', 'outage_impacts', 'alerts', 'outages', 'complaints', 'suspected_outages', 'outbox']) await db.run(`DELETE FROM ${t}`);
+  return { db, store };
+}
+
+async function scopeFigures(): Promise<void> {
+  const { db, store } = await cleanSlate();
   const impacts = new ImpactService();
   const t0 = Date.now() - 3_600_000;
   const sw = outageOf(`SW-${5 % SWITCHES}`, t0);
@@ -129,10 +135,7 @@ async function scopeFigures(): Promise<void> {
  * elsewhere. Returns the subscribers they hit.
  */
 export async function setUpActiveOutages(): Promise<{ affected: string[] }> {
-  const db = new SqliteDb(join(DIR, 'netpulse.db'));
-  const store = new Store(db);
-  await store.migrate();
-  for (const t of ['subscriber_impacts', 'outage_events', 'outage_impacts', 'alerts', 'outages']) await db.run(`DELETE FROM ${t}`);
+  const { db, store } = await cleanSlate();
   const impacts = new ImpactService();
   const t0 = Date.now() - 3_600_000;
   const big = 7 % SWITCHES;
