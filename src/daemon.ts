@@ -36,6 +36,13 @@ import { Outbox } from './alerts/outbox.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { Authenticator } from './api/auth.ts';
+import { loadPolicies, PolicyError, SHIPPED_POLICIES } from './compensation/policies.ts';
+import { Ledger } from './compensation/ledger.ts';
+import { CreditBook } from './compensation/credits.ts';
+import { CreditPusher, WebhookCreditTarget, MqttCreditTarget, type CreditTarget } from './compensation/delivery.ts';
+import { CompensationService } from './compensation/service.ts';
+import { creditMessageOf } from './compensation/message.ts';
+import type { Policy } from '../correlators/compensation/policy.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
 import type { MaintenanceWindow } from '../correlators/outage/outage.ts';
@@ -56,6 +63,8 @@ export interface Daemon {
   readonly sim?: SimNetwork;
   readonly outages: OutageService;
   readonly complaints: ComplaintService;
+  /** Set once started, when compensation is on. */
+  readonly compensation: CompensationService | undefined;
   readonly store: Store;
   /** Set once started. */
   readonly alerts: AlertDispatcher | undefined;
@@ -105,6 +114,25 @@ export function checkTopology(config: Config): { path: string; message: string }
   } catch (err) {
     if (err instanceof TopologyError) return err.problems.map((p) => ({ path: 'topology.file', message: `${config.topology.file}: ${p.where}: ${p.message}` }));
     return [{ path: 'topology.file', message: (err as Error).message }];
+  }
+}
+
+/** The compensation policies the config names, read and checked (throws PolicyError naming every problem). */
+export function readPolicies(config: Config): Policy[] {
+  const c = config.compensation;
+  if (!c.enabled) return [];
+  const dir = c.policiesDir ?? SHIPPED_POLICIES;
+  return loadPolicies(c.policies, dir, c.calendarsDir ?? join(dir, '../calendars'));
+}
+
+/** Checks the compensation policies: every problem as `compensation.policies: <file>: <where>: <what>`. */
+export function checkPolicies(config: Config): { path: string; message: string }[] {
+  try {
+    readPolicies(config);
+    return [];
+  } catch (err) {
+    if (err instanceof PolicyError) return err.problems.map((message) => ({ path: 'compensation.policies', message }));
+    return [{ path: 'compensation.policies', message: (err as Error).message }];
   }
 }
 
@@ -187,6 +215,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     void recorder.add((s) => s.recordOutageEvent(e));
     const scoped = recorder.add((s) => impacts.apply(s, e));
     void recorder.add((s) => complaints.onOutageEvent(s, e));
+    // After the event and its scope are written: a close starts the settle delay.
+    void recorder.add(async () => compensation?.onOutageEvent(e));
     alerting = alerting
       .then(() => Promise.race([scoped, new Promise<void>((r) => setTimeout(r, config.outages.scopeWait).unref())]))
       .then(() => alerts?.onOutageEvent(e, impacts.scope(e.outage.id)))
@@ -194,7 +224,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   });
   outages.onTransition((t) => recorder?.add((s) => s.recordTransition(t)));
   const collectors: Collector[] = [];
-  const configWindows: MaintenanceWindow[] = config.outages.maintenance.map((w) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
+  const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
+  const policies = readPolicies(config);
+  const cc8 = config.compensation;
+  let compensation: CompensationService | undefined;
+  let pusher: CreditPusher | undefined;
   outages.setMaintenance(configWindows);
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
@@ -226,6 +260,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     out.push(metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [[{}, mem.rss]]));
     out.push(metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', [[{}, mem.heapUsed]]));
     if (intake) out.push(metric('netpulse_complaint_messages_total', 'counter', 'Complaints over MQTT by outcome.', [[{ outcome: 'stored' }, intake.stats.stored], [{ outcome: 'duplicate' }, intake.stats.duplicates], [{ outcome: 'rejected' }, intake.stats.rejected]]));
+    if (compensation) {
+      out.push(metric('netpulse_compensation_settlements_total', 'counter', 'Compensation settlements by outcome.', [[{ outcome: 'done' }, compensation.stats.settlements], [{ outcome: 'failed' }, compensation.stats.failures]]));
+      out.push(metric('netpulse_compensation_entries_total', 'counter', 'Ledger entries written (credits and corrections).', [[{}, compensation.stats.entries]]));
+    }
+    if (pusher) out.push(metric('netpulse_credits_pushed_total', 'counter', 'Credits pushed to the compensation job by outcome.', [[{ outcome: 'delivered' }, pusher.stats.delivered], [{ outcome: 'retried' }, pusher.stats.retries], [{ outcome: 'parked' }, pusher.stats.parked]]));
     if (alerts) out.push(metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]));
     return out.join('');
   };
@@ -239,6 +278,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     sim,
     outages,
     complaints,
+    get compensation() {
+      return compensation;
+    },
     async reloadTopology() {
       const next = readTopology(config, sim);
       topology = next;
@@ -300,6 +342,26 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
       const owedAlerts = await alerts.restore();
       if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
+      let book: CreditBook | undefined;
+      if (cc8.enabled) {
+        book = new CreditBook(() => opened.db);
+        const d = cc8.deliver;
+        const push = d.webhook ?? d.mqtt;
+        const target: CreditTarget | undefined = d.webhook ? new WebhookCreditTarget(d.webhook.name, { url: d.webhook.url, secret: d.webhook.secret, timeoutMs: d.webhook.timeout })
+          : d.mqtt ? new MqttCreditTarget(d.mqtt) : undefined;
+        if (target && push) {
+          pusher = new CreditPusher({ target, book, batchSize: push.batchSize, maxAttempts: push.maxAttempts, retryMs: [d.retry.minDelay, d.retry.maxDelay], logger: log.child({ component: 'compensation', target: target.name }) });
+        }
+        const announced = config.outages.maintenance.map((w) => ({ elements: w.elements, sites: w.sites, start: Date.parse(w.start), end: Date.parse(w.end), announced: w.announced ? Date.parse(w.announced) : undefined }));
+        const ledger = new Ledger({ policies: () => policies, chunk: cc8.chunk, inFlight: pusher?.inFlight, windows: () => announced });
+        compensation = new CompensationService({
+          ledger, store: () => opened, policies: () => policies, settleMs: cc8.settle, interimMs: cc8.interimEvery, schedule: cc8.schedule, pusher,
+          logger: log.child({ component: 'compensation' }),
+        });
+        compensation.start();
+        pusher?.start();
+        log.info({ policies: policies.map((p) => `${p.id}@${p.version}`), push: target?.name ?? 'none (pull API only)', schedule: cc8.schedule }, 'compensation on');
+      }
       const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
       await windows();
       outages.start();
@@ -308,6 +370,18 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         api = buildApi({
           store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
           maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit, complaints,
+          ...(compensation && book && {
+            compensation: {
+              service: compensation, book, policies,
+              onApplied: (credits) => {
+                if (!cc8.notifySubscribers) return;
+                for (const c of credits) {
+                  const m = creditMessageOf(c);
+                  if (m) communications?.push(m).catch((err) => log.error({ err, credit: c.id }, 'cannot queue a subscriber message'));
+                }
+              },
+            },
+          }),
           subscribersChanged: () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now())),
           auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
           bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),
@@ -361,6 +435,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await api?.close();
         await intake?.stop();
         if (deadlineTimer) clearInterval(deadlineTimer);
+        if (compensation) await bounded(compensation.stop(), 'compensation');
+        if (pusher) await bounded(pusher.close(), 'credit delivery');
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { build, checkProfiles, checkTopology, openStore, readTopology } from './daemon.ts';
+import { build, checkProfiles, checkTopology, checkPolicies, openStore, readTopology } from './daemon.ts';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SimNetwork } from './sim/network.ts';
@@ -67,7 +67,7 @@ function checkConfig(file: string | undefined): number {
     return 1;
   }
   const { config, problems } = parseConfigText(text);
-  if (config) problems.push(...checkProfiles(config), ...checkTopology(config));
+  if (config) problems.push(...checkProfiles(config), ...checkTopology(config), ...checkPolicies(config));
   if (problems.length > 0) {
     console.error(`${file}: ${problems.length} problem(s)`);
     for (const p of problems) console.error(`  ${formatProblem(p)}`);
@@ -112,7 +112,7 @@ async function start(file: string | undefined): Promise<number> {
   let config;
   try {
     config = loadConfig(file);
-    const problems = checkProfiles(config);
+    const problems = [...checkProfiles(config), ...checkPolicies(config)];
     if (problems.length > 0) throw new ConfigError(file ?? 'embedded defaults', problems);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`);

@@ -13,7 +13,8 @@ import type { Topology } from '../topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { MaintenanceWindow, Outage } from '../../correlators/outage/outage.ts';
 import type { AlertDispatcher } from '../alerts/dispatcher.ts';
-import { formatPath } from '../config/load.ts';
+import { ApiError, parse, iso, time } from './http.ts';
+import { compensationRoutes, type CompensationApiDeps } from './compensation.ts';
 import { Authenticator, RateLimiter, type Caller, type Role } from './auth.ts';
 import { OPENAPI } from './openapi.ts';
 import { ApiMetrics } from './metrics.ts';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   /** The largest subscriber file the import takes, in bytes. */
   importLimit: number;
   complaints: ComplaintService;
+  /** Credits and settlements; absent when compensation is turned off. */
+  compensation?: CompensationApiDeps;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
   auth: Authenticator;
@@ -41,20 +44,6 @@ export interface ApiDeps {
   now?: () => number;
 }
 
-/** A stable error: `code` for programs, `message` for people, `field` when one input is wrong. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly field?: string;
-  constructor(status: number, code: string, message: string, field?: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
-}
-
-const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const outageQuery = z.strictObject({
   state: z.enum(['open', 'cleared', 'closed', 'active']).optional(),
   element: z.string().min(1).optional(),
@@ -108,17 +97,6 @@ const maintenanceBody = z.strictObject({
 }).refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'must be after start', path: ['end'] })
   .refine((w) => (w.elements?.length ?? 0) + (w.sites?.length ?? 0) > 0, { message: 'name elements or sites', path: ['elements'] });
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, where: 'query' | 'body'): T {
-  const r = schema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const i = r.error.issues[0];
-  if (i.code === 'unrecognized_keys') {
-    const key = [...(i.path as PropertyKey[]), i.keys[0]].map(String).join('.');
-    throw new ApiError(400, 'bad_request', `${where} ${key}: unknown ${where === 'query' ? 'parameter' : 'field'}`, key);
-  }
-  const field = formatPath(i.path as PropertyKey[]) || where;
-  throw new ApiError(400, 'bad_request', `${where} ${field}: ${i.message}`, field);
-}
 
 const encodeCursor = (o: Outage) => Buffer.from(`${o.startedAt}|${o.id}`).toString('base64url');
 function decodeCursor(c: string): { startedAt: number; id: string } {
@@ -135,7 +113,6 @@ function decodeImpactCursor(c: string): { subscriberId: string; since: number } 
   return { subscriberId: id, since: startedAt };
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const spanView = (i: ImpactSpan) => ({
   subscriberId: i.subscriberId, tier: i.tier, service: i.service, region: i.region, kind: i.kind, since: iso(i.since), until: iso(i.until) ?? null,
 });
@@ -431,5 +408,6 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { id, ackState: 'acknowledged', ackBy: caller.name, ackTime: iso(now()) };
   });
 
+  if (d.compensation) compensationRoutes(app, d.store, d.compensation, guard, now);
   return app;
 }

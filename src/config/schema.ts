@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import cron from 'node-cron';
 import { duration, size } from './units.ts';
 
 const name = z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only');
@@ -335,8 +336,44 @@ export const configSchema = z.strictObject({
       start: z.iso.datetime({ offset: true }),
       end: z.iso.datetime({ offset: true }),
       reason: z.string().optional(),
+      /** When the work was announced to customers (compensation policies may exclude work announced far enough ahead). */
+      announced: z.iso.datetime({ offset: true }).optional(),
     }).refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] })
       .refine((w) => (w.elements?.length ?? 0) + (w.sites?.length ?? 0) > 0, { message: 'name elements or sites', path: ['elements'] })).default([]),
+  }).prefault({}),
+  /** Automatic compensation: which policies, when settlements run, where credits go. */
+  compensation: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** Policy files (`<name>.yaml`) and calendars; the shipped ones by default. */
+    policiesDir: z.string().min(1).nullable().default(null),
+    calendarsDir: z.string().min(1).nullable().default(null),
+    /** In order: a subscriber gets the first policy meant for them (its appliesTo, narrowed to `regions` when given). */
+    policies: z.array(z.strictObject({
+      policy: z.string().min(1),
+      regions: z.array(z.string().min(1)).min(1).optional(),
+    })).min(1).default([{ policy: 'operator-default' }]),
+    /** A closed outage is settled once it has stayed closed this long (a reopen in between waits for the next close). */
+    settle: duration(0).default(10 * 60_000),
+    /** An outage still open is settled in part as policy thresholds are crossed, at most this often. */
+    interimEvery: duration(60_000).default(6 * 3_600_000),
+    /** The batch that picks up anything pending (node-cron syntax, server time). */
+    schedule: z.string().default('*/15 * * * *').refine((e) => cron.validate(e), 'not a cron expression (e.g. "*/15 * * * *")'),
+    /** Subscribers settled per transaction. */
+    chunk: z.number().int().min(100).max(100_000).default(5_000),
+    /** Push credits to the operator's compensation job (besides the pull API). */
+    deliver: z.strictObject({
+      webhook: webhookTarget.extend({
+        batchSize: z.number().int().min(1).max(10_000).default(500),
+        maxAttempts: z.number().int().min(1).default(20),
+      }).nullable().default(null),
+      mqtt: mqttTarget('netpulse/credits', 'netpulse-credits').extend({
+        batchSize: z.number().int().min(1).max(10_000).default(500),
+        maxAttempts: z.number().int().min(1).default(20),
+      }).nullable().default(null),
+      retry: z.strictObject({ minDelay: duration(10).default(1_000), maxDelay: duration(10).default(300_000) }).prefault({}),
+    }).prefault({}).refine((d) => !(d.webhook && d.mqtt), { message: 'push to a webhook or to MQTT, not both (the pull API is always there)', path: ['mqtt'] }),
+    /** Tell each subscriber (through complaints.notify) once their credit was applied. */
+    notifySubscribers: z.boolean().default(true),
   }).prefault({}),
   sim: z.strictObject({
     enabled: z.boolean().default(false),

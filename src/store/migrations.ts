@@ -124,6 +124,33 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_order ON outbox (channel, notifier, seq);
 `,
   },
+  {
+    version: 8,
+    name: 'compensation ledger',
+    sql: `
+ALTER TABLE subscribers ADD COLUMN fee_minor BIGINT;
+ALTER TABLE subscribers ADD COLUMN usage TEXT;
+ALTER TABLE outages ADD COLUMN force_majeure TEXT;
+CREATE TABLE credits (
+  id TEXT PRIMARY KEY, outage_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, revision INTEGER NOT NULL, kind TEXT NOT NULL,
+  policy TEXT NOT NULL, policy_version TEXT NOT NULL, rule TEXT,
+  amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, form TEXT NOT NULL, quantity BIGINT NOT NULL, unit TEXT NOT NULL,
+  duration_ms BIGINT NOT NULL, impact_from BIGINT, impact_to BIGINT, tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT,
+  month TEXT NOT NULL, day TEXT NOT NULL, steps TEXT NOT NULL,
+  state TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, seq BIGINT NOT NULL,
+  computed_at BIGINT NOT NULL, delivered_at BIGINT, applied_at BIGINT, reference TEXT
+);
+CREATE INDEX credits_outage ON credits (outage_id, subscriber_id);
+CREATE INDEX credits_state ON credits (state, seq);
+CREATE INDEX credits_subscriber ON credits (subscriber_id, month);
+CREATE TABLE compensation_runs (
+  outage_id TEXT PRIMARY KEY, interim_at BIGINT, settled_at BIGINT, settled_closed_at BIGINT
+);
+CREATE TABLE credit_confirmations (
+  key TEXT PRIMARY KEY, response TEXT NOT NULL, at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

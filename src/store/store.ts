@@ -7,7 +7,10 @@ import type { ImpactKind, Scope } from '../../correlators/impact/impact.ts';
 import type { Subscriber } from '../subscribers/parse.ts';
 
 /** An outage as stored: with the subscribers it hits, counted (once its scope was computed). */
-export type StoredOutage = Outage & { scope?: Scope };
+export type StoredOutage = Outage & { scope?: Scope; forceMajeure?: ForceMajeure };
+
+/** The NOC's finding that an outage was beyond the operator's control (compensation policies may exclude it). */
+export interface ForceMajeure { by: string; at: number; reason: string }
 
 /** One span of a subscriber's impact by an outage: one kind throughout, open while `until` is unset. */
 export interface ImpactSpan {
@@ -67,7 +70,7 @@ export interface Availability {
 
 interface OutageRow {
   id: string; root: string; severity: string; state: string; started_at: number; cleared_at: number | null; closed_at: number | null;
-  planned: number; flapping: number; reopened: number; reason: string; merged_into: string | null; scope: string | null;
+  planned: number; flapping: number; reopened: number; reason: string; merged_into: string | null; scope: string | null; force_majeure: string | null;
 }
 
 interface ImpactRow { outage_id: string; subscriber_id: string; kind: ImpactKind; since: number; until: number | null; tier: string; service: string; region: string | null }
@@ -202,9 +205,15 @@ export class Store {
         planned: Number(r.planned) === 1, flapping: Number(r.flapping) === 1, reopened: Number(r.reopened), reason: r.reason,
         ...(r.merged_into !== null && { mergedInto: r.merged_into }),
         ...(r.scope !== null && { scope: JSON.parse(r.scope) as Scope }),
+        ...(r.force_majeure != null && { forceMajeure: JSON.parse(r.force_majeure) as ForceMajeure }),
       });
     }
     return out;
+  }
+
+  /** Records (or with `undefined` withdraws) the force majeure finding on an outage; false when there is no such outage. */
+  async setForceMajeure(id: string, f: ForceMajeure | undefined): Promise<boolean> {
+    return (await this.db.run('UPDATE outages SET force_majeure = $1 WHERE id = $2', [f ? JSON.stringify(f) : null, id])) > 0;
   }
 
   /** When each of these outages last opened or reopened (a restart needs it for their impacts). */
@@ -218,11 +227,12 @@ export class Store {
   }
 
   async subscriber(id: string): Promise<Subscriber | undefined> {
-    const r = await this.db.query<{ id: string; tier: Subscriber['tier']; service: Subscriber['service']; region: string | null; plan: string | null; arpu_minor: number | null; serving: string }>(
-      'SELECT id, tier, service, region, plan, arpu_minor, serving FROM subscribers WHERE id = $1', [id]);
+    const r = await this.db.query<{ id: string; tier: Subscriber['tier']; service: Subscriber['service']; region: string | null; plan: string | null; arpu_minor: number | null; fee_minor: number | null; usage: string | null; serving: string }>(
+      'SELECT id, tier, service, region, plan, arpu_minor, fee_minor, usage, serving FROM subscribers WHERE id = $1', [id]);
     if (r.length === 0) return undefined;
     const s = r[0];
-    return { id: s.id, tier: s.tier, service: s.service, serving: s.serving.split(';'), ...(s.region !== null && { region: s.region }), ...(s.plan !== null && { plan: s.plan }), ...(s.arpu_minor !== null && { arpuMinor: Number(s.arpu_minor) }) };
+    return { id: s.id, tier: s.tier, service: s.service, serving: s.serving.split(';'), ...(s.region !== null && { region: s.region }), ...(s.plan !== null && { plan: s.plan }), ...(s.arpu_minor !== null && { arpuMinor: Number(s.arpu_minor) }),
+      ...(s.fee_minor !== null && { feeMinor: Number(s.fee_minor) }), ...(s.usage !== null && { usage: s.usage }) };
   }
 
   /** A subscriber's impacts (open ones, and those that ended after `from`), newest first. */

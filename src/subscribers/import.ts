@@ -18,7 +18,7 @@ export interface ImportReport {
   seconds: number;
 }
 
-const SUBSCRIBER_COLUMNS = ['id', 'tier', 'service', 'region', 'plan', 'arpu_minor', 'serving'];
+const SUBSCRIBER_COLUMNS = ['id', 'tier', 'service', 'region', 'plan', 'arpu_minor', 'fee_minor', 'usage', 'serving'];
 
 /**
  * Loads a subscriber inventory from lines of CSV (header first) or JSON Lines, validated row by
@@ -85,7 +85,7 @@ async function write(store: Store, batch: Subscriber[], upsert: boolean): Promis
         await db.run('DELETE FROM subscribers WHERE id = $1', [s.id]);
       }
     }
-    await db.insertMany('subscribers', SUBSCRIBER_COLUMNS, batch.map((s) => [s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.serving.join(';')]));
+    await db.insertMany('subscribers', SUBSCRIBER_COLUMNS, batch.map((s) => [s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.feeMinor ?? null, s.usage ?? null, s.serving.join(';')]));
     const serving = batch.flatMap((s) => s.serving.map((e) => [e, s.id]));
     serving.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // in key order: fewer B-tree pages touched
     await db.insertMany('subscriber_serving', ['element', 'subscriber_id'], serving);

@@ -14,6 +14,10 @@ export interface Subscriber {
   plan?: string;
   /** Average revenue per user, in minor currency units (cents). */
   arpuMinor?: number;
+  /** The monthly fee in minor units, which compensation policies take shares of (ARPU when unset). */
+  feeMinor?: number;
+  /** Usage profile (`data`, `voice`, `prepaid`, ...): picks the form of a credit. */
+  usage?: string;
 }
 
 const row = z.strictObject({
@@ -24,6 +28,8 @@ const row = z.strictObject({
   region: z.string().min(1).optional(),
   plan: z.string().min(1).optional(),
   arpu: z.number().nonnegative().max(1e7).optional(),
+  fee: z.number().nonnegative().max(1e7).optional(),
+  usage: z.string().min(1).max(32).regex(/^[a-z_]+$/, 'lower-case letters and _ (data, voice, prepaid)').optional(),
 });
 
 export type RowResult = { subscriber: Subscriber } | { error: string };
@@ -36,11 +42,11 @@ function fromRaw(raw: unknown, known: (element: string) => boolean): RowResult {
   }
   const unknown = r.data.serving.filter((e) => !known(e));
   if (unknown.length > 0) return { error: `serving: unknown element(s) ${unknown.slice(0, 3).join(', ')}` };
-  const { arpu, ...rest } = r.data;
-  return { subscriber: { ...rest, serving: [...new Set(rest.serving)], ...(arpu !== undefined && { arpuMinor: Math.round(arpu * 100) }) } };
+  const { arpu, fee, ...rest } = r.data;
+  return { subscriber: { ...rest, serving: [...new Set(rest.serving)], ...(arpu !== undefined && { arpuMinor: Math.round(arpu * 100) }), ...(fee !== undefined && { feeMinor: Math.round(fee * 100) }) } };
 }
 
-/** One JSON Lines row: `{"id":"13800138000","tier":"gold","service":"mobile","serving":["BS-1-C1","BS-2-C3"],"region":"north","plan":"5G-99","arpu":99.5}`. */
+/** One JSON Lines row: `{"id":"13800138000","tier":"gold","service":"mobile","serving":["BS-1-C1","BS-2-C3"],"region":"north","plan":"5G-99","arpu":99.5,"fee":89,"usage":"data"}`. */
 export function parseJsonLine(line: string, known: (element: string) => boolean): RowResult {
   let raw: unknown;
   try {
@@ -52,12 +58,12 @@ export function parseJsonLine(line: string, known: (element: string) => boolean)
 }
 
 /**
- * CSV with a header naming columns `id,tier,service,serving,region,plan,arpu` (any order; serving
+ * CSV with a header naming columns `id,tier,service,serving,region,plan,arpu,fee,usage` (any order; serving
  * elements separated by `;`). Returns a row parser for the header, or the header's problem.
  */
 export function csvRowParser(header: string): { parse: (line: string, known: (e: string) => boolean) => RowResult } | { error: string } {
   const cols = header.split(',').map((c) => c.trim().toLowerCase());
-  const allowed = ['id', 'tier', 'service', 'serving', 'region', 'plan', 'arpu'];
+  const allowed = ['id', 'tier', 'service', 'serving', 'region', 'plan', 'arpu', 'fee', 'usage'];
   const missing = ['id', 'tier', 'service', 'serving'].filter((c) => !cols.includes(c));
   if (missing.length > 0) return { error: `header needs column(s) ${missing.join(', ')}` };
   const extra = cols.filter((c) => !allowed.includes(c));
@@ -71,7 +77,7 @@ export function csvRowParser(header: string): { parse: (line: string, known: (e:
         const v = cells[i].trim();
         if (c === 'serving') raw.serving = v.split(';').map((s) => s.trim()).filter(Boolean);
         else if (v === '') return;
-        else if (c === 'arpu') raw.arpu = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+        else if (c === 'arpu' || c === 'fee') raw[c] = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
         else raw[c] = v;
       });
       return fromRaw(raw, known);

@@ -1,0 +1,148 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Store } from '../store/store.ts';
+import type { CompensationService } from '../compensation/service.ts';
+import { creditView, tmf678, IdempotencyConflict, type Credit, type CreditBook } from '../compensation/credits.ts';
+import type { CreditState } from '../compensation/ledger.ts';
+import type { Policy } from '../../correlators/compensation/policy.ts';
+import type { Caller, Role } from './auth.ts';
+import { ApiError, parse, iso } from './http.ts';
+
+export interface CompensationApiDeps {
+  service: CompensationService;
+  book: CreditBook;
+  policies: readonly Policy[];
+  /** Credits the job just confirmed as applied (the subscriber is told). */
+  onApplied: (credits: Credit[]) => void;
+}
+
+type Guard = (roles: Role[]) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+const STATES = ['computed', 'delivered', 'applied', 'failed', 'reversed'] as const;
+const creditQuery = z.strictObject({
+  state: z.string().transform((s) => s.split(',')).pipe(z.array(z.enum(STATES))).optional(),
+  outage: z.string().min(1).optional(),
+  subscriber: z.string().min(1).optional(),
+  format: z.enum(['netpulse', 'tmf678']).default('netpulse'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  cursor: z.string().regex(/^\d+$/, 'not a cursor from a previous page').optional(),
+});
+const confirmBody = z.strictObject({
+  confirmations: z.array(z.strictObject({
+    id: z.string().min(1).max(100),
+    outcome: z.enum(['applied', 'failed']),
+    reason: z.string().max(1000).optional(),
+    reference: z.string().max(200).optional(),
+  })).min(1).max(10_000),
+});
+
+/**
+ * Routes for the compensation jobs (pull credits, confirm them) and the NOC (preview, settle,
+ * force majeure, totals). Credits are paged by their ledger position: a job that keeps the last
+ * cursor sees every entry once, in order.
+ */
+export function compensationRoutes(app: FastifyInstance, store: Store, d: CompensationApiDeps, guard: Guard, now: () => number): void {
+  const JOBS: Role[] = ['compensation'];
+  const READ: Role[] = ['noc', 'compensation', 'complaints'];
+  const NOC: Role[] = ['noc'];
+  const view = (c: Credit, format: 'netpulse' | 'tmf678') => (format === 'tmf678' ? tmf678(c) : creditView(c));
+  const outageOr404 = async (id: string) => {
+    const o = await store.outage(id, { impacted: false });
+    if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
+    return o;
+  };
+
+  app.get('/v1/compensation/policies', { preHandler: guard(READ) }, async () => ({ items: d.policies }));
+
+  app.get('/v1/credits', { preHandler: guard(READ) }, async (req) => {
+    const q = parse(creditQuery, req.query, 'query');
+    const page = await d.book.list({ outageId: q.outage, subscriberId: q.subscriber, states: q.state as CreditState[] | undefined, afterSeq: q.cursor ? Number(q.cursor) : undefined, limit: q.limit + 1 });
+    const items = page.slice(0, q.limit);
+    return { items: items.map((c) => view(c, q.format)), nextCursor: page.length > q.limit ? String(items.at(-1)!.seq) : null };
+  });
+
+  app.get('/v1/credits/:id', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const q = parse(z.strictObject({ format: z.enum(['netpulse', 'tmf678']).default('netpulse') }), req.query, 'query');
+    const c = await d.book.get(id);
+    if (!c) throw new ApiError(404, 'not_found', `no credit ${id}`);
+    return view(c, q.format);
+  });
+
+  app.get('/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/:id', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const c = await d.book.get(id);
+    if (!c) throw new ApiError(404, 'not_found', `no credit ${id}`);
+    return tmf678(c);
+  });
+
+  app.post('/v1/credits/confirm', { preHandler: guard(JOBS) }, async (req) => {
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key.length < 8 || key.length > 200) throw new ApiError(400, 'bad_request', 'header Idempotency-Key: required, 8 to 200 characters (the same key makes a retry harmless)', 'Idempotency-Key');
+    const b = parse(confirmBody, req.body, 'body');
+    try {
+      const r = await d.book.confirm(b.confirmations, key, now());
+      if (r.applied.length > 0) d.onApplied(r.applied);
+      return { results: r.results };
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) throw new ApiError(422, 'idempotency_conflict', err.message);
+      throw err;
+    }
+  });
+
+  app.post('/v1/credits/retry', { preHandler: guard(JOBS) }, async (req) => {
+    const b = parse(z.strictObject({ ids: z.array(z.string().min(1)).max(10_000).optional() }), req.body, 'body');
+    return { retried: await d.book.retry(b.ids) };
+  });
+
+  app.get('/v1/outages/:id/compensation', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const o = await outageOr404(id);
+    const run = (await store.db.query<{ interim_at: number | null; settled_at: number | null; settled_closed_at: number | null }>('SELECT * FROM compensation_runs WHERE outage_id = $1', [id]))[0];
+    const byTier = await store.db.query<{ tier: string; form: string; currency: string; state: string; entries: number; amount: number; quantity: number }>(
+      `SELECT tier, form, currency, state, COUNT(*) AS entries, SUM(amount_minor) AS amount, SUM(quantity) AS quantity FROM credits WHERE outage_id = $1
+       GROUP BY tier, form, currency, state ORDER BY tier, form, currency, state`, [id]);
+    return {
+      outageId: id, state: o.state, mergedInto: o.mergedInto ?? null, forceMajeure: o.forceMajeure ? { ...o.forceMajeure, at: iso(o.forceMajeure.at) } : null,
+      settlement: { settledAt: iso(run?.settled_at ?? undefined) ?? null, final: run?.settled_closed_at != null && Number(run.settled_closed_at) === o.closedAt, lastInterimAt: iso(run?.interim_at ?? undefined) ?? null },
+      totals: byTier.map((r) => ({ tier: r.tier, form: r.form, currency: r.currency, state: r.state, entries: Number(r.entries), amountMinor: Number(r.amount), quantity: Number(r.quantity) })),
+    };
+  });
+
+  app.get('/v1/outages/:id/compensation/preview', { preHandler: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    await outageOr404(id);
+    return d.service.preview(id);
+  });
+
+  app.post('/v1/outages/:id/compensation/settle', { preHandler: guard(JOBS) }, async (req) => {
+    const { id } = req.params as { id: string };
+    await outageOr404(id);
+    return d.service.settle(id);
+  });
+
+  app.put('/v1/outages/:id/force-majeure', { preHandler: guard(NOC) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = parse(z.strictObject({ reason: z.string().min(3).max(2000) }), req.body, 'body');
+    const o = await outageOr404(id);
+    const caller = (req as FastifyRequest & { caller: Caller }).caller;
+    await store.setForceMajeure(id, { by: caller.name, at: now(), reason: b.reason });
+    // Credits already computed are withdrawn (or corrected) by settling again.
+    const r = o.state === 'closed' ? await d.service.settle(id) : undefined;
+    return { outageId: id, forceMajeure: { by: caller.name, at: iso(now()), reason: b.reason }, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
+  });
+
+  app.delete('/v1/outages/:id/force-majeure', { preHandler: guard(NOC) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const o = await outageOr404(id);
+    await store.setForceMajeure(id, undefined);
+    const r = o.state === 'closed' ? await d.service.settle(id) : undefined;
+    return { outageId: id, forceMajeure: null, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
+  });
+
+  app.get('/v1/compensation/totals', { preHandler: guard(READ) }, async (req) => {
+    const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+    const q = parse(z.strictObject({ by: z.enum(['outage', 'day', 'tier']).default('day'), outage: z.string().min(1).optional(), from: day.optional(), to: day.optional() }), req.query, 'query');
+    return { by: q.by, items: await d.book.totals(q.by, { outageId: q.outage, from: q.from, to: q.to }) };
+  });
+}

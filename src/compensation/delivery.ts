@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../log.ts';
+import { signature } from '../alerts/notifier.ts';
+import { creditView, type Credit, type CreditBook } from './credits.ts';
+
+/** Where credits are pushed: the operator's compensation job. `send` rejects when the batch did not get there. */
+export interface CreditTarget {
+  readonly name: string;
+  send(credits: readonly Credit[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * POSTs `{ "credits": [...] }`. `X-Netpulse-Signature: sha256=<hmac>` signs the body with the
+ * shared secret; `Idempotency-Key` names the batch and every credit's `id` names the credit, so a
+ * receiver applies each credit once even when a batch comes again (after a timeout, or a crash
+ * between its delivery and netpulse recording it). Any 2xx is delivered.
+ */
+export class WebhookCreditTarget implements CreditTarget {
+  readonly name: string;
+  private readonly o: { url: string; secret?: string; timeoutMs: number };
+
+  constructor(name: string, o: { url: string; secret?: string; timeoutMs: number }) {
+    this.name = `webhook:${name}`;
+    this.o = o;
+  }
+
+  async send(credits: readonly Credit[]): Promise<void> {
+    const body = JSON.stringify({ credits: credits.map(creditView) });
+    const key = createHash('sha256').update(credits.map((c) => c.id).join(',')).digest('hex').slice(0, 32);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key };
+    if (this.o.secret) headers['x-netpulse-signature'] = signature(body, this.o.secret);
+    const r = await fetch(this.o.url, { method: 'POST', body, headers, signal: AbortSignal.timeout(this.o.timeoutMs) });
+    await r.body?.cancel();
+    if (!r.ok) throw new Error(`HTTP ${r.status} from ${new URL(this.o.url).host}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Publishes each credit as one JSON message at QoS 1; delivered once the broker acknowledged all of the batch. */
+export class MqttCreditTarget implements CreditTarget {
+  readonly name = 'mqtt';
+  private readonly client: MqttClient;
+  private readonly topic: string;
+
+  constructor(o: { url: string; topic: string; clientId: string; username?: string; password?: string }) {
+    this.topic = o.topic;
+    this.client = mqtt.connect(o.url, { clientId: o.clientId, username: o.username, password: o.password, reconnectPeriod: 1000, clean: true });
+    this.client.on('error', () => { /* reported through failed sends */ });
+  }
+
+  async send(credits: readonly Credit[]): Promise<void> {
+    if (!this.client.connected) throw new Error(`not connected to the broker for ${this.topic}`);
+    await Promise.all(credits.map((c) => this.client.publishAsync(this.topic, JSON.stringify(creditView(c)), { qos: 1 })));
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+export interface PushStats { delivered: number; batches: number; retries: number; parked: number }
+
+/**
+ * Pushes computed credits to the target in ledger order, a batch at a time, and records each
+ * batch as delivered once the target took it. A failed batch is retried with exponential backoff
+ * (`retryMs`); an entry that failed `maxAttempts` times is parked as failed with the reason (the
+ * job or the NOC can retry it over the API). Entries being sent are in `inFlight`, so a
+ * recomputation never withdraws a credit already on its way.
+ */
+export class CreditPusher {
+  readonly stats: PushStats = { delivered: 0, batches: 0, retries: 0, parked: 0 };
+  readonly inFlight = new Set<string>();
+  private readonly o: { target: CreditTarget; book: CreditBook; batchSize: number; maxAttempts: number; retryMs: [number, number]; idleMs?: number; logger: Logger; onDelivered?: (credits: Credit[]) => void };
+  private wakeUp: (() => void) | undefined;
+  private idle = false;
+  private kicked = false;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(o: CreditPusher['o']) {
+    this.o = o;
+  }
+
+  get name(): string {
+    return this.o.target.name;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Something new was computed: look now rather than at the next idle check (a backoff is kept). */
+  wake(): void {
+    this.kicked = true;
+    if (this.idle || this.stopped) this.wakeUp?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(() => { this.wakeUp = undefined; r(); }, ms);
+      t.unref();
+      this.wakeUp = () => { clearTimeout(t); this.wakeUp = undefined; r(); };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const [min, max] = this.o.retryMs;
+    let delay = min;
+    let failing = false;
+    while (!this.stopped) {
+      let batch: Credit[] = [];
+      try {
+        this.kicked = false;
+        batch = await this.o.book.pending(this.o.batchSize);
+        if (batch.length === 0) {
+          if (this.kicked) continue;
+          this.idle = true;
+          await this.sleep(this.o.idleMs ?? 30_000);
+          this.idle = false;
+          continue;
+        }
+        for (const c of batch) this.inFlight.add(c.id);
+        await this.o.target.send(batch);
+        await this.o.book.markDelivered(batch.map((c) => c.id), Date.now());
+        this.stats.delivered += batch.length;
+        this.stats.batches++;
+        this.o.onDelivered?.(batch);
+        if (failing) this.o.logger.info({ target: this.name }, 'credit delivery works again');
+        failing = false;
+        delay = min;
+      } catch (err) {
+        this.stats.retries++;
+        const reason = (err as Error).message;
+        if (!failing) this.o.logger.warn({ target: this.name, reason, credits: batch.length }, 'credit delivery failed; retrying with backoff');
+        failing = true;
+        if (batch.length > 0) {
+          const parked = await this.o.book.deliveryFailed(batch.map((c) => c.id), reason, this.o.maxAttempts).catch(() => 0);
+          if (parked > 0) {
+            this.stats.parked += parked;
+            this.o.logger.error({ target: this.name, parked, reason }, 'credits parked as failed after the last attempt');
+          }
+        }
+        await this.sleep(delay * (0.5 + Math.random() / 2));
+        delay = Math.min(max, delay * 2);
+      } finally {
+        for (const c of batch) this.inFlight.delete(c.id);
+      }
+    }
+  }
+
+  /** Stops after the batch in hand (bounded by the target's timeout), then closes the target. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.running;
+    await this.o.target.close().catch(() => {});
+  }
+}

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+import type { Db } from '../store/db.ts';
+import { compensate, formFor, policyFor, quantityOf, type Decision } from '../../correlators/compensation/compute.ts';
+import { dayOf, isoDay, monthOf } from '../../correlators/compensation/calendar.ts';
+import type { Claimant, EventFacts, ImpactInterval, Policy } from '../../correlators/compensation/policy.ts';
+import type { ImpactKind } from '../../correlators/impact/impact.ts';
+
+/** computed (owed, not yet handed over), delivered (pushed to the operator's job), applied (confirmed), failed, reversed. */
+export type CreditState = 'computed' | 'delivered' | 'applied' | 'failed' | 'reversed';
+
+export const CREDIT_COLUMNS = [
+  'id', 'outage_id', 'subscriber_id', 'revision', 'kind', 'policy', 'policy_version', 'rule', 'amount_minor', 'currency', 'form', 'quantity', 'unit',
+  'duration_ms', 'impact_from', 'impact_to', 'tier', 'service', 'region', 'month', 'day', 'steps', 'state', 'reason', 'attempts', 'seq', 'computed_at',
+] as const;
+
+/** A credit's id: the same (outage, subscriber, revision) always gives the same id, so a replayed write is a no-op. */
+export const creditId = (outageId: string, subscriberId: string, revision: number): string =>
+  'cr-' + createHash('sha256').update(`${outageId}\u0000${subscriberId}\u0000${revision}`).digest('base64url').slice(0, 24);
+
+/** A maintenance window as the planned-work exclusion sees it: when it was announced. */
+export interface AnnouncedWindow { elements?: string[]; sites?: string[]; start: number; end: number; announced?: number }
+
+export interface SettleReport {
+  outageId: string;
+  /** The outage and those merged into it: one event, one settlement. */
+  members: string[];
+  mode: 'final' | 'interim' | 'preview';
+  skipped?: string;
+  subscribers: number;
+  eligible: number;
+  /** Entries written (first credits and corrections), and undelivered entries reversed by a correction. */
+  entries: number;
+  reversed: number;
+  /** Subscribers no configured policy is meant for. */
+  noPolicy: number;
+  /** What the event owes in total, by currency, tier and form (after this run). */
+  owed: { currency: string; tier: string; form: string; subscribers: number; amountMinor: number; quantity: number }[];
+  /** What this run added (negative: corrections down). */
+  addedMinor: Record<string, number>;
+  ms: number;
+}
+
+interface SpanRow { subscriber_id: string; kind: ImpactKind; since: number; until: number | null; tier: string; service: string; region: string | null; fee_minor: number | null; arpu_minor: number | null; usage: string | null }
+interface EntryRow { id: string; subscriber_id: string; revision: number; amount_minor: number; quantity: number; form: string; state: CreditState }
+
+const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+const money = (minor: number) => (minor / 100).toFixed(2);
+
+/**
+ * Settles what an outage owes each subscriber it hit, exactly once. The subscribers are taken a
+ * chunk at a time in id order; for each, the policy's decision (the total owed) is compared with
+ * what the ledger already holds for the event, and only the difference is written, in the same
+ * transaction as the read. Credit ids are derived from (outage, subscriber, revision), so a run
+ * repeated after a crash, a retry, a duplicate event or a second instance writes nothing twice:
+ * a crash mid-run leaves whole chunks, and the next run finds them settled. A correction down
+ * first reverses entries not yet handed to the compensation job, then records what is left as a
+ * negative correction.
+ */
+export class Ledger {
+  private readonly policies: () => readonly Policy[];
+  private readonly chunk: number;
+  private readonly inFlight: ReadonlySet<string>;
+  private readonly windows: () => readonly AnnouncedWindow[];
+  private seq = Date.now() * 1000;
+
+  constructor(o: { policies: () => readonly Policy[]; chunk?: number; inFlight?: ReadonlySet<string>; windows?: () => readonly AnnouncedWindow[] }) {
+    this.policies = o.policies;
+    this.chunk = o.chunk ?? 5_000;
+    this.inFlight = o.inFlight ?? new Set();
+    this.windows = o.windows ?? (() => []);
+  }
+
+  /** The outage and every outage merged into it (transitively). */
+  async members(db: Db, outageId: string): Promise<string[]> {
+    const out = [outageId];
+    for (let i = 0; i < out.length && out.length < 10_000; i++) {
+      for (const r of await db.query<{ id: string }>('SELECT id FROM outages WHERE merged_into = $1 ORDER BY id', [out[i]])) if (!out.includes(r.id)) out.push(r.id);
+    }
+    return out;
+  }
+
+  /** How far ahead the planned work covering the outage's root was announced (the longest notice of the windows covering its start). */
+  async plannedNotice(store: Store, root: string, startedAt: number): Promise<number | undefined> {
+    const site = (await store.db.query<{ site: string | null }>('SELECT site FROM elements WHERE id = $1', [root]))[0]?.site ?? undefined;
+    const stored = (await store.db.query<{ elements: string; sites: string; start_at: number; end_at: number; created_at: number }>('SELECT elements, sites, start_at, end_at, created_at FROM maintenance'))
+      .map((r) => ({ elements: JSON.parse(r.elements) as string[], sites: JSON.parse(r.sites) as string[], start: Number(r.start_at), end: Number(r.end_at), announced: Number(r.created_at) }));
+    let notice: number | undefined;
+    for (const w of [...stored, ...this.windows()]) {
+      const covers = (w.elements?.includes(root) || (site !== undefined && w.sites?.includes(site))) && w.start <= startedAt && startedAt < w.end;
+      if (covers && w.announced !== undefined) notice = Math.max(notice ?? -Infinity, w.start - w.announced);
+    }
+    return notice;
+  }
+
+  /**
+   * Settles (or with `preview`, only computes) the event whose outage is `outageId`. `final` is
+   * for a closed outage, `interim` for one still open (its open impacts count up to `at`).
+   */
+  async settle(store: Store, outageId: string, at: number, mode: SettleReport['mode']): Promise<SettleReport> {
+    const t0 = performance.now();
+    const report: SettleReport = { outageId, members: [outageId], mode, subscribers: 0, eligible: 0, entries: 0, reversed: 0, noPolicy: 0, owed: [], addedMinor: {}, ms: 0 };
+    const o = await store.outage(outageId, { impacted: false });
+    if (!o) return { ...report, skipped: 'no such outage' };
+    if (o.mergedInto) return { ...report, skipped: `merged into ${o.mergedInto}: settled with it` };
+    const members = await this.members(store.db, outageId);
+    report.members = members;
+    const facts: EventFacts = {
+      outageId, planned: o.planned, forceMajeure: o.forceMajeure !== undefined,
+      ...(o.planned && { plannedNotice: await this.plannedNotice(store, o.root, o.startedAt) }),
+    };
+    const end = mode === 'final' ? (o.clearedAt ?? o.closedAt ?? at) : at;
+    const policies = this.policies();
+    const monthly = policies.some((p) => p.caps.perMonth);
+    const owed = new Map<string, SettleReport['owed'][number]>();
+    const m = list(members.length);
+    let last = '';
+    for (;;) {
+      const ids = await store.db.query<{ subscriber_id: string }>(
+        `SELECT subscriber_id FROM subscriber_impacts WHERE outage_id IN (${m}) AND subscriber_id > $${members.length + 1} GROUP BY subscriber_id ORDER BY subscriber_id LIMIT ${this.chunk}`, [...members, last]);
+      if (ids.length === 0) break;
+      const lo = last;
+      const hi = ids.at(-1)!.subscriber_id;
+      const work = async (db: Db) => {
+        const range = [...members, lo, hi];
+        const where = `outage_id IN (${m}) AND subscriber_id > $${members.length + 1} AND subscriber_id <= $${members.length + 2}`;
+        const spans = await db.query<SpanRow>(
+          `SELECT i.subscriber_id, i.kind, i.since, i.until, i.tier, i.service, i.region, s.fee_minor, s.arpu_minor, s.usage
+           FROM subscriber_impacts i LEFT JOIN subscribers s ON s.id = i.subscriber_id 
+           WHERE i.outage_id IN (${m}) AND i.subscriber_id > $${members.length + 1} AND i.subscriber_id <= $${members.length + 2} ORDER BY i.subscriber_id`, range);
+        const entries = await db.query<EntryRow>(`SELECT id, subscriber_id, revision, amount_minor, quantity, form, state FROM credits WHERE ${where}`, range);
+        const before = new Map<string, EntryRow[]>();
+        for (const e of entries) (before.get(e.subscriber_id) ?? before.set(e.subscriber_id, []).get(e.subscriber_id)!).push(e);
+        const month = new Map<string, number>();
+        if (monthly) {
+          for (const r of await db.query<{ subscriber_id: string; policy: string; month: string; n: number }>(
+            `SELECT subscriber_id, policy, month, SUM(amount_minor) AS n FROM credits WHERE subscriber_id > $1 AND subscriber_id <= $2 AND state <> 'reversed'
+             AND outage_id NOT IN (${list(members.length, 3)}) GROUP BY subscriber_id, policy, month`, [lo, hi, ...members])) {
+            month.set(`${r.subscriber_id}\u0000${r.policy}\u0000${r.month}`, Number(r.n));
+          }
+        }
+        const rows: unknown[][] = [];
+        const reverse: string[] = [];
+        for (let i = 0; i < spans.length;) {
+          const first = spans[i];
+          const mine: ImpactInterval[] = [];
+          for (; i < spans.length && spans[i].subscriber_id === first.subscriber_id; i++) {
+            const s = spans[i];
+            mine.push({ kind: s.kind, since: Number(s.since), until: s.until === null ? end : Math.min(Number(s.until), end) });
+          }
+          report.subscribers++;
+          const fee = first.fee_minor ?? first.arpu_minor;
+          const c: Claimant = {
+            subscriberId: first.subscriber_id, tier: first.tier, service: first.service, ...(first.region !== null && { region: first.region }),
+            ...(fee !== null && { feeMinor: Number(fee) }), ...(first.usage !== null && { usage: first.usage }),
+          };
+          const p = policyFor(policies, c);
+          if (!p) {
+            report.noPolicy++;
+            continue;
+          }
+          const firstSince = mine.reduce((a, s) => Math.min(a, s.since), Infinity);
+          const monthKey = monthOf(firstSince, p.timezone);
+          const d = compensate(p, c, mine, facts, month.get(`${c.subscriberId}\u0000${p.id}\u0000${monthKey}`) ?? 0);
+          if (d.eligible) report.eligible++;
+          this.tally(owed, p.currency, c.tier, d);
+          const prior = before.get(c.subscriberId) ?? [];
+          const live = prior.filter((e) => e.state !== 'reversed');
+          let recorded = live.reduce((a, e) => a + Number(e.amount_minor), 0);
+          if (d.amountMinor === recorded) continue;
+          const steps = [...d.steps];
+          // Going down: what the job has not been handed yet is withdrawn rather than debited.
+          if (d.amountMinor < recorded) {
+            for (const e of live) {
+              if ((e.state === 'computed' || e.state === 'failed') && !this.inFlight.has(e.id)) {
+                reverse.push(e.id);
+                recorded -= Number(e.amount_minor);
+                e.state = 'reversed';
+              }
+            }
+          }
+          const delta = d.amountMinor - recorded;
+          if (delta === 0) continue;
+          const kept = live.filter((e) => e.state !== 'reversed');
+          const sameForm = kept.every((e) => e.form === d.form);
+          const quantity = sameForm ? d.quantity - kept.reduce((a, e) => a + Number(e.quantity), 0) : quantityOf(p, formFor(p, c), delta, c, dayOf(firstSince, p.timezone));
+          if (prior.length > 0) steps.push(`already recorded for this outage: ${money(recorded)}; this entry is the difference, ${money(delta)}`);
+          const revision = prior.reduce((a, e) => Math.max(a, Number(e.revision)), -1) + 1;
+          this.seq = Math.max(this.seq + 1, Date.now() * 1000);
+          rows.push([
+            creditId(outageId, c.subscriberId, revision), outageId, c.subscriberId, revision, prior.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
+            delta, p.currency, d.form, quantity, d.unit, d.durationMs, d.from ?? null, d.to ?? null, c.tier, c.service, c.region ?? null,
+            monthKey, isoDay(dayOf(at, p.timezone)), JSON.stringify(steps), 'computed', null, 0, this.seq, at,
+          ]);
+          report.addedMinor[p.currency] = (report.addedMinor[p.currency] ?? 0) + delta;
+        }
+        if (mode === 'preview') return;
+        for (let k = 0; k < reverse.length; k += 500) {
+          const part = reverse.slice(k, k + 500);
+          report.reversed += await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE state IN ('computed', 'failed') AND id IN (${list(part.length, 2)})`,
+            [`superseded: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
+        }
+        await db.insertMany('credits', CREDIT_COLUMNS, rows);
+        report.entries += rows.length;
+      };
+      if (mode === 'preview') await work(store.db);
+      else await store.db.transaction(work);
+      last = hi;
+    }
+    if (mode !== 'preview') {
+      const [col, v] = mode === 'final' ? ['settled_closed_at', o.closedAt ?? at] : ['interim_at', at];
+      await store.db.run(`INSERT INTO compensation_runs (outage_id, ${col}, settled_at) VALUES ($1, $2, $3)
+        ON CONFLICT (outage_id) DO UPDATE SET ${col} = excluded.${col}, settled_at = excluded.settled_at`, [outageId, v, at]);
+    }
+    report.owed = [...owed.values()].sort((a, b) => a.currency.localeCompare(b.currency) || a.tier.localeCompare(b.tier) || a.form.localeCompare(b.form));
+    report.ms = Math.round(performance.now() - t0);
+    return report;
+  }
+
+  private tally(owed: Map<string, SettleReport['owed'][number]>, currency: string, tier: string, d: Decision): void {
+    if (!d.eligible) return;
+    const k = `${currency}\u0000${tier}\u0000${d.form}`;
+    const t = owed.get(k) ?? owed.set(k, { currency, tier, form: d.form, subscribers: 0, amountMinor: 0, quantity: 0 }).get(k)!;
+    t.subscribers++;
+    t.amountMinor += d.amountMinor;
+    t.quantity += d.quantity;
+  }
+}
