@@ -6,8 +6,8 @@ import type { Outage, OutageEvent, OutageEventType } from '../../correlators/out
 
 /** CORE above AGG-1 (BS-1, BS-2) and AGG-2 (BS-3, BS-4), each base station with cells C1 and C2. */
 export function smallNetwork(): Topology {
-  const els: Element[] = [{ id: 'CORE', kind: 'router', parents: [], site: 'dc', region: 'north' }];
-  for (const a of [1, 2]) els.push({ id: `AGG-${a}`, kind: 'switch', parents: ['CORE'], site: `agg${a}`, region: 'north' });
+  const els: Element[] = [{ id: 'CORE', kind: 'core', parents: [], site: 'dc', region: 'north' }];
+  for (const a of [1, 2]) els.push({ id: `AGG-${a}`, kind: 'aggregation', parents: ['CORE'], site: `agg${a}`, region: 'north' });
   for (let b = 1; b <= 4; b++) {
     els.push({ id: `BS-${b}`, kind: 'base_station', parents: [`AGG-${b <= 2 ? 1 : 2}`], site: `s${b}`, region: 'north' });
     for (const c of [1, 2]) els.push({ id: `BS-${b}-C${c}`, kind: 'cell', parents: [`BS-${b}`], site: `s${b}`, region: 'north' });
