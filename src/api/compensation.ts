@@ -92,7 +92,9 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
 
   app.post('/v1/credits/retry', { preHandler: guard(JOBS) }, async (req) => {
     const b = parse(z.strictObject({ ids: z.array(z.string().min(1)).max(10_000).optional() }), req.body, 'body');
-    return { retried: await d.book.retry(b.ids) };
+    const retried = await d.book.retry(b.ids);
+    if (retried > 0) d.service.wake();
+    return { retried };
   });
 
   app.get('/v1/outages/:id/compensation', { preHandler: guard(READ) }, async (req) => {

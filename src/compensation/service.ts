@@ -72,6 +72,11 @@ export class CompensationService {
     }
   }
 
+  /** Credits were put back in the queue (a retry over the API): push them now. */
+  wake(): void {
+    this.o.pusher?.wake();
+  }
+
   /** Called after each outage event is stored: a close starts the settle delay, a reopen cancels it. */
   onOutageEvent(e: OutageEvent): void {
     const id = e.outage.id;
