@@ -11,6 +11,7 @@ import { benchDetection } from './detection.ts';
 import { benchSubscribers } from './subscribers.ts';
 import { benchImpact } from './impact.ts';
 import { benchComplaints } from './complaints.ts';
+import { benchCompensation } from './compensation.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -23,6 +24,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['subscribers', 'Subscriber import, 10 million rows into SQLite', benchSubscribers],
   ['impact', 'Subscriber impact with 10 million subscribers: scope, and "is X affected?" over HTTP', benchImpact],
   ['complaints', 'Complaints: matching quality on a labelled week, and 1,000/s over HTTP with 10M subscribers', benchComplaints],
+  ['compensation', 'Compensation: the ledger for 1,000,000 subscribers, and outage closed to first credit', benchCompensation],
 ];
 
 const wanted = process.argv.slice(2);
