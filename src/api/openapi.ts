@@ -14,7 +14,7 @@ const time = { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer
 
 export const OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance and alerts. Bearer tokens with roles noc, complaints, compensation, admin.' },
+  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance, alerts, subscribers, complaints and compensation. Bearer tokens with roles noc, complaints, compensation, admin.' },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
@@ -30,6 +30,13 @@ export const OPENAPI = {
         subscribers: { type: 'integer' }, current: { type: 'integer' }, noService: { type: 'integer' }, degraded: { type: 'integer' },
         byTier: { type: 'object', additionalProperties: { type: 'integer' } }, byService: { type: 'object', additionalProperties: { type: 'integer' } },
         byRegion: { type: 'object', additionalProperties: { type: 'integer' } },
+      } },
+      Credit: { type: 'object', description: 'A ledger entry: a first credit or a correction (signed) of what an outage owes one subscriber', properties: {
+        id: { type: 'string' }, outageId: { type: 'string' }, subscriberId: { type: 'string' }, kind: { enum: ['credit', 'correction'] }, revision: { type: 'integer' },
+        amount: { type: 'object', properties: { value: { type: 'number' }, minor: { type: 'integer' }, currency: { type: 'string' } } },
+        form: { enum: ['bill_credit', 'data_pack', 'free_minutes', 'service_days'] }, quantity: { type: 'integer' }, unit: { type: 'string' },
+        policy: { type: 'object' }, impact: { type: 'object' }, subscriber: { type: 'object' }, explanation: { type: 'array', items: { type: 'string' } },
+        state: { enum: ['computed', 'delivered', 'applied', 'failed', 'reversed'] }, reason: { type: ['string', 'null'] },
       } },
       Impact: { type: 'object', description: 'One span of a subscriber\'s impact by an outage, one kind throughout', properties: {
         subscriberId: { type: 'string' }, tier: { type: 'string' }, service: { type: 'string' }, region: { type: 'string' },
@@ -86,6 +93,29 @@ export const OPENAPI = {
     '/v1/maintenance/{id}': { delete: { summary: 'Remove a window (role noc)', parameters: [id('id')], responses: { 204: { description: 'Removed' }, ...errors } } },
     '/v1/alerts': { get: { summary: 'Alerts, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage')], responses: ok('Alerts') } },
     '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
+    '/v1/compensation/policies': { get: { summary: 'The compensation policies in force, as loaded (transparent: the rule is published)', responses: ok('Policies') } },
+    '/v1/credits': { get: { summary: 'Ledger entries in ledger order, cursor-paged: what compensation jobs pull', parameters: [
+      q('state', { type: 'string' }, 'comma-separated: computed, delivered, applied, failed, reversed'), q('outage', { type: 'string' }, 'of one outage'),
+      q('subscriber', { type: 'string' }, 'of one subscriber'), q('format', { enum: ['netpulse', 'tmf678'] }, 'tmf678: AppliedCustomerBillingRate (appliedBillingCredit)'),
+      q('limit', { type: 'integer', minimum: 1, maximum: 5000 }, 'page size (500)'), q('cursor', { type: 'string' }, 'nextCursor of the previous page'),
+    ], responses: ok('A page of credits', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Credit' } }, nextCursor: { type: ['string', 'null'] } } }) } },
+    '/v1/credits/{id}': { get: { summary: 'One credit with its explanation', parameters: [id('id'), q('format', { enum: ['netpulse', 'tmf678'] }, 'shape')], responses: ok('The credit', { $ref: '#/components/schemas/Credit' }) } },
+    '/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/{id}': { get: { summary: 'A credit as TMF678 AppliedCustomerBillingRate of type appliedBillingCredit', parameters: [id('id')], responses: ok('The applied billing credit') } },
+    '/v1/credits/confirm': { post: { summary: 'The job confirms credits applied or failed (role compensation); needs an Idempotency-Key header: a retry with the same key and body answers the same, another body is 422',
+      parameters: [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 8 } }],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['confirmations'], properties: { confirmations: { type: 'array', maxItems: 10000, items: { type: 'object', required: ['id', 'outcome'], properties: {
+        id: { type: 'string' }, outcome: { enum: ['applied', 'failed'] }, reason: { type: 'string' }, reference: { type: 'string' } } } } } } } } },
+      responses: { ...ok('Per credit: changed, unchanged, conflict or not_found'), 422: { description: 'The key was used with another body' } } } },
+    '/v1/credits/retry': { post: { summary: 'Put failed credits (these ids, or all) back in the push queue (role compensation)', responses: ok('How many') } },
+    '/v1/outages/{id}/compensation': { get: { summary: "An outage's compensation: settlement state, force majeure, totals by tier, form and state", parameters: [id('id')], responses: ok('Compensation') } },
+    '/v1/outages/{id}/compensation/preview': { get: { summary: 'What the outage would owe if settled now, by currency, tier and form; nothing is written', parameters: [id('id')], responses: ok('Preview') } },
+    '/v1/outages/{id}/compensation/settle': { post: { summary: 'Settle now (role compensation): final when closed, interim when open; only differences are written', parameters: [id('id')], responses: ok('Settlement report') } },
+    '/v1/outages/{id}/force-majeure': {
+      put: { summary: 'Flag force majeure (role noc) with a reason; a closed outage is settled again (undelivered credits reversed, delivered ones debited)', parameters: [id('id')], responses: ok('Flagged') },
+      delete: { summary: 'Withdraw the flag (role noc); a closed outage is settled again', parameters: [id('id')], responses: ok('Withdrawn') },
+    },
+    '/v1/compensation/totals': { get: { summary: 'Totals by outage, day or tier, per currency and state', parameters: [q('by', { enum: ['outage', 'day', 'tier'] }, 'grouping (day)'),
+      q('outage', { type: 'string' }, 'one outage'), q('from', { type: 'string', format: 'date' }, 'first day'), q('to', { type: 'string', format: 'date' }, 'last day')], responses: ok('Totals') } },
     '/metrics': { get: { summary: 'Prometheus self metrics (no token)', security: [], responses: { 200: { description: 'text/plain' } } } },
   },
 };

@@ -6,6 +6,8 @@ import { Ledger } from '../../src/compensation/ledger.ts';
 import { CreditBook } from '../../src/compensation/credits.ts';
 import { loadPolicies } from '../../src/compensation/policies.ts';
 import { compensate } from '../../correlators/compensation/compute.ts';
+import { CompensationService } from '../../src/compensation/service.ts';
+import { memoryLogger } from '../fakes/logger.ts';
 
 afterAll(() => stopDatabases());
 
@@ -156,6 +158,36 @@ describe.each(DATABASES)('the compensation ledger on %s', (_kind, d) => {
       const again = await ledger.settle(store, 'O-LONG', T0 + 21 * H, 'preview');
       expect(again.addedMinor).toEqual({});
       expect([...held(rows).values()].reduce((a, b) => a + b, 0)).toBe(again.owed.reduce((a, x) => a + x.amountMinor, 0));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs the batch: settles closed outages past their delay once, and open ones as thresholds pass', async () => {
+    const store = new Store(await d.open());
+    try {
+      await loadNetwork(store, topology, subs);
+      const w = new OutageWriter(store, topology);
+      const closed = await w.lasting('O-DONE', 'BS-2', T0, 3);
+      const open = w.outage('O-OPEN', 'BS-4', T0);
+      await w.event('opened', open, T0);
+      let now = closed.closedAt! + 5 * 60_000;
+      const service = new CompensationService({
+        ledger: new Ledger({ policies: () => [operator] }), store: () => store, policies: () => [operator], settleMs: 10 * 60_000, interimMs: 6 * H,
+        schedule: '*/15 * * * *', logger: memoryLogger().logger, now: () => now,
+      });
+      const settled = async () => (await store.db.query<{ outage_id: string; n: number }>('SELECT outage_id, COUNT(*) AS n FROM credits GROUP BY outage_id ORDER BY outage_id')).map((r) => `${r.outage_id} ${Number(r.n)}`);
+      // Five minutes after the close: still within the settle delay. The open outage has passed 1 h: settled in part.
+      expect(await service.runPending()).toBe(1);
+      expect(await settled()).toEqual(['O-OPEN 32']);
+      now = closed.closedAt! + 11 * 60_000;
+      expect(await service.runPending()).toBe(1); // the closed one; the open one waits for interimEvery
+      expect(await settled()).toEqual(['O-DONE 32', 'O-OPEN 32']);
+      expect(await service.runPending()).toBe(0);
+      now += 6 * H;
+      expect(await service.runPending()).toBe(1); // the open one again: a new threshold (none crossed would skip it)
+      expect((await store.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM credits WHERE outage_id = 'O-OPEN' AND kind = 'correction'`))[0].n).toSatisfy((n: unknown) => Number(n) > 0);
+      await service.stop();
     } finally {
       await store.close();
     }

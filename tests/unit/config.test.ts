@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
-import { checkProfiles } from '../../src/daemon.ts';
+import { checkPolicies, checkProfiles } from '../../src/daemon.ts';
 
 describe('config', () => {
   it('accepts the embedded defaults: simulator on, series in local files', () => {
@@ -14,11 +14,18 @@ describe('config', () => {
 
   it('accepts the shipped example with its secrets from the environment', () => {
     const text = readFileSync('config/netpulse.example.yaml', 'utf8');
-    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123', MQTT_PASSWORD: 'mqttpw' };
+    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123', MQTT_PASSWORD: 'mqttpw', BILLING_WEBHOOK_SECRET: 'billing-secret-0123456789' };
     const { config, problems } = parseConfigText(text, env);
     expect(problems).toEqual([]);
     expect(checkProfiles(config!)).toEqual([]);
+    expect(checkPolicies(config!)).toEqual([]);
     expect(config!.snmp.targets.find((t) => t.version === '3')?.auth?.authKey).toBe('authkey123');
+  });
+
+  it('names a bad compensation schedule and a policy that does not exist', () => {
+    expect(parseConfigText('compensation: { schedule: "every minute" }', {}).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['compensation.schedule: not a cron expression (e.g. "*/15 * * * *")']);
+    const { config } = parseConfigText('compensation: { policies: [ { policy: nosuch } ] }', {});
+    expect(checkPolicies(config!)[0]).toMatchObject({ path: 'compensation.policies', message: expect.stringMatching(/^no policy "nosuch" in .*config\/policies \(there: be-bipt, de-tkg, nl-telecommunicatiewet, ofcom-uk, operator-default\)$/) });
   });
 
   it.each([
