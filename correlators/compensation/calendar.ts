@@ -61,9 +61,17 @@ export function startOfDay(day: number, tz: string): number {
   return t;
 }
 
+const isoDays = new Map<number, string>();
+
 /** `YYYY-MM-DD` of a local day number. */
 export function isoDay(day: number): string {
-  return new Date(day * DAY).toISOString().slice(0, 10);
+  let s = isoDays.get(day);
+  if (s === undefined) {
+    if (isoDays.size > 100_000) isoDays.clear();
+    s = new Date(day * DAY).toISOString().slice(0, 10);
+    isoDays.set(day, s);
+  }
+  return s;
 }
 
 /** The local day number of `YYYY-MM-DD`. */

@@ -14,9 +14,18 @@ export const CREDIT_COLUMNS = [
   'duration_ms', 'impact_from', 'impact_to', 'tier', 'service', 'region', 'month', 'day', 'steps', 'state', 'reason', 'attempts', 'seq', 'computed_at',
 ] as const;
 
-/** A credit's id: the same (outage, subscriber, revision) always gives the same id, so a replayed write is a no-op. */
-export const creditId = (outageId: string, subscriberId: string, revision: number): string =>
-  'cr-' + createHash('sha256').update(`${outageId}\u0000${subscriberId}\u0000${revision}`).digest('base64url').slice(0, 24);
+/**
+ * A credit's id: the same (outage, subscriber, revision) always gives the same id, so a replayed
+ * write is a no-op. A fixed-length digest of the outage, then the subscriber and the revision: the
+ * ids of one settlement come in subscriber order, which keeps the id index's inserts sequential.
+ */
+export const creditId = (outageId: string, subscriberId: string, revision: number): string => creditIds(outageId)(subscriberId, revision);
+
+/** `creditId` for one outage, its digest taken once. */
+export function creditIds(outageId: string): (subscriberId: string, revision: number) => string {
+  const prefix = `cr-${createHash('sha256').update(outageId).digest('base64url').slice(0, 12)}.`;
+  return (subscriberId, revision) => `${prefix}${subscriberId}.${revision}`;
+}
 
 /** A maintenance window as the planned-work exclusion sees it: when it was announced. */
 export interface AnnouncedWindow { elements?: string[]; sites?: string[]; start: number; end: number; announced?: number }
@@ -98,6 +107,11 @@ export class Ledger {
    * for a closed outage, `interim` for one still open (its open impacts count up to `at`).
    */
   async settle(store: Store, outageId: string, at: number, mode: SettleReport['mode']): Promise<SettleReport> {
+    // A settlement writes an entry per subscriber: with a million, the B-trees outgrow the usual page cache.
+    return mode === 'preview' ? this.run(store, outageId, at, mode) : store.db.bulk(() => this.run(store, outageId, at, mode));
+  }
+
+  private async run(store: Store, outageId: string, at: number, mode: SettleReport['mode']): Promise<SettleReport> {
     const t0 = performance.now();
     const report: SettleReport = { outageId, members: [outageId], mode, subscribers: 0, eligible: 0, entries: 0, reversed: 0, noPolicy: 0, owed: [], addedMinor: {}, ms: 0 };
     const o = await store.outage(outageId, { impacted: false });
@@ -113,6 +127,7 @@ export class Ledger {
     const policies = this.policies();
     const monthly = policies.some((p) => p.caps.perMonth);
     const owed = new Map<string, SettleReport['owed'][number]>();
+    const idOf = creditIds(outageId);
     const m = list(members.length);
     let last = '';
     for (;;) {
@@ -188,7 +203,7 @@ export class Ledger {
           const revision = prior.reduce((a, e) => Math.max(a, Number(e.revision)), -1) + 1;
           this.seq = Math.max(this.seq + 1, Date.now() * 1000);
           rows.push([
-            creditId(outageId, c.subscriberId, revision), outageId, c.subscriberId, revision, prior.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
+            idOf(c.subscriberId, revision), outageId, c.subscriberId, revision, prior.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
             delta, p.currency, d.form, quantity, d.unit, d.durationMs, d.from ?? null, d.to ?? null, c.tier, c.service, c.region ?? null,
             monthKey, isoDay(dayOf(at, p.timezone)), JSON.stringify(steps), 'computed', null, 0, this.seq, at,
           ]);

@@ -2,8 +2,9 @@ import { describe, it, expect } from 'vitest';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { testDaemon } from '../helpers/daemon.ts';
-import { tempDir } from '../helpers/servers.ts';
+import { tempDir, startMosquitto } from '../helpers/servers.ts';
 import { smallNetwork } from '../helpers/outages.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import { signature } from '../../src/alerts/notifier.ts';
@@ -126,6 +127,42 @@ describe('compensation in the daemon', () => {
     } finally {
       await daemon.stop();
       await rx.close();
+    }
+  });
+
+  it('publishes credits to an MQTT topic at QoS 1 instead of a webhook', async () => {
+    const broker = await startMosquitto();
+    const dir = tempDir('compensation-mqtt');
+    writeFileSync(join(dir, 'topology.yaml'), JSON.stringify({ elements: [...smallNetwork().elements.values()] }));
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const billing = await mqtt.connectAsync(url, { clientId: 'billing-job' });
+    const got: any[] = [];
+    billing.on('message', (_t, m) => got.push(JSON.parse(m.toString())));
+    await billing.subscribeAsync('billing/credits', { qos: 1 });
+    const { daemon } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') }, outages: { confirmRecovery: 0 }, api: null,
+      compensation: { settle: 0, deliver: { mqtt: { url, topic: 'billing/credits' } } },
+    });
+    try {
+      await daemon.start();
+      async function* rows() { yield 'id,tier,service,serving,fee'; for (let i = 0; i < 50; i++) yield `M${i},standard,mobile,BS-3-C1,45`; }
+      const { importSubscribers } = await import('../../src/subscribers/import.ts');
+      await importSubscribers(daemon.store, rows(), { format: 'csv', mode: 'replace', known: () => true });
+      const t = Date.now() - 3 * H;
+      const sample = (up: boolean, at: number) => daemon.outages.write([1, 2].map((i) => ({ element: 'BS-3', measurement: 'reachability', tags: { probe: 'snmp' }, fields: (up ? { up: true } : { up: false, error: 'timeout' }) as Record<string, FieldValue>, time: at + i })));
+      sample(false, t);
+      daemon.outages.tick(t + 10);
+      sample(true, t + 2 * H);
+      daemon.outages.tick(t + 2 * H + 10);
+      daemon.outages.tick(t + 2 * H + 20);
+      await expect.poll(() => got.length, { timeout: 10_000 }).toBe(50);
+      expect(new Set(got.map((c) => c.subscriberId)).size).toBe(50);
+      expect(got[0]).toMatchObject({ kind: 'credit', amount: { minor: 100, currency: 'EUR' }, form: 'bill_credit', state: 'computed' });
+      await expect.poll(async () => Number((await daemon.store.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM credits WHERE state = 'delivered'`))[0].n), { timeout: 5000 }).toBe(50);
+    } finally {
+      await daemon.stop();
+      await billing.endAsync();
+      await broker.stop();
     }
   });
 });
