@@ -36,13 +36,11 @@ import { Outbox } from './alerts/outbox.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { Authenticator } from './api/auth.ts';
-import { loadPolicies, PolicyError, SHIPPED_POLICIES } from './compensation/policies.ts';
-import { Ledger } from './compensation/ledger.ts';
-import { CreditBook } from './compensation/credits.ts';
-import { CreditPusher, WebhookCreditTarget, MqttCreditTarget, type CreditTarget } from './compensation/delivery.ts';
-import { CompensationService } from './compensation/service.ts';
+import { readPolicies, assembleCompensation } from './compensation/assemble.ts';
+import type { CreditBook } from './compensation/credits.ts';
+import type { CreditPusher } from './compensation/delivery.ts';
+import type { CompensationService } from './compensation/service.ts';
 import { creditMessageOf } from './compensation/message.ts';
-import type { Policy } from '../correlators/compensation/policy.ts';
 import { metric } from './api/metrics.ts';
 import type { FastifyInstance } from 'fastify';
 import type { MaintenanceWindow } from '../correlators/outage/outage.ts';
@@ -114,25 +112,6 @@ export function checkTopology(config: Config): { path: string; message: string }
   } catch (err) {
     if (err instanceof TopologyError) return err.problems.map((p) => ({ path: 'topology.file', message: `${config.topology.file}: ${p.where}: ${p.message}` }));
     return [{ path: 'topology.file', message: (err as Error).message }];
-  }
-}
-
-/** The compensation policies the config names, read and checked (throws PolicyError naming every problem). */
-export function readPolicies(config: Config): Policy[] {
-  const c = config.compensation;
-  if (!c.enabled) return [];
-  const dir = c.policiesDir ?? SHIPPED_POLICIES;
-  return loadPolicies(c.policies, dir, c.calendarsDir ?? join(dir, '../calendars'));
-}
-
-/** Checks the compensation policies: every problem as `compensation.policies: <file>: <where>: <what>`. */
-export function checkPolicies(config: Config): { path: string; message: string }[] {
-  try {
-    readPolicies(config);
-    return [];
-  } catch (err) {
-    if (err instanceof PolicyError) return err.problems.map((message) => ({ path: 'compensation.policies', message }));
-    return [{ path: 'compensation.policies', message: (err as Error).message }];
   }
 }
 
@@ -226,7 +205,6 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const collectors: Collector[] = [];
   const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
   const policies = readPolicies(config);
-  const cc8 = config.compensation;
   let compensation: CompensationService | undefined;
   let pusher: CreditPusher | undefined;
   outages.setMaintenance(configWindows);
@@ -343,24 +321,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       const owedAlerts = await alerts.restore();
       if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
       let book: CreditBook | undefined;
-      if (cc8.enabled) {
-        book = new CreditBook(() => opened.db);
-        const d = cc8.deliver;
-        const push = d.webhook ?? d.mqtt;
-        const target: CreditTarget | undefined = d.webhook ? new WebhookCreditTarget(d.webhook.name, { url: d.webhook.url, secret: d.webhook.secret, timeoutMs: d.webhook.timeout })
-          : d.mqtt ? new MqttCreditTarget(d.mqtt) : undefined;
-        if (target && push) {
-          pusher = new CreditPusher({ target, book, batchSize: push.batchSize, maxAttempts: push.maxAttempts, retryMs: [d.retry.minDelay, d.retry.maxDelay], logger: log.child({ component: 'compensation', target: target.name }) });
-        }
-        const announced = config.outages.maintenance.map((w) => ({ elements: w.elements, sites: w.sites, start: Date.parse(w.start), end: Date.parse(w.end), announced: w.announced ? Date.parse(w.announced) : undefined }));
-        const ledger = new Ledger({ policies: () => policies, chunk: cc8.chunk, inFlight: pusher?.inFlight, windows: () => announced });
-        compensation = new CompensationService({
-          ledger, store: () => opened, policies: () => policies, settleMs: cc8.settle, interimMs: cc8.interimEvery, schedule: cc8.schedule, pusher,
-          logger: log.child({ component: 'compensation' }),
-        });
+      if (config.compensation.enabled) {
+        ({ service: compensation, book, pusher } = assembleCompensation(config, policies, () => opened, log.child({ component: 'compensation' })));
         compensation.start();
         pusher?.start();
-        log.info({ policies: policies.map((p) => `${p.id}@${p.version}`), push: target?.name ?? 'none (pull API only)', schedule: cc8.schedule }, 'compensation on');
       }
       const windows = async () => outages.setMaintenance([...configWindows, ...(await opened.maintenance())]);
       await windows();
@@ -374,7 +338,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
             compensation: {
               service: compensation, book, policies,
               onApplied: (credits) => {
-                if (!cc8.notifySubscribers) return;
+                if (!config.compensation.notifySubscribers) return;
                 for (const c of credits) {
                   const m = creditMessageOf(c);
                   if (m) communications?.push(m).catch((err) => log.error({ err, credit: c.id }, 'cannot queue a subscriber message'));

@@ -221,6 +221,8 @@ export class Ledger {
       if (mode === 'preview') await work(store.db);
       else await store.db.transaction(work);
       last = hi;
+      // SQLite answers synchronously: let the API, alerts and collectors run between chunks.
+      await new Promise((r) => setImmediate(r));
     }
     if (mode !== 'preview') {
       const [col, v] = mode === 'final' ? ['settled_closed_at', o.closedAt ?? at] : ['interim_at', at];
