@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../log.ts';
-import { signature } from '../alerts/notifier.ts';
+import { WebhookNotifier, MqttNotifier, type Message } from '../alerts/notifier.ts';
 import { creditView, type Credit, type CreditBook } from './credits.ts';
 
 /** Where credits are pushed: the operator's compensation job. `send` rejects when the batch did not get there. */
@@ -12,52 +11,51 @@ export interface CreditTarget {
 }
 
 /**
- * POSTs `{ "credits": [...] }`. `X-Netpulse-Signature: sha256=<hmac>` signs the body with the
- * shared secret; `Idempotency-Key` names the batch and every credit's `id` names the credit, so a
- * receiver applies each credit once even when a batch comes again (after a timeout, or a crash
- * between its delivery and netpulse recording it). Any 2xx is delivered.
+ * A webhook takes a batch as one message: `{ "id": <batch key>, "credits": [...] }`, POSTed and
+ * signed by the alerts' `WebhookNotifier` (`X-Netpulse-Signature`), with the batch key as
+ * `Idempotency-Key`. Every credit's `id` names the credit too, so a receiver applies each once
+ * even when a batch comes again (after a timeout, or a crash between its delivery and netpulse
+ * recording it). Any 2xx is delivered.
  */
 export class WebhookCreditTarget implements CreditTarget {
-  readonly name: string;
-  private readonly o: { url: string; secret?: string; timeoutMs: number };
+  private readonly notifier: WebhookNotifier;
 
   constructor(name: string, o: { url: string; secret?: string; timeoutMs: number }) {
-    this.name = `webhook:${name}`;
-    this.o = o;
+    this.notifier = new WebhookNotifier(name, { ...o, idHeader: 'idempotency-key' });
   }
 
-  async send(credits: readonly Credit[]): Promise<void> {
-    const body = JSON.stringify({ credits: credits.map(creditView) });
-    const key = createHash('sha256').update(credits.map((c) => c.id).join(',')).digest('hex').slice(0, 32);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key };
-    if (this.o.secret) headers['x-netpulse-signature'] = signature(body, this.o.secret);
-    const r = await fetch(this.o.url, { method: 'POST', body, headers, signal: AbortSignal.timeout(this.o.timeoutMs) });
-    await r.body?.cancel();
-    if (!r.ok) throw new Error(`HTTP ${r.status} from ${new URL(this.o.url).host}`);
+  get name(): string {
+    return this.notifier.name;
   }
 
-  async close(): Promise<void> {}
+  send(credits: readonly Credit[]): Promise<void> {
+    const id = createHash('sha256').update(credits.map((c) => c.id).join(',')).digest('hex').slice(0, 32);
+    return this.notifier.send({ id, credits: credits.map(creditView) } as Message);
+  }
+
+  close(): Promise<void> {
+    return this.notifier.close();
+  }
 }
 
-/** Publishes each credit as one JSON message at QoS 1; delivered once the broker acknowledged all of the batch. */
+/** Each credit as one JSON message at QoS 1 (the alerts' `MqttNotifier`); delivered once the broker acknowledged all of the batch. */
 export class MqttCreditTarget implements CreditTarget {
-  readonly name = 'mqtt';
-  private readonly client: MqttClient;
-  private readonly topic: string;
+  private readonly notifier: MqttNotifier;
 
   constructor(o: { url: string; topic: string; clientId: string; username?: string; password?: string }) {
-    this.topic = o.topic;
-    this.client = mqtt.connect(o.url, { clientId: o.clientId, username: o.username, password: o.password, reconnectPeriod: 1000, clean: true });
-    this.client.on('error', () => { /* reported through failed sends */ });
+    this.notifier = new MqttNotifier(o);
+  }
+
+  get name(): string {
+    return this.notifier.name;
   }
 
   async send(credits: readonly Credit[]): Promise<void> {
-    if (!this.client.connected) throw new Error(`not connected to the broker for ${this.topic}`);
-    await Promise.all(credits.map((c) => this.client.publishAsync(this.topic, JSON.stringify(creditView(c)), { qos: 1 })));
+    await Promise.all(credits.map((c) => this.notifier.send(creditView(c))));
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync(true);
+  close(): Promise<void> {
+    return this.notifier.close();
   }
 }
 
