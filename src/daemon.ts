@@ -12,6 +12,7 @@ import { SnmpCollector } from '../collectors/snmp/collector.ts';
 import { loadProfiles, resolveProfiles, type Profile } from '../collectors/snmp/profile.ts';
 import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../collectors/snmp/session.ts';
 import { SimNetwork } from './sim/network.ts';
+import { EmbeddedBroker } from './sim/broker.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
 import { OutageService } from './outages/service.ts';
@@ -212,6 +213,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let apiPort: number | undefined;
   let intake: ComplaintMqttIntake | undefined;
   let deadlineTimer: NodeJS.Timeout | undefined;
+  let embedded: EmbeddedBroker | undefined;
   const metrics = (): string => {
     const out: string[] = [];
     const p = pipeline.stats;
@@ -365,6 +367,12 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         intake = new ComplaintMqttIntake({ config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }) });
         intake.start();
       }
+      if (sim && config.sim.mqtt.embedded) {
+        embedded = new EmbeddedBroker();
+        const url = await embedded.start(config.sim.host, config.sim.mqtt.embedded.port);
+        sim.useEmbeddedBroker(url);
+        log.info({ url }, 'embedded MQTT broker (aedes) listening for the simulator');
+      }
       if (sim) {
         await sim.start();
         log.info({ devices: sim.devices.length }, 'simulated network started');
@@ -410,6 +418,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         await store?.close().catch((err) => log.error({ err }, 'closing the store'));
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');
         if (sim) await sim.stop();
+        await embedded?.stop();
         log.info({ ...(report ?? {}) }, 'netpulse stopped');
       })();
       return stopping;

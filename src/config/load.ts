@@ -144,7 +144,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   return config;
 }
 
-/** The embedded defaults: the built-in simulator, series kept in local files. */
+/** The embedded defaults: the built-in simulator with its telemetry through an embedded broker, series kept in local files. */
 export function embeddedDefaults(env: NodeJS.ProcessEnv = process.env) {
-  return validateConfig({ sim: { enabled: true }, daemon: { logFormat: 'auto' } }, env);
+  return validateConfig({ sim: { enabled: true, mqtt: { embedded: {} } }, daemon: { logFormat: 'auto' } }, env);
 }

@@ -388,9 +388,11 @@ export const configSchema = z.strictObject({
     /** Base stations also publish telemetry (and presence) to this broker, and the daemon subscribes. */
     mqtt: z.strictObject({
       url: z.string().regex(/^(mqtt|mqtts):\/\//, 'expected mqtt://host:port').nullable().default(null),
+      /** Or a broker of the daemon's own (aedes, in memory) on sim.host: the demo needs nothing installed. Port 0: any free one. */
+      embedded: z.strictObject({ port: z.number().int().min(0).max(65535).default(18830) }).nullable().default(null),
       prefix: z.string().min(1).regex(/^[^+#]+$/, 'no wildcards').default('netpulse/sim'),
       interval: duration(100).default(10_000),
-    }).prefault({}),
+    }).prefault({}).refine((m) => !(m.url && m.embedded), { message: 'use a broker url or the embedded broker, not both', path: ['embedded'] }),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   const unique = (items: { name: string }[], path: string[], what: string) => {

@@ -10,18 +10,26 @@ import type { Element } from '../topology/topology.ts';
 export class SimNetwork {
   readonly devices: SimDevice[];
   private readonly cfg: Config['sim'];
+  private brokerUrl: string | undefined;
 
   constructor(cfg: Config['sim']) {
     this.cfg = cfg;
     const specs: DeviceSpec[] = [];
     for (let i = 1; i <= cfg.switches; i++) specs.push({ name: `SIM-SW-${String(i).padStart(3, '0')}`, kind: 'switch', rows: cfg.portsPerSwitch });
-    const telemetry = cfg.mqtt.url ? { url: cfg.mqtt.url, prefix: cfg.mqtt.prefix, intervalMs: cfg.mqtt.interval } : undefined;
+    // With the embedded broker the URL is known once it listens (`useEmbeddedBroker`).
+    const telemetry = cfg.mqtt.url || cfg.mqtt.embedded ? { url: cfg.mqtt.url ?? '', prefix: cfg.mqtt.prefix, intervalMs: cfg.mqtt.interval } : undefined;
     for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${String(i).padStart(4, '0')}`, kind: 'base-station', rows: cfg.cellsPerBaseStation, telemetry });
     this.devices = specs.map((s) => new SimDevice(s, cfg.host));
   }
 
   async start(): Promise<void> {
     for (const d of this.devices) await d.start();
+  }
+
+  /** The embedded broker's URL, once it listens: the base stations publish there and the daemon subscribes there. */
+  useEmbeddedBroker(url: string): void {
+    this.brokerUrl = url;
+    for (const d of this.devices) if (d.spec.telemetry) d.spec.telemetry.url = url;
   }
 
   async stop(): Promise<void> {
@@ -53,10 +61,13 @@ export class SimNetwork {
    */
   brokers(): MqttBrokerConfig[] {
     const m = this.cfg.mqtt;
-    if (!m.url) return [];
+    const url = this.brokerUrl ?? m.url;
+    if (!url) return [];
     const at = m.prefix.split('/').length; // topic level of the station name
     return [mqttBroker.parse({
-      name: 'sim', url: m.url, clientId: 'netpulse-sim-subscriber',
+      name: 'sim', url, clientId: 'netpulse-sim-subscriber',
+      // aedes, the embedded broker, speaks MQTT 3.1.1.
+      ...(this.brokerUrl && { protocolVersion: 4 }),
       subscriptions: [{
         topic: `${m.prefix}/+/cell/+`, format: 'json', element: `{${at}}`, measurement: 'lte_cell',
         tags: { cell_name: `{${at}}-C{${at + 2}}`, source: 'mqtt', sim: 'true' },
