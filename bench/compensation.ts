@@ -7,7 +7,7 @@ import http from 'node:http';
 import pino from 'pino';
 import { Store } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite.ts';
-import { Ledger, CREDIT_COLUMNS, creditId } from '../src/compensation/ledger.ts';
+import { Ledger, CREDIT_COLUMNS, creditIds } from '../src/compensation/ledger.ts';
 import { loadPolicies } from '../src/compensation/policies.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { build } from '../src/daemon.ts';
@@ -81,11 +81,12 @@ async function ledgerFigures(): Promise<void> {
   // same page cache (the database's floor).
   await store.db.exec('CREATE TABLE credits_ref AS SELECT * FROM credits WHERE 0; CREATE INDEX r1 ON credits_ref (outage_id, subscriber_id); CREATE INDEX r2 ON credits_ref (state, seq); CREATE INDEX r3 ON credits_ref (subscriber_id, month); CREATE UNIQUE INDEX r4 ON credits_ref (id)');
   t = performance.now();
+  const refId = creditIds('O-REF');
   await store.db.bulk(async () => { for (let i = 0; i < N; i += 5_000) {
     const rows: unknown[][] = [];
     for (let k = i; k < Math.min(N, i + 5_000); k++) {
       const id = String(13_800_000_000 + k);
-      rows.push([creditId('O-REF', id, 0), 'O-REF', id, 0, 'credit', 'operator-default', '2026-01', 'no-service', 250, 'EUR', 'data_pack', 2560, 'MB', 30 * H, T0, T0 + 30 * H, 'standard', 'mobile', 'r1', '2026-05', '2026-05-05',
+      rows.push([refId(id, 0), 'O-REF', id, 0, 'credit', 'operator-default', '2026-01', 'no-service', 250, 'EUR', 'data_pack', 2560, 'MB', 30 * H, T0, T0 + 30 * H, 'standard', 'mobile', 'r1', '2026-05', '2026-05-05',
         '["rule no-service: no_service for 30.00 h (longer than 1 h)","the highest of 2.50, 1.00:","  30 started hour(s) × 0.2778% of fee 30.00 = 2.50","as data_pack: 2560 MB for 2.50 EUR"]', 'computed', null, 0, k, T0]);
     }
     await store.db.transaction((db) => db.insertMany('credits_ref', CREDIT_COLUMNS, rows));
@@ -113,7 +114,8 @@ async function webhook() {
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
       const at = performance.now();
-      if (body.startsWith('{"credits"')) for (const c of JSON.parse(body).credits as { outageId: string }[]) if (!first.has(c.outageId)) first.set(c.outageId, at);
+      const credits = (JSON.parse(body) as { credits?: { outageId: string }[] }).credits ?? [];
+      for (const c of credits) if (!first.has(c.outageId)) first.set(c.outageId, at);
       res.end();
     });
   });
