@@ -12,7 +12,7 @@ import { SnmpCollector } from '../collectors/snmp/collector.ts';
 import { loadProfiles, resolveProfiles, type Profile } from '../collectors/snmp/profile.ts';
 import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from '../collectors/snmp/session.ts';
 import { SimNetwork } from './sim/network.ts';
-import { EmbeddedBroker } from './sim/broker.ts';
+import { startSimulation, dashboardToken } from './sim/assemble.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
 import { OutageService } from './outages/service.ts';
@@ -36,15 +36,19 @@ import { DeliveryLanes } from './alerts/lanes.ts';
 import { Outbox } from './alerts/outbox.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
-import { Authenticator } from './api/auth.ts';
+import { Authenticator, hashToken } from './api/auth.ts';
 import { readPolicies, assembleCompensation } from './compensation/assemble.ts';
 import type { CreditBook } from './compensation/credits.ts';
 import type { CreditPusher } from './compensation/delivery.ts';
 import type { CompensationService } from './compensation/service.ts';
 import { creditMessageOf } from './compensation/message.ts';
-import { metric } from './api/metrics.ts';
+import { selfMetrics } from './self-metrics.ts';
+import { EventHub } from './api/events.ts';
 import type { FastifyInstance } from 'fastify';
 import type { MaintenanceWindow } from '../correlators/outage/outage.ts';
+
+/** The NOC dashboard's files, served by the API at /ui/. */
+const WEB_DIR = join(import.meta.dirname, 'web');
 
 /** I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps {
@@ -177,7 +181,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   });
   // Messages to subscribers per complaint state change (TMF681), for the operator's SMS gateway.
   let communications: DeliveryLanes | undefined;
+  // What the dashboard hears about, live.
+  const events = new EventHub();
   complaints.onChange((ch) => {
+    events.publish({ type: 'complaint', data: { complaint: ch.complaint.id, state: ch.state, ...(ch.outage && { outage: ch.outage.id }) } });
     communications?.push(communicationOf(ch, cc.restorationTarget)).catch((err) => log.error({ err, complaint: ch.complaint.id }, 'cannot queue a subscriber message'));
   });
   complaints.onSuspicion((s) => {
@@ -191,6 +198,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   // a slow or unreachable database delays an alert by seconds, never holds it back).
   let alerting = Promise.resolve();
   outages.onEvent((e) => {
+    events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
     if (!recorder) return;
     void recorder.add((s) => s.recordOutageEvent(e));
     const scoped = recorder.add((s) => impacts.apply(s, e));
@@ -202,7 +210,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       .then(() => alerts?.onOutageEvent(e, impacts.scope(e.outage.id)))
       .then(() => undefined, (err) => log.error({ err, outage: e.outage.id }, 'cannot raise alert'));
   });
-  outages.onTransition((t) => recorder?.add((s) => s.recordTransition(t)));
+  outages.onTransition((t) => {
+    events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason } });
+    void recorder?.add((s) => s.recordTransition(t));
+  });
   const collectors: Collector[] = [];
   const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
   const policies = readPolicies(config);
@@ -213,41 +224,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let apiPort: number | undefined;
   let intake: ComplaintMqttIntake | undefined;
   let deadlineTimer: NodeJS.Timeout | undefined;
-  let embedded: EmbeddedBroker | undefined;
-  const metrics = (): string => {
-    const out: string[] = [];
-    const p = pipeline.stats;
-    out.push(metric('netpulse_pipeline_samples_total', 'counter', 'Samples emitted by collectors.', [[{}, p.emitted]]));
-    out.push(metric('netpulse_pipeline_queued_samples', 'gauge', 'Samples waiting in the pipeline.', [[{}, p.queuedSamples]]));
-    out.push(metric('netpulse_pipeline_waits_total', 'counter', 'Times a collector waited for room (backpressure).', [[{}, p.waits]]));
-    if (sink instanceof SpooledSink) {
-      const s = sink.stats;
-      out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'accepted' }, s.accepted], [{ outcome: 'written' }, s.written], [{ outcome: 'rejected' }, s.rejected], [{ outcome: 'overflowed' }, s.overflowed]]));
-      out.push(metric('netpulse_sink_write_errors_total', 'counter', 'Failed writes to InfluxDB (retried).', [[{}, s.sendErrors]]));
-      out.push(metric('netpulse_spool_bytes', 'gauge', 'Bytes spooled and not yet delivered.', [[{}, s.spoolBytes]]));
-    } else {
-      out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'written' }, sink.stats.accepted]]));
-    }
-    for (const c of collectors) {
-      if (c instanceof SnmpCollector) out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome.', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures]]));
-      if (c instanceof MqttCollector) out.push(metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker: c.name, outcome: 'accepted' }, c.stats.messages - c.stats.rejected - c.stats.unmatched], [{ broker: c.name, outcome: 'rejected' }, c.stats.rejected], [{ broker: c.name, outcome: 'unmatched' }, c.stats.unmatched]]));
-      if (c instanceof IcmpCollector) out.push(metric('netpulse_icmp_rounds_total', 'counter', 'ICMP probe rounds by outcome.', [[{ outcome: 'done' }, c.stats.rounds], [{ outcome: 'skipped' }, c.stats.skipped], [{ outcome: 'failed' }, c.stats.failures]]));
-    }
-    const active = outages.outages.outages;
-    out.push(metric('netpulse_outages_active', 'gauge', 'Open and cleared outages.', [[{ severity: 'outage' }, active.filter((o) => o.severity === 'outage').length], [{ severity: 'degradation' }, active.filter((o) => o.severity === 'degradation').length]]));
-    out.push(metric('netpulse_store_pending_writes', 'gauge', 'Store writes queued (the database is slow or down).', [[{}, recorder?.pending ?? 0]]));
-    const mem = process.memoryUsage();
-    out.push(metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [[{}, mem.rss]]));
-    out.push(metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', [[{}, mem.heapUsed]]));
-    if (intake) out.push(metric('netpulse_complaint_messages_total', 'counter', 'Complaints over MQTT by outcome.', [[{ outcome: 'stored' }, intake.stats.stored], [{ outcome: 'duplicate' }, intake.stats.duplicates], [{ outcome: 'rejected' }, intake.stats.rejected]]));
-    if (compensation) {
-      out.push(metric('netpulse_compensation_settlements_total', 'counter', 'Compensation settlements by outcome.', [[{ outcome: 'done' }, compensation.stats.settlements], [{ outcome: 'failed' }, compensation.stats.failures]]));
-      out.push(metric('netpulse_compensation_entries_total', 'counter', 'Ledger entries written (credits and corrections).', [[{}, compensation.stats.entries]]));
-    }
-    if (pusher) out.push(metric('netpulse_credits_pushed_total', 'counter', 'Credits pushed to the compensation job by outcome.', [[{ outcome: 'delivered' }, pusher.stats.delivered], [{ outcome: 'retried' }, pusher.stats.retries], [{ outcome: 'parked' }, pusher.stats.parked]]));
-    if (alerts) out.push(metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]));
-    return out.join('');
-  };
+  let simulation: { quiet(): Promise<void>; stop(): Promise<void> } | undefined;
+  const metrics = (): string => selfMetrics({ pipeline, sink, collectors, outages, recorder, intake, compensation, pusher, alerts, events });
   let started = false;
   let stopping: Promise<void> | undefined;
 
@@ -319,12 +297,13 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier(cc.notify.mqtt));
       communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => opened.db) });
       const owedMessages = await communications.restore();
-      alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream, logger: log.child({ component: 'alerts' }) });
+      alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream: { publish: (a) => { stream?.publish(a); events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
       const owedAlerts = await alerts.restore();
       if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
       let book: CreditBook | undefined;
       if (config.compensation.enabled) {
         ({ service: compensation, book, pusher } = assembleCompensation(config, policies, () => opened, log.child({ component: 'compensation' })));
+        compensation.onSettled((r) => events.publish({ type: 'compensation', data: { outage: r.outageId, entries: r.entries } }));
         compensation.start();
         pusher?.start();
       }
@@ -332,10 +311,14 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       await windows();
       outages.start();
       log.info({ elements: topology.size, store: store.db.kind }, 'topology loaded');
+      const subscribersChanged = () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now()));
+      const token = config.sim.enabled && config.sim.dashboardToken ? dashboardToken(dataDir) : undefined;
       if (config.api) {
+        const tokens = [...config.api.tokens, ...(token ? [{ name: 'dashboard', hash: hashToken(token), roles: ['noc' as const] }] : [])];
         api = buildApi({
           store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
           maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit, complaints,
+          events, webDir: WEB_DIR,
           ...(compensation && book && {
             compensation: {
               service: compensation, book, policies,
@@ -348,13 +331,14 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
               },
             },
           }),
-          subscribersChanged: () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now())),
-          auth: new Authenticator(config.api.tokens), rateLimit: config.api.rateLimit,
+          subscribersChanged,
+          auth: new Authenticator(tokens), rateLimit: config.api.rateLimit,
           bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),
         });
         await api.listen({ host: config.api.host, port: config.api.port });
         apiPort = (api.server.address() as { port: number }).port;
-        log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: config.api.tokens.length }, 'api listening');
+        log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: tokens.length }, 'api listening');
+        if (token) log.info({ url: `http://${config.api.host}:${apiPort}/ui/#token=${token}` }, 'NOC dashboard (demo token, kept in the data directory)');
       }
       // Every minute: complaint deadlines (each warned of once, before it is missed) and stale suspicions.
       const checkDeadlines = async () => {
@@ -367,15 +351,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         intake = new ComplaintMqttIntake({ config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }) });
         intake.start();
       }
-      if (sim && config.sim.mqtt.embedded) {
-        embedded = new EmbeddedBroker();
-        const url = await embedded.start(config.sim.host, config.sim.mqtt.embedded.port);
-        sim.useEmbeddedBroker(url);
-        log.info({ url }, 'embedded MQTT broker (aedes) listening for the simulator');
-      }
       if (sim) {
-        await sim.start();
-        log.info({ devices: sim.devices.length }, 'simulated network started');
+        simulation = await startSimulation(config, sim, {
+          store: opened, topology: () => topology, complaints, maintenanceChanged: windows, subscribersChanged,
+          told: (line, at) => events.publish({ type: 'story', data: { line, at } }), logger: log.child({ component: 'sim' }),
+        });
       }
       const profiles = loadProfiles(config.snmp.profilesDir);
       const targets = [...config.snmp.targets, ...(sim?.targets() ?? [])].map((t) => resolveTarget(t, config.snmp.defaults));
@@ -403,7 +383,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         const bounded = <T>(p: Promise<T>, what: string) => Promise.race([
           p, new Promise<void>((r) => setTimeout(() => { log.warn({ what }, 'shutdown step timed out'); r(); }, left()).unref()),
         ]);
+        await simulation?.quiet();
         await bounded(Promise.all(collectors.map((c) => c.stop())), 'collectors');
+        events.close();
         await api?.close();
         await intake?.stop();
         if (deadlineTimer) clearInterval(deadlineTimer);
@@ -417,8 +399,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         if (recorder) await bounded(recorder.drain(Math.floor(left() * 0.5)), 'store');
         await store?.close().catch((err) => log.error({ err }, 'closing the store'));
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');
-        if (sim) await sim.stop();
-        await embedded?.stop();
+        await simulation?.stop();
         log.info({ ...(report ?? {}) }, 'netpulse stopped');
       })();
       return stopping;

@@ -7,9 +7,15 @@ export interface OutageOptions {
   confirmRecoveryMs: number;
   /** Reopened this many times: marked flapping. */
   flapAfterReopens: number;
+  /**
+   * After a root recovers, the elements it cut off that are still down stay in its outage this
+   * long (they come back a little later: a base station re-attaching after its switch rebooted).
+   * Past it, each is a root of its own, from the moment it was handed back. 0: handed back at once.
+   */
+  followRecoveryMs: number;
 }
 
-export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { confirmRecoveryMs: 120_000, flapAfterReopens: 2 };
+export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { confirmRecoveryMs: 120_000, flapAfterReopens: 2, followRecoveryMs: 0 };
 
 const copy = (o: Outage): Outage => ({ ...o, impacted: o.impacted.map((i) => ({ ...i })) });
 
@@ -22,8 +28,10 @@ const copy = (o: Outage): Outage => ({ ...o, impacted: o.impacted.map((i) => ({ 
  * cut-off element is impacted by the root causes above it and opens nothing of its own. When a
  * root recovers, its outage is cleared at the first good observation and closed once recovery has
  * held for `confirmRecoveryMs`; a failure before that reopens it (counted, and marked flapping).
- * A child still down after its parent recovered is a root itself: it gets its own outage, so no
- * suppressed failure is left without one.
+ * A child still down after its parent recovered stays in the parent's outage for
+ * `followRecoveryMs` (the outage ends when the last of them is back); one still down after that
+ * is a root itself and gets its own outage, starting when it was handed back, so no suppressed
+ * failure is left without one and no time is counted twice.
  */
 export class OutageCorrelator {
   private topology: Topology;
@@ -31,6 +39,10 @@ export class OutageCorrelator {
   private maintenance: MaintenanceWindow[] = [];
   /** Open and cleared outages by root element. */
   private readonly active = new Map<string, Outage>();
+  /** Outages whose root is back while elements it cut off are still down: when the root came back. */
+  private readonly rootBack = new Map<string, number>();
+  /** Elements an outage handed back still down: when, so their own outage starts there. */
+  private readonly handedBack = new Map<string, number>();
 
   constructor(topology: Topology, o: Partial<OutageOptions> = {}) {
     this.topology = topology;
@@ -56,13 +68,15 @@ export class OutageCorrelator {
 
   /**
    * When an evaluation with unchanged health would next change something: the earliest time a
-   * cleared outage's recovery is confirmed (undefined: nothing is waiting on the clock).
+   * cleared outage's recovery is confirmed, or a recovered root stops waiting for the elements it
+   * cut off (undefined: nothing is waiting on the clock).
    */
   nextDeadline(): number | undefined {
     let next: number | undefined;
     for (const o of this.active.values()) {
-      if (o.state !== 'cleared') continue;
-      const at = o.clearedAt! + this.o.confirmRecoveryMs;
+      const back = this.rootBack.get(o.root);
+      if (o.state !== 'cleared' && back === undefined) continue;
+      const at = o.state === 'cleared' ? o.clearedAt! + this.o.confirmRecoveryMs : back! + this.o.followRecoveryMs;
       if (next === undefined || at < next) next = at;
     }
     return next;
@@ -91,18 +105,15 @@ export class OutageCorrelator {
       }
     }
 
+    // Causes with an outage already: reopened or updated.
+    const fresh: string[] = [];
     for (const [root, severity] of causes) {
       const h = health.get(root)!;
       const imp = impacted.get(root) ?? new Map<string, number>();
       const existing = this.active.get(root);
+      this.rootBack.delete(root);
       if (!existing) {
-        const o: Outage = {
-          id: `${root}@${h.since}`, root, severity, state: 'open', startedAt: h.since,
-          impacted: [...imp].map(([element, since]) => ({ element, since: Math.max(since, h.since) })).sort(byElement),
-          planned: this.planned(root, h.since), flapping: false, reopened: 0, reason: h.reason,
-        };
-        this.active.set(root, o);
-        events.push({ type: 'opened', outage: copy(o), at: o.startedAt });
+        fresh.push(root);
         continue;
       }
       if (existing.state === 'cleared') {
@@ -124,25 +135,61 @@ export class OutageCorrelator {
       }
     }
 
+    // Open outages whose root is back: cleared, or still following the elements it cut off.
+    for (const [root, o] of this.active) {
+      if (causes.has(root) || o.state !== 'open' || cut.has(root)) continue;
+      const h = health.get(root);
+      if (!h || h.state === 'unknown') continue; // no data is not a recovery
+      const back = this.rootBack.get(root);
+      const still = o.impacted.filter((i) => down.has(i.element) || cut.has(i.element));
+      if (still.length > 0 && this.o.followRecoveryMs > 0 && now - (back ?? h.since) < this.o.followRecoveryMs) {
+        this.rootBack.set(root, back ?? h.since);
+        if (!sameElements(o.impacted, still)) {
+          o.impacted = still;
+          events.push({ type: 'updated', outage: copy(o), at: now });
+        }
+        continue;
+      }
+      this.rootBack.delete(root);
+      // Ends when its root is back, or (having waited for them) when the last of its elements is.
+      const end = back === undefined ? h.since : now;
+      for (const i of still) this.handedBack.set(i.element, end);
+      o.state = 'cleared';
+      o.clearedAt = end;
+      o.impacted = [];
+      events.push({ type: 'cleared', outage: copy(o), at: end });
+    }
+
+    // New root causes, unless still down behind a root that came back a moment ago (part of its outage).
+    for (const root of fresh) {
+      if (this.adopted(root, causes, now)) continue;
+      const h = health.get(root)!;
+      const imp = impacted.get(root) ?? new Map<string, number>();
+      const from = Math.max(h.since, this.handedBack.get(root) ?? 0);
+      this.handedBack.delete(root);
+      const o: Outage = {
+        id: `${root}@${from}`, root, severity: causes.get(root)!, state: 'open', startedAt: from,
+        impacted: [...imp].map(([element, since]) => ({ element, since: Math.max(since, from) })).sort(byElement),
+        planned: this.planned(root, from), flapping: false, reopened: 0, reason: h.reason,
+      };
+      this.active.set(root, o);
+      events.push({ type: 'opened', outage: copy(o), at: o.startedAt });
+    }
+    // What was handed back and is no longer down starts afresh next time.
+    for (const id of this.handedBack.keys()) if (!down.has(id) && !degraded.has(id)) this.handedBack.delete(id);
+
     for (const [root, o] of this.active) {
       if (causes.has(root)) continue;
-      const h = health.get(root);
-      if (o.state === 'open') {
-        if (cut.has(root)) {
-          // Its own parent is down after all: it is part of that outage now.
-          const parent = [...(roots.get(root) ?? [])][0];
-          o.state = 'closed';
-          o.closedAt = now;
-          o.mergedInto = parent !== undefined ? this.active.get(parent)?.id : undefined;
-          this.active.delete(root);
-          events.push({ type: 'closed', outage: copy(o), at: now });
-          continue;
-        }
-        if (!h || h.state === 'unknown') continue; // no data is not a recovery
-        o.state = 'cleared';
-        o.clearedAt = h.since;
-        o.impacted = [];
-        events.push({ type: 'cleared', outage: copy(o), at: h.since });
+      if (o.state === 'open' && cut.has(root)) {
+        // Its own parent is down after all: it is part of that outage now.
+        const parent = [...(roots.get(root) ?? [])][0];
+        o.state = 'closed';
+        o.closedAt = now;
+        o.mergedInto = parent !== undefined ? this.active.get(parent)?.id : undefined;
+        this.active.delete(root);
+        this.rootBack.delete(root);
+        events.push({ type: 'closed', outage: copy(o), at: now });
+        continue;
       }
       if (o.state === 'cleared' && now - o.clearedAt! >= this.o.confirmRecoveryMs) {
         o.state = 'closed';
@@ -193,6 +240,17 @@ export class OutageCorrelator {
       cutSince.set(id, since);
     }
     return { down, degraded, roots, cut, cutSince };
+  }
+
+  /** Whether a root without an outage is still down behind another root that is back within `followRecoveryMs`. */
+  private adopted(element: string, causes: ReadonlyMap<string, unknown>, now: number): boolean {
+    if (this.o.followRecoveryMs <= 0) return false;
+    for (const o of this.active.values()) {
+      if (o.root === element || causes.has(o.root) || o.state !== 'open') continue;
+      const back = this.rootBack.get(o.root) ?? now;
+      if (now - back < this.o.followRecoveryMs && o.impacted.some((i) => i.element === element)) return true;
+    }
+    return false;
   }
 
   private planned(element: string, at: number): boolean {

@@ -5,7 +5,6 @@ import type { Scope } from '../../correlators/impact/impact.ts';
 import type { Store } from '../store/store.ts';
 import { alertOf, type Alert } from './alert.ts';
 import type { Notifier } from './notifier.ts';
-import type { AlertStream } from './sse.ts';
 import { DeliveryLanes } from './lanes.ts';
 import { Outbox } from './outbox.ts';
 
@@ -18,7 +17,7 @@ export interface AlertStats { raised: number; duplicates: number; delivered: num
 export class AlertDispatcher {
   private readonly counts = { raised: 0, duplicates: 0 };
   private readonly lanes: DeliveryLanes;
-  private readonly o: { topology: () => Topology; store: () => Store; stream?: AlertStream; logger: Logger; maxQueue?: number; retryMs?: [number, number] };
+  private readonly o: { topology: () => Topology; store: () => Store; stream?: { publish(a: Alert): void }; logger: Logger; maxQueue?: number; retryMs?: [number, number] };
 
   constructor(notifiers: Notifier[], o: AlertDispatcher['o']) {
     this.lanes = new DeliveryLanes(notifiers, { what: 'alert', logger: o.logger, maxQueue: o.maxQueue, retryMs: o.retryMs, outbox: new Outbox('alert', () => o.store().db) });

@@ -18,6 +18,8 @@ import { compensationRoutes, type CompensationApiDeps } from './compensation.ts'
 import { Authenticator, RateLimiter, type Caller, type Role } from './auth.ts';
 import { OPENAPI } from './openapi.ts';
 import { ApiMetrics } from './metrics.ts';
+import type { EventHub } from './events.ts';
+import { staticFiles } from './static.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -35,6 +37,10 @@ export interface ApiDeps {
   complaints: ComplaintService;
   /** Credits and settlements; absent when compensation is turned off. */
   compensation?: CompensationApiDeps;
+  /** The live event stream served at /v1/events. */
+  events?: EventHub;
+  /** The dashboard's static files, served at /ui/ (and / redirects there). */
+  webDir?: string;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
   auth: Authenticator;
@@ -184,6 +190,15 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   const NOC: Role[] = ['noc'];
 
   app.get('/openapi.json', async () => OPENAPI);
+  if (d.webDir) {
+    const files = staticFiles(d.webDir);
+    app.get('/', async (_req, reply) => reply.redirect('/ui/'));
+    app.get('/ui/*', async (req, reply) => {
+      const f = files.get((req.params as { '*': string })['*'] || 'index.html');
+      if (!f) throw new ApiError(404, 'not_found', `no file ${req.url.split('?')[0]}`);
+      return reply.type(f.type).header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; style-src 'self'; img-src 'self' data:").send(f.body);
+    });
+  }
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
 
   app.get('/v1/outages', { preHandler: guard(READ) }, async (req) => {
@@ -340,6 +355,33 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { outageId: id, troubleTicket: items.map((c) => ({ id: c.id, '@referredType': 'TroubleTicket', status: c.status, grade: c.grade, reportedAt: iso(c.reportedAt) })), items: items.map(complaintView) };
   });
 
+  app.get('/v1/events', { preHandler: guard(READ) }, async (req, reply) => {
+    if (!d.events) throw new ApiError(404, 'not_found', 'no live events in this daemon');
+    reply.hijack();
+    d.events.attach(reply.raw);
+  });
+
+  const elementsQuery = z.strictObject({
+    region: z.string().min(1).optional(),
+    site: z.string().min(1).optional(),
+    kind: z.string().min(1).optional(),
+    state: z.enum(['up', 'degraded', 'down', 'unknown']).optional(),
+    limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  });
+  app.get('/v1/elements', { preHandler: guard(READ) }, async (req) => {
+    const q = parse(elementsQuery, req.query, 'query');
+    const items = [];
+    for (const e of d.topology().elements.values()) {
+      if ((q.region && e.region !== q.region) || (q.site && e.site !== q.site) || (q.kind && e.kind !== q.kind)) continue;
+      const h = d.health(e.id);
+      const state = h?.state ?? 'unknown';
+      if (q.state && state !== q.state) continue;
+      items.push({ id: e.id, kind: e.kind, site: e.site, region: e.region, parents: e.parents, state, since: iso(h?.since) ?? null, reason: h?.reason ?? null });
+      if (items.length >= q.limit) break;
+    }
+    return { items };
+  });
+
   app.get('/v1/elements/:id', { preHandler: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const e = d.topology().elements.get(id);
@@ -354,6 +396,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
       measurements: d.recent(id).map((m) => ({
         measurement: m.measurement, tags: m.tags, time: iso(m.time), latest: m.latest,
         history: Object.fromEntries(Object.entries(m.history).map(([f, pts]) => [f, pts.map(([t, v]) => ({ time: iso(t), value: v }))])),
+        trend: Object.fromEntries(Object.entries(m.trend).map(([f, pts]) => [f, pts.map(([t, v]) => ({ time: iso(t), value: v }))])),
       })),
     };
   });
@@ -397,8 +440,8 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   app.get('/v1/alerts', { preHandler: guard(NOC) }, async (req) => {
-    const q = parse(z.strictObject({ outage: z.string().min(1).optional() }), req.query, 'query');
-    return { items: (await d.store.alerts(q.outage)).map((a) => ({ ...a.body, ackState: a.ackState, ackBy: a.ackBy, ackTime: iso(a.ackAt) })) };
+    const q = parse(z.strictObject({ outage: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }), req.query, 'query');
+    return { items: (await d.store.alerts(q.outage, q.limit)).map((a) => ({ ...a.body, ackState: a.ackState, ackBy: a.ackBy, ackTime: iso(a.ackAt) })) };
   });
 
   app.post('/v1/alerts/:id/ack', { preHandler: guard(NOC) }, async (req) => {

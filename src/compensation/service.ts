@@ -26,6 +26,7 @@ export class CompensationService {
   private queue: Promise<unknown> = Promise.resolve();
   private task: ScheduledTask | undefined;
   private stopped = false;
+  private readonly settled: ((r: SettleReport) => void)[] = [];
 
   constructor(o: CompensationService['o']) {
     this.o = o;
@@ -60,7 +61,10 @@ export class CompensationService {
       const r = await this.o.ledger.settle(this.o.store(), outageId, this.now(), mode);
       this.stats.settlements++;
       this.stats.entries += r.entries;
-      if (r.entries > 0) this.o.pusher?.wake();
+      if (r.entries > 0) {
+        this.o.pusher?.wake();
+        for (const l of this.settled) l(r);
+      }
       if (!r.skipped) {
         this.o.logger.info({ outage: outageId, mode, subscribers: r.subscribers, eligible: r.eligible, entries: r.entries, reversed: r.reversed, added: r.addedMinor, ms: r.ms }, 'compensation settled');
       }
@@ -70,6 +74,11 @@ export class CompensationService {
       this.o.logger.error({ err, outage: outageId, mode }, 'compensation settlement failed; the next batch retries it');
       throw err;
     }
+  }
+
+  /** Called after a settlement that wrote entries. */
+  onSettled(l: (r: SettleReport) => void): void {
+    this.settled.push(l);
   }
 
   /** Credits were put back in the queue (a retry over the API): push them now. */

@@ -144,7 +144,24 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   return config;
 }
 
-/** The embedded defaults: the built-in simulator with its telemetry through an embedded broker, series kept in local files. */
+/**
+ * The embedded defaults: the demo. A simulated operator (4 aggregation switches, 48 base stations
+ * of 3 cells, 4 OLTs of 16 PON ports, 100,000 subscribers) with its telemetry through an embedded
+ * broker and its storyline of faults and complaints; series kept in local files, SQLite in the data
+ * directory; the dashboard's token in the data directory. Recovery and compensation run on a
+ * compressed clock (the `demo` policy) so the first story ends in credits within two minutes.
+ */
+export const DEMO = {
+  daemon: { logFormat: 'auto' },
+  sim: {
+    enabled: true, switches: 4, baseStations: 48, cellsPerBaseStation: 3, olts: 4, ponPortsPerOlt: 16,
+    regions: ['north', 'east', 'south', 'west'], subscribers: 100_000, interval: '5s',
+    mqtt: { embedded: {}, interval: '5s' }, story: { enabled: true }, dashboardToken: true,
+  },
+  outages: { confirmRecovery: '15s' },
+  compensation: { policies: [{ policy: 'demo' }], settle: '5s' },
+};
+
 export function embeddedDefaults(env: NodeJS.ProcessEnv = process.env) {
-  return validateConfig({ sim: { enabled: true, mqtt: { embedded: {} } }, daemon: { logFormat: 'auto' } }, env);
+  return validateConfig(DEMO, env);
 }

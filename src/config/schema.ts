@@ -325,6 +325,11 @@ export const configSchema = z.strictObject({
     confirmRecovery: duration(0).default(120_000),
     /** Reopened this many times: marked flapping. */
     flapAfterReopens: z.number().int().min(1).default(2),
+    /**
+     * Elements an outage cut off that are still down when its root is back stay in that outage this
+     * long (they come back a little later); past it each gets an outage of its own. 0: at once.
+     */
+    followRecovery: duration(0).default(60_000),
     evaluateEvery: duration(100).default(1_000),
     /** How long an alert waits for its outage's subscriber scope before it goes out without it. */
     scopeWait: duration(0).default(5_000),
@@ -383,6 +388,30 @@ export const configSchema = z.strictObject({
     cellsPerBaseStation: z.number().int().min(1).max(12).default(3),
     portsPerSwitch: z.number().int().min(1).max(512).default(24),
     interval: duration(100).default(10_000),
+    /** Broadband access: optical line terminals, each with PON ports, hanging below the switches (round robin). */
+    olts: z.number().int().min(0).default(0),
+    ponPortsPerOlt: z.number().int().min(1).max(128).default(8),
+    /** Region names given to the switches in turn (and to everything below them). */
+    regions: z.array(z.string().min(1)).min(1).default(['sim']),
+    /** A generated subscriber inventory of this size, loaded at start when the store holds no subscribers. */
+    subscribers: z.number().int().min(0).max(10_000_000).default(0),
+    /** The scripted, repeating storyline of faults, with complaints that follow them plus background noise. */
+    story: z.strictObject({
+      enabled: z.boolean().default(false),
+      /** One turn of the story; every act's time scales with it. */
+      cycle: duration(10_000).default(10 * 60_000),
+      /** The first act begins this long after start. */
+      startAfter: duration(0).default(15_000),
+      /** Background complaints (unrelated to any fault) per minute. */
+      noisePerMinute: z.number().min(0).max(600).default(3),
+      /** Complaints per minute from the subscribers a fault hits, at the switch failure's scale. */
+      faultComplaintsPerMinute: z.number().min(0).max(6000).default(40),
+    }).prefault({}),
+    /**
+     * A token for the dashboard, kept in `<dataDir>/dashboard-token` (made on first start, admin role);
+     * the daemon logs the dashboard's address with it. For the demo on loopback, not for production.
+     */
+    dashboardToken: z.boolean().default(false),
     /** An element of the topology file the simulated switches hang below (default: a SIM-CORE of their own). */
     uplink: z.string().min(1).nullable().default(null),
     /** Base stations also publish telemetry (and presence) to this broker, and the daemon subscribes. */

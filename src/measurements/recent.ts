@@ -12,7 +12,12 @@ export interface RecentSeries {
   time: number;
   /** The last points of the numeric fields, oldest first: [time, value]. */
   history: Record<string, [number, number][]>;
+  /** The charted fields' one-minute averages over the last hours, oldest first: [minute start, mean]. */
+  trend: Record<string, [number, number][]>;
 }
+
+/** The fields the dashboard charts over hours (signal, latency, loss); the rest keep only their last points. */
+const CHARTED = new Set(['rsrp_dbm', 'sinr_db', 'average_response_ms', 'percent_packet_loss', 'response_time_ms', 'loss_percent']);
 
 const plain = (v: FieldValue): number | string | boolean => (typeof v === 'bigint' ? Number(v) : v);
 
@@ -26,9 +31,14 @@ export class RecentMeasurements implements Consumer {
   readonly name = 'recent-measurements';
   private readonly byElement = new Map<string, Map<string, RecentSeries>>();
   private readonly points: number;
+  private readonly minutes: number;
+  /** Per series and charted field, the minute being summed: [minute start, sum, count]. */
+  private readonly open = new WeakMap<RecentSeries, Map<string, [number, number, number]>>();
 
-  constructor(points = 60) {
+  /** `points` raw values per field; `hours` of one-minute means for the charted fields. */
+  constructor(points = 60, hours = 6) {
     this.points = points;
+    this.minutes = Math.round(hours * 60);
   }
 
   write(batch: Batch): void {
@@ -50,7 +60,7 @@ export class RecentMeasurements implements Consumer {
     let key = s.measurement;
     for (const k of Object.keys(s.tags).sort()) key += `,${k}=${s.tags[k]}`;
     let r = series.get(key);
-    if (!r) series.set(key, (r = { measurement: s.measurement, tags: { ...s.tags }, latest: {}, time: s.time, history: {} }));
+    if (!r) series.set(key, (r = { measurement: s.measurement, tags: { ...s.tags }, latest: {}, time: s.time, history: {}, trend: {} }));
     if (s.time < r.time) return; // a late sample does not overwrite a newer one
     r.time = s.time;
     for (const [f, v] of Object.entries(s.fields)) {
@@ -60,6 +70,28 @@ export class RecentMeasurements implements Consumer {
       const h = (r.history[f] ??= []);
       h.push([s.time, p]);
       if (h.length > this.points) h.shift();
+      if (CHARTED.has(f)) this.average(r, f, s.time, p);
     }
+  }
+
+  /** Adds a value to its minute's mean; a finished minute goes into the trend. */
+  private average(r: RecentSeries, field: string, time: number, v: number): void {
+    let open = this.open.get(r);
+    if (!open) this.open.set(r, (open = new Map()));
+    const minute = time - (time % 60_000);
+    const m = open.get(field);
+    const trend = (r.trend[field] ??= []);
+    if (m && m[0] === minute) {
+      m[1] += v;
+      m[2]++;
+    } else {
+      open.set(field, [minute, v, 1]);
+    }
+    // The current minute is shown as it stands, replaced until it ends.
+    const cur = open.get(field)!;
+    const mean = Math.round((cur[1] / cur[2]) * 100) / 100;
+    if (trend.length > 0 && trend[trend.length - 1][0] === minute) trend[trend.length - 1][1] = mean;
+    else trend.push([minute, mean]);
+    while (trend.length > 0 && trend[0][0] <= minute - this.minutes * 60_000) trend.shift();
   }
 }

@@ -33,7 +33,7 @@ export class OutageService implements Consumer {
     const h = o.config.health;
     this.health = new HealthTracker({ failOf: h.failOf, window: h.window, recoverAfter: h.recoverAfter, staleAfterMs: h.staleAfter });
     this.thresholds = h.thresholds;
-    this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens });
+    this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens, followRecoveryMs: o.config.outages.followRecovery });
     if (o.restore) this.outages.restore(o.restore);
     this.log = o.logger;
     this.now = o.now ?? Date.now;

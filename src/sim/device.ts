@@ -4,12 +4,12 @@ import { freeUdpPort } from './ports.ts';
 import { switchMib, baseStationMib, type DeviceState, type SimClock } from './mib.ts';
 import { SimTelemetry, type TelemetryOptions } from './telemetry.ts';
 
-export type DeviceKind = 'switch' | 'base-station';
+export type DeviceKind = 'switch' | 'olt' | 'base-station';
 
 export interface DeviceSpec {
   name: string;
   kind: DeviceKind;
-  /** Ports for a switch, cells for a base station. */
+  /** Ports for a switch, PON ports (plus the uplink) for an OLT, cells for a base station. */
   rows: number;
   community?: string;
   /** Base stations: also publish MQTT telemetry. */
@@ -34,7 +34,7 @@ export class SimDevice {
     this.spec = spec;
     this.host = host;
     this.clock = clock;
-    this.state = { name: spec.name, bootTime: clock.now(), downRows: new Set(), radioOffsetDb: 0 };
+    this.state = { name: spec.name, bootTime: clock.now(), downRows: new Set(), radioOffsetDb: 0, cellOffsetDb: new Map(), link: { extraRttMs: 0, lossPercent: 0 } };
   }
 
   get running(): boolean {
@@ -45,9 +45,9 @@ export class SimDevice {
     if (this.agent) return this.port;
     this.state.bootTime = this.clock.now();
     if (this.port === 0) this.port = await freeUdpPort(this.host);
-    const mib = this.spec.kind === 'switch'
-      ? switchMib(this.state, this.spec.rows, this.clock)
-      : baseStationMib(this.state, this.spec.rows, this.clock);
+    const mib = this.spec.kind === 'base-station'
+      ? baseStationMib(this.state, this.spec.rows, this.clock)
+      : switchMib(this.state, this.spec.kind === 'olt' ? this.spec.rows + 1 : this.spec.rows, this.clock, this.spec.kind === 'olt');
     const agent = snmp.createAgent({ port: this.port, address: this.host, disableAuthorization: false }, () => {}, mib);
     agent.getAuthorizer().addCommunity(this.spec.community ?? 'public');
     const socket: any = Object.values(agent.listener.sockets)[0];

@@ -28,6 +28,10 @@ export interface DeviceState {
   downRows: Set<number>;
   /** Added to every radio quality value (dB), for degradation faults. */
   radioOffsetDb: number;
+  /** Added to one cell's radio quality values (dB): a single degraded cell. */
+  cellOffsetDb: Map<number, number>;
+  /** The backhaul link: extra round trip (ms) and packet loss (%) on top of the usual. */
+  link: { extraRttMs: number; lossPercent: number };
 }
 
 /** A stable pseudo-random number in [0,1) from integers, so every run serves the same values. */
@@ -71,17 +75,17 @@ function addSystem(mib: any, state: DeviceState, descr: string, clock: SimClock)
 }
 
 /** A switch: system group, IF-MIB ifTable and ifXTable with `ports` Ethernet ports. */
-export function switchMib(state: DeviceState, ports: number, clock: SimClock): any {
+export function switchMib(state: DeviceState, ports: number, clock: SimClock, olt = false): any {
   const mib = snmp.createMib();
-  addSystem(mib, state, `netpulse simulated switch ${state.name}`, clock);
+  addSystem(mib, state, `netpulse simulated ${olt ? 'GPON OLT' : 'switch'} ${state.name}`, clock);
   const seed = hashName(state.name);
   const up = (row: number) => !state.downRows.has(row) && rand(seed, row, 7) > 0.1;
   const secs = () => (clock.now() - state.bootTime) / 1000;
   const octets = (row: number, dir: number) => Math.floor(secs() * (1e5 + rand(seed, row, dir) * 5e7)) * (up(row) ? 1 : 0);
   const ifCols: Array<[number, string, number, (row: number) => unknown]> = [
     [1, 'ifIndex', T.Integer, (r) => r],
-    [2, 'ifDescr', T.OctetString, (r) => `GigabitEthernet0/${r}`],
-    [3, 'ifType', T.Integer, () => 6],
+    [2, 'ifDescr', T.OctetString, (r) => (olt && r > 1 ? `gpon-olt_1/1/${r - 1}` : `GigabitEthernet0/${r}`)],
+    [3, 'ifType', T.Integer, (r) => (olt && r > 1 ? 250 : 6)],
     [5, 'ifSpeed', T.Gauge, () => 1_000_000_000],
     [7, 'ifAdminStatus', T.Integer, () => 1],
     [8, 'ifOperStatus', T.Integer, (r) => (up(r) ? 1 : 2)],
@@ -114,14 +118,25 @@ export function cellRadio(state: DeviceState, row: number, clock: SimClock): Cel
   const t = clock.now() / 1000;
   const up = !state.downRows.has(row);
   const drift = (k: number, amp: number) => Math.sin(t / 60 + rand(seed, row, k) * 6.28) * amp;
+  const offset = state.radioOffsetDb + (state.cellOffsetDb.get(row) ?? 0);
   return {
     up,
-    rsrp: -80 - rand(seed, row, 1) * 20 + drift(1, 3) + state.radioOffsetDb,
-    rsrq: -8 - rand(seed, row, 2) * 4 + drift(2, 1) + state.radioOffsetDb / 4,
-    sinr: 8 + rand(seed, row, 3) * 12 + drift(3, 2) + state.radioOffsetDb,
+    rsrp: -80 - rand(seed, row, 1) * 20 + drift(1, 3) + offset,
+    rsrq: -8 - rand(seed, row, 2) * 4 + drift(2, 1) + offset / 4,
+    sinr: 8 + rand(seed, row, 3) * 12 + drift(3, 2) + offset,
     users: up ? Math.round(20 + rand(seed, row, 4) * 150 + drift(4, 10)) : 0,
     prb: up ? Math.round(30 + rand(seed, row, 5) * 50 + drift(5, 10)) : 0,
   };
+}
+
+/** What a base station's backhaul looks like now (its own probe, as a TWAMP responder reports it). */
+export function backhaul(state: DeviceState, clock: SimClock): { rttMs: number; lossPercent: number } {
+  const seed = hashName(state.name);
+  const t = clock.now() / 1000;
+  const base = 4 + rand(seed, 11) * 12;
+  const jitter = Math.abs(Math.sin(t / 7 + rand(seed, 12) * 6.28)) * 2;
+  const loss = state.link.lossPercent > 0 ? state.link.lossPercent : (rand(seed, Math.floor(t / 10)) < 0.05 ? 0.5 : 0);
+  return { rttMs: base + jitter + state.link.extraRttMs, lossPercent: loss };
 }
 
 /** A base station: system group and the NETPULSE-LTE-CELL-MIB cell table. */

@@ -3,9 +3,12 @@ import type { Config, SnmpTargetConfig, MqttBrokerConfig } from '../config/schem
 import { mqttBroker } from '../config/schema.ts';
 import type { Element } from '../topology/topology.ts';
 
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
 /**
- * The built-in simulated network: switches and base stations as SNMP agents on loopback. The
- * daemon polls it through the same collector as real devices; it only adds targets.
+ * The built-in simulated network: aggregation switches, OLTs and base stations as SNMP agents on
+ * loopback. The daemon polls it through the same collector as real devices; it only adds targets,
+ * elements and (with `sim.mqtt`) a broker subscription.
  */
 export class SimNetwork {
   readonly devices: SimDevice[];
@@ -15,10 +18,11 @@ export class SimNetwork {
   constructor(cfg: Config['sim']) {
     this.cfg = cfg;
     const specs: DeviceSpec[] = [];
-    for (let i = 1; i <= cfg.switches; i++) specs.push({ name: `SIM-SW-${String(i).padStart(3, '0')}`, kind: 'switch', rows: cfg.portsPerSwitch });
+    for (let i = 1; i <= cfg.switches; i++) specs.push({ name: `SIM-SW-${pad(i, 3)}`, kind: 'switch', rows: cfg.portsPerSwitch });
+    for (let i = 1; i <= cfg.olts; i++) specs.push({ name: `SIM-OLT-${pad(i, 2)}`, kind: 'olt', rows: cfg.ponPortsPerOlt });
     // With the embedded broker the URL is known once it listens (`useEmbeddedBroker`).
     const telemetry = cfg.mqtt.url || cfg.mqtt.embedded ? { url: cfg.mqtt.url ?? '', prefix: cfg.mqtt.prefix, intervalMs: cfg.mqtt.interval } : undefined;
-    for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${String(i).padStart(4, '0')}`, kind: 'base-station', rows: cfg.cellsPerBaseStation, telemetry });
+    for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${pad(i, 4)}`, kind: 'base-station', rows: cfg.cellsPerBaseStation, telemetry: telemetry && { ...telemetry } });
     this.devices = specs.map((s) => new SimDevice(s, cfg.host));
   }
 
@@ -50,20 +54,22 @@ export class SimNetwork {
       version: '2c',
       community: d.spec.community ?? 'public',
       interval: this.cfg.interval,
-      profiles: d.spec.kind === 'switch' ? ['system', 'if-mib'] : ['system', 'lte-cell'],
+      profiles: d.spec.kind === 'base-station' ? ['system', 'lte-cell'] : ['system', 'if-mib'],
       tags: { sim: 'true' },
     }));
   }
 
   /**
-   * The broker the simulated base stations publish to, with the subscription that maps their
-   * telemetry (measurement `lte_cell`, tag `source=mqtt`) and their presence; none without `sim.mqtt.url`.
+   * The broker the simulated base stations publish to, with the subscriptions that map their
+   * telemetry (measurement `lte_cell`, tag `source=mqtt`), their backhaul probe (measurement
+   * `ping`, Telegraf's field names) and their presence; none without `sim.mqtt`.
    */
   brokers(): MqttBrokerConfig[] {
     const m = this.cfg.mqtt;
     const url = this.brokerUrl ?? m.url;
     if (!url) return [];
     const at = m.prefix.split('/').length; // topic level of the station name
+    const staleAfter = Math.max(1000, m.interval * 3);
     return [mqttBroker.parse({
       name: 'sim', url, clientId: 'netpulse-sim-subscriber',
       // aedes, the embedded broker, speaks MQTT 3.1.1.
@@ -75,25 +81,38 @@ export class SimNetwork {
           rsrp_dbm: '$.rsrp_dbm', rsrq_db: '$.rsrq_db', sinr_db: '$.sinr_db',
           connected_users: { path: '$.connected_users', type: 'int' }, prb_utilization: { path: '$.prb_utilization', type: 'int' },
         },
-        time: '$.ts', staleAfter: Math.max(1000, m.interval * 3),
+        time: '$.ts', staleAfter,
+      }, {
+        topic: `${m.prefix}/+/backhaul`, format: 'json', element: `{${at}}`, measurement: 'ping',
+        tags: { url: `{${at}}-backhaul`, source: 'mqtt', sim: 'true' },
+        fields: { average_response_ms: '$.rtt_ms', percent_packet_loss: '$.loss_percent' },
+        time: '$.ts', staleAfter,
       }],
       presence: { topic: `${m.prefix}/presence/+`, element: `{${at + 1}}` },
     })];
   }
 
   /**
-   * The simulated network's topology: a core (not polled; or `sim.uplink`) above the switches, base stations spread
-   * over the switches (round robin), each base station's cells below it.
+   * The simulated network's topology: a core (not polled; or `sim.uplink`) above the switches;
+   * base stations and OLTs spread over the switches (round robin), each with its cells or PON
+   * ports below it. Each switch has a region of `sim.regions` in turn, passed down to what hangs below.
    */
   elements(): Element[] {
     const up = this.cfg.uplink ?? 'SIM-CORE';
+    const regions = this.cfg.regions;
     const switches = this.devices.filter((d) => d.spec.kind === 'switch');
-    const out: Element[] = this.cfg.uplink ? [] : [{ id: 'SIM-CORE', kind: 'core', site: 'sim-core', region: 'sim', parents: [] }];
-    for (const sw of switches) out.push({ id: sw.spec.name, kind: 'aggregation', site: `${sw.spec.name}-site`, region: 'sim', parents: [up] });
+    const out: Element[] = this.cfg.uplink ? [] : [{ id: 'SIM-CORE', kind: 'core', site: 'sim-core', region: regions[0], parents: [] }];
+    switches.forEach((sw, i) => out.push({ id: sw.spec.name, kind: 'aggregation', site: `${sw.spec.name}-site`, region: regions[i % regions.length], parents: [up] }));
+    const hang = (i: number) => (switches.length > 0 ? { parent: switches[i % switches.length].spec.name, region: regions[(i % switches.length) % regions.length] } : { parent: up, region: regions[0] });
     this.devices.filter((d) => d.spec.kind === 'base-station').forEach((bs, i) => {
-      const parent = switches.length > 0 ? switches[i % switches.length].spec.name : up;
-      out.push({ id: bs.spec.name, kind: 'base_station', site: `${bs.spec.name}-site`, region: 'sim', parents: [parent] });
-      for (let c = 1; c <= bs.spec.rows; c++) out.push({ id: `${bs.spec.name}-C${c}`, kind: 'cell', site: `${bs.spec.name}-site`, region: 'sim', parents: [bs.spec.name] });
+      const { parent, region } = hang(i);
+      out.push({ id: bs.spec.name, kind: 'base_station', site: `${bs.spec.name}-site`, region, parents: [parent] });
+      for (let c = 1; c <= bs.spec.rows; c++) out.push({ id: `${bs.spec.name}-C${c}`, kind: 'cell', site: `${bs.spec.name}-site`, region, parents: [bs.spec.name] });
+    });
+    this.devices.filter((d) => d.spec.kind === 'olt').forEach((olt, i) => {
+      const { parent, region } = hang(i);
+      out.push({ id: olt.spec.name, kind: 'olt', site: `${olt.spec.name}-site`, region, parents: [parent] });
+      for (let p = 1; p <= olt.spec.rows; p++) out.push({ id: `${olt.spec.name}-P${pad(p, 2)}`, kind: 'access', site: `${olt.spec.name}-site`, region, parents: [olt.spec.name] });
     });
     return out;
   }

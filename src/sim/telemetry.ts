@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { cellRadio, type DeviceState, type SimClock } from './mib.ts';
+import { cellRadio, backhaul, type DeviceState, type SimClock } from './mib.ts';
 
 export interface TelemetryOptions {
   url: string;
@@ -14,7 +14,8 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
  * A simulated base station's MQTT agent: announces itself "online" (retained) with an "offline"
  * last will, and publishes one JSON message per cell every interval at QoS 1:
  * `<prefix>/<station>/cell/<n>` `{"rsrp_dbm":-91.2,"rsrq_db":-9.1,"sinr_db":14.3,"connected_users":87,
- * "prb_utilization":55,"oper_status":"up","ts":1700000000000}`. `stop` drops the connection without a
+ * "prb_utilization":55,"oper_status":"up","ts":1700000000000}`, and its backhaul probe's figures,
+ * `<prefix>/<station>/backhaul` `{"rtt_ms":7.2,"loss_percent":0,"ts":...}`. `stop` drops the connection without a
  * DISCONNECT, so the broker publishes the will, as when a real station dies.
  */
 export class SimTelemetry {
@@ -52,6 +53,7 @@ export class SimTelemetry {
     const c = this.client;
     if (!c?.connected) return;
     const ts = this.clock.now();
+    this.publishBackhaul(c, ts);
     for (let cell = 1; cell <= this.o.cells; cell++) {
       const r = cellRadio(this.state, cell, this.clock);
       if (!r.up) continue; // a cell that is down sends nothing
@@ -60,6 +62,11 @@ export class SimTelemetry {
         prb_utilization: r.prb, oper_status: 'up', ts,
       }), { qos: 1 });
     }
+  }
+
+  private publishBackhaul(c: MqttClient, ts: number): void {
+    const b = backhaul(this.state, this.clock);
+    c.publish(`${this.o.prefix}/${this.state.name}/backhaul`, JSON.stringify({ rtt_ms: round1(b.rttMs), loss_percent: round1(b.lossPercent), ts }), { qos: 1 });
   }
 
   stop(): void {

@@ -226,6 +226,11 @@ export class Store {
     return out;
   }
 
+  async subscriberCount(): Promise<number> {
+    const [r] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM subscribers');
+    return Number(r.n);
+  }
+
   async subscriber(id: string): Promise<Subscriber | undefined> {
     const r = await this.db.query<{ id: string; tier: Subscriber['tier']; service: Subscriber['service']; region: string | null; plan: string | null; arpu_minor: number | null; fee_minor: number | null; usage: string | null; serving: string }>(
       'SELECT id, tier, service, region, plan, arpu_minor, fee_minor, usage, serving FROM subscribers WHERE id = $1', [id]);
@@ -334,9 +339,13 @@ export class Store {
     return (await this.db.run(`UPDATE alerts SET ack_state = 'acknowledged', ack_by = $1, ack_at = $2 WHERE id = $3`, [by, at, id])) > 0;
   }
 
-  async alerts(outageId?: string): Promise<StoredAlert[]> {
+  /** Alerts oldest first: all of them, an outage's, or (with `latest`) only the last so many. */
+  async alerts(outageId?: string, latest?: number): Promise<StoredAlert[]> {
+    const where = outageId ? 'WHERE outage_id = $1' : '';
+    const params = outageId ? [outageId] : [];
     const rows = await this.db.query<{ id: string; outage_id: string; event: string; raised_at: number; body: string; ack_state: string; ack_by: string | null; ack_at: number | null }>(
-      outageId ? 'SELECT * FROM alerts WHERE outage_id = $1 ORDER BY raised_at, id' : 'SELECT * FROM alerts ORDER BY raised_at, id', outageId ? [outageId] : []);
+      latest ? `SELECT * FROM alerts ${where} ORDER BY raised_at DESC, id DESC LIMIT ${Math.floor(latest)}` : `SELECT * FROM alerts ${where} ORDER BY raised_at, id`, params);
+    if (latest) rows.reverse();
     return rows.map((r) => ({
       id: r.id, outageId: r.outage_id, event: r.event, raisedAt: Number(r.raised_at), body: JSON.parse(r.body),
       ackState: r.ack_state as StoredAlert['ackState'], ...(r.ack_by !== null && { ackBy: r.ack_by }), ...(r.ack_at !== null && { ackAt: Number(r.ack_at) }),

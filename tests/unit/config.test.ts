@@ -26,7 +26,7 @@ describe('config', () => {
   it('names a bad compensation schedule and a policy that does not exist', () => {
     expect(parseConfigText('compensation: { schedule: "every minute" }', {}).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['compensation.schedule: not a cron expression (e.g. "*/15 * * * *")']);
     const { config } = parseConfigText('compensation: { policies: [ { policy: nosuch } ] }', {});
-    expect(checkPolicies(config!)[0]).toMatchObject({ path: 'compensation.policies', message: expect.stringMatching(/^no policy "nosuch" in .*config\/policies \(there: be-bipt, de-tkg, nl-telecommunicatiewet, ofcom-uk, operator-default\)$/) });
+    expect(checkPolicies(config!)[0]).toMatchObject({ path: 'compensation.policies', message: expect.stringMatching(/^no policy "nosuch" in .*config\/policies \(there: be-bipt, de-tkg, demo, nl-telecommunicatiewet, ofcom-uk, operator-default\)$/) });
   });
 
   it.each([

@@ -95,7 +95,39 @@ describe('outages along the topology, as timelines', () => {
     expect(tl.types().sort()).toEqual(['cleared AGG-7', 'opened AGG-7', 'opened BS-2']);
     const bs2 = tl.events.find((e) => e.outage.root === 'BS-2')!.outage;
     expect(tl.events.find((e) => e.outage.root === 'BS-2')!.evaluatedAt).toBe(70 * S); // as soon as AGG-7 is confirmed back (two good polls)
-    expect(bs2.startedAt).toBe(20 * S); // it has been failing since the switch went
+    // Failing since the switch went, but the switch's outage holds it until then: no time counted twice.
+    expect(bs2.startedAt).toBe(60 * S);
+    expect(tl.events.find((e) => e.type === 'cleared')!.outage.clearedAt).toBe(60 * S);
+  });
+
+  it('the parent recovers and its children come back a little later: still one outage, ending when the last is back', () => {
+    const tl = new Timeline({ followRecoveryMs: 60 * S }).every10(0, 10, allUp);
+    tl.every10(20, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    // AGG-7 answers from t=60; its base stations re-attach 30 s later.
+    tl.every10(60, 80, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.types()).toEqual(['opened AGG-7']); // no outage of BS-1 or BS-2
+    expect(tl.outages.outages[0]).toMatchObject({ root: 'AGG-7', state: 'open' });
+    expect(tl.outages.outages[0].impacted.map((i) => i.element)).toEqual(['BS-1', 'BS-1-C1', 'BS-2']);
+    // BS-2 first (from t=90), then BS-1 and its cell (from t=100).
+    tl.every10(90, 90, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-1-C1') }));
+    tl.every10(100, 200, allUp);
+    expect(tl.types()).toEqual(['opened AGG-7', 'updated AGG-7', 'cleared AGG-7', 'closed AGG-7']);
+    expect(tl.events[1].outage.impacted.map((i) => i.element)).toEqual(['BS-1', 'BS-1-C1']);
+    const cleared = tl.events.find((e) => e.type === 'cleared')!;
+    expect(cleared.outage.clearedAt).toBe(110 * S); // when the last of them was confirmed back (two good polls)
+  });
+
+  it('a child still down past followRecovery gets its own outage from then on; the parent\'s ends there', () => {
+    const tl = new Timeline({ followRecoveryMs: 30 * S }).every10(0, 10, allUp);
+    tl.every10(20, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    tl.every10(60, 90, () => ({ ...allUp(), ...all('fail', 'BS-2') }));
+    tl.every10(100, 160, () => ({ ...allUp(), ...all('fail', 'BS-2') }));
+    expect(tl.types()).toEqual(['opened AGG-7', 'updated AGG-7', 'cleared AGG-7', 'opened BS-2', 'closed AGG-7']);
+    const cleared = tl.events.find((e) => e.type === 'cleared')!;
+    const bs2 = tl.events.find((e) => e.outage.root === 'BS-2')!;
+    expect(cleared.evaluatedAt).toBe(90 * S); // AGG-7 back (two good polls) at 60 s, waited 30 s
+    expect(bs2.outage.startedAt).toBe(cleared.outage.clearedAt); // continues where the switch's ends
+    expect(bs2.outage.impacted.map((i) => i.element)).toEqual([]);
   });
 
   it('a base station down first, then its switch: the station outage merges into the switch outage', () => {
