@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # package:binary the tests need
 required="snmpd:/usr/sbin/snmpd snmp:/usr/bin/snmpget snmpsim:/usr/bin/snmpsimd victoria-metrics:/usr/bin/victoria-metrics influxdb:/usr/bin/influxd
   mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosquitto_pub fping:/usr/bin/fping nftables:/usr/sbin/nft iproute2:/usr/sbin/ip util-linux:/usr/sbin/runuser
-  postgresql:/usr/lib/postgresql/15/bin/postgres openssl:/usr/bin/openssl"
+  postgresql:/usr/lib/postgresql/15/bin/postgres openssl:/usr/bin/openssl chromium:/usr/bin/chromium"
 missing=()
 for pair in $required; do
   [ -x "${pair#*:}" ] || missing+=("${pair%%:*}")

@@ -34,6 +34,12 @@ export interface Alert {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Element kinds as a NOC engineer reads them, one and many. */
+const KIND_NAME: Record<string, [string, string]> = {
+  core: ['core node', 'core nodes'], aggregation: ['aggregation switch', 'aggregation switches'], access: ['access port', 'access ports'],
+  olt: ['OLT', 'OLTs'], base_station: ['base station', 'base stations'], cell: ['cell', 'cells'],
+};
+
 export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Alert {
   const o: Outage = e.outage;
   const el = topology.elements.get(o.root);
@@ -45,7 +51,7 @@ export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Aler
     const k = topology.elements.get(i.element)?.kind ?? 'element';
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
-  const what = [...counts].map(([k, n]) => `${n} ${k.replace('_', ' ')}${n === 1 ? '' : 's'}`).join(', ');
+  const what = [...counts].map(([k, n]) => `${n} ${n === 1 ? KIND_NAME[k]?.[0] ?? k : KIND_NAME[k]?.[1] ?? `${k}s`}`).join(', ');
   const details = cleared
     ? `${kind.replace('_', ' ')} ${o.root} is back (${e.type})`
     : o.severity === 'degradation'

@@ -133,7 +133,7 @@ function outageView(o: StoredOutage, topology: Topology) {
     id: o.id, state: o.state, severity: o.severity, planned: o.planned, flapping: o.flapping, reopened: o.reopened,
     rootCause: { ...el(o.root), reason: o.reason },
     startedAt: iso(o.startedAt), clearedAt: iso(o.clearedAt), closedAt: iso(o.closedAt),
-    durationSeconds: Math.round(((o.clearedAt ?? Date.now()) - o.startedAt) / 1000),
+    durationSeconds: Math.round(((o.clearedAt ?? o.closedAt ?? Date.now()) - o.startedAt) / 1000),
     impactedElements: o.impacted.map((i) => ({ ...el(i.element), since: iso(i.since) })),
     affectedSubscribers: o.scope ?? null,
     mergedInto: o.mergedInto,
@@ -193,11 +193,13 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   if (d.webDir) {
     const files = staticFiles(d.webDir);
     app.get('/', async (_req, reply) => reply.redirect('/ui/'));
-    app.get('/ui/*', async (req, reply) => {
-      const f = files.get((req.params as { '*': string })['*'] || 'index.html');
-      if (!f) throw new ApiError(404, 'not_found', `no file ${req.url.split('?')[0]}`);
+    const serve = (name: string, url: string, reply: FastifyReply) => {
+      const f = files.get(name || 'index.html');
+      if (!f) throw new ApiError(404, 'not_found', `no file ${url.split('?')[0]}`);
       return reply.type(f.type).header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; style-src 'self'; img-src 'self' data:").send(f.body);
-    });
+    };
+    app.get('/ui', async (req, reply) => serve('index.html', req.url, reply));
+    app.get('/ui/*', async (req, reply) => serve((req.params as { '*': string })['*'], req.url, reply));
   }
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
 

@@ -158,7 +158,7 @@ export const DEMO = {
     regions: ['north', 'east', 'south', 'west'], subscribers: 100_000, interval: '5s',
     mqtt: { embedded: {}, interval: '5s' }, story: { enabled: true }, dashboardToken: true,
   },
-  outages: { confirmRecovery: '15s' },
+  outages: { confirmRecovery: '20s' },
   compensation: { policies: [{ policy: 'demo' }], settle: '5s' },
 };
 

@@ -61,9 +61,10 @@ export function script(cast: Cast, turn: number, cycleMs: number): Act[] {
   at(100, { do: 'complaints', elements: [`${weak.id}-C${weakCell}`], categories: ['weak_signal', 'slow_data', 'call_drop'], per10k: 60, min: 1, until: s(210), withCell: true });
   at(210, { do: 'radio', station: weak.id, cell: weakCell, db: 0 }, `${weak.id}-C${weakCell}: interference source switched off`);
   const flap = st(2);
-  const flapPlan: [number, 'down' | 'up'][] = [[240, 'down'], [258, 'up'], [280, 'down'], [298, 'up'], [320, 'down'], [338, 'up']];
+  // Up for 12 s at a time: long enough to look recovered, too short for the recovery to be confirmed.
+  const flapPlan: [number, 'down' | 'up'][] = [[240, 'down'], [258, 'up'], [270, 'down'], [288, 'up'], [300, 'down'], [318, 'up']];
   for (const [t, d] of flapPlan) at(t, { do: d, devices: [flap.id] }, d === 'down' ? `${flap.id}: backhaul fibre drops` : `${flap.id}: backhaul fibre back`);
-  at(242, { do: 'complaints', elements: cast.below(flap.id), categories: ['no_service', 'call_drop'], per10k: 40, min: 1, until: s(340) });
+  at(242, { do: 'complaints', elements: cast.below(flap.id), categories: ['no_service', 'call_drop'], per10k: 40, min: 1, until: s(320) });
   const planned = st(3);
   at(300, { do: 'plan', window: { id: `demo-work-${turn}`, elements: [planned.id], start: 0, end: 0, reason: 'demo: software upgrade' } }, `planned work on ${planned.id} announced`);
   at(380, { do: 'down', devices: [planned.id] }, `${planned.id}: taken down for planned work`);
