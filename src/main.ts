@@ -23,7 +23,8 @@ Usage:
                                       load subscribers from CSV or JSON Lines (.jsonl), row by row
   netpulse --help
 
-Environment: NETPULSE_CONFIG names the config file when --config is not given.`;
+Environment: NETPULSE_CONFIG names the config file when --config is not given; without
+either, the demo runs on embedded defaults (its API on NETPULSE_API_HOST, 127.0.0.1 unless set).`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({

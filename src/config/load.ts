@@ -162,6 +162,7 @@ export const DEMO = {
   compensation: { policies: [{ policy: 'demo' }], settle: '5s' },
 };
 
+/** The demo's API listens on loopback, or on `NETPULSE_API_HOST` (a container publishes it with 0.0.0.0). */
 export function embeddedDefaults(env: NodeJS.ProcessEnv = process.env) {
-  return validateConfig(DEMO, env);
+  return validateConfig({ ...DEMO, api: { host: env.NETPULSE_API_HOST || '127.0.0.1' } }, env);
 }

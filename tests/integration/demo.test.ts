@@ -1,7 +1,10 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { testDaemon } from '../helpers/daemon.ts';
-import { embeddedDefaults } from '../../src/config/load.ts';
+import { embeddedDefaults, DEMO } from '../../src/config/load.ts';
 import { MqttCollector } from '../../collectors/mqtt/collector.ts';
+import { hashToken } from '../../src/api/auth.ts';
 
 describe('the demo on embedded defaults', () => {
   it('runs the simulator with its telemetry through the embedded MQTT broker', () => {
@@ -21,4 +24,88 @@ describe('the demo on embedded defaults', () => {
       await daemon.stop();
     }
   });
+
+  it('plays the storyline end to end: switch dies, one outage, complaints matched, repaired, credited; the dashboard token works', async () => {
+    const token = 'story-test';
+    // The demo's own configuration, its clock run faster: the first act (a switch losing power)
+    // lasts 30 s instead of 50 s.
+    const { daemon, logs, dataDir } = testDaemon({
+      ...DEMO,
+      api: { port: 0, tokens: [{ name: 't', hash: hashToken(token), roles: ['admin'] }] },
+      sim: { ...DEMO.sim, interval: '500ms', mqtt: { embedded: { port: 0 }, interval: '500ms' }, story: { enabled: true, cycle: '360s', startAfter: '1s' } },
+      outages: { confirmRecovery: '2s', followRecovery: '10s' },
+      compensation: { ...DEMO.compensation, settle: '1s' },
+    });
+    await daemon.start();
+    const get = async (path: string, auth = token) => {
+      const r = await fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { headers: { authorization: `Bearer ${auth}` } });
+      return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() };
+    };
+    try {
+      // The generated inventory is in the store.
+      const sub = await get('/v1/subscribers/SIM-000001');
+      expect(sub.status).toBe(200);
+      // The storyline's first act: SIM-SW-001 dies. One outage, rooted at the switch.
+      let outage: any;
+      await expect.poll(async () => {
+        outage = (await get('/v1/outages?state=active')).body.items.find((o: any) => o.rootCause.id === 'SIM-SW-001');
+        return outage?.affectedSubscribers?.subscribers ?? 0;
+      }, { timeout: 30_000 }).toBeGreaterThan(20_000);
+      expect(outage.impactedElements.length).toBe(13 + 36 + 16); // 12 stations + OLT, their cells and ports
+      // Complaints follow and are matched to it.
+      await expect.poll(async () => (await get(`/v1/outages/${encodeURIComponent(outage.id)}/complaints`)).body.items.length, { timeout: 30_000 }).toBeGreaterThan(3);
+      const matched = (await get(`/v1/outages/${encodeURIComponent(outage.id)}/complaints`)).body.items;
+      expect(matched.every((c: any) => c.match.outageId === outage.id)).toBe(true);
+      // Repaired (at 30 s): closed, and the compensation issued.
+      await expect.poll(async () => (await get(`/v1/outages/${encodeURIComponent(outage.id)}`)).body.state, { timeout: 60_000 }).toBe('closed');
+      await expect.poll(async () => (await get(`/v1/compensation/totals?by=outage&outage=${encodeURIComponent(outage.id)}`)).body.items[0]?.entries ?? 0, { timeout: 30_000 }).toBeGreaterThan(15_000);
+      // Nothing else became an outage of its own while the switch was down or coming back.
+      const all = (await get('/v1/outages?limit=100')).body.items.filter((o: any) => o.rootCause.id.startsWith('SIM-BS-00') && !o.mergedInto && o.rootCause.kind === 'base_station');
+      expect(all).toEqual([]);
+      expect(logs.some((l) => l.msg === 'demo story: SIM-SW-001 repaired: power restored')).toBe(true);
+      expect(logs.some((l) => l.msg === 'generated subscriber inventory loaded' && l.loaded === 100_000)).toBe(true);
+      // The dashboard's token, made on first start and kept in the data directory (owner-only), reads as the NOC.
+      const dashboard = readFileSync(join(dataDir, 'dashboard-token'), 'utf8').trim();
+      expect(statSync(join(dataDir, 'dashboard-token')).mode & 0o777).toBe(0o600);
+      expect((await get('/v1/elements?kind=aggregation', dashboard)).body.items.map((e: any) => e.id)).toEqual(['SIM-SW-001', 'SIM-SW-002', 'SIM-SW-003', 'SIM-SW-004']);
+      expect((await get('/v1/compensation/policies', dashboard)).status).toBe(200);
+      expect(logs.some((l) => l.msg?.startsWith('NOC dashboard') && l.url.endsWith(`/ui/#token=${dashboard}`))).toBe(true);
+    } finally {
+      await daemon.stop();
+    }
+  }, 150_000);
+
+  it('live events on the API: bearer token required, then every health change and outage as it happens', async () => {
+    const token = 'events-test';
+    const { daemon } = testDaemon({
+      api: { port: 0, tokens: [{ name: 'noc', hash: hashToken(token), roles: ['noc'] }] },
+      sim: { enabled: true, switches: 1, baseStations: 2, interval: '300ms' },
+      outages: { confirmRecovery: '1s' },
+    });
+    await daemon.start();
+    const ac = new AbortController();
+    try {
+      const url = `http://127.0.0.1:${daemon.apiPort}/v1/events`;
+      expect((await fetch(url)).status).toBe(401);
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const until = async (re: RegExp) => {
+        const deadline = Date.now() + 20_000;
+        while (!re.test(text) && Date.now() < deadline) text += (await reader.read()).value ?? '';
+        return re.test(text);
+      };
+      expect(await until(/event: health\ndata: \{"element":"SIM-SW-001","from":"unknown","to":"up"/)).toBe(true);
+      await daemon.sim!.device('SIM-BS-0002')!.stop();
+      expect(await until(/event: outage\ndata: \{"outage":"SIM-BS-0002@\d+","event":"opened"/)).toBe(true);
+      expect(await until(/event: alert\ndata: \{"id":"[^"]+","outageId":"SIM-BS-0002@/)).toBe(true);
+      expect(text).toMatch(/^: netpulse live events\nretry: 3000\n\nid: 1\n/);
+      const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
+      expect(metrics).toContain('netpulse_live_listeners 1');
+    } finally {
+      ac.abort();
+      await daemon.stop();
+    }
+  }, 60_000);
 });
