@@ -33,6 +33,7 @@ import { suspicionAlertOf, deadlineAlertOf } from './alerts/alert.ts';
 import { ComplaintMqttIntake } from './complaints/mqtt.ts';
 import { communicationOf } from './complaints/communication.ts';
 import { DeliveryLanes } from './alerts/lanes.ts';
+import { HoldDown } from './alerts/hold.ts';
 import { Outbox } from './alerts/outbox.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
@@ -45,7 +46,7 @@ import { creditMessageOf } from './compensation/message.ts';
 import { selfMetrics } from './self-metrics.ts';
 import { EventHub } from './api/events.ts';
 import type { FastifyInstance } from 'fastify';
-import type { MaintenanceWindow } from '../correlators/outage/outage.ts';
+import type { MaintenanceWindow, OutageEvent } from '../correlators/outage/outage.ts';
 
 /** The NOC dashboard's files, served by the API at /ui/. */
 const WEB_DIR = join(import.meta.dirname, 'web');
@@ -195,20 +196,26 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let stream: AlertStream | undefined;
   let streamPort: number | undefined;
   // Alerts go out in event order, each once its outage's scope is written (or after a bounded wait:
-  // a slow or unreachable database delays an alert by seconds, never holds it back).
+  // a slow or unreachable database delays an alert by seconds, never holds it back). The store
+  // writes in order: a no-op queued after the event's writes resolves once its scope is written.
   let alerting = Promise.resolve();
-  outages.onEvent((e) => {
-    events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
-    if (!recorder) return;
-    void recorder.add((s) => s.recordOutageEvent(e));
-    const scoped = recorder.add((s) => impacts.apply(s, e));
-    void recorder.add((s) => complaints.onOutageEvent(s, e));
-    // After the event and its scope are written: a close starts the settle delay.
-    void recorder.add(async () => compensation?.onOutageEvent(e));
+  const page = (e: OutageEvent) => {
+    const scoped = recorder?.add(async () => undefined) ?? Promise.resolve();
     alerting = alerting
       .then(() => Promise.race([scoped, new Promise<void>((r) => setTimeout(r, config.outages.scopeWait).unref())]))
       .then(() => alerts?.onOutageEvent(e, impacts.scope(e.outage.id)))
       .then(() => undefined, (err) => log.error({ err, outage: e.outage.id }, 'cannot raise alert'));
+  };
+  const hold = new HoldDown(config.alerts.holdDown, page, (e) => log.info({ outage: e.outage.id, mergedInto: e.outage.mergedInto }, 'outage over within the alert hold-down: not paged'));
+  outages.onEvent((e) => {
+    events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
+    if (!recorder) return;
+    void recorder.add((s) => s.recordOutageEvent(e));
+    void recorder.add((s) => impacts.apply(s, e));
+    void recorder.add((s) => complaints.onOutageEvent(s, e));
+    // After the event and its scope are written: a close starts the settle delay.
+    void recorder.add(async () => compensation?.onOutageEvent(e));
+    hold.offer(e);
   });
   outages.onTransition((t) => {
     events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason } });
@@ -299,6 +306,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       const owedMessages = await communications.restore();
       alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream: { publish: (a) => { stream?.publish(a); events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
       const owedAlerts = await alerts.restore();
+      // An outage opened just before a crash may have been in the hold-down, never paged: page it now.
+      for (const o of active) if (o.state === 'open' && (await opened.alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });
       if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
       let book: CreditBook | undefined;
       if (config.compensation.enabled) {
@@ -393,6 +402,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         if (pusher) await bounded(pusher.close(), 'credit delivery');
         await bounded(pipeline.idle(), 'pipeline');
         outages.stop();
+        hold.flush();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');
         if (communications) await bounded(communications.close(Math.floor(left() * 0.3)), 'communications');
         await stream?.close();

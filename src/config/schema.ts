@@ -295,6 +295,8 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */
   alerts: z.strictObject({
+    /** A new outage is paged this long after it opened, unless merged into another or closed by then. 0: at once. */
+    holdDown: duration(0).default(10_000),
     webhooks: z.array(webhookTarget).default([]),
     mqtt: mqttTarget('netpulse/alerts', 'netpulse-alerts').nullable().default(null),
     sse: z.strictObject({

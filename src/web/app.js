@@ -84,9 +84,10 @@ async function loadElements() {
 }
 
 async function loadOutages() {
-  const [active, closed] = await Promise.all([api('/v1/outages?state=active&limit=100'), api('/v1/outages?state=closed&limit=8')]);
+  const [active, closed] = await Promise.all([api('/v1/outages?state=active&limit=100'), api('/v1/outages?state=closed&limit=40')]);
   state.outages = active.items;
-  state.closed = closed.items;
+  // Outages merged into another are part of it: the list shows outages, not their fragments.
+  state.closed = closed.items.filter((o) => !o.mergedInto).slice(0, 8);
   await Promise.all(state.outages.map(async (o) => {
     const c = await api(`/v1/outages/${encodeURIComponent(o.id)}/complaints`).catch(() => null);
     if (c) state.complaintsByOutage.set(o.id, c.items.length);
@@ -178,9 +179,8 @@ function renderOutages() {
   $('#closed tbody').replaceChildren(...state.closed.map((o) => h('tr', {},
     h('td', {}, o.rootCause.id, o.planned ? h('span', { class: 'badge planned' }, 'planned') : null, o.flapping ? h('span', { class: 'badge flapping' }, 'flapping') : null),
     h('td', {}, fmtTime(o.startedAt)),
-    o.mergedInto
-      ? h('td', { class: 'meta', colspan: 2 }, `part of ${o.mergedInto.split('@')[0]}'s outage`)
-      : [h('td', { class: 'num' }, fmtDuration(o.durationSeconds * 1000)), h('td', { class: 'num' }, `${fmtInt(o.affectedSubscribers?.subscribers)} subs`)],
+    h('td', { class: 'num' }, fmtDuration(o.durationSeconds * 1000)),
+    h('td', { class: 'num' }, `${fmtInt(o.affectedSubscribers?.subscribers)} subs`),
     h('td', { class: 'num' }, state.creditsByOutage.get(o.id) ? fmtMoney(state.creditsByOutage.get(o.id).amountMinor, state.creditsByOutage.get(o.id).currency) : ''),
   )));
   kpis();

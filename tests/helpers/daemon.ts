@@ -8,7 +8,9 @@ export function testDaemon(raw: Record<string, any>): { daemon: Daemon; logs: an
   const dataDir = tempDir('daemon');
   // The API on a free port unless the test says otherwise: tests run side by side.
   const api = raw.api === null ? null : { port: 0, ...(raw.api ?? {}) };
-  const { config, problems } = validateConfig({ ...raw, api, daemon: { dataDir, shutdownTimeout: '5s', ...(raw.daemon ?? {}) } }, {});
+  // Alerts at once unless the test is about the hold-down: most tests follow one outage's alerts.
+  const alerts = { holdDown: 0, ...(raw.alerts ?? {}) };
+  const { config, problems } = validateConfig({ ...raw, api, alerts, daemon: { dataDir, shutdownTimeout: '5s', ...(raw.daemon ?? {}) } }, {});
   if (!config) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   const { logger, lines } = memoryLogger();
   return { daemon: build(config, { logger }), logs: lines, dataDir };

@@ -236,7 +236,8 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
   });
 
   it("shows an element's recent measurements", async () => {
-    const t = Date.now();
+    const minute = Date.now() - (Date.now() % 60_000);
+    const t = minute + 1000;
     await daemon.pipeline.emit([1, 2, 3].map((i) => ({ element: 'BS-9', measurement: 'ping', tags: { url: '10.0.0.9' }, fields: { percent_packet_loss: i, average_response_ms: 10 * i, result_code: 0n }, time: t + i })));
     await daemon.pipeline.idle();
     const el = await json('/v1/elements/BS-9', 'admin');
@@ -246,6 +247,11 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
         percent_packet_loss: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: i })),
         average_response_ms: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: 10 * i })),
         result_code: [1, 2, 3].map((i) => ({ time: new Date(t + i).toISOString(), value: 0 })),
+      },
+      // The charted fields' one-minute means (what the dashboard draws over hours).
+      trend: {
+        percent_packet_loss: [{ time: new Date(minute).toISOString(), value: 2 }],
+        average_response_ms: [{ time: new Date(minute).toISOString(), value: 20 }],
       },
     }]);
   });
