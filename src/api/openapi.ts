@@ -80,6 +80,12 @@ export const OPENAPI = {
       responses: ok('The complaint as now') },
     },
     '/v1/outages/{id}/complaints': { get: { summary: 'The complaints an outage explains (TMF656 troubleTicket[])', parameters: [id('id')], responses: ok('Complaints') } },
+    '/v1/elements': { get: { summary: 'Every element with its current health (what the dashboard colours)', parameters: [
+      q('region', { type: 'string' }, 'of one region'), q('site', { type: 'string' }, 'of one site'), q('kind', { type: 'string' }, 'of one kind'),
+      q('state', { enum: ['up', 'degraded', 'down', 'unknown'] }, 'in one state'), q('limit', { type: 'integer', minimum: 1, maximum: 100000 }, 'at most (10000)'),
+    ], responses: ok('Elements') } },
+    '/v1/events': { get: { summary: 'Live events as server-sent events: health, outage, alert, complaint, compensation (and the demo story); nothing is replayed, read the state over the API first',
+      responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors } } },
     '/v1/elements/{id}': { get: { summary: "An element's place, health, recent measurements, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
     '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/sites/{site}/availability': { get: { summary: "A site's availability: the mean of its elements'", parameters: [id('site'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
@@ -91,7 +97,7 @@ export const OPENAPI = {
       responses: { 201: { description: 'Created' }, ...ok('Replaced') } },
     },
     '/v1/maintenance/{id}': { delete: { summary: 'Remove a window (role noc)', parameters: [id('id')], responses: { 204: { description: 'Removed' }, ...errors } } },
-    '/v1/alerts': { get: { summary: 'Alerts, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage')], responses: ok('Alerts') } },
+    '/v1/alerts': { get: { summary: 'Alerts oldest first, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage'), q('limit', { type: 'integer', minimum: 1, maximum: 10000 }, 'only the latest so many')], responses: ok('Alerts') } },
     '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
     '/v1/compensation/policies': { get: { summary: 'The compensation policies in force, as loaded (transparent: the rule is published)', responses: ok('Policies') } },
     '/v1/credits': { get: { summary: 'Ledger entries in ledger order, cursor-paged: what compensation jobs pull', parameters: [

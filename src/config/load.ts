@@ -148,8 +148,9 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
  * The embedded defaults: the demo. A simulated operator (4 aggregation switches, 48 base stations
  * of 3 cells, 4 OLTs of 16 PON ports, 100,000 subscribers) with its telemetry through an embedded
  * broker and its storyline of faults and complaints; series kept in local files, SQLite in the data
- * directory; the dashboard's token in the data directory. Recovery and compensation run on a
- * compressed clock (the `demo` policy) so the first story ends in credits within two minutes.
+ * directory; the dashboard's token in the data directory. Recovery, complaint matching and
+ * compensation run on a compressed clock (the `demo` policy) so the first story ends in credits
+ * within two minutes, and a turn's complaints are not taken for the last turn's faults.
  */
 export const DEMO = {
   daemon: { logFormat: 'auto' },
@@ -159,6 +160,7 @@ export const DEMO = {
     mqtt: { embedded: {}, interval: '5s' }, story: { enabled: true }, dashboardToken: true,
   },
   outages: { confirmRecovery: '20s' },
+  complaints: { graceBefore: '1m', graceAfter: '2m' },
   compensation: { policies: [{ policy: 'demo' }], settle: '5s' },
 };
 

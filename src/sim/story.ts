@@ -45,9 +45,15 @@ export function script(cast: Cast, turn: number, cycleMs: number): Act[] {
   const s = (seconds: number) => Math.round((seconds * cycleMs) / 600);
   const acts: Act[] = [];
   const at = (seconds: number, effect: Effect, say?: string) => acts.push({ at: s(seconds), effect, ...(say && { say }) });
-  const st = (k: number) => cast.stations[(turn * 5 + k) % cast.stations.length];
-  if (cast.switches.length > 0) {
-    const sw = cast.switches[turn % cast.switches.length];
+  const sw = cast.switches.length > 0 ? cast.switches[turn % cast.switches.length] : undefined;
+  // The other acts' stations: none behind this turn's switch, and far apart (a subscriber's second
+  // cell may be on the next station), so each act's complaints are about that act alone.
+  const behindSw = new Set(sw ? cast.below(sw) : []);
+  const others = cast.stations.filter((x) => !behindSw.has(x.id));
+  const pool = others.length > 0 ? others : cast.stations;
+  const step = Math.max(1, Math.floor(pool.length / 4));
+  const st = (k: number) => pool[(turn * 7 + (k - 1) * step) % pool.length];
+  if (sw) {
     const under = cast.below(sw);
     const behind = [sw, ...under.filter((id) => cast.devices.has(id))];
     at(0, { do: 'down', devices: behind }, `${sw} loses power: it and the ${behind.length - 1} devices behind it go dark`);
@@ -208,7 +214,7 @@ export class Story {
       }
       case 'plan': {
         // Announced now, more than a minute ahead, from shortly before the work to shortly after it (the script's 380 s to 440 s).
-        const scale = this.cfg.cycle / 600;
+        const scale = this.cfg.cycle / 600_000;
         const w = { ...e.window, id: `${e.window.id}-${turnStart.toString(36)}`, start: turnStart + Math.round(375_000 * scale), end: turnStart + Math.round(450_000 * scale) };
         this.track(this.hooks.plan(w));
         return;

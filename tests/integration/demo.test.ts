@@ -5,6 +5,12 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { embeddedDefaults, DEMO } from '../../src/config/load.ts';
 import { MqttCollector } from '../../collectors/mqtt/collector.ts';
 import { hashToken } from '../../src/api/auth.ts';
+import { SimNetwork } from '../../src/sim/network.ts';
+import { simSubscribers } from '../../src/sim/inventory.ts';
+import { Story } from '../../src/sim/story.ts';
+import { memoryLogger } from '../fakes/logger.ts';
+import type { Complaint } from '../../correlators/complaints/complaint.ts';
+import type { MaintenanceWindow } from '../../correlators/outage/outage.ts';
 
 describe('the demo on embedded defaults', () => {
   it('runs the simulator with its telemetry through the embedded MQTT broker', () => {
@@ -74,6 +80,46 @@ describe('the demo on embedded defaults', () => {
       await daemon.stop();
     }
   }, 150_000);
+
+  it('the story, stepped by hand: complaints follow the faults, planned work is announced ahead for its own slot', async () => {
+    const cfg = embeddedDefaults({}).config!;
+    const net = new SimNetwork({ ...cfg.sim, mqtt: { ...cfg.sim.mqtt, embedded: null } });
+    const subscribers = [...simSubscribers(net.elements(), 20_000)];
+    const complaints: Complaint[] = [];
+    const windows: MaintenanceWindow[] = [];
+    const told: string[] = [];
+    const { logger } = memoryLogger();
+    const story = new Story(net, subscribers, { ...cfg.sim.story, noisePerMinute: 6 }, {
+      complain: async (c) => { complaints.push(c); },
+      plan: async (w) => { windows.push(w); },
+      told: (line) => told.push(line),
+      logger,
+    });
+    const t0 = Date.UTC(2026, 10, 22, 9, 0, 0);
+    story.start(t0);
+    await story.stop(); // driven by hand from here
+    try {
+      for (let t = t0; t <= t0 + 15_000 + 320_000; t += 1000) story.step(t);
+      await story.stop();
+      const turn = t0 + 15_000;
+      // The switch failure's wave: SIM-SW-001's subscribers, network categories, reported before they arrive.
+      const behindSw1 = new Set(net.elements().filter((e) => e.region === 'north' && e.kind !== 'aggregation').map((e) => e.id));
+      const wave = complaints.filter((c) => c.reportedAt >= turn && c.reportedAt < turn + 70_000 && c.category === 'no_service');
+      // About 5,500 of the 20,000 are behind it: 40 a minute per 27,000 hit, for 65 s, half of them "no service".
+      expect(wave.length).toBeGreaterThanOrEqual(6);
+      const byId = new Map(subscribers.map((x) => [x.id, x]));
+      expect(wave.every((c) => byId.get(c.subscriberId)!.serving.some((e) => behindSw1.has(e)))).toBe(true);
+      expect(new Set(complaints.map((c) => c.id)).size).toBe(complaints.length);
+      // Noise: non-network categories come in too.
+      expect(complaints.some((c) => c.category === 'billing' || c.category === 'service_attitude')).toBe(true);
+      // Planned work: announced at 300 s into the turn, for 375 s to 450 s (more than the demo policy's minute ahead).
+      expect(windows).toHaveLength(1);
+      expect(windows[0]).toMatchObject({ elements: ['SIM-BS-0026'], start: turn + 375_000, end: turn + 450_000 });
+      expect(told[0]).toBe('SIM-SW-001 loses power: it and the 13 devices behind it go dark');
+    } finally {
+      await net.stop();
+    }
+  });
 
   it('live events on the API: bearer token required, then every health change and outage as it happens', async () => {
     const token = 'events-test';

@@ -62,8 +62,11 @@ describe('the demo operator', () => {
     expect(says[1]).toBe('50s SIM-SW-001 repaired: power restored');
     expect(says.some((s) => /^90s SIM-BS-0002-C1: interference/.test(s))).toBe(true);
     expect(says.filter((s) => s.includes('backhaul fibre drops'))).toHaveLength(3);
-    expect(says.some((s) => s.includes('planned work on SIM-BS-0004 announced'))).toBe(true);
-    expect(says.some((s) => s.includes('a sleeping cell'))).toBe(true);
+    expect(says.some((s) => s.includes('planned work on SIM-BS-0026 announced'))).toBe(true);
+    expect(says.some((s) => s.startsWith('460s SIM-BS-0038-C2 stops carrying traffic') && s.includes('a sleeping cell'))).toBe(true);
+    // None of the other acts' stations is behind the switch that fails in the same turn (their complaints would be its).
+    const victims = says.slice(2).map((s) => /SIM-BS-\d+/.exec(s)![0]);
+    expect(victims.filter((v) => below('SIM-SW-001').includes(v))).toEqual([]);
     // Down: the switch and what is behind it, all devices of the simulator.
     const down = turn0[0].effect;
     expect(down).toMatchObject({ do: 'down' });
