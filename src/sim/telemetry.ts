@@ -53,6 +53,9 @@ export class SimTelemetry {
     const c = this.client;
     if (!c?.connected) return;
     const ts = this.clock.now();
+    // Presence again every round: after a quick restart the broker may publish the old
+    // connection's will ("offline") after this connection's "online"; the next round corrects it.
+    c.publish(SimTelemetry.presenceTopic(this.o.prefix, this.state.name), 'online', { qos: 1, retain: true });
     this.publishBackhaul(c, ts);
     for (let cell = 1; cell <= this.o.cells; cell++) {
       const r = cellRadio(this.state, cell, this.clock);

@@ -88,9 +88,10 @@ async function loadOutages() {
   state.outages = active.items;
   // Outages merged into another are part of it: the list shows outages, not their fragments.
   state.closed = closed.items.filter((o) => !o.mergedInto).slice(0, 8);
-  await Promise.all(state.outages.map(async (o) => {
+  // Counted once per outage; the stream's complaint events keep the count from then on.
+  await Promise.all(state.outages.filter((o) => !state.complaintsByOutage.has(o.id)).map(async (o) => {
     const c = await api(`/v1/outages/${encodeURIComponent(o.id)}/complaints`).catch(() => null);
-    if (c) state.complaintsByOutage.set(o.id, c.items.length);
+    if (c) state.complaintsByOutage.set(o.id, new Set(c.items.map((x) => x.id)));
   }));
   renderOutages();
 }
@@ -168,7 +169,7 @@ function renderOutages() {
       h('div', { class: 'figures' },
         h('div', {}, h('b', {}, fmtInt(scope?.current)), h('span', {}, 'subscribers hit now')),
         h('div', {}, h('b', {}, fmtInt(scope?.subscribers)), h('span', {}, `hit in all (${fmtInt(scope?.noService)} without service)`)),
-        h('div', {}, h('b', {}, fmtInt(state.complaintsByOutage.get(o.id))), h('span', {}, 'complaints matched')),
+        h('div', {}, h('b', {}, fmtInt(state.complaintsByOutage.get(o.id)?.size)), h('span', {}, 'complaints matched')),
         h('div', {}, h('b', {}, credits ? fmtMoney(credits.amountMinor, credits.currency) : '–'), h('span', {}, credits ? `${fmtInt(credits.entries)} credits` : 'compensation after close')),
       ),
       tierBar(scope?.byTier),
@@ -344,7 +345,16 @@ function onEvent(type, data) {
       renderAlerts();
       break;
     }
-    case 'complaint': debounce('outages', 1000, loadOutages); debounce('suspected', 2000, loadSuspected); break;
+    case 'complaint': {
+      const counted = data.outage && data.state === 'matched' ? state.complaintsByOutage.get(data.outage) : undefined;
+      if (counted && !counted.has(data.complaint)) {
+        counted.add(data.complaint);
+        const b = document.querySelector(`article[data-outage="${CSS.escape(data.outage)}"] .figures div:nth-child(3) b`);
+        if (b) b.textContent = fmtInt(counted.size);
+      }
+      if (!data.outage) debounce('suspected', 2000, loadSuspected);
+      break;
+    }
     case 'compensation': debounce('credits', 500, loadCredits); break;
     case 'story': {
       const bar = $('#story');
@@ -421,8 +431,8 @@ async function start() {
   await refreshAll().catch(report);
   follow();
   // A safety net for anything the stream does not announce; light enough to leave open all day.
-  setInterval(() => refreshAll().catch(report), 30_000);
-  setInterval(() => { if (state.selected) loadCharts().catch(report); }, 15_000);
+  setInterval(() => refreshAll().catch(report), 60_000);
+  setInterval(() => { if (state.selected) loadCharts().catch(report); }, 30_000);
   setInterval(() => {
     for (const d of document.querySelectorAll('.dur')) {
       const until = d.dataset.until ? Date.parse(d.dataset.until) : Date.now();
