@@ -150,6 +150,13 @@ export class HealthTracker {
     for (const s of el.sources.values()) if (!worst || RANK[s.state] > RANK[worst.state]) worst = s;
     const state = worst?.state ?? 'unknown';
     if (state === el.state) return [];
+    // Among the sources in the new state, the one that decides when it began: for a change for the
+    // worse the first to get there, for a recovery the last (a source good all along says nothing
+    // about when the element came back).
+    const recovering = RANK[state] < RANK[el.state];
+    for (const s of el.sources.values()) {
+      if (s.state === state && worst && (recovering ? s.since > worst.since : s.since < worst.since)) worst = s;
+    }
     const t: HealthTransition = { element: id, from: el.state, to: state, at: worst?.since ?? now, reason: worst?.reason ?? '' };
     el.state = state;
     el.since = t.at;

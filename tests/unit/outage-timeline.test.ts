@@ -100,6 +100,19 @@ describe('outages along the topology, as timelines', () => {
     expect(tl.events.find((e) => e.type === 'cleared')!.outage.clearedAt).toBe(60 * S);
   });
 
+  it('an element seen by two sources comes back when the failing one does, not when the other last changed', () => {
+    const health = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 600 * S });
+    const seen: string[] = [];
+    const check = (t: number, source: string, verdict: Verdict) => {
+      for (const tr of health.ingest({ element: 'BS-1', source, time: t * S, verdict, reason: `${source}: ${verdict}` })) seen.push(`${tr.to}@${tr.at / S} ${tr.reason}`);
+    };
+    check(0, 'mqtt', 'ok'); // presence: online, and it stays so
+    for (let t = 0; t <= 20; t += 10) check(t, 'snmp', 'ok');
+    for (let t = 30; t <= 50; t += 10) check(t, 'snmp', 'fail');
+    for (let t = 60; t <= 80; t += 10) check(t, 'snmp', 'ok');
+    expect(seen).toEqual(['up@0 mqtt: ok', 'down@30 snmp: fail', 'up@60 snmp: ok']); // not up@0: mqtt was good all along
+  });
+
   it('the parent recovers and its children come back a little later: still one outage, ending when the last is back', () => {
     const tl = new Timeline({ followRecoveryMs: 60 * S }).every10(0, 10, allUp);
     tl.every10(20, 50, () => ({ ...allUp(), ...all('fail', 'AGG-7', 'BS-1', 'BS-2', 'BS-1-C1') }));
