@@ -28,7 +28,7 @@ describe('the NOC dashboard in a browser', () => {
       daemon: { logFormat: 'json' },
       api: { port: 0, tokens: [{ name: 'noc-on-shift', hash: hashToken(TOKEN), roles: ['noc'] }] },
       sim: { ...DEMO.sim, interval: '1s', mqtt: { embedded: { port: 0 }, interval: '1s' }, story: { enabled: false }, dashboardToken: false },
-      outages: { confirmRecovery: '3s', followRecovery: '10s' },
+      outages: { confirmRecovery: '3s' },
       // The shipped hold-down: a station that times out a moment before its switch is never paged.
       alerts: { holdDown: '10s' },
       compensation: { ...DEMO.compensation, settle: '1s' },

@@ -39,7 +39,7 @@ describe('the demo on embedded defaults', () => {
       ...DEMO,
       api: { port: 0, tokens: [{ name: 't', hash: hashToken(token), roles: ['admin'] }] },
       sim: { ...DEMO.sim, interval: '500ms', mqtt: { embedded: { port: 0 }, interval: '500ms' }, story: { enabled: true, cycle: '360s', startAfter: '1s' } },
-      outages: { confirmRecovery: '2s', followRecovery: '10s' },
+      outages: { confirmRecovery: '2s' },
       compensation: { ...DEMO.compensation, settle: '1s' },
     });
     await daemon.start();
