@@ -30,10 +30,14 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Takes over a response: SSE headers, then every event until the client goes. */
-  attach(res: ServerResponse): void {
+  /**
+   * Takes over a response: SSE headers, a comment naming the stream, what the caller replays
+   * (events the client missed), then every event until the client goes.
+   */
+  attach(res: ServerResponse, o: { hello?: string; replay?: { id: string; event: LiveEvent }[] } = {}): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(`: netpulse live events\nretry: 3000\n\n`);
+    res.write(`: ${o.hello ?? 'netpulse live events'}\nretry: 3000\n\n`);
+    for (const r of o.replay ?? []) res.write(frame(r.id, r.event));
     this.clients.add(res);
     res.on('close', () => this.clients.delete(res));
     if (!this.heartbeat) {
@@ -42,16 +46,17 @@ export class EventHub {
     }
   }
 
-  publish(e: LiveEvent): void {
+  /** Sends an event to every client, with `id` (default: the next number) for Last-Event-ID. */
+  publish(e: LiveEvent, id: string = String(++this.seq)): void {
     if (this.clients.size === 0) return;
-    const frame = `id: ${++this.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+    const f = frame(id, e);
     for (const c of this.clients) {
       if (c.writableLength > this.maxBuffered) {
         c.destroy();
         this.clients.delete(c);
         continue;
       }
-      c.write(frame);
+      c.write(f);
     }
   }
 
@@ -61,4 +66,8 @@ export class EventHub {
     for (const c of this.clients) c.end();
     this.clients.clear();
   }
+}
+
+function frame(id: string, e: LiveEvent): string {
+  return `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
