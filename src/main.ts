@@ -8,7 +8,6 @@ import { createLogger } from './log.ts';
 import { build, checkProfiles, checkTopology, openStore, readTopology } from './daemon.ts';
 import { checkPolicies } from './compensation/assemble.ts';
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { SimNetwork } from './sim/network.ts';
 import { importSubscribers } from './subscribers/import.ts';
 import { hashToken } from './api/auth.ts';
@@ -19,7 +18,7 @@ Usage:
   netpulse start [--config FILE]      run the daemon (embedded defaults without --config)
   netpulse check-config FILE          validate a config file and print every problem
   netpulse hash-token TOKEN           the sha256:... form of an API token, for api.tokens[].hash
-  netpulse import-subscribers FILE [--replace] [--config FILE]
+  netpulse import-subscribers FILE [--replace] [--max-rejected SHARE] [--config FILE]
                                       load subscribers from CSV or JSON Lines (.jsonl), row by row
   netpulse --help
 
@@ -29,7 +28,7 @@ either, the demo runs on embedded defaults (its API on NETPULSE_API_HOST, 127.0.
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, replace: { type: 'boolean' } },
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, replace: { type: 'boolean' }, 'max-rejected': { type: 'string' } },
   });
   const [command, file] = positionals;
   if (values.help || !command) {
@@ -40,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check-config':
       return checkConfig(file ?? values.config);
     case 'import-subscribers':
-      return importFile(file, values.config ?? process.env.NETPULSE_CONFIG, values.replace === true);
+      return importFile(file, values.config ?? process.env.NETPULSE_CONFIG, values.replace === true, values['max-rejected']);
     case 'hash-token':
       if (!file) {
         console.error('hash-token needs the token: netpulse hash-token "$(openssl rand -hex 24)"');
@@ -80,9 +79,14 @@ function checkConfig(file: string | undefined): number {
 }
 
 /** Loads a subscriber file into the configured store, checking serving elements against the topology. */
-async function importFile(file: string | undefined, configFile: string | undefined, replace: boolean): Promise<number> {
+async function importFile(file: string | undefined, configFile: string | undefined, replace: boolean, maxRejectedArg: string | undefined): Promise<number> {
   if (!file) {
     console.error('import-subscribers needs a file: netpulse import-subscribers subscribers.csv [--replace]');
+    return 2;
+  }
+  const maxRejected = maxRejectedArg === undefined ? undefined : Number(maxRejectedArg);
+  if (maxRejected !== undefined && !(maxRejected >= 0 && maxRejected <= 1)) {
+    console.error(`--max-rejected: expected a share from 0 to 1 (0.01 is 1 %), not ${maxRejectedArg}`);
     return 2;
   }
   let config;
@@ -96,10 +100,13 @@ async function importFile(file: string | undefined, configFile: string | undefin
   const store = openStore(config);
   try {
     await store.migrate();
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-    const r = await importSubscribers(store, lines, { format: file.endsWith('.jsonl') || file.endsWith('.ndjson') ? 'jsonl' : 'csv', mode: replace ? 'replace' : 'incremental', known: (e) => topology.elements.has(e) });
+    const r = await importSubscribers(store, createReadStream(file), { format: file.endsWith('.jsonl') || file.endsWith('.ndjson') ? 'jsonl' : 'csv', mode: replace ? 'replace' : 'incremental', known: (e) => topology.elements.has(e), maxRejected });
     for (const p of r.problems) console.error(`${file}:${p.line}: ${p.reason}`);
     if (r.rejected > r.problems.length) console.error(`... and ${r.rejected - r.problems.length} more rejected rows`);
+    if (r.refused) {
+      console.error(`${file}: refused, nothing changed: ${r.refused}`);
+      return 1;
+    }
     console.log(`${file}: ${r.loaded} loaded, ${r.rejected} rejected of ${r.rows} rows in ${r.seconds.toFixed(1)} s (${Math.round(r.rows / Math.max(r.seconds, 0.001))} rows/s, ${replace ? 'replaced the inventory' : 'incremental'})`);
     return r.rejected > 0 ? 1 : 0;
   } catch (err) {

@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
-import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import type { Store, StoredOutage, ImpactSpan } from '../store/store.ts';
 import type { RecentSeries } from '../measurements/recent.ts';
@@ -67,7 +66,11 @@ const impactQuery = z.strictObject({
   cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
 });
 const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30) });
-const importQuery = z.strictObject({ mode: z.enum(['incremental', 'replace']).default('incremental') });
+const importQuery = z.strictObject({
+  mode: z.enum(['incremental', 'replace']).default('incremental'),
+  /** The share of rejected rows (0..1) past which nothing is committed; default 0 for a replace, 1 for incremental. */
+  maxRejected: z.coerce.number().min(0).max(1).optional(),
+});
 const IMPORT_TYPES: Record<string, 'csv' | 'jsonl'> = { 'text/csv': 'csv', 'application/x-ndjson': 'jsonl', 'application/jsonl': 'jsonl', 'application/x-jsonlines': 'jsonl' };
 /** A complaint as the API shows it; the outage link in the manner of TMF621's relatedEntity. */
 function complaintView(c: StoredComplaint) {
@@ -272,28 +275,42 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     };
   });
 
-  app.post('/v1/subscribers/import', { preHandler: guard(ADMIN) }, async (req) => {
+  let importing: string | undefined;
+  app.post('/v1/subscribers/import', { preHandler: guard(ADMIN) }, async (req, reply) => {
     const q = parse(importQuery, req.query, 'query');
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const format = IMPORT_TYPES[type];
     if (!format) throw new ApiError(415, 'unsupported_media_type', `send text/csv or application/x-ndjson, not ${type || 'nothing'}`);
+    if (importing) throw new ApiError(409, 'import_running', `an import by ${importing} is running; one at a time`);
+    importing = (req as FastifyRequest & { caller: Caller }).caller.name;
     let bytes = 0;
-    const limited = (req.body as Readable).pipe(new Transform({
+    const body = req.body as Readable;
+    const limited = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         bytes += chunk.length;
         if (bytes > d.importLimit) cb(new ApiError(413, 'body_too_large', `the file is over ${d.importLimit} bytes`));
         else cb(null, chunk);
       },
-    }));
-    const topology = d.topology();
-    const report = await importSubscribers(d.store, createInterface({ input: limited, crlfDelay: Infinity }), {
-      format, mode: q.mode, known: (e) => topology.elements.has(e),
-    }).catch((err: Error) => {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError(400, 'bad_request', `body: ${err.message}`, 'body');
     });
-    await d.subscribersChanged();
-    return { mode: q.mode, format, ...report };
+    // A client that goes away before the end fails the import: its staged rows are dropped, nothing changes.
+    const gone = () => { if (!req.raw.complete) limited.destroy(new ApiError(400, 'aborted', 'the client went away before the end of the file')); };
+    req.raw.once('close', gone);
+    limited.on('error', () => {}); // the importer reads the error through its iteration; this keeps a late one from being unhandled
+    body.once('error', (err) => limited.destroy(err));
+    body.pipe(limited);
+    const topology = d.topology();
+    try {
+      const report = await importSubscribers(d.store, limited, { format, mode: q.mode, known: (e) => topology.elements.has(e), maxRejected: q.maxRejected }).catch((err: Error) => {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError(400, 'bad_request', `body: ${err.message}`, 'body');
+      });
+      if (!report.committed) return reply.code(422).send({ error: { code: 'import_refused', message: `nothing changed: ${report.refused}` }, mode: q.mode, format, ...report });
+      await d.subscribersChanged();
+      return { mode: q.mode, format, ...report };
+    } finally {
+      importing = undefined;
+      req.raw.off('close', gone);
+    }
   });
 
   const COMPLAINTS: Role[] = ['complaints'];

@@ -46,7 +46,7 @@ export async function startSimulation(config: Config, sim: SimNetwork, d: Simula
   if (cfg.subscribers > 0 && (await d.store.subscriberCount()) === 0) {
     const elements = sim.elements();
     const lines = (async function* () {
-      for (const s of simSubscribers(elements, cfg.subscribers)) yield JSON.stringify(s);
+      for (const s of simSubscribers(elements, cfg.subscribers)) yield JSON.stringify(s) + '\n';
     })();
     const topology = d.topology();
     const r = await importSubscribers(d.store, lines, { format: 'jsonl', mode: 'incremental', known: (e) => topology.elements.has(e) });

@@ -151,6 +151,34 @@ CREATE TABLE credit_confirmations (
 );
 `,
   },
+  {
+    version: 9,
+    name: 'credits: hand-over, corrections that refer to a credit, a ledger sequence',
+    // Before this step a pull left no trace: every entry not reversed may have been handed over.
+    sql: `
+ALTER TABLE credits ADD COLUMN handed_over_at BIGINT;
+ALTER TABLE credits ADD COLUMN corrects TEXT;
+UPDATE credits SET handed_over_at = COALESCE(delivered_at, applied_at, computed_at) WHERE state <> 'reversed';
+CREATE TABLE credit_sequence (id INTEGER PRIMARY KEY, last BIGINT NOT NULL);
+INSERT INTO credit_sequence (id, last) SELECT 1, COALESCE(MAX(seq), 0) FROM credits;
+CREATE INDEX credits_seq ON credits (seq);
+`,
+  },
+  {
+    version: 10,
+    name: 'staging tables for subscriber imports',
+    sql: `
+CREATE TABLE import_subscribers (
+  import_id TEXT NOT NULL, started_at BIGINT NOT NULL,
+  id TEXT NOT NULL, tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT, plan TEXT, arpu_minor BIGINT, fee_minor BIGINT, usage TEXT,
+  serving TEXT NOT NULL, PRIMARY KEY (import_id, id)
+) WITHOUT_ROWID;
+CREATE TABLE import_serving (
+  import_id TEXT NOT NULL, started_at BIGINT NOT NULL, element TEXT NOT NULL, subscriber_id TEXT NOT NULL,
+  PRIMARY KEY (import_id, element, subscriber_id)
+) WITHOUT_ROWID;
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

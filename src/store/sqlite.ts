@@ -1,4 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { onConflict, type Db, type Upsert } from './db.ts';
@@ -7,6 +8,11 @@ import { onConflict, type Db, type Upsert } from './db.ts';
  * SQLite through Node's built-in `node:sqlite`: the embedded default, one file in the data
  * directory. WAL journal with synchronous=FULL: a committed transaction survives `kill -9` and
  * power loss. Calls are synchronous underneath; the async contract matches PostgreSQL's.
+ *
+ * One connection, so a transaction is isolated by hand: calls made inside `transaction`'s
+ * function (its async context) join it; every other call waits until it has committed or rolled
+ * back. A write that was answered is therefore never part of someone else's transaction, and
+ * a transaction that fails or never ends cannot take other callers' writes with it.
  */
 export class SqliteDb implements Db {
   readonly kind = 'sqlite' as const;
@@ -14,7 +20,10 @@ export class SqliteDb implements Db {
   static readonly BULK_CACHE_KIB = 262_144;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
-  private depth = 0;
+  /** Marks the async context of a transaction: calls from inside the open one join it. */
+  private readonly context = new AsyncLocalStorage<Promise<void>>();
+  /** The open transaction: settles when it ends; undefined when none is open. */
+  private open: Promise<void> | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -32,19 +41,32 @@ export class SqliteDb implements Db {
     return s;
   }
 
+  /**
+   * Is another context's transaction open? Each method waits with `while (this.busy()) await
+   * this.open` and then runs its statement in the same turn, so no transaction can begin between
+   * the check and the statement.
+   */
+  private busy(): boolean {
+    return this.open !== undefined && this.context.getStore() !== this.open;
+  }
+
   async exec(sql: string): Promise<void> {
+    while (this.busy()) await this.open;
     this.db.exec(sql);
   }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    while (this.busy()) await this.open;
     return this.prepare(sql).all(...(params as any[])) as T[];
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    while (this.busy()) await this.open;
     return Number(this.prepare(sql).run(...(params as any[])).changes);
   }
 
   async insertMany(table: string, columns: readonly string[], rows: readonly unknown[][], upsert?: Upsert): Promise<void> {
+    while (this.busy()) await this.open;
     // 16 rows per statement: fewer calls across the JS/C boundary than one row each.
     const per = 16;
     const sql = (n: number) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: n }, (_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ')} ${onConflict(upsert)}`;
@@ -65,19 +87,25 @@ export class SqliteDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    // One connection: nested calls join the outer transaction.
-    if (this.depth > 0) return fn(this);
-    this.depth++;
-    this.db.exec('BEGIN IMMEDIATE');
+    if (this.open && this.context.getStore() === this.open) return fn(this); // nested: joins the outer transaction
+    while (this.open) await this.open;
+    let end!: () => void;
+    const open = (this.open = new Promise((r) => (end = r)));
     try {
-      const out = await fn(this);
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
+      this.db.exec('BEGIN IMMEDIATE');
+      return await this.context.run(open, async () => {
+        try {
+          const out = await fn(this);
+          this.db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+          throw err;
+        }
+      });
     } finally {
-      this.depth--;
+      this.open = undefined;
+      end();
     }
   }
 

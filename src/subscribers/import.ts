@@ -1,12 +1,25 @@
-import { Store } from '../store/store.ts';
-import { csvRowParser, parseJsonLine, type RowResult, type Subscriber } from './parse.ts';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { parse as csvParser } from 'csv-parse';
+import type { Db } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
+import { csvHeader, parseJsonLine, type RowResult, type Subscriber } from './parse.ts';
 
 export interface ImportOptions {
   format: 'csv' | 'jsonl';
-  /** `replace`: the file is the whole inventory (one transaction: all of it or nothing). `incremental`: upsert its rows. */
+  /** `replace`: the file is the whole inventory. `incremental`: upsert its rows. Either way all of the file or none of it. */
   mode: 'replace' | 'incremental';
   known: (element: string) => boolean;
+  /**
+   * The share of rejected rows (0..1) past which nothing is committed. Default: 0 for a replace
+   * (any rejected row refuses it: a file that is the whole inventory must be whole), 1 for an
+   * incremental load (the good rows go in, the bad ones are reported).
+   */
+  maxRejected?: number;
   batchSize?: number;
+  /** Called now and then with the rows read so far (tests use it to act mid-import). */
+  progress?: (rows: number) => void | Promise<void>;
+  now?: () => number;
 }
 
 export interface ImportReport {
@@ -15,79 +28,211 @@ export interface ImportReport {
   rejected: number;
   /** The first 1,000 rejected rows, with their line number and why. */
   problems: { line: number; reason: string }[];
+  /** Whether the file went in; when false, `refused` says why and the inventory is as it was. */
+  committed: boolean;
+  refused?: string;
   seconds: number;
 }
 
+/** The whole file cannot be imported (its header, its encoding, or a stream that failed): nothing was committed. */
+export class ImportError extends Error {}
+
+/** A row longer than this (in characters) is rejected without being held (JSON Lines) or parsed (CSV). */
+export const MAX_ROW_LENGTH = 64 * 1024;
 const SUBSCRIBER_COLUMNS = ['id', 'tier', 'service', 'region', 'plan', 'arpu_minor', 'fee_minor', 'usage', 'serving'];
+const STAGED = 'import_subscribers';
+const STAGED_SERVING = 'import_serving';
+/** Staged rows of an import that never finished (its process died) are cleared after this long. */
+const STALE_STAGING_MS = 6 * 3_600_000;
 
 /**
- * Loads a subscriber inventory from lines of CSV (header first) or JSON Lines, validated row by
- * row: a bad row is reported with its line number and reason, the good rows load. Batches go in
- * with `insertMany`; a replace runs in one transaction with the old inventory deleted first.
+ * Loads a subscriber inventory from a byte stream of CSV (RFC 4180, header first) or JSON Lines,
+ * validated row by row: a bad row is reported with its line number and reason.
+ *
+ * Nothing the import reads is written to the inventory until the whole file has been read: rows
+ * are staged in their own tables in short batch transactions, and one short transaction at the
+ * end swaps (replace) or upserts (incremental) them in. No transaction is ever open while the
+ * importer waits for its input, so a slow or vanished client holds nothing but its staging rows,
+ * which are dropped when the input fails. A replace that loaded nothing, or whose rejected share
+ * passes `maxRejected`, is refused and changes nothing.
  */
-export async function importSubscribers(store: Store, lines: AsyncIterable<string>, o: ImportOptions): Promise<ImportReport> {
+export async function importSubscribers(store: Store, input: AsyncIterable<string | Uint8Array>, o: ImportOptions): Promise<ImportReport> {
+  return store.db.bulk(() => run(store.db, input, o));
+}
+
+async function run(db: Db, input: AsyncIterable<string | Uint8Array>, o: ImportOptions): Promise<ImportReport> {
   const t0 = performance.now();
-  const report: ImportReport = { rows: 0, loaded: 0, rejected: 0, problems: [], seconds: 0 };
+  const now = o.now ?? Date.now;
+  const report: ImportReport = { rows: 0, loaded: 0, rejected: 0, problems: [], committed: false, seconds: 0 };
   const batchSize = o.batchSize ?? 10_000;
-  // Taken now, before any await: readline drops lines (and its end) that come before its iterator exists.
-  const input = lines[Symbol.asyncIterator]();
-  const run = async (tx: Store) => {
-    if (o.mode === 'replace') {
-      await tx.db.run('DELETE FROM subscriber_serving');
-      await tx.db.run('DELETE FROM subscribers');
-    }
-    let parse: ((line: string) => RowResult) | undefined = o.format === 'jsonl' ? (l) => parseJsonLine(l, o.known) : undefined;
-    let batch: Subscriber[] = [];
-    let n = 0;
-    for (let next = await input.next(); !next.done; next = await input.next()) {
-      const line = next.value;
-      n++;
-      if (line.trim() === '') continue;
-      if (!parse) {
-        const p = csvRowParser(line);
-        if ('error' in p) throw new Error(`line 1: ${p.error}`);
-        parse = (l) => p.parse(l, o.known);
-        continue;
-      }
-      report.rows++;
-      const r = parse(line);
-      if ('error' in r) {
-        report.rejected++;
-        if (report.problems.length < 1000) report.problems.push({ line: n, reason: r.error });
-        continue;
-      }
-      batch.push(r.subscriber);
-      if (batch.length >= batchSize) {
-        await write(tx, batch, o.mode === 'incremental');
-        report.loaded += batch.length;
-        batch = [];
-      }
-    }
-    if (batch.length > 0) {
-      await write(tx, batch, o.mode === 'incremental');
-      report.loaded += batch.length;
-    }
+  const maxRejected = o.maxRejected ?? (o.mode === 'replace' ? 0 : 1);
+  const importId = `${now()}-${randomUUID()}`;
+  const reject = (line: number, reason: string) => {
+    report.rejected++;
+    if (report.problems.length < 1000) report.problems.push({ line, reason });
   };
-  if (o.mode === 'replace') await store.db.bulk(() => store.db.transaction((db) => run(new Store(db))));
-  else await store.db.bulk(() => run(store));
+
+  await db.run(`DELETE FROM ${STAGED} WHERE started_at < $1`, [now() - STALE_STAGING_MS]);
+  await db.run(`DELETE FROM ${STAGED_SERVING} WHERE started_at < $1`, [now() - STALE_STAGING_MS]);
+  let batch: { line: number; s: Subscriber }[] = [];
+  const stage = async () => {
+    const rows = await dedupe(db, importId, batch, reject);
+    batch = [];
+    if (rows.length === 0) return;
+    const at = now();
+    await db.transaction(async (tx) => {
+      await tx.insertMany(STAGED, ['import_id', 'started_at', ...SUBSCRIBER_COLUMNS], rows.map((s) => [importId, at, s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.feeMinor ?? null, s.usage ?? null, s.serving.join(';')]));
+      const serving = rows.flatMap((s) => s.serving.map((e) => [importId, at, e, s.id]));
+      serving.sort((a, b) => (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)); // in key order: fewer B-tree pages touched
+      await tx.insertMany(STAGED_SERVING, ['import_id', 'started_at', 'element', 'subscriber_id'], serving);
+    });
+    report.loaded += rows.length;
+  };
+  try {
+    const rows = o.format === 'csv' ? csvRows(input, o.known) : jsonlRows(input, o.known);
+    for await (const r of rows) {
+      report.rows++;
+      if ('error' in r) reject(r.line, r.error);
+      else batch.push({ line: r.line, s: r.subscriber });
+      if (batch.length >= batchSize) {
+        await stage();
+        await o.progress?.(report.rows);
+      }
+    }
+    await stage();
+    const share = report.rows === 0 ? 0 : report.rejected / report.rows;
+    if (report.loaded === 0 && o.mode === 'replace') report.refused = 'no row loaded: a replace would empty the inventory';
+    else if (report.rejected > 0 && share > maxRejected) {
+      report.refused = `${report.rejected} of ${report.rows} rows rejected (${pct(share)}), over the bound of ${pct(maxRejected)}${o.mode === 'replace' ? ' for a replace' : ''}`;
+    }
+    if (!report.refused) {
+      await db.transaction((tx) => (o.mode === 'replace' ? swap(tx, importId) : upsert(tx, importId)));
+      report.committed = true;
+    } else {
+      report.loaded = 0;
+    }
+  } finally {
+    await db.run(`DELETE FROM ${STAGED} WHERE import_id = $1`, [importId]);
+    await db.run(`DELETE FROM ${STAGED_SERVING} WHERE import_id = $1`, [importId]);
+  }
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }
 
-async function write(store: Store, batch: Subscriber[], upsert: boolean): Promise<void> {
-  await store.db.transaction(async (db) => {
-    if (upsert) {
-      // The old serving elements come from the subscriber's own row: no index by subscriber needed.
-      for (const s of batch) {
-        const old = await db.query<{ serving: string }>('SELECT serving FROM subscribers WHERE id = $1', [s.id]);
-        if (old.length === 0) continue;
-        for (const e of old[0].serving.split(';')) await db.run('DELETE FROM subscriber_serving WHERE element = $1 AND subscriber_id = $2', [e, s.id]);
-        await db.run('DELETE FROM subscribers WHERE id = $1', [s.id]);
-      }
+const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
+const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+/** A batch's rows less the ids seen before in this file (the first row of an id wins; the others are rejected). */
+async function dedupe(db: Db, importId: string, batch: { line: number; s: Subscriber }[], reject: (line: number, reason: string) => void): Promise<Subscriber[]> {
+  const seen = new Set<string>();
+  for (let i = 0; i < batch.length; i += 500) {
+    const ids = batch.slice(i, i + 500).map((b) => b.s.id);
+    const rows = await db.query<{ id: string }>(`SELECT id FROM ${STAGED} WHERE import_id = $1 AND id IN (${list(ids.length, 2)})`, [importId, ...ids]);
+    for (const r of rows) seen.add(r.id);
+  }
+  const out: Subscriber[] = [];
+  for (const b of batch) {
+    if (seen.has(b.s.id)) reject(b.line, `id: ${b.s.id} is on an earlier row`);
+    else {
+      seen.add(b.s.id);
+      out.push(b.s);
     }
-    await db.insertMany('subscribers', SUBSCRIBER_COLUMNS, batch.map((s) => [s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.feeMinor ?? null, s.usage ?? null, s.serving.join(';')]));
-    const serving = batch.flatMap((s) => s.serving.map((e) => [e, s.id]));
-    serving.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // in key order: fewer B-tree pages touched
-    await db.insertMany('subscriber_serving', ['element', 'subscriber_id'], serving);
+  }
+  return out;
+}
+
+/** The staged file becomes the whole inventory. */
+async function swap(tx: Db, importId: string): Promise<void> {
+  await tx.run('DELETE FROM subscriber_serving');
+  await tx.run('DELETE FROM subscribers');
+  await tx.run(`INSERT INTO subscribers (${SUBSCRIBER_COLUMNS.join(', ')}) SELECT ${SUBSCRIBER_COLUMNS.join(', ')} FROM ${STAGED} WHERE import_id = $1`, [importId]);
+  await tx.run(`INSERT INTO subscriber_serving (element, subscriber_id) SELECT element, subscriber_id FROM ${STAGED_SERVING} WHERE import_id = $1`, [importId]);
+}
+
+/** The staged rows replace the subscribers with their ids (and their serving elements); the others stay. */
+async function upsert(tx: Db, importId: string): Promise<void> {
+  let after = '';
+  for (;;) {
+    const ids = (await tx.query<{ id: string }>(`SELECT id FROM ${STAGED} WHERE import_id = $1 AND id > $2 ORDER BY id LIMIT 500`, [importId, after])).map((r) => r.id);
+    if (ids.length === 0) break;
+    after = ids.at(-1)!;
+    // The old serving elements come from the subscriber's own row: no index by subscriber needed.
+    const old = await tx.query<{ id: string; serving: string }>(`SELECT id, serving FROM subscribers WHERE id IN (${list(ids.length)})`, ids);
+    for (const s of old) for (const e of s.serving.split(';')) await tx.run('DELETE FROM subscriber_serving WHERE element = $1 AND subscriber_id = $2', [e, s.id]);
+    if (old.length > 0) await tx.run(`DELETE FROM subscribers WHERE id IN (${list(old.length)})`, old.map((s) => s.id));
+  }
+  await tx.run(`INSERT INTO subscribers (${SUBSCRIBER_COLUMNS.join(', ')}) SELECT ${SUBSCRIBER_COLUMNS.join(', ')} FROM ${STAGED} WHERE import_id = $1`, [importId]);
+  await tx.run(`INSERT INTO subscriber_serving (element, subscriber_id) SELECT element, subscriber_id FROM ${STAGED_SERVING} WHERE import_id = $1`, [importId]);
+}
+
+type Row = ({ subscriber: Subscriber } | { error: string }) & { line: number };
+
+/** CSV records through csv-parse (quotes, doubled quotes, quoted newlines, a BOM); a malformed record is one rejected row. */
+async function* csvRows(input: AsyncIterable<string | Uint8Array>, known: (e: string) => boolean): AsyncGenerator<Row> {
+  const skipped: Row[] = [];
+  const parser = csvParser({
+    bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true, max_record_size: MAX_ROW_LENGTH,
+    on_skip: (err: (Error & { lines?: number }) | undefined) => { skipped.push({ line: err?.lines ?? 0, error: `not CSV: ${err?.message.replace(/ \(.*$/, '') ?? 'malformed record'}` }); },
   });
+  const source = Readable.from(input, { objectMode: false });
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  let parse: ((cells: string[]) => RowResult) | undefined;
+  for await (const r of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    yield* skipped.splice(0);
+    if (!parse) {
+      const h = csvHeader(r.record);
+      if ('error' in h) throw new ImportError(`line ${r.info.lines}: ${h.error}`);
+      parse = (cells) => h.parse(cells, known);
+      continue;
+    }
+    yield { ...parse(r.record), line: r.info.lines };
+  }
+  yield* skipped.splice(0);
+  if (!parse) throw new ImportError('the file is empty: it needs a header line');
+}
+
+/** JSON Lines, split here so that a line over MAX_ROW_LENGTH characters is rejected without being held whole. */
+async function* jsonlRows(input: AsyncIterable<string | Uint8Array>, known: (e: string) => boolean): AsyncGenerator<Row> {
+  for await (const l of lines(input, MAX_ROW_LENGTH)) {
+    if (l.tooLong) yield { line: l.n, error: `the row is over ${MAX_ROW_LENGTH} characters` };
+    else if (l.text.trim() !== '') yield { ...parseJsonLine(l.text, known), line: l.n };
+  }
+}
+
+/** Lines of a byte stream (LF or CRLF), numbered from 1; one longer than `max` characters is dropped and marked. */
+export async function* lines(input: AsyncIterable<string | Uint8Array>, max: number): AsyncGenerator<{ n: number; text: string; tooLong: boolean }> {
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  let parts: string[] = [];
+  let size = 0;
+  let tooLong = false;
+  let n = 0;
+  const take = (piece: string) => {
+    if (tooLong) return;
+    if (size + piece.length > max) tooLong = true;
+    else {
+      parts.push(piece);
+      size += piece.length;
+    }
+  };
+  const end = () => {
+    const text = parts.join('').replace(/\r$/, '').replace(/^\uFEFF/, n === 0 ? '' : '\uFEFF');
+    const out = { n: ++n, text: tooLong ? '' : text, tooLong };
+    parts = [];
+    size = 0;
+    tooLong = false;
+    return out;
+  };
+  for await (const chunk of input) {
+    const s = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let from = 0;
+    for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', from)) {
+      take(s.slice(from, nl));
+      from = nl + 1;
+      yield end();
+    }
+    take(s.slice(from));
+  }
+  take(decoder.decode());
+  if (size > 0 || tooLong) yield end();
 }

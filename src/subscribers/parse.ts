@@ -58,19 +58,21 @@ export function parseJsonLine(line: string, known: (element: string) => boolean)
 }
 
 /**
- * CSV with a header naming columns `id,tier,service,serving,region,plan,arpu,fee,usage` (any order; serving
- * elements separated by `;`). Returns a row parser for the header, or the header's problem.
+ * A CSV header naming columns `id,tier,service,serving,region,plan,arpu,fee,usage` (any order, any
+ * case; serving elements separated by `;`), as cells already split by the CSV parser. Returns a
+ * parser for the records under it, or the header's problem.
  */
-export function csvRowParser(header: string): { parse: (line: string, known: (e: string) => boolean) => RowResult } | { error: string } {
-  const cols = header.split(',').map((c) => c.trim().toLowerCase());
+export function csvHeader(header: readonly string[]): { parse: (cells: readonly string[], known: (e: string) => boolean) => RowResult } | { error: string } {
+  const cols = header.map((c) => c.trim().toLowerCase());
   const allowed = ['id', 'tier', 'service', 'serving', 'region', 'plan', 'arpu', 'fee', 'usage'];
   const missing = ['id', 'tier', 'service', 'serving'].filter((c) => !cols.includes(c));
   if (missing.length > 0) return { error: `header needs column(s) ${missing.join(', ')}` };
   const extra = cols.filter((c) => !allowed.includes(c));
-  if (extra.length > 0) return { error: `unknown column(s) ${extra.join(', ')}` };
+  if (extra.length > 0) return { error: `unknown column(s) ${extra.slice(0, 5).join(', ')}` };
+  const twice = cols.filter((c, i) => cols.indexOf(c) !== i);
+  if (twice.length > 0) return { error: `column(s) named twice: ${twice.join(', ')}` };
   return {
-    parse(line, known) {
-      const cells = line.split(',');
+    parse(cells, known) {
       if (cells.length !== cols.length) return { error: `${cells.length} fields, the header has ${cols.length}` };
       const raw: Record<string, unknown> = {};
       cols.forEach((c, i) => {

@@ -10,12 +10,21 @@ let count = 0;
 
 /**
  * The databases every store-backed test runs on. `url()` gives a fresh, empty database (null: the
- * daemon's default SQLite file); `open()` a connection to a fresh one. PostgreSQL is Debian's,
+ * daemon's default SQLite file); `open()` a connection to a fresh one; `opener()` a function that
+ * opens a connection to the same fresh database each time it is called (to reopen after a close). PostgreSQL is Debian's,
  * started once per test file on first use; call `stopDatabases` in afterAll.
  */
-export const DATABASES: [string, { url: () => Promise<string | null>; open: () => Promise<Db> }][] = [
-  ['SQLite', { url: async () => null, open: async () => new SqliteDb(join(tempDir('sqlite'), 'netpulse.db')) }],
-  ['PostgreSQL', { url: freshPostgres, open: async () => new PostgresDb((await freshPostgres())!) }],
+export const DATABASES: [string, { url: () => Promise<string | null>; open: () => Promise<Db>; opener: () => Promise<() => Db> }][] = [
+  ['SQLite', {
+    url: async () => null,
+    open: async () => new SqliteDb(join(tempDir('sqlite'), 'netpulse.db')),
+    opener: async () => { const file = join(tempDir('sqlite'), 'netpulse.db'); return () => new SqliteDb(file); },
+  }],
+  ['PostgreSQL', {
+    url: freshPostgres,
+    open: async () => new PostgresDb((await freshPostgres())!),
+    opener: async () => { const url = await freshPostgres(); return () => new PostgresDb(url); },
+  }],
 ];
 
 async function freshPostgres(): Promise<string> {

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/servers.ts';
@@ -182,14 +182,37 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
       'C,standard,mobile,BS-2,north,4G-29,29', 'D,platinum,mobile,BS-5,north,x,1', 'E,standard,broadband,NOPE,north,x,1'].join('\n');
     const post = (token: keyof typeof TOKENS, body: string, type = 'text/csv', query = '') => json(`/v1/subscribers/import${query}`, token, { method: 'POST', body, headers: { 'content-type': type } });
     expect((await post('complaints', csv)).status).toBe(403);
-    const r = await post('admin', csv, 'text/csv', '?mode=replace');
-    expect(r).toMatchObject({ status: 200, body: { mode: 'replace', format: 'csv', rows: 5, loaded: 3, rejected: 2 } });
+    // A replace with rejected rows is refused by default (the file is meant to be the whole inventory).
+    const refused = await post('admin', csv, 'text/csv', '?mode=replace');
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: 'import_refused' }, committed: false, rows: 5, loaded: 0, rejected: 2 } });
+    const r = await post('admin', csv, 'text/csv', '?mode=replace&maxRejected=0.5');
+    expect(r).toMatchObject({ status: 200, body: { mode: 'replace', format: 'csv', rows: 5, loaded: 3, rejected: 2, committed: true } });
     expect(r.body.problems).toEqual([{ line: 5, reason: expect.stringMatching(/^tier: /) }, { line: 6, reason: 'serving: unknown element(s) NOPE' }]);
     const jsonl = await post('admin', '{"id":"F","tier":"enterprise","service":"enterprise_line","serving":["BS-2"]}\n{"id":', 'application/x-ndjson');
     expect(jsonl.body).toMatchObject({ mode: 'incremental', loaded: 1, rejected: 1, problems: [{ line: 2 }] });
     expect((await post('admin', csv, 'application/xml')).status).toBe(415);
     expect((await post('admin', csv + '\n' + 'G,standard,mobile,BS-1,north,x,1\n'.repeat(100))).status).toBe(413);
     expect((await post('admin', csv, 'text/csv', '?mode=all')).body.error.field).toBe('mode');
+    expect((await post('admin', 'id,tier,service,serving\n', 'text/csv', '?mode=replace')).body).toMatchObject({ error: { code: 'import_refused' }, refused: expect.stringMatching(/^no row loaded/) });
+    expect((await json('/v1/subscribers/A', 'complaints')).status).toBe(200); // still there
+  });
+
+  it('an import whose client goes away changes nothing, holds no other write, and frees the importer', async () => {
+    const { request } = await import('node:http');
+    const port = Number(new URL(base).port);
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/subscribers/import?mode=replace', headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'text/csv', 'content-length': '1900' } });
+    req.on('error', () => {});
+    req.write('id,tier,service,serving\nZ1,gold,mobile,BS-5\n');
+    // While the upload hangs, a complaint is answered 201 and must stand on its own.
+    await vi.waitFor(async () => expect((await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'x', headers: { 'content-type': 'text/csv' } })).status).toBe(409));
+    const c = await json('/v1/complaints', 'complaints', { method: 'POST', body: JSON.stringify({ id: 'CMP-DURING-IMPORT', subscriberId: 'A', channel: 'hotline', category: 'no_service', reportedAt: new Date().toISOString() }) });
+    expect(c.status).toBe(201);
+    req.destroy();
+    await vi.waitFor(async () => expect((await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'id,tier,service,serving\n', headers: { 'content-type': 'text/csv' } })).status).not.toBe(409));
+    expect((await json('/v1/subscribers/Z1', 'complaints')).status).toBe(404);
+    expect((await json('/v1/subscribers/A', 'complaints')).status).toBe(200);
+    expect(await daemon.store.db.query('SELECT id FROM complaints WHERE id = $1', ['CMP-DURING-IMPORT'])).toHaveLength(1);
+    expect(await daemon.store.db.query('SELECT import_id FROM import_subscribers')).toEqual([]);
   });
 
   it('answers whether a subscriber is affected, and pages through everyone an outage hits', async () => {

@@ -20,14 +20,17 @@ describe('netpulse start', () => {
 });
 
 describe('netpulse import-subscribers', () => {
-  it('loads the good rows, names each bad row by line, and exits 1 when some were rejected', async () => {
+  it('refuses a replace with rejected rows unless a bound allows them, names each bad row by line, and exits 1 when some were rejected', async () => {
     const dir = tempDir('cli-import');
     const cfg = join(dir, 'netpulse.yaml');
     writeFileSync(cfg, `daemon: { dataDir: ${join(dir, 'data')} }\napi: null\nsim: { enabled: true, switches: 1, baseStations: 2 }\n`);
     writeFileSync(join(dir, 'subs.csv'), 'id,tier,service,serving,region\n1380001,gold,mobile,SIM-BS-0001-C1;SIM-BS-0002-C3,north\n1380002,vip,mobile,NOPE,north\n');
-    const p = netpulse('import-subscribers', join(dir, 'subs.csv'), '--replace', '--config', cfg);
+    const refused = netpulse('import-subscribers', join(dir, 'subs.csv'), '--replace', '--config', cfg);
+    expect(await refused.exited()).toBe(1);
+    expect(refused.output()).toContain('subs.csv:3: serving: unknown element(s) NOPE');
+    expect(refused.output()).toContain('subs.csv: refused, nothing changed: 1 of 2 rows rejected (50 %), over the bound of 0 % for a replace');
+    const p = netpulse('import-subscribers', join(dir, 'subs.csv'), '--replace', '--max-rejected', '0.5', '--config', cfg);
     expect(await p.exited()).toBe(1);
-    expect(p.output()).toContain('subs.csv:3: serving: unknown element(s) NOPE');
     expect(p.output()).toMatch(/subs\.csv: 1 loaded, 1 rejected of 2 rows/);
   });
 });

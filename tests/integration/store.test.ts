@@ -116,6 +116,30 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     }
   });
 
+  it('isolates a transaction: a write from elsewhere while it waits is neither part of it nor lost when it fails', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      let release!: () => void;
+      const waiting = new Promise<void>((r) => (release = r));
+      const tx = store.db.transaction(async (db) => {
+        await db.run('INSERT INTO elements (id, kind) VALUES ($1, $2)', ['IN-TX', 'core']);
+        await waiting; // e.g. a client's next chunk
+        throw new Error('the client went away');
+      });
+      const outside = store.db.run('INSERT INTO elements (id, kind) VALUES ($1, $2)', ['OUTSIDE', 'core']);
+      const nested = store.db.transaction((db) => db.run('INSERT INTO elements (id, kind) VALUES ($1, $2)', ['OUTSIDE-TX', 'core']));
+      await new Promise((r) => setImmediate(r));
+      release();
+      await expect(tx).rejects.toThrow('the client went away');
+      expect(await outside).toBe(1);
+      expect(await nested).toBe(1);
+      expect((await store.db.query<{ id: string }>('SELECT id FROM elements ORDER BY id')).map((r) => r.id)).toEqual(['OUTSIDE', 'OUTSIDE-TX']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores each alert once and records its acknowledgement', async () => {
     const store = new Store(await open());
     try {
