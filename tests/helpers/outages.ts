@@ -38,7 +38,7 @@ export function subscribersOf(nPerStation: number): TestSubscriber[] {
 export async function loadNetwork(store: Store, topology: Topology, subs: TestSubscriber[]): Promise<void> {
   await store.migrate();
   await store.saveTopology([...topology.elements.values()]);
-  async function* lines() { for (const s of subs) yield JSON.stringify(s); }
+  async function* lines() { for (const s of subs) yield `${JSON.stringify(s)}\n`; }
   const r = await importSubscribers(store, lines(), { format: 'jsonl', mode: 'replace', known: (e) => topology.elements.has(e) });
   if (r.rejected > 0) throw new Error(JSON.stringify(r.problems.slice(0, 3)));
 }
