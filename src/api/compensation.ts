@@ -25,8 +25,11 @@ const creditQuery = z.strictObject({
   subscriber: z.string().min(1).optional(),
   format: z.enum(['netpulse', 'tmf678']).default('netpulse'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
-  cursor: z.string().regex(/^\d+$/, 'not a cursor from a previous page').optional(),
-});
+  /** Empty: from the start (a job's first run, `after=$CURSOR` with nothing kept yet). */
+  after: z.string().regex(/^\d{0,16}$/, 'not a cursor from a previous page').transform((v) => v || undefined).optional(),
+  /** The former name of `after`. */
+  cursor: z.string().regex(/^\d{1,16}$/, 'not a cursor from a previous page').optional(),
+}).refine((q) => q.after === undefined || q.cursor === undefined || q.after === q.cursor, { message: 'give after or cursor, not two different ones', path: ['after'] });
 const confirmBody = z.strictObject({
   confirmations: z.array(z.strictObject({
     id: z.string().min(1).max(100),
@@ -38,8 +41,10 @@ const confirmBody = z.strictObject({
 
 /**
  * Routes for the compensation jobs (pull credits, confirm them) and the NOC (preview, settle,
- * force majeure, totals). Credits are paged by their ledger position: a job that keeps the last
- * cursor sees every entry once, in order.
+ * force majeure, totals). Credits are paged by their ledger sequence: every page, the last one
+ * too, answers a cursor; a job that keeps it and pulls `?after=<cursor>` later sees every entry
+ * once, in order, whatever the clock did. A credit read over the API counts as handed over: from
+ * then on a change is a correction of its own, never a reversal.
  */
 export function compensationRoutes(app: FastifyInstance, store: Store, d: CompensationApiDeps, guard: Guard, now: () => number): void {
   const JOBS: Role[] = ['compensation'];
@@ -56,22 +61,22 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
 
   app.get('/v1/credits', { preHandler: guard(READ) }, async (req) => {
     const q = parse(creditQuery, req.query, 'query');
-    const page = await d.book.list({ outageId: q.outage, subscriberId: q.subscriber, states: q.state as CreditState[] | undefined, afterSeq: q.cursor ? Number(q.cursor) : undefined, limit: q.limit + 1 });
-    const items = page.slice(0, q.limit);
-    return { items: items.map((c) => view(c, q.format)), nextCursor: page.length > q.limit ? String(items.at(-1)!.seq) : null };
+    const after = q.after ?? q.cursor;
+    const page = await d.book.pull({ outageId: q.outage, subscriberId: q.subscriber, states: q.state as CreditState[] | undefined, afterSeq: after === undefined ? undefined : Number(after), limit: q.limit }, now());
+    return { items: page.items.map((c) => view(c, q.format)), nextCursor: String(page.cursor), hasMore: page.more };
   });
 
   app.get('/v1/credits/:id', { preHandler: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(z.strictObject({ format: z.enum(['netpulse', 'tmf678']).default('netpulse') }), req.query, 'query');
-    const c = await d.book.get(id);
+    const c = await d.book.handOver(id, now());
     if (!c) throw new ApiError(404, 'not_found', `no credit ${id}`);
     return view(c, q.format);
   });
 
   app.get('/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/:id', { preHandler: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
-    const c = await d.book.get(id);
+    const c = await d.book.handOver(id, now());
     if (!c) throw new ApiError(404, 'not_found', `no credit ${id}`);
     return tmf678(c);
   });

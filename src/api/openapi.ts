@@ -31,12 +31,15 @@ export const OPENAPI = {
         byTier: { type: 'object', additionalProperties: { type: 'integer' } }, byService: { type: 'object', additionalProperties: { type: 'integer' } },
         byRegion: { type: 'object', additionalProperties: { type: 'integer' } },
       } },
-      Credit: { type: 'object', description: 'A ledger entry: a first credit or a correction (signed) of what an outage owes one subscriber', properties: {
+      Credit: { type: 'object', description: 'A ledger entry: a first credit or a correction (signed) of what an outage owes one subscriber. Apply every entry once, by id, whatever its sign: their sum is what is owed. Once handed over (read over the API, pushed or confirmed) an entry is never reversed; a later change is a correction naming it in `corrects`', properties: {
         id: { type: 'string' }, outageId: { type: 'string' }, subscriberId: { type: 'string' }, kind: { enum: ['credit', 'correction'] }, revision: { type: 'integer' },
+        sequence: { type: 'string', description: 'its place in the ledger (a counter, not a time): the cursor after it' },
+        corrects: { type: ['string', 'null'], description: 'a correction: the id of the credit it corrects' },
+        handedOverAt: { type: ['string', 'null'], format: 'date-time', description: 'when it first left netpulse (pulled, pushed or confirmed)' },
         amount: { type: 'object', properties: { value: { type: 'number' }, minor: { type: 'integer' }, currency: { type: 'string' } } },
         form: { enum: ['bill_credit', 'data_pack', 'free_minutes', 'service_days'] }, quantity: { type: 'integer' }, unit: { type: 'string' },
         policy: { type: 'object' }, impact: { type: 'object' }, subscriber: { type: 'object' }, explanation: { type: 'array', items: { type: 'string' } },
-        state: { enum: ['computed', 'delivered', 'applied', 'failed', 'reversed'] }, reason: { type: ['string', 'null'] },
+        state: { enum: ['computed', 'delivered', 'applied', 'failed', 'reversed'], description: 'reversed: withdrawn before it was ever handed over (never owed)' }, reason: { type: ['string', 'null'] },
       } },
       Impact: { type: 'object', description: 'One span of a subscriber\'s impact by an outage, one kind throughout', properties: {
         subscriberId: { type: 'string' }, tier: { type: 'string' }, service: { type: 'string' }, region: { type: 'string' },
@@ -100,14 +103,19 @@ export const OPENAPI = {
     '/v1/alerts': { get: { summary: 'Alerts oldest first, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage'), q('limit', { type: 'integer', minimum: 1, maximum: 10000 }, 'only the latest so many')], responses: ok('Alerts') } },
     '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
     '/v1/compensation/policies': { get: { summary: 'The compensation policies in force, as loaded (transparent: the rule is published)', responses: ok('Policies') } },
-    '/v1/credits': { get: { summary: 'Ledger entries in ledger order, cursor-paged: what compensation jobs pull', parameters: [
+    '/v1/credits': { get: { summary: 'The ledger feed, in sequence order: what compensation jobs pull. Every entry returned counts as handed over (from then on it is only corrected, never reversed). Keep nextCursor, the last page\'s too, and pull ?after=<it> later for only the new entries; a clock step never makes a cursor skip one. Entries withdrawn before anyone saw them are left out unless state asks for reversed', parameters: [
+      q('after', { type: 'string', pattern: '^[0-9]+$' }, 'nextCursor of an earlier page (kept across runs): only entries after it'), q('cursor', { type: 'string' }, 'the former name of after'),
       q('state', { type: 'string' }, 'comma-separated: computed, delivered, applied, failed, reversed'), q('outage', { type: 'string' }, 'of one outage'),
       q('subscriber', { type: 'string' }, 'of one subscriber'), q('format', { enum: ['netpulse', 'tmf678'] }, 'tmf678: AppliedCustomerBillingRate (appliedBillingCredit)'),
-      q('limit', { type: 'integer', minimum: 1, maximum: 5000 }, 'page size (500)'), q('cursor', { type: 'string' }, 'nextCursor of the previous page'),
-    ], responses: ok('A page of credits', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Credit' } }, nextCursor: { type: ['string', 'null'] } } }) } },
-    '/v1/credits/{id}': { get: { summary: 'One credit with its explanation', parameters: [id('id'), q('format', { enum: ['netpulse', 'tmf678'] }, 'shape')], responses: ok('The credit', { $ref: '#/components/schemas/Credit' }) } },
-    '/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/{id}': { get: { summary: 'A credit as TMF678 AppliedCustomerBillingRate of type appliedBillingCredit', parameters: [id('id')], responses: ok('The applied billing credit') } },
-    '/v1/credits/confirm': { post: { summary: 'The job confirms credits applied or failed (role compensation); needs an Idempotency-Key header: a retry with the same key and body answers the same, another body is 422',
+      q('limit', { type: 'integer', minimum: 1, maximum: 5000 }, 'page size (500); a page may hold fewer'),
+    ], responses: ok('A page of credits', { type: 'object', required: ['items', 'nextCursor', 'hasMore'], properties: {
+      items: { type: 'array', items: { $ref: '#/components/schemas/Credit' } },
+      nextCursor: { type: 'string', description: 'where the next pull starts: the last entry looked at, or the cursor given when there was nothing new' },
+      hasMore: { type: 'boolean', description: 'entries after nextCursor exist already: pull again now' },
+    } }) } },
+    '/v1/credits/{id}': { get: { summary: 'One credit with its explanation; reading it counts as handing it over', parameters: [id('id'), q('format', { enum: ['netpulse', 'tmf678'] }, 'shape')], responses: ok('The credit', { $ref: '#/components/schemas/Credit' }) } },
+    '/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/{id}': { get: { summary: 'A credit as TMF678 AppliedCustomerBillingRate of type appliedBillingCredit (characteristics entryKind, corrects, sequence); reading it counts as handing it over', parameters: [id('id')], responses: ok('The applied billing credit') } },
+    '/v1/credits/confirm': { post: { summary: 'The job confirms credits applied or failed (role compensation); needs an Idempotency-Key header: a retry with the same key and body answers the same, another body is 422. A credit corrected since it was handed over is still confirmed (changed): the correction is an entry of its own. Concurrent confirmations of one credit: one changes it, the other answers unchanged or conflict',
       parameters: [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 8 } }],
       requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['confirmations'], properties: { confirmations: { type: 'array', maxItems: 10000, items: { type: 'object', required: ['id', 'outcome'], properties: {
         id: { type: 'string' }, outcome: { enum: ['applied', 'failed'] }, reason: { type: 'string' }, reference: { type: 'string' } } } } } } } } },
@@ -117,7 +125,7 @@ export const OPENAPI = {
     '/v1/outages/{id}/compensation/preview': { get: { summary: 'What the outage would owe if settled now, by currency, tier and form; nothing is written', parameters: [id('id')], responses: ok('Preview') } },
     '/v1/outages/{id}/compensation/settle': { post: { summary: 'Settle now (role compensation): final when closed, interim when open; only differences are written', parameters: [id('id')], responses: ok('Settlement report') } },
     '/v1/outages/{id}/force-majeure': {
-      put: { summary: 'Flag force majeure (role noc) with a reason; a closed outage is settled again (undelivered credits reversed, delivered ones debited)', parameters: [id('id')], responses: ok('Flagged') },
+      put: { summary: 'Flag force majeure (role noc) with a reason; a closed outage is settled again (credits never handed over are reversed, handed-over ones debited by a correction)', parameters: [id('id')], responses: ok('Flagged') },
       delete: { summary: 'Withdraw the flag (role noc); a closed outage is settled again', parameters: [id('id')], responses: ok('Withdrawn') },
     },
     '/v1/compensation/totals': { get: { summary: 'Totals by outage, day or tier, per currency and state', parameters: [q('by', { enum: ['outage', 'day', 'tier'] }, 'grouping (day)'),

@@ -65,13 +65,17 @@ export interface PushStats { delivered: number; batches: number; retries: number
  * Pushes computed credits to the target in ledger order, a batch at a time, and records each
  * batch as delivered once the target took it. A failed batch is retried with exponential backoff
  * (`retryMs`); an entry that failed `maxAttempts` times is parked as failed with the reason (the
- * job or the NOC can retry it over the API). Entries being sent are in `inFlight`, so a
- * recomputation never withdraws a credit already on its way.
+ * job or the NOC can retry it over the API). A batch is recorded as handed over in the store
+ * before it is sent (a timeout may still have reached the job), so a recomputation only ever
+ * corrects it, even from another instance; `inFlight` says the same within this process.
  */
 export class CreditPusher {
   readonly stats: PushStats = { delivered: 0, batches: 0, retries: 0, parked: 0 };
   readonly inFlight = new Set<string>();
-  private readonly o: { target: CreditTarget; book: CreditBook; batchSize: number; maxAttempts: number; retryMs: [number, number]; idleMs?: number; logger: Logger; onDelivered?: (credits: Credit[]) => void };
+  private readonly o: {
+    target: CreditTarget; book: CreditBook; batchSize: number; maxAttempts: number; retryMs: [number, number]; idleMs?: number; logger: Logger;
+    onDelivered?: (credits: Credit[]) => void; now?: () => number;
+  };
   private wakeUp: (() => void) | undefined;
   private idle = false;
   private kicked = false;
@@ -112,17 +116,22 @@ export class CreditPusher {
       let batch: Credit[] = [];
       try {
         this.kicked = false;
-        batch = await this.o.book.pending(this.o.batchSize);
-        if (batch.length === 0) {
+        const now = this.o.now ?? Date.now;
+        const owed = await this.o.book.pending(this.o.batchSize);
+        if (owed.length === 0) {
           if (this.kicked) continue;
           this.idle = true;
           await this.sleep(this.o.idleMs ?? 30_000);
           this.idle = false;
           continue;
         }
+        // A settlement may have withdrawn some since they were read: send only what is still owed.
+        const claimed = await this.o.book.claim(owed.map((c) => c.id), now());
+        batch = owed.filter((c) => claimed.has(c.id));
+        if (batch.length === 0) continue;
         for (const c of batch) this.inFlight.add(c.id);
         await this.o.target.send(batch);
-        await this.o.book.markDelivered(batch.map((c) => c.id), Date.now());
+        await this.o.book.markDelivered(batch.map((c) => c.id), now());
         this.stats.delivered += batch.length;
         this.stats.batches++;
         this.o.onDelivered?.(batch);

@@ -6,13 +6,37 @@ import { dayOf, isoDay, monthOf } from '../../correlators/compensation/calendar.
 import type { Claimant, EventFacts, ImpactInterval, Policy } from '../../correlators/compensation/policy.ts';
 import type { ImpactKind } from '../../correlators/impact/impact.ts';
 
-/** computed (owed, not yet handed over), delivered (pushed to the operator's job), applied (confirmed), failed, reversed. */
+/**
+ * computed (owed; maybe pulled already), delivered (pushed to the operator's job), applied
+ * (confirmed), failed, reversed (withdrawn before it was ever handed over). Whether an entry was
+ * handed over (pulled or pushed) is `handed_over_at`, apart from the state: pulling does not take
+ * an entry out of the push queue.
+ */
 export type CreditState = 'computed' | 'delivered' | 'applied' | 'failed' | 'reversed';
 
 export const CREDIT_COLUMNS = [
   'id', 'outage_id', 'subscriber_id', 'revision', 'kind', 'policy', 'policy_version', 'rule', 'amount_minor', 'currency', 'form', 'quantity', 'unit',
   'duration_ms', 'impact_from', 'impact_to', 'tier', 'service', 'region', 'month', 'day', 'steps', 'state', 'reason', 'attempts', 'seq', 'computed_at',
 ] as const;
+
+/** What the ledger writes for a new entry: the columns above and the credit a correction refers to. */
+const ENTRY_COLUMNS = [...CREDIT_COLUMNS, 'corrects'] as const;
+const SEQ = CREDIT_COLUMNS.indexOf('seq');
+
+/**
+ * Takes `n` numbers from the ledger's sequence (a counter row, not the clock) inside the caller's
+ * transaction; returns the last. The row stays locked until that transaction ends, so entries
+ * become visible in sequence order and a cursor that passed a number never misses a smaller one
+ * committed later.
+ */
+export async function takeSequence(db: Db, n: number): Promise<number> {
+  const r = await db.query<{ last: number }>('UPDATE credit_sequence SET last = last + $1 WHERE id = 1 RETURNING last', [n]);
+  if (r.length === 0) throw new Error('the ledger sequence is missing (migration 9 not applied)');
+  return Number(r[0].last);
+}
+
+/** A settlement found the ledger changed under it (an entry handed over between its read and its write); it rolled back. */
+export class LedgerConflict extends Error {}
 
 /**
  * A credit's id: the same (outage, subscriber, revision) always gives the same id, so a replayed
@@ -51,7 +75,7 @@ export interface SettleReport {
 }
 
 interface SpanRow { subscriber_id: string; kind: ImpactKind; since: number; until: number | null; tier: string; service: string; region: string | null; fee_minor: number | null; arpu_minor: number | null; usage: string | null }
-interface EntryRow { id: string; subscriber_id: string; revision: number; amount_minor: number; quantity: number; form: string; state: CreditState }
+interface EntryRow { id: string; subscriber_id: string; revision: number; amount_minor: number; quantity: number; form: string; state: CreditState; handed_over_at: number | null }
 
 const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 const money = (minor: number) => (minor / 100).toFixed(2);
@@ -62,16 +86,21 @@ const money = (minor: number) => (minor / 100).toFixed(2);
  * what the ledger already holds for the event, and only the difference is written, in the same
  * transaction as the read. Credit ids are derived from (outage, subscriber, revision), so a run
  * repeated after a crash, a retry, a duplicate event or a second instance writes nothing twice:
- * a crash mid-run leaves whole chunks, and the next run finds them settled. A correction down
- * first reverses entries not yet handed to the compensation job, then records what is left as a
- * negative correction.
+ * a crash mid-run leaves whole chunks, and the next run finds them settled.
+ *
+ * What was handed over (pulled over the API, pushed, confirmed) is never reversed or replaced: any
+ * change after that is a signed correction that names the credit it corrects (`corrects`), so the
+ * sum of the entries a job applies is what is owed. Only when none of a subscriber's entries for the
+ * event has left netpulse does a correction down withdraw them (`reversed`) instead. On PostgreSQL
+ * the chunk's entries are read `FOR UPDATE`, so a confirmation or a pull waits for the settlement
+ * (or the settlement for them); the reversal also re-checks the state it changes and the row count.
+ * Entries are numbered from the ledger's sequence (`takeSequence`), never from the clock.
  */
 export class Ledger {
   private readonly policies: () => readonly Policy[];
   private readonly chunk: number;
   private readonly inFlight: ReadonlySet<string>;
   private readonly windows: () => readonly AnnouncedWindow[];
-  private seq = Date.now() * 1000;
 
   constructor(o: { policies: () => readonly Policy[]; chunk?: number; inFlight?: ReadonlySet<string>; windows?: () => readonly AnnouncedWindow[] }) {
     this.policies = o.policies;
@@ -143,7 +172,9 @@ export class Ledger {
           `SELECT i.subscriber_id, i.kind, i.since, i.until, i.tier, i.service, i.region, s.fee_minor, s.arpu_minor, s.usage
            FROM subscriber_impacts i LEFT JOIN subscribers s ON s.id = i.subscriber_id 
            WHERE i.outage_id IN (${m}) AND i.subscriber_id > $${members.length + 1} AND i.subscriber_id <= $${members.length + 2} ORDER BY i.subscriber_id`, range);
-        const entries = await db.query<EntryRow>(`SELECT id, subscriber_id, revision, amount_minor, quantity, form, state FROM credits WHERE ${where}`, range);
+        // PostgreSQL: lock what this chunk may change, in `lockCredits`' order; a confirmation or a pull of them waits (SQLite has one writer).
+        const entries = await db.query<EntryRow>(`SELECT id, subscriber_id, revision, amount_minor, quantity, form, state, handed_over_at FROM credits WHERE ${where}
+          ORDER BY subscriber_id, outage_id, revision${mode !== 'preview' && db.kind === 'postgres' ? ' FOR UPDATE' : ''}`, range);
         const before = new Map<string, EntryRow[]>();
         for (const e of entries) (before.get(e.subscriber_id) ?? before.set(e.subscriber_id, []).get(e.subscriber_id)!).push(e);
         const month = new Map<string, number>();
@@ -184,38 +215,44 @@ export class Ledger {
           let recorded = live.reduce((a, e) => a + Number(e.amount_minor), 0);
           if (d.amountMinor === recorded) continue;
           const steps = [...d.steps];
-          // Going down: what the job has not been handed yet is withdrawn rather than debited.
-          if (d.amountMinor < recorded) {
+          // Going down before anything left netpulse: withdraw rather than debit. Once one entry was
+          // handed over, every change is a correction (the job may have applied any of them).
+          const unseen = (e: EntryRow) => e.state === 'computed' && e.handed_over_at === null && !this.inFlight.has(e.id);
+          if (d.amountMinor < recorded && live.every(unseen)) {
             for (const e of live) {
-              if ((e.state === 'computed' || e.state === 'failed') && !this.inFlight.has(e.id)) {
-                reverse.push(e.id);
-                recorded -= Number(e.amount_minor);
-                e.state = 'reversed';
-              }
+              reverse.push(e.id);
+              e.state = 'reversed';
             }
+            recorded = 0;
           }
           const delta = d.amountMinor - recorded;
           if (delta === 0) continue;
           const kept = live.filter((e) => e.state !== 'reversed');
           const sameForm = kept.every((e) => e.form === d.form);
           const quantity = sameForm ? d.quantity - kept.reduce((a, e) => a + Number(e.quantity), 0) : quantityOf(p, formFor(p, c), delta, c, dayOf(firstSince, p.timezone));
-          if (prior.length > 0) steps.push(`already recorded for this outage: ${money(recorded)}; this entry is the difference, ${money(delta)}`);
+          if (kept.length > 0) steps.push(`already recorded for this outage: ${money(recorded)}; this entry is the difference, ${money(delta)}`);
           const revision = prior.reduce((a, e) => Math.max(a, Number(e.revision)), -1) + 1;
-          this.seq = Math.max(this.seq + 1, Date.now() * 1000);
           rows.push([
-            idOf(c.subscriberId, revision), outageId, c.subscriberId, revision, prior.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
+            idOf(c.subscriberId, revision), outageId, c.subscriberId, revision, kept.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
             delta, p.currency, d.form, quantity, d.unit, d.durationMs, d.from ?? null, d.to ?? null, c.tier, c.service, c.region ?? null,
-            monthKey, isoDay(dayOf(at, p.timezone)), JSON.stringify(steps), 'computed', null, 0, this.seq, at,
+            monthKey, isoDay(dayOf(at, p.timezone)), JSON.stringify(steps), 'computed', null, 0, 0, at, kept[0]?.id ?? null,
           ]);
           report.addedMinor[p.currency] = (report.addedMinor[p.currency] ?? 0) + delta;
         }
         if (mode === 'preview') return;
         for (let k = 0; k < reverse.length; k += 500) {
           const part = reverse.slice(k, k + 500);
-          report.reversed += await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE state IN ('computed', 'failed') AND id IN (${list(part.length, 2)})`,
-            [`superseded: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
+          // Only what is still unseen; if anything was handed over since the read, roll the chunk back.
+          const n = await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE state = 'computed' AND handed_over_at IS NULL AND id IN (${list(part.length, 2)})`,
+            [`superseded before it was handed over: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
+          if (n !== part.length) throw new LedgerConflict(`${outageId}: ${part.length - n} of the entries to withdraw were handed over meanwhile; settle again`);
+          report.reversed += n;
         }
-        await db.insertMany('credits', CREDIT_COLUMNS, rows);
+        if (rows.length > 0) {
+          let seq = (await takeSequence(db, rows.length)) - rows.length;
+          for (const r of rows) r[SEQ] = ++seq;
+        }
+        await db.insertMany('credits', ENTRY_COLUMNS, rows);
         report.entries += rows.length;
       };
       if (mode === 'preview') await work(store.db);

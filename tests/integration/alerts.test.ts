@@ -3,7 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import mqtt from 'mqtt';
 import { startMosquitto, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
-import { signature } from '../../src/alerts/notifier.ts';
+import { verifySignature } from '../../src/alerts/notifier.ts';
 import type { Alert } from '../../src/alerts/alert.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -16,7 +16,7 @@ async function receiver(refuse: number): Promise<{ url: string; got: Alert[]; at
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       state.attempts++;
-      if (req.headers['x-netpulse-signature'] !== signature(body, SECRET)) state.badSignatures++;
+      if (!verifySignature(req.headers['x-netpulse-signature'] as string | undefined, body, SECRET, Date.now()).ok) state.badSignatures++;
       if (state.attempts <= refuse) return void res.writeHead(503).end();
       state.got.push(JSON.parse(body));
       res.writeHead(204).end();

@@ -7,7 +7,7 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { tempDir, startMosquitto } from '../helpers/servers.ts';
 import { smallNetwork } from '../helpers/outages.ts';
 import { hashToken } from '../../src/api/auth.ts';
-import { signature } from '../../src/alerts/notifier.ts';
+import { verifySignature } from '../../src/alerts/notifier.ts';
 import type { FieldValue } from '../../src/sample.ts';
 
 const SECRET = 'billing-secret-0123456789';
@@ -22,7 +22,7 @@ async function receiver() {
     req.on('end', () => {
       if (req.url === '/sms') got.sms.push(JSON.parse(body));
       else {
-        if (req.headers['x-netpulse-signature'] !== signature(body, SECRET)) got.badSignatures++;
+        if (!verifySignature(req.headers['x-netpulse-signature'] as string | undefined, body, SECRET, Date.now()).ok) got.badSignatures++;
         if (got.failing) {
           got.failures++;
           res.statusCode = 503;
@@ -114,13 +114,17 @@ describe('compensation in the daemon', () => {
       const summary = (await call('noc', 'GET', `/v1/outages/${id}/compensation`)).body;
       expect(summary.settlement.final).toBe(true);
       const page1 = (await call('billing', 'GET', '/v1/credits?limit=1')).body;
-      const page2 = (await call('billing', 'GET', `/v1/credits?limit=1&cursor=${page1.nextCursor}`)).body;
+      const page2 = (await call('billing', 'GET', `/v1/credits?limit=1&after=${page1.nextCursor}`)).body;
       expect([page1.items[0].id, page2.items[0].id].sort()).toEqual([a.id, b.id].sort());
-      expect(page2.nextCursor).toBeNull();
+      expect([page1.hasMore, page2.hasMore]).toEqual([true, false]);
+      expect(page2.nextCursor).toBe(page2.items[0].sequence); // the last page too: the job keeps it
 
       // Force majeure found later: applied credits are debited by a correction, never silently dropped.
       const fm = await call('noc', 'PUT', `/v1/outages/${id}/force-majeure`, { reason: 'regional power cut' });
       expect(fm.body.resettled).toMatchObject({ entries: 2, reversed: 0, added: { EUR: -300 } });
+      const debits = (await call('billing', 'GET', `/v1/credits?after=${page2.nextCursor}`)).body.items;
+      expect(debits.map((c: any) => [c.kind, c.corrects, c.amount.minor])).toEqual(expect.arrayContaining([['correction', a.id, -100], ['correction', b.id, -200]]));
+      expect(debits).toHaveLength(2);
       expect((await call('noc', 'PUT', `/v1/outages/${id}/force-majeure`, {})).body.error).toMatchObject({ code: 'bad_request', field: 'reason' });
       expect((await call('noc', 'POST', '/v1/credits/retry', {})).status).toBe(403);
       expect((await call('noc', 'GET', '/v1/compensation/policies')).body.items.map((p: any) => p.id)).toEqual(['operator-default']);
@@ -145,7 +149,7 @@ describe('compensation in the daemon', () => {
     });
     try {
       await daemon.start();
-      async function* rows() { yield 'id,tier,service,serving,fee'; for (let i = 0; i < 50; i++) yield `M${i},standard,mobile,BS-3-C1,45`; }
+      async function* rows() { yield 'id,tier,service,serving,fee\n'; for (let i = 0; i < 50; i++) yield `M${i},standard,mobile,BS-3-C1,45\n`; }
       const { importSubscribers } = await import('../../src/subscribers/import.ts');
       await importSubscribers(daemon.store, rows(), { format: 'csv', mode: 'replace', known: () => true });
       const t = Date.now() - 3 * H;

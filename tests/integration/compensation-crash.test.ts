@@ -11,7 +11,7 @@ import { SqliteDb } from '../../src/store/sqlite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
 import { Ledger } from '../../src/compensation/ledger.ts';
 import { loadPolicies } from '../../src/compensation/policies.ts';
-import { signature } from '../../src/alerts/notifier.ts';
+import { verifySignature } from '../../src/alerts/notifier.ts';
 
 afterAll(() => stopDatabases());
 
@@ -30,7 +30,7 @@ async function billingJob() {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
-      if (req.headers['x-netpulse-signature'] !== signature(body, SECRET)) state.badSignatures++;
+      if (!verifySignature(req.headers['x-netpulse-signature'] as string | undefined, body, SECRET, Date.now()).ok) state.badSignatures++;
       state.batches++;
       for (const c of JSON.parse(body).credits as { id: string; subscriberId: string; outageId: string; amount: { minor: number } }[]) {
         const before = applied.get(c.id);
