@@ -72,8 +72,6 @@ export interface Daemon {
   readonly store: Store;
   /** Set once started. */
   readonly alerts: AlertDispatcher | undefined;
-  /** The port of the alert stream, when configured and started. */
-  readonly alertStreamPort: number | undefined;
   /** The port the HTTP API listens on, once started. */
   readonly apiPort: number | undefined;
   /** Self metrics in Prometheus text format. */
@@ -149,7 +147,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     sink = new SpooledSink({
       name: 'influx',
       writer: new InfluxWriter(ts.influx),
-      spool: new Spool(join(dataDir, 'spool'), { maxBytes: ts.spool.maxBytes, segmentBytes: ts.spool.segmentBytes }),
+      spool: new Spool(join(dataDir, 'spool'), { maxBytes: ts.spool.maxBytes, segmentBytes: ts.spool.segmentBytes, fsync: ts.spool.fsync }),
       batchSize: ts.batchSize,
       flushIntervalMs: ts.flushInterval,
       retry: { minDelayMs: ts.retry.minDelay, maxDelayMs: ts.retry.maxDelay },
@@ -183,7 +181,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   // Messages to subscribers per complaint state change (TMF681), for the operator's SMS gateway.
   let communications: DeliveryLanes | undefined;
   // What the dashboard hears about, live.
-  const events = new EventHub();
+  const streamsPerToken = config.api?.streamsPerToken ?? 4;
+  const events = new EventHub(1 << 20, streamsPerToken);
+  const stream = new AlertStream(new EventHub(1 << 20, streamsPerToken));
   complaints.onChange((ch) => {
     events.publish({ type: 'complaint', data: { complaint: ch.complaint.id, state: ch.state, ...(ch.outage && { outage: ch.outage.id }) } });
     communications?.push(communicationOf(ch, cc.restorationTarget)).catch((err) => log.error({ err, complaint: ch.complaint.id }, 'cannot queue a subscriber message'));
@@ -193,8 +193,6 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     alerts?.raise(suspicionAlertOf(s, topology, complaints.windowMinutes), s.at).catch((err) => log.error({ err, suspected: s.id }, 'cannot raise alert'));
   });
   let alerts: AlertDispatcher | undefined;
-  let stream: AlertStream | undefined;
-  let streamPort: number | undefined;
   // Alerts go out in event order, each once its outage's scope is written (or after a bounded wait:
   // a slow or unreachable database delays an alert by seconds, never holds it back). The store
   // writes in order: a no-op queued after the event's writes resolves once its scope is written.
@@ -263,9 +261,6 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     get alerts() {
       return alerts;
     },
-    get alertStreamPort() {
-      return streamPort;
-    },
     get store() {
       if (!store) throw new Error('the store opens when the daemon starts');
       return store;
@@ -293,18 +288,13 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       });
       const notifiers: Notifier[] = config.alerts.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout }));
       if (config.alerts.mqtt) notifiers.push(new MqttNotifier(config.alerts.mqtt));
-      if (config.alerts.sse) {
-        stream = new AlertStream();
-        streamPort = await stream.listen(config.alerts.sse.host, config.alerts.sse.port);
-        log.info({ url: `http://${config.alerts.sse.host}:${streamPort}/v1/alerts/stream` }, 'alert stream listening');
-      }
       const opened = store;
       await complaints.restore(opened);
       const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
       if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier(cc.notify.mqtt));
       communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => opened.db) });
       const owedMessages = await communications.restore();
-      alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream: { publish: (a) => { stream?.publish(a); events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
+      alerts = new AlertDispatcher(notifiers, { topology: () => topology, store: () => opened, stream: { publish: (a) => { stream.publish(a); events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
       const owedAlerts = await alerts.restore();
       // An outage opened just before a crash may have been in the hold-down, never paged: page it now.
       for (const o of active) if (o.state === 'open' && (await opened.alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });
@@ -323,11 +313,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       const subscribersChanged = () => recorder!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), Date.now()));
       const token = config.sim.enabled && config.sim.dashboardToken ? dashboardToken(dataDir) : undefined;
       if (config.api) {
-        const tokens = [...config.api.tokens, ...(token ? [{ name: 'dashboard', hash: hashToken(token), roles: ['noc' as const] }] : [])];
+        const tokens = [...config.api.tokens, ...(token ? [{ name: 'dashboard', hash: hashToken(token), roles: ['dashboard' as const] }] : [])];
         api = buildApi({
           store: opened, health: (id) => outages.health.get(id), topology: () => topology, alerts: () => alerts,
           maintenanceChanged: windows, metrics, recent: (id) => recent.of(id), importLimit: config.api.importLimit, complaints,
-          events, webDir: WEB_DIR,
+          events, alertStream: stream, webDir: WEB_DIR,
           ...(compensation && book && {
             compensation: {
               service: compensation, book, policies,
@@ -341,13 +331,16 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
             },
           }),
           subscribersChanged,
-          auth: new Authenticator(tokens), rateLimit: config.api.rateLimit,
+          auth: new Authenticator(tokens), rateLimit: config.api.rateLimit, authFailures: config.api.authFailures,
           bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }),
+          times: { aheadMs: config.times.maxAhead, complaintPastMs: config.times.maxComplaintAge },
+          maintenance: { maxLengthMs: config.api.maintenance.maxLength, maxPastMs: config.api.maintenance.maxPast, maxAheadMs: config.api.maintenance.maxAhead },
         });
         await api.listen({ host: config.api.host, port: config.api.port });
         apiPort = (api.server.address() as { port: number }).port;
         log.info({ url: `http://${config.api.host}:${apiPort}`, tokens: tokens.length }, 'api listening');
-        if (token) log.info({ url: `http://${config.api.host}:${apiPort}/ui/#token=${token}` }, 'NOC dashboard (demo token, kept in the data directory)');
+        // The token itself is never logged: the address says where to find it.
+        if (token) log.info({ url: `http://${config.api.host}:${apiPort}/ui/`, tokenFile: join(dataDir, 'dashboard-token') }, 'NOC dashboard (its token is in tokenFile)');
       }
       // Every minute: complaint deadlines (each warned of once, before it is missed) and stale suspicions.
       const checkDeadlines = async () => {
@@ -377,7 +370,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         }));
       }
       for (const broker of [...config.mqtt.brokers, ...(sim?.brokers() ?? [])]) {
-        collectors.push(new MqttCollector({ broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }) }));
+        collectors.push(new MqttCollector({
+          broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }),
+          elements: (id) => topology.elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },
+        }));
       }
       if (config.icmp.targets.length > 0) {
         collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }) }));
@@ -405,7 +401,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
         hold.flush();
         if (alerts) await bounded(alerts.close(Math.floor(left() * 0.3)), 'alerts');
         if (communications) await bounded(communications.close(Math.floor(left() * 0.3)), 'communications');
-        await stream?.close();
+        stream.close();
         if (recorder) await bounded(recorder.drain(Math.floor(left() * 0.5)), 'store');
         await store?.close().catch((err) => log.error({ err }, 'closing the store'));
         const report = await bounded(sink.close(Math.floor(left() * 0.8)), 'sink');

@@ -2,12 +2,12 @@
 // The V8 flag caps the young generation (8 MB semi-spaces): polling 1,000 devices, peak RSS is
 // about 177 MB with it and 266 MB without, at the same polling speed (bench/memory.ts).
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { build, checkProfiles, checkTopology, openStore, readTopology } from './daemon.ts';
 import { checkPolicies } from './compensation/assemble.ts';
-import { createReadStream } from 'node:fs';
 import { SimNetwork } from './sim/network.ts';
 import { importSubscribers } from './subscribers/import.ts';
 import { hashToken } from './api/auth.ts';
@@ -170,6 +170,11 @@ async function start(file: string | undefined): Promise<number> {
     clearInterval(keepAlive);
     await daemon.stop();
     return 1;
+  }
+  // On a person's terminal (not a log file or journald), the demo's dashboard address with its token.
+  const tokenFile = join(resolve(config.daemon.dataDir), 'dashboard-token');
+  if (process.stdout.isTTY && config.api && daemon.apiPort && config.sim.enabled && config.sim.dashboardToken && existsSync(tokenFile)) {
+    process.stdout.write(`\nNOC dashboard: http://${config.api.host}:${daemon.apiPort}/ui/#token=${readFileSync(tokenFile, 'utf8').trim()}\n\n`);
   }
   return -1; // keep running until a signal
 }

@@ -7,11 +7,20 @@ import type { Sample } from '../../src/sample.ts';
 import type { MqttBrokerConfig } from '../../src/config/schema.ts';
 import { LogThrottle } from '../../src/throttle.ts';
 import { compileDecoder, topicMatches, DecodeError, type Decoder } from './decode.ts';
+import { compileAllow, type AllowCheck, type ElementFacts } from './allow.ts';
+import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
 
 export interface MqttCollectorOptions {
   broker: MqttBrokerConfig;
   logger: Logger;
   now?: () => number;
+  /**
+   * The topology's elements: a sample (or presence) for an element it does not know is refused.
+   * Absent: no topology check (a collector used on its own).
+   */
+  elements?: (id: string) => ElementFacts | undefined;
+  /** The window sample times must fall in (default: 5 min ahead, 7 days back). */
+  times?: TimeWindow;
 }
 
 export interface MqttStats {
@@ -27,6 +36,8 @@ export interface MqttStats {
   rejectedByTopic: Map<string, number>;
   /** Times the sinks could not persist a message; it stays unacknowledged with the broker. */
   persistFailures: number;
+  /** Messages refused whole and samples refused one by one, by reason (a fixed set of reasons). */
+  refused: Map<string, number>;
 }
 
 interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
@@ -49,9 +60,11 @@ const MAX_TOPIC_KEYS = 1_000;
  */
 export class MqttCollector implements Collector {
   readonly name: string;
-  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0 };
+  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, refused: new Map() };
   private readonly o: MqttCollectorOptions;
   private readonly decoders: Decoder[];
+  private readonly allows: AllowCheck[];
+  private readonly times: TimeWindow;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly throttle = new LogThrottle(60_000);
@@ -70,6 +83,8 @@ export class MqttCollector implements Collector {
     this.log = o.logger;
     this.now = o.now ?? Date.now;
     this.decoders = o.broker.subscriptions.map(compileDecoder);
+    this.allows = o.broker.subscriptions.map((s) => compileAllow(s.allow, s.measurement, o.elements !== undefined));
+    this.times = o.times ?? { aheadMs: 5 * 60_000, pastMs: 7 * 86_400_000 };
   }
 
   get connected(): boolean {
@@ -193,25 +208,45 @@ export class MqttCollector implements Collector {
     const now = this.now();
     const presence = this.o.broker.presence;
     if (presence && topicMatches(presence.topic, topic)) return this.onPresence(topic, payload, now);
-    const decoder = this.decoders.find((d) => topicMatches(d.sub.topic, topic));
-    if (!decoder) {
+    const index = this.decoders.findIndex((d) => topicMatches(d.sub.topic, topic));
+    if (index < 0) {
       this.stats.unmatched++;
       this.warn(`unmatched:${topic}`, { topic }, 'mqtt message on no configured subscription; acknowledged and dropped');
       return undefined;
     }
+    const decoder = this.decoders[index];
     let decoded;
     try {
       decoded = decoder.decode(topic, payload, now);
     } catch (err) {
-      this.reject(topic, err instanceof DecodeError ? err.message : `cannot decode: ${(err as Error).message}`);
+      if (err instanceof DecodeError) this.reject(topic, err.reason, err.message);
+      else this.reject(topic, 'malformed', `cannot decode: ${(err as Error).message}`);
       return undefined;
+    }
+    // Trust: each sample only for an element the subscription may speak for, at a plausible time.
+    const allow = this.allows[index];
+    const batch: Sample[] = [];
+    const elements = new Set<string>();
+    for (const s of decoded.samples) {
+      const refusal = allow(s, this.o.elements?.(s.element));
+      const late = refusal ? undefined : checkTime(s.time, now, this.times);
+      if (refusal || late) {
+        this.count(refusal ?? late!);
+        decoded.problems.push(refusal ? `${s.measurement} for ${s.element}: ${refusal.replaceAll('_', ' ')}` : `${s.measurement} for ${s.element}: ${describeRefusal(late!, s.time, now, this.times)}`);
+        continue;
+      }
+      batch.push(s);
+      elements.add(s.element);
     }
     if (decoded.problems.length > 0) {
       this.stats.problems += decoded.problems.length;
       this.warn(`problem:${topic}`, { topic, problems: decoded.problems.slice(0, 5) }, 'mqtt values left out');
     }
-    const batch: Sample[] = decoded.samples;
-    for (const el of decoded.elements) {
+    if (batch.length === 0) {
+      this.stats.rejected++;
+      return undefined;
+    }
+    for (const el of elements) {
       const st = this.elements.get(el);
       if (st?.stale) {
         st.stale = false;
@@ -220,7 +255,7 @@ export class MqttCollector implements Collector {
       if (st) st.lastSeen = now;
       else this.elements.set(el, { lastSeen: now, staleAfter: decoder.sub.staleAfter, stale: false });
     }
-    this.stats.samples += decoded.samples.length;
+    this.stats.samples += batch.length;
     return this.emit!(batch, { durable: true });
   }
 
@@ -229,7 +264,11 @@ export class MqttCollector implements Collector {
     const element = p.element.replace(/\{(\d+)\}/g, (_, n) => topic.split('/')[Number(n)] ?? '');
     const state = payload.toString('utf8').trim();
     if (!element || (state !== p.online && state !== p.offline)) {
-      this.reject(topic, `presence payload must be "${p.online}" or "${p.offline}" (got ${JSON.stringify(state.slice(0, 40))})`);
+      this.reject(topic, 'malformed', `presence payload must be "${p.online}" or "${p.offline}" (got ${JSON.stringify(state.slice(0, 40))})`);
+      return undefined;
+    }
+    if (this.o.elements && !this.o.elements(element)) {
+      this.reject(topic, 'unknown_element', `presence for ${element.slice(0, 100)}, which is not in the topology`);
       return undefined;
     }
     const up = state === p.online;
@@ -266,8 +305,13 @@ export class MqttCollector implements Collector {
     }
   }
 
-  private reject(topic: string, reason: string): void {
+  private count(reason: string): void {
+    this.stats.refused.set(reason, (this.stats.refused.get(reason) ?? 0) + 1);
+  }
+
+  private reject(topic: string, code: string, reason: string): void {
     this.stats.rejected++;
+    this.count(code);
     const m = this.stats.rejectedByTopic;
     m.set(topic, (m.get(topic) ?? 0) + 1);
     if (m.size > MAX_TOPIC_KEYS) m.delete(m.keys().next().value!);

@@ -1,9 +1,19 @@
 import type { Sample, FieldValue } from '../../src/sample.ts';
 import type { MqttSubscriptionConfig } from '../../src/config/schema.ts';
 import { parseLine } from '../../src/sinks/line-protocol.ts';
+import { epochMs } from '../../src/intake/time.ts';
+
+/** Why a whole message was refused, as counted in `/metrics`. */
+export type DecodeRefusal = 'too_large' | 'malformed';
 
 /** A message that cannot become samples at all; the reason is logged with the topic. */
-export class DecodeError extends Error {}
+export class DecodeError extends Error {
+  readonly reason: DecodeRefusal;
+  constructor(message: string, reason: DecodeRefusal = 'malformed') {
+    super(message);
+    this.reason = reason;
+  }
+}
 
 /** A value spec, compiled: a JSON path, or a template over topic levels (or a literal). */
 type Getter = (levels: readonly string[], json: unknown) => unknown;
@@ -89,11 +99,18 @@ function describe(v: unknown): string {
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
-/** Milliseconds from a JSON timestamp: ms or s since the epoch, or an ISO-8601 string. */
+/**
+ * Integer milliseconds from a JSON timestamp: a number (or a string of digits) of s, ms, µs or ns
+ * since the epoch, told apart by magnitude (`epochMs`), or an ISO-8601 string with a date.
+ * Whether the time is plausible is the collector's check, not this one's.
+ */
 export function parseTime(v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v < 1e11 ? v * 1000 : v; // seconds until 5138
+  if (typeof v === 'number') {
+    const ms = epochMs(v);
+    if (ms !== undefined) return ms;
+  }
   if (typeof v === 'string') {
-    if (/^\d+(\.\d+)?$/.test(v)) return parseTime(Number(v));
+    if (/^-?\d+(\.\d+)?$/.test(v)) return parseTime(Number(v));
     const t = Date.parse(v);
     if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(v)) return t;
   }
@@ -157,7 +174,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
     sub,
     filter,
     decode(topic, payload, receivedAt) {
-      if (payload.length > sub.maxPayload) throw new DecodeError(`payload of ${payload.length} bytes is over maxPayload (${sub.maxPayload})`);
+      if (payload.length > sub.maxPayload) throw new DecodeError(`payload of ${payload.length} bytes is over maxPayload (${sub.maxPayload})`, 'too_large');
       const levels = topic.split('/');
       const out: Decoded = { samples: [], problems: [], elements: [] };
       switch (sub.format) {
@@ -220,7 +237,8 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
               const el = p.tags.element ?? (element ? text(element(levels, undefined)) : undefined);
               if (el === undefined) throw new Error('no element: give the line an "element" tag or the subscription an element');
               delete t.element;
-              out.samples.push({ element: el, measurement: sub.measurement ?? p.measurement, tags: t, fields: p.fields, time: p.time ?? receivedAt });
+              // Integer ms, like every stored time: ns and µs precision would otherwise leave fractions.
+              out.samples.push({ element: el, measurement: sub.measurement ?? p.measurement, tags: t, fields: p.fields, time: p.time === undefined ? receivedAt : Math.round(p.time) });
               out.elements.push(el);
             } catch (err) {
               out.problems.push(`line ${i + 1}: ${(err as Error).message}`);

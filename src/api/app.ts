@@ -14,7 +14,9 @@ import type { MaintenanceWindow, Outage } from '../../correlators/outage/outage.
 import type { AlertDispatcher } from '../alerts/dispatcher.ts';
 import { ApiError, parse, iso, time } from './http.ts';
 import { compensationRoutes, type CompensationApiDeps } from './compensation.ts';
-import { Authenticator, RateLimiter, type Caller, type Role } from './auth.ts';
+import { Authenticator, FailureLimiter, RateLimiter, type Caller, type Role } from './auth.ts';
+import type { AlertStream } from '../alerts/sse.ts';
+import { checkTime, describeRefusal, type TimeWindow } from '../intake/time.ts';
 import { OPENAPI } from './openapi.ts';
 import { ApiMetrics } from './metrics.ts';
 import type { EventHub } from './events.ts';
@@ -42,9 +44,17 @@ export interface ApiDeps {
   webDir?: string;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
+  /** The alerts served at /v1/alerts/stream. */
+  alertStream?: AlertStream;
   auth: Authenticator;
   rateLimit: number;
+  /** Failed authentications per source address per minute before the address is refused. */
+  authFailures?: number;
   bodyLimit: number;
+  /** The windows times from outside must fall in (complaints, handling times). */
+  times?: { aheadMs: number; complaintPastMs: number };
+  /** Bounds on maintenance windows posted here. */
+  maintenance?: { maxLengthMs: number; maxPastMs: number; maxAheadMs: number };
   logger: Logger;
   now?: () => number;
 }
@@ -107,6 +117,13 @@ const maintenanceBody = z.strictObject({
   .refine((w) => (w.elements?.length ?? 0) + (w.sites?.length ?? 0) > 0, { message: 'name elements or sites', path: ['elements'] });
 
 
+const alertsQuery = z.strictObject({
+  outage: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+});
+const span = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`);
+
 const encodeCursor = (o: Outage) => Buffer.from(`${o.startedAt}|${o.id}`).toString('base64url');
 function decodeCursor(c: string): { startedAt: number; id: string } {
   const s = Buffer.from(c, 'base64url').toString('utf8');
@@ -151,6 +168,7 @@ function outageView(o: StoredOutage, topology: Topology) {
 export function buildApi(d: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: d.bodyLimit, routerOptions: { ignoreTrailingSlash: true } });
   const limiter = new RateLimiter(d.rateLimit);
+  const failures = new FailureLimiter(d.authFailures ?? 20);
   const metrics = new ApiMetrics();
   const now = d.now ?? Date.now;
 
@@ -168,14 +186,26 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
-  /** The route's guard: a known token with one of the roles (admin may do everything), within its rate. */
+  /**
+   * The route's guard, run when the request arrives, before its body is read: a known token with
+   * one of the roles (admin may do everything; dashboard may do what noc may read), within its
+   * rate, from an address that has not failed authentication too often.
+   */
   const guard = (roles: Role[]) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const source = req.ip;
+    const blocked = failures.blocked(source, now());
+    if (blocked !== undefined) {
+      reply.header('retry-after', String(blocked));
+      throw new ApiError(429, 'rate_limited', `too many failed authentications from this address; retry in ${blocked} s`);
+    }
     const caller = d.auth.authenticate(req.headers.authorization);
     if (!caller) {
+      failures.fail(source, now());
       reply.header('www-authenticate', 'Bearer');
       throw new ApiError(401, 'unauthorized', 'a valid bearer token is required');
     }
-    if (!caller.roles.includes('admin') && !roles.some((r) => caller.roles.includes(r))) {
+    const viewing = caller.roles.includes('dashboard') && (req.method === 'GET' ? roles.includes('noc') : roles.includes('dashboard'));
+    if (!caller.roles.includes('admin') && !viewing && !roles.some((r) => caller.roles.includes(r))) {
       throw new ApiError(403, 'forbidden', `this needs one of the roles ${roles.join(', ')}`);
     }
     const wait = limiter.take(caller.name, now());
@@ -186,6 +216,12 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     (req as FastifyRequest & { caller: Caller }).caller = caller;
   };
   const READ: Role[] = ['noc', 'complaints', 'compensation'];
+  const complaintWindow: TimeWindow = { aheadMs: d.times?.aheadMs ?? 5 * 60_000, pastMs: d.times?.complaintPastMs ?? 30 * 86_400_000 };
+  /** Why a complaint's time (reported, responded, resolved) is refused, or undefined. */
+  const complaintTime = (ms: number): string | undefined => {
+    const r = checkTime(ms, now(), complaintWindow);
+    return r && describeRefusal(r, ms, now(), complaintWindow);
+  };
   const ADMIN: Role[] = ['admin'];
 
   // Subscriber files are streamed through the importer, never held whole in memory.
@@ -206,7 +242,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   }
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
 
-  app.get('/v1/outages', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages', { onRequest: guard(READ) }, async (req) => {
     const q = parse(outageQuery, req.query, 'query');
     const page = await d.store.outages({
       state: q.state, element: q.element, region: q.region, from: q.from, to: q.to, limit: q.limit + 1,
@@ -217,7 +253,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { items: items.map((o) => outageView(o, d.topology())), nextCursor: more ? encodeCursor(items.at(-1)!) : null };
   });
 
-  app.get('/v1/outages/:id', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await d.store.outage(id);
     if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
@@ -225,7 +261,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { ...outageView(o, d.topology()), history: history.map((h) => ({ event: h.type, at: iso(Number(h.at)) })) };
   });
 
-  app.get('/v1/outages/:id/subscribers', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages/:id/subscribers', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(impactQuery, req.query, 'query');
     if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
@@ -234,7 +270,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { items: items.map(spanView), nextCursor: page.length > q.limit ? encodeImpactCursor(items.at(-1)!) : null };
   });
 
-  app.get('/v1/subscribers/:id', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/subscribers/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(subscriberQuery, req.query, 'query');
     const s = await d.store.subscriber(id);
@@ -276,7 +312,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   let importing: string | undefined;
-  app.post('/v1/subscribers/import', { preHandler: guard(ADMIN) }, async (req, reply) => {
+  app.post('/v1/subscribers/import', { onRequest: guard(ADMIN) }, async (req, reply) => {
     const q = parse(importQuery, req.query, 'query');
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const format = IMPORT_TYPES[type];
@@ -314,17 +350,25 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   const COMPLAINTS: Role[] = ['complaints'];
-  app.post('/v1/complaints', { preHandler: guard(COMPLAINTS) }, async (req, reply) => {
+  app.post('/v1/complaints', { onRequest: guard(COMPLAINTS) }, async (req, reply) => {
     const b = parse(complaintSchema, req.body, 'body');
-    const r = await d.complaints.submit(d.store, toComplaint(b), now());
+    const c = toComplaint(b);
+    const late = complaintTime(c.reportedAt);
+    if (late) throw new ApiError(400, 'bad_request', `body reportedAt: ${late}`, 'reportedAt');
+    const r = await d.complaints.submit(d.store, c, now());
     return reply.code(r.duplicate ? 200 : 201).send({ ...complaintView(r.complaint), duplicate: r.duplicate });
   });
 
-  app.post('/v1/complaints/batch', { preHandler: guard(COMPLAINTS) }, async (req) => {
+  app.post('/v1/complaints/batch', { onRequest: guard(COMPLAINTS) }, async (req) => {
     const b = parse(z.strictObject({ items: z.array(z.unknown()).min(1).max(1000) }), req.body, 'body');
     const results = [];
     for (const [index, raw] of b.items.entries()) {
       const one = parseComplaint(raw);
+      const late = 'field' in one ? undefined : complaintTime(one.complaint.reportedAt);
+      if (late) {
+        results.push({ index, error: { code: 'bad_request', field: 'reportedAt', message: `items[${index}].reportedAt: ${late}` } });
+        continue;
+      }
       if ('field' in one) {
         results.push({ index, error: { code: 'bad_request', field: one.field, message: `items[${index}].${one.field}: ${one.message}` } });
         continue;
@@ -335,10 +379,14 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { accepted: results.filter((r) => 'complaint' in r).length, rejected: results.filter((r) => 'error' in r).length, items: results };
   });
 
-  app.patch('/v1/complaints/:id', { preHandler: guard(COMPLAINTS) }, async (req) => {
+  app.patch('/v1/complaints/:id', { onRequest: guard(COMPLAINTS) }, async (req) => {
     const { id } = req.params as { id: string };
     const b = parse(handlingBody, req.body, 'body');
     const ms = (v: string | undefined) => (v === undefined ? undefined : Date.parse(v));
+    for (const f of ['firstResponseAt', 'resolvedAt'] as const) {
+      const late = b[f] === undefined ? undefined : complaintTime(Date.parse(b[f]));
+      if (late) throw new ApiError(400, 'bad_request', `body ${f}: ${late}`, f);
+    }
     const c = await d.complaints.update(d.store, id, {
       ...(b.firstResponseAt && { firstResponseAt: ms(b.firstResponseAt) }), ...(b.resolvedAt && { resolvedAt: ms(b.resolvedAt) }),
       ...(b.resolution !== undefined && { resolution: b.resolution }), ...(b.satisfied !== undefined && { satisfied: b.satisfied }),
@@ -348,25 +396,25 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return complaintView(c);
   });
 
-  app.get('/v1/suspected-outages', { preHandler: guard(NOC) }, async (req) => {
+  app.get('/v1/suspected-outages', { onRequest: guard(NOC) }, async (req) => {
     const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed', 'dismissed', 'expired']).optional() }), req.query, 'query');
     return { items: (await d.complaints.suspected(d.store, q.state)).map((s) => ({ ...s, since: iso(s.since), at: undefined, raisedAt: iso(s.at) })) };
   });
 
-  app.post('/v1/suspected-outages/:id/dismiss', { preHandler: guard(NOC) }, async (req) => {
+  app.post('/v1/suspected-outages/:id/dismiss', { onRequest: guard(NOC) }, async (req) => {
     const { id } = req.params as { id: string };
     if (!(await d.complaints.dismiss(d.store, id, now()))) throw new ApiError(404, 'not_found', `no open suspected outage ${id}`);
     return { id, state: 'dismissed' };
   });
 
-  app.get('/v1/complaints/:id', { preHandler: guard([...READ]) }, async (req) => {
+  app.get('/v1/complaints/:id', { onRequest: guard([...READ]) }, async (req) => {
     const { id } = req.params as { id: string };
     const c = await d.complaints.get(d.store, id);
     if (!c) throw new ApiError(404, 'not_found', `no complaint ${id}`);
     return complaintView(c);
   });
 
-  app.get('/v1/outages/:id/complaints', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages/:id/complaints', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
     const items = await d.complaints.ofOutage(d.store, id);
@@ -374,10 +422,12 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { outageId: id, troubleTicket: items.map((c) => ({ id: c.id, '@referredType': 'TroubleTicket', status: c.status, grade: c.grade, reportedAt: iso(c.reportedAt) })), items: items.map(complaintView) };
   });
 
-  app.get('/v1/events', { preHandler: guard(READ) }, async (req, reply) => {
+  app.get('/v1/events', { onRequest: guard(READ) }, async (req, reply) => {
     if (!d.events) throw new ApiError(404, 'not_found', 'no live events in this daemon');
+    const caller = (req as FastifyRequest & { caller: Caller }).caller;
+    if (!d.events.admits(caller.name)) throw new ApiError(429, 'too_many_streams', `${caller.name} already holds the most streams a token may open`);
     reply.hijack();
-    d.events.attach(reply.raw);
+    d.events.attach(reply.raw, { owner: caller.name });
   });
 
   const elementsQuery = z.strictObject({
@@ -385,23 +435,35 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     site: z.string().min(1).optional(),
     kind: z.string().min(1).optional(),
     state: z.enum(['up', 'degraded', 'down', 'unknown']).optional(),
-    limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    cursor: z.string().min(1).max(300).optional(),
   });
-  app.get('/v1/elements', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/elements', { onRequest: guard(READ) }, async (req) => {
     const q = parse(elementsQuery, req.query, 'query');
     const items = [];
+    let more = false;
+    // Topology order is stable between reloads of the same file; the cursor is the last id shown.
+    let skipping = q.cursor !== undefined;
     for (const e of d.topology().elements.values()) {
+      if (skipping) {
+        skipping = e.id !== q.cursor;
+        continue;
+      }
       if ((q.region && e.region !== q.region) || (q.site && e.site !== q.site) || (q.kind && e.kind !== q.kind)) continue;
       const h = d.health(e.id);
       const state = h?.state ?? 'unknown';
       if (q.state && state !== q.state) continue;
+      if (items.length === q.limit) {
+        more = true;
+        break;
+      }
       items.push({ id: e.id, kind: e.kind, site: e.site, region: e.region, parents: e.parents, state, since: iso(h?.since) ?? null, reason: h?.reason ?? null });
-      if (items.length >= q.limit) break;
     }
-    return { items };
+    if (skipping) throw new ApiError(400, 'bad_request', 'query cursor: no such element (the topology changed?); start again without a cursor', 'cursor');
+    return { items, nextCursor: more ? items.at(-1)!.id : null };
   });
 
-  app.get('/v1/elements/:id', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/elements/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const e = d.topology().elements.get(id);
     if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
@@ -420,7 +482,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     };
   });
 
-  app.get('/v1/elements/:id/availability', { preHandler: guard([...READ]) }, async (req) => {
+  app.get('/v1/elements/:id/availability', { onRequest: guard([...READ]) }, async (req) => {
     const { id } = req.params as { id: string };
     if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
     const p = parse(period, req.query, 'query');
@@ -428,7 +490,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
-  app.get('/v1/sites/:site/availability', { preHandler: guard([...READ]) }, async (req) => {
+  app.get('/v1/sites/:site/availability', { onRequest: guard([...READ]) }, async (req) => {
     const { site } = req.params as { site: string };
     const p = parse(period, req.query, 'query');
     const a = await d.store.siteAvailability(site, p.from, p.to, now());
@@ -436,34 +498,57 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
-  app.get('/v1/maintenance', { preHandler: guard(NOC) }, async () => ({
+  app.get('/v1/maintenance', { onRequest: guard(NOC) }, async () => ({
     items: (await d.store.maintenance()).map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
   }));
 
-  app.post('/v1/maintenance', { preHandler: guard(NOC) }, async (req, reply) => {
+  const MAINTENANCE: Role[] = ['maintenance'];
+  const bounds = d.maintenance ?? { maxLengthMs: 7 * 86_400_000, maxPastMs: 3_600_000, maxAheadMs: 366 * 86_400_000 };
+  app.post('/v1/maintenance', { onRequest: guard(MAINTENANCE) }, async (req, reply) => {
     const b = parse(maintenanceBody, req.body, 'body');
     const topology = d.topology();
     const unknown = (b.elements ?? []).filter((e) => !topology.elements.has(e));
     if (unknown.length > 0) throw new ApiError(400, 'bad_request', `elements: unknown element(s) ${unknown.slice(0, 5).join(', ')}`, 'elements');
     const w: MaintenanceWindow = { id: b.id, elements: b.elements, sites: b.sites, start: Date.parse(b.start), end: Date.parse(b.end), reason: b.reason };
+    // Bounded: a window that starts long ago would make a running outage "planned" after the fact.
+    const t = now();
+    if (w.start < t - bounds.maxPastMs) throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxPastMs)} in the past`, 'start');
+    if (w.start > t + bounds.maxAheadMs) throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxAheadMs)} ahead`, 'start');
+    if (w.end - w.start > bounds.maxLengthMs) throw new ApiError(400, 'bad_request', `body end: a window may last at most ${span(bounds.maxLengthMs)}`, 'end');
     const created = await d.store.saveMaintenance(w, (req as FastifyRequest & { caller: Caller }).caller.name, now());
     await d.maintenanceChanged();
     return reply.code(created ? 201 : 200).send({ ...w, start: b.start, end: b.end });
   });
 
-  app.delete('/v1/maintenance/:id', { preHandler: guard(NOC) }, async (req, reply) => {
+  app.delete('/v1/maintenance/:id', { onRequest: guard(MAINTENANCE) }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await d.store.deleteMaintenance(id))) throw new ApiError(404, 'not_found', `no maintenance window ${id}`);
     await d.maintenanceChanged();
     return reply.code(204).send();
   });
 
-  app.get('/v1/alerts', { preHandler: guard(NOC) }, async (req) => {
-    const q = parse(z.strictObject({ outage: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }), req.query, 'query');
-    return { items: (await d.store.alerts(q.outage, q.limit)).map((a) => ({ ...a.body, ackState: a.ackState, ackBy: a.ackBy, ackTime: iso(a.ackAt) })) };
+  app.get('/v1/alerts', { onRequest: guard(NOC) }, async (req) => {
+    const q = parse(alertsQuery, req.query, 'query');
+    const page = await d.store.alerts(q.outage, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+    // Oldest first within the page; the page is the newest `limit` before the cursor.
+    const more = page.length > q.limit;
+    const items = more ? page.slice(1) : page;
+    return {
+      items: items.map((a) => ({ ...a.body, ackState: a.ackState, ackBy: a.ackBy, ackTime: iso(a.ackAt) })),
+      nextCursor: more ? Buffer.from(`${items[0].raisedAt}|${items[0].id}`).toString('base64url') : null,
+    };
   });
 
-  app.post('/v1/alerts/:id/ack', { preHandler: guard(NOC) }, async (req) => {
+  app.get('/v1/alerts/stream', { onRequest: guard(NOC) }, async (req, reply) => {
+    if (!d.alertStream) throw new ApiError(404, 'not_found', 'no alert stream in this daemon');
+    const caller = (req as FastifyRequest & { caller: Caller }).caller;
+    if (!d.alertStream.admits(caller.name)) throw new ApiError(429, 'too_many_streams', `${caller.name} already holds the most streams a token may open`);
+    const last = req.headers['last-event-id'];
+    reply.hijack();
+    d.alertStream.attach(reply.raw, typeof last === 'string' ? last : undefined, caller.name);
+  });
+
+  app.post('/v1/alerts/:id/ack', { onRequest: guard(['noc', 'dashboard']) }, async (req) => {
     const { id } = req.params as { id: string };
     const caller = (req as FastifyRequest & { caller: Caller }).caller;
     if (!(await d.store.ackAlert(id, caller.name, now()))) throw new ApiError(404, 'not_found', `no alert ${id}`);

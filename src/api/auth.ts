@@ -1,6 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export const ROLES = ['noc', 'complaints', 'compensation', 'admin'] as const;
+/**
+ * What a token may do. `noc`: read everything, acknowledge alerts, dismiss suspicions.
+ * `dashboard`: what `noc` may read, and acknowledging alerts (the wall screen's token).
+ * `maintenance`: announce and withdraw maintenance windows, set and withdraw force majeure
+ * (both silence pages and change compensation). `complaints`: submit and handle complaints, read.
+ * `compensation`: take and confirm credits, read. `admin`: everything, and subscriber imports.
+ */
+export const ROLES = ['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** How a token is kept in config: its SHA-256, never the token itself (`netpulse hash-token`). */
@@ -29,6 +36,39 @@ export class Authenticator {
     let found: Caller | undefined;
     for (const t of this.tokens) if (timingSafeEqual(h, t.hash)) found = { name: t.name, roles: t.roles };
     return found;
+  }
+}
+
+/**
+ * Failed authentications per source address per minute: past `perMinute`, the address is refused
+ * (429) until the window ends, whatever it sends. Bounded: at most `maxSources` addresses are
+ * tracked, the oldest window forgotten first.
+ */
+export class FailureLimiter {
+  private readonly perMinute: number;
+  private readonly maxSources: number;
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(perMinute: number, maxSources = 10_000) {
+    this.perMinute = perMinute;
+    this.maxSources = maxSources;
+  }
+
+  /** Seconds until the source may try again, or undefined when it may now. */
+  blocked(source: string, now = Date.now()): number | undefined {
+    const w = this.windows.get(source);
+    if (!w || now - w.start >= 60_000 || w.count < this.perMinute) return undefined;
+    return Math.ceil((w.start + 60_000 - now) / 1000);
+  }
+
+  fail(source: string, now = Date.now()): void {
+    let w = this.windows.get(source);
+    if (!w || now - w.start >= 60_000) {
+      this.windows.delete(source);
+      if (this.windows.size >= this.maxSources) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(source, (w = { start: now, count: 0 }));
+    }
+    w.count++;
   }
 }
 

@@ -49,7 +49,8 @@ const confirmBody = z.strictObject({
 export function compensationRoutes(app: FastifyInstance, store: Store, d: CompensationApiDeps, guard: Guard, now: () => number): void {
   const JOBS: Role[] = ['compensation'];
   const READ: Role[] = ['noc', 'compensation', 'complaints'];
-  const NOC: Role[] = ['noc'];
+  // Force majeure withdraws credits: the role meant for it, like maintenance windows.
+  const MAINTENANCE: Role[] = ['maintenance'];
   const view = (c: Credit, format: 'netpulse' | 'tmf678') => (format === 'tmf678' ? tmf678(c) : creditView(c));
   const outageOr404 = async (id: string) => {
     const o = await store.outage(id, { impacted: false });
@@ -57,16 +58,16 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     return o;
   };
 
-  app.get('/v1/compensation/policies', { preHandler: guard(READ) }, async () => ({ items: d.policies }));
+  app.get('/v1/compensation/policies', { onRequest: guard(READ) }, async () => ({ items: d.policies }));
 
-  app.get('/v1/credits', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/credits', { onRequest: guard(READ) }, async (req) => {
     const q = parse(creditQuery, req.query, 'query');
     const after = q.after ?? q.cursor;
     const page = await d.book.pull({ outageId: q.outage, subscriberId: q.subscriber, states: q.state as CreditState[] | undefined, afterSeq: after === undefined ? undefined : Number(after), limit: q.limit }, now());
     return { items: page.items.map((c) => view(c, q.format)), nextCursor: String(page.cursor), hasMore: page.more };
   });
 
-  app.get('/v1/credits/:id', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/credits/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(z.strictObject({ format: z.enum(['netpulse', 'tmf678']).default('netpulse') }), req.query, 'query');
     const c = await d.book.handOver(id, now());
@@ -74,14 +75,14 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     return view(c, q.format);
   });
 
-  app.get('/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/:id', { preHandler: guard(READ) }, async (req) => {
+  app.get('/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const c = await d.book.handOver(id, now());
     if (!c) throw new ApiError(404, 'not_found', `no credit ${id}`);
     return tmf678(c);
   });
 
-  app.post('/v1/credits/confirm', { preHandler: guard(JOBS) }, async (req) => {
+  app.post('/v1/credits/confirm', { onRequest: guard(JOBS) }, async (req) => {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || key.length < 8 || key.length > 200) throw new ApiError(400, 'bad_request', 'header Idempotency-Key: required, 8 to 200 characters (the same key makes a retry harmless)', 'Idempotency-Key');
     const b = parse(confirmBody, req.body, 'body');
@@ -95,14 +96,14 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     }
   });
 
-  app.post('/v1/credits/retry', { preHandler: guard(JOBS) }, async (req) => {
+  app.post('/v1/credits/retry', { onRequest: guard(JOBS) }, async (req) => {
     const b = parse(z.strictObject({ ids: z.array(z.string().min(1)).max(10_000).optional() }), req.body, 'body');
     const retried = await d.book.retry(b.ids);
     if (retried > 0) d.service.wake();
     return { retried };
   });
 
-  app.get('/v1/outages/:id/compensation', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages/:id/compensation', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await outageOr404(id);
     const run = (await store.db.query<{ interim_at: number | null; settled_at: number | null; settled_closed_at: number | null }>('SELECT * FROM compensation_runs WHERE outage_id = $1', [id]))[0];
@@ -116,19 +117,19 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     };
   });
 
-  app.get('/v1/outages/:id/compensation/preview', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/outages/:id/compensation/preview', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     await outageOr404(id);
     return d.service.preview(id);
   });
 
-  app.post('/v1/outages/:id/compensation/settle', { preHandler: guard(JOBS) }, async (req) => {
+  app.post('/v1/outages/:id/compensation/settle', { onRequest: guard(JOBS) }, async (req) => {
     const { id } = req.params as { id: string };
     await outageOr404(id);
     return d.service.settle(id);
   });
 
-  app.put('/v1/outages/:id/force-majeure', { preHandler: guard(NOC) }, async (req) => {
+  app.put('/v1/outages/:id/force-majeure', { onRequest: guard(MAINTENANCE) }, async (req) => {
     const { id } = req.params as { id: string };
     const b = parse(z.strictObject({ reason: z.string().min(3).max(2000) }), req.body, 'body');
     const o = await outageOr404(id);
@@ -139,7 +140,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     return { outageId: id, forceMajeure: { by: caller.name, at: iso(now()), reason: b.reason }, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
   });
 
-  app.delete('/v1/outages/:id/force-majeure', { preHandler: guard(NOC) }, async (req) => {
+  app.delete('/v1/outages/:id/force-majeure', { onRequest: guard(MAINTENANCE) }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await outageOr404(id);
     await store.setForceMajeure(id, undefined);
@@ -147,7 +148,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     return { outageId: id, forceMajeure: null, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
   });
 
-  app.get('/v1/compensation/totals', { preHandler: guard(READ) }, async (req) => {
+  app.get('/v1/compensation/totals', { onRequest: guard(READ) }, async (req) => {
     const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
     const q = parse(z.strictObject({ by: z.enum(['outage', 'day', 'tier']).default('day'), outage: z.string().min(1).optional(), from: day.optional(), to: day.optional() }), req.query, 'query');
     return { by: q.by, items: await d.book.totals(q.by, { outageId: q.outage, from: q.from, to: q.to }) };

@@ -14,9 +14,11 @@ export class ApiError extends Error {
   }
 }
 
-export const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+/** A time in a query: ms since the epoch, or ISO-8601; bounded to what a Date can hold. */
+export const time = z.union([z.coerce.number().int().nonnegative().max(8.64e15), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 
-export const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+/** ISO-8601 for a stored time; a value no Date can hold (only old or foreign data) shows as undefined, never a 500. */
+export const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15 ? undefined : new Date(ms).toISOString());
 
 /** Parses a query or body; the first problem becomes a 400 naming the field. */
 export function parse<T>(schema: z.ZodType<T>, input: unknown, where: 'query' | 'body'): T {

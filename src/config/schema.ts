@@ -110,6 +110,19 @@ export const mqttSubscription = z.strictObject({
   precision: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
   /** An element silent this long becomes stale (a reachability sample says so). */
   staleAfter: duration(1000).default(300_000),
+  /**
+   * What the subscription may speak for; a sample outside it is refused and counted. Elements must
+   * be in the topology and match every rule given (patterns with * and ?, kinds, regions);
+   * measurements default to `measurement` (or any but reachability for line protocol);
+   * reachability samples may claim only the probes named.
+   */
+  allow: z.strictObject({
+    elements: z.array(z.string().min(1)).min(1).optional(),
+    kinds: z.array(z.string().min(1)).min(1).optional(),
+    regions: z.array(z.string().min(1)).min(1).optional(),
+    measurements: z.array(z.string().min(1)).min(1).optional(),
+    probes: z.array(z.string().min(1)).default(['mqtt']),
+  }).prefault({}),
 }).superRefine((s, ctx) => {
   if (s.format === 'json' && Object.keys(s.fields).length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'json subscriptions need at least one field' });
   if (s.format !== 'line' && !s.measurement) ctx.addIssue({ code: 'custom', path: ['measurement'], message: `required for format ${s.format}` });
@@ -159,7 +172,8 @@ const webhookTarget = z.strictObject({
   name,
   url: z.url(),
   /** Signs each body: X-Netpulse-Signature: sha256=<HMAC-SHA256 hex>. */
-  secret: z.string().min(16, 'use at least 16 characters').optional(),
+  secret: z.string().min(16, 'use at least 16 characters')
+    .refine((v) => !/change[-_ ]?me|placeholder|example|^(.)\1+$/i.test(v), 'this is a placeholder, not a secret: set a random one (e.g. openssl rand -hex 32)').optional(),
   timeout: duration(100).default(5_000),
 });
 
@@ -179,6 +193,15 @@ export const configSchema = z.strictObject({
     logFormat: z.enum(['json', 'pretty', 'auto']).default('auto'),
     shutdownTimeout: duration(100).default(10_000),
   }).prefault({}),
+  /** Times from outside (telemetry, complaints, API bodies) must fall in this window around the host's clock, or are refused. */
+  times: z.strictObject({
+    /** How far ahead of this host's clock (skew between sources). */
+    maxAhead: duration(0).default(5 * 60_000),
+    /** How old a sample may be (a broker's backlog after netpulse was away, back-filled history). */
+    maxSampleAge: duration(60_000).default(7 * 86_400_000),
+    /** How long before it reaches netpulse a complaint may have been reported. */
+    maxComplaintAge: duration(60_000).default(30 * 86_400_000),
+  }).prefault({}),
   pipeline: z.strictObject({
     /** Samples that may wait in the pipeline before collectors are held back. */
     maxQueuedSamples: z.number().int().min(1).default(100_000),
@@ -194,6 +217,11 @@ export const configSchema = z.strictObject({
     spool: z.strictObject({
       maxBytes: size(1024).prefault('1GiB'),
       segmentBytes: size(1024).prefault('16MiB'),
+      /**
+       * fdatasync every append to the spool, which is the group commit before an MQTT PUBACK: an
+       * acknowledged point survives power loss, not only kill -9. Off trades that for throughput.
+       */
+      fsync: z.boolean().default(true),
     }).prefault({}),
     files: z.strictObject({
       maxFileBytes: size(1024).prefault('64MiB'),
@@ -229,13 +257,23 @@ export const configSchema = z.strictObject({
     tokens: z.array(z.strictObject({
       name,
       hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (netpulse hash-token prints it)'),
-      roles: z.array(z.enum(['noc', 'complaints', 'compensation', 'admin'])).min(1),
+      roles: z.array(z.enum(['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'admin'])).min(1),
     })).default([]),
     /** Requests per token per minute; past it, 429 with Retry-After. */
     rateLimit: z.number().int().min(1).default(6_000),
+    /** Failed authentications per source address per minute; past it, every request from there is 429 until the minute ends. */
+    authFailures: z.number().int().min(1).default(20),
+    /** Live event streams (`/v1/events`, `/v1/alerts/stream`) one token may hold open at once. */
+    streamsPerToken: z.number().int().min(1).max(1000).default(4),
     bodyLimit: size(1024).prefault('1MiB'),
     /** The largest subscriber file `POST /v1/subscribers/import` takes (it is streamed, not held). */
     importLimit: size(1024).prefault('4GiB'),
+    /** Maintenance windows posted to the API: how long one may last, how far back it may start, how far ahead. */
+    maintenance: z.strictObject({
+      maxLength: duration(60_000).default(7 * 86_400_000),
+      maxPast: duration(0).default(3_600_000),
+      maxAhead: duration(60_000).default(366 * 86_400_000),
+    }).prefault({}),
   }).nullable().prefault({}),
   /** Where outages, health history and alerts are kept: SQLite in the data directory, or PostgreSQL. */
   store: z.strictObject({
@@ -299,10 +337,10 @@ export const configSchema = z.strictObject({
     holdDown: duration(0).default(10_000),
     webhooks: z.array(webhookTarget).default([]),
     mqtt: mqttTarget('netpulse/alerts', 'netpulse-alerts').nullable().default(null),
-    sse: z.strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8089),
-    }).nullable().default(null),
+    /** Gone: the alert stream is served by the API (GET /v1/alerts/stream, with a token). Only null is accepted. */
+    sse: z.unknown().optional().superRefine((v, ctx) => {
+      if (v !== undefined && v !== null) ctx.addIssue({ code: 'custom', message: 'the alert stream moved to the API: GET /v1/alerts/stream with a bearer token (role noc or dashboard); remove alerts.sse' });
+    }),
   }).prefault({}),
   /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
   topology: z.strictObject({

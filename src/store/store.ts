@@ -310,12 +310,22 @@ export class Store {
   }
 
   /** Saves (or replaces) a maintenance window; returns false when it replaced one. */
+  /**
+   * Creates or changes a maintenance window. Its announcement time (what compensation counts
+   * notice from) is when it was created, and becomes `at` again whenever a change makes it cover
+   * more (earlier start, later end, more elements or sites): widening is never backdated.
+   */
   async saveMaintenance(w: MaintenanceWindow, by: string, at = Date.now()): Promise<boolean> {
-    const existed = (await this.db.query('SELECT id FROM maintenance WHERE id = $1', [w.id])).length > 0;
-    await this.db.run(`INSERT INTO maintenance (id, elements, sites, start_at, end_at, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-      ON CONFLICT (id) DO UPDATE SET elements = excluded.elements, sites = excluded.sites, start_at = excluded.start_at, end_at = excluded.end_at, reason = excluded.reason`,
-    [w.id, JSON.stringify(w.elements ?? []), JSON.stringify(w.sites ?? []), w.start, w.end, w.reason ?? null, by, at]);
-    return !existed;
+    return this.db.transaction(async (db) => {
+      const [old] = await db.query<{ elements: string; sites: string; start_at: number; end_at: number; created_at: number }>('SELECT elements, sites, start_at, end_at, created_at FROM maintenance WHERE id = $1', [w.id]);
+      const wider = old !== undefined && (w.start < Number(old.start_at) || w.end > Number(old.end_at)
+        || (w.elements ?? []).some((e) => !(JSON.parse(old.elements) as string[]).includes(e)) || (w.sites ?? []).some((e) => !(JSON.parse(old.sites) as string[]).includes(e)));
+      const announced = old === undefined || wider ? at : Number(old.created_at);
+      await db.run(`INSERT INTO maintenance (id, elements, sites, start_at, end_at, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (id) DO UPDATE SET elements = excluded.elements, sites = excluded.sites, start_at = excluded.start_at, end_at = excluded.end_at, reason = excluded.reason, created_at = excluded.created_at`,
+      [w.id, JSON.stringify(w.elements ?? []), JSON.stringify(w.sites ?? []), w.start, w.end, w.reason ?? null, by, announced]);
+      return old === undefined;
+    });
   }
 
   async deleteMaintenance(id: string): Promise<boolean> {
@@ -340,12 +350,20 @@ export class Store {
   }
 
   /** Alerts oldest first: all of them, an outage's, or (with `latest`) only the last so many. */
-  async alerts(outageId?: string, latest?: number): Promise<StoredAlert[]> {
-    const where = outageId ? 'WHERE outage_id = $1' : '';
-    const params = outageId ? [outageId] : [];
+  /**
+   * Alerts oldest first: all of an outage's, or the newest `latest` (before the cursor's
+   * raised time and id, for paging back). Without `latest`, only with an outage (bounded by it).
+   */
+  async alerts(outageId?: string, latest?: number, before?: { startedAt: number; id: string }): Promise<StoredAlert[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (outageId) where.push(`outage_id = $${params.push(outageId)}`);
+    if (before) where.push(`(raised_at < $${params.push(before.startedAt)} OR (raised_at = $${params.length} AND id < $${params.push(before.id)}))`);
+    const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const limit = Math.max(1, Math.min(Math.floor(latest ?? 10_000), 10_000));
     const rows = await this.db.query<{ id: string; outage_id: string; event: string; raised_at: number; body: string; ack_state: string; ack_by: string | null; ack_at: number | null }>(
-      latest ? `SELECT * FROM alerts ${where} ORDER BY raised_at DESC, id DESC LIMIT ${Math.floor(latest)}` : `SELECT * FROM alerts ${where} ORDER BY raised_at, id`, params);
-    if (latest) rows.reverse();
+      `SELECT * FROM alerts ${w} ORDER BY raised_at DESC, id DESC LIMIT ${limit}`, params);
+    rows.reverse();
     return rows.map((r) => ({
       id: r.id, outageId: r.outage_id, event: r.event, raisedAt: Number(r.raised_at), body: JSON.parse(r.body),
       ackState: r.ack_state as StoredAlert['ackState'], ...(r.ack_by !== null && { ackBy: r.ack_by }), ...(r.ack_at !== null && { ackAt: Number(r.ack_at) }),

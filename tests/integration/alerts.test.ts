@@ -5,6 +5,7 @@ import { startMosquitto, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { verifySignature } from '../../src/alerts/notifier.ts';
 import type { Alert } from '../../src/alerts/alert.ts';
+import { hashToken } from '../../src/api/auth.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -27,12 +28,14 @@ async function receiver(refuse: number): Promise<{ url: string; got: Alert[]; at
   return Object.assign(state, { url: `http://127.0.0.1:${port}/hooks/noc`, close: () => server.close() });
 }
 
+const SCREEN = 'screen-token-0123456789abcdef';
+
 /** Reads an SSE stream into a list of alerts as they come. */
-function sse(url: string): { alerts: Alert[]; close(): void } {
+function sse(url: string, token: string): { alerts: Alert[]; close(): void } {
   const alerts: Alert[] = [];
   const ac = new AbortController();
   void (async () => {
-    const r = await fetch(url, { signal: ac.signal });
+    const r = await fetch(url, { signal: ac.signal, headers: { authorization: `Bearer ${token}` } });
     const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
     for (;;) {
@@ -70,11 +73,11 @@ describe('NOC alerts', () => {
       alerts: {
         webhooks: [{ name: 'noc', url: hook.url, secret: SECRET, timeout: '2s' }],
         mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, topic: 'noc/alerts' },
-        sse: { host: '127.0.0.1', port: 0 },
       },
+      api: { tokens: [{ name: 'noc-screen', hash: hashToken(SCREEN), roles: ['dashboard'] }] },
     });
     await daemon.start();
-    const stream = sse(`http://127.0.0.1:${daemon.alertStreamPort}/v1/alerts/stream`);
+    const stream = sse(`http://127.0.0.1:${daemon.apiPort}/v1/alerts/stream`, SCREEN);
     try {
       await vi.waitFor(() => expect(daemon.outages.health.get('SIM-BS-0001')?.state).toBe('up'), { timeout: 15_000 });
       await daemon.sim!.device('SIM-SW-001')!.stop();

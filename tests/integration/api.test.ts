@@ -8,7 +8,7 @@ import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
 import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
 
-const TOKENS = { noc: 'noc-token-0123456789abcdef', complaints: 'complaints-token-0123456789', admin: 'admin-token-0123456789ab', limited: 'limited-token-0123456789ab' };
+const TOKENS = { noc: 'noc-token-0123456789abcdef', complaints: 'complaints-token-0123456789', admin: 'admin-token-0123456789ab', limited: 'limited-token-0123456789ab', planner: 'planner-token-0123456789ab' };
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1);
 
@@ -54,6 +54,7 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
         { name: 'crm', hash: hashToken(TOKENS.complaints), roles: ['complaints'] },
         { name: 'ops-admin', hash: hashToken(TOKENS.admin), roles: ['admin'] },
         { name: 'limited', hash: hashToken(TOKENS.limited), roles: ['noc'] },
+        { name: 'planner', hash: hashToken(TOKENS.planner), roles: ['maintenance', 'noc'] },
       ] },
     });
     daemon = built.daemon;
@@ -158,23 +159,32 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
   });
 
   it('keeps maintenance windows from the API, and outages inside them are planned', async () => {
-    const w = { id: 'CHG-7', elements: ['AGG-9'], start: new Date(Date.now() - H).toISOString(), end: new Date(Date.now() + H).toISOString(), reason: 'fibre splice' };
-    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify(w) })).status).toBe(201);
-    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify(w) })).status).toBe(200);
+    const w = { id: 'CHG-7', elements: ['AGG-9'], start: new Date(Date.now() - H / 2).toISOString(), end: new Date(Date.now() + H).toISOString(), reason: 'fibre splice' };
+    // Maintenance silences pages and compensation: the noc role reads windows, only maintenance makes them.
+    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify(w) })).status).toBe(403);
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify(w) })).status).toBe(201);
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify(w) })).status).toBe(200);
     const listed = await json('/v1/maintenance', 'noc');
-    expect(listed.body.items).toEqual([{ ...w, sites: [], createdBy: 'noc-anna' }]);
-    const bad = await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify({ ...w, end: w.start, start: w.end }) });
+    expect(listed.body.items).toEqual([{ ...w, sites: [], createdBy: 'planner' }]);
+    const bad = await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ ...w, end: w.start, start: w.end }) });
     expect(bad).toMatchObject({ status: 400, body: { error: { field: 'end', message: 'body end: must be after start' } } });
-    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify({ ...w, id: 'X', elements: ['AGG-99'] }) })).body.error.field).toBe('elements');
-    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: '{"id": ' })).status).toBe(400);
-    expect((await json('/v1/maintenance', 'noc', { method: 'POST', body: JSON.stringify({ ...w, reason: 'x'.repeat(8000) }) })).status).toBe(413);
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ ...w, id: 'X', elements: ['AGG-99'] }) })).body.error.field).toBe('elements');
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: '{"id": ' })).status).toBe(400);
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ ...w, reason: 'x'.repeat(8000) }) })).status).toBe(413);
+    // Bounded: no window that starts long ago (an outage made "planned" after the fact), none too long.
+    const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ ...w, id: 'OLD', start: iso(-3 * H), end: iso(H) }) })).body)
+      .toEqual({ error: { code: 'bad_request', field: 'start', message: 'body start: more than 1 h in the past' } });
+    expect((await json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ ...w, id: 'LONG', start: iso(H), end: iso(9 * 24 * H) }) })).body)
+      .toEqual({ error: { code: 'bad_request', field: 'end', message: 'body end: a window may last at most 7 d' } });
     // AGG-9 fails now: the outage is recorded, planned.
     const now = Date.now();
     daemon.outages.write([1, 2].map((i) => ({ element: 'AGG-9', measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: false, error: 'timeout' }, time: now + i })));
     const events = daemon.outages.tick(now + 10);
     expect(events.map((e) => [e.type, e.outage.root, e.outage.planned])).toEqual([['opened', 'AGG-9', true]]);
-    expect((await json('/v1/maintenance/CHG-7', 'noc', { method: 'DELETE' })).status).toBe(204);
-    expect((await json('/v1/maintenance/CHG-7', 'noc', { method: 'DELETE' })).status).toBe(404);
+    expect((await json('/v1/maintenance/CHG-7', 'noc', { method: 'DELETE' })).status).toBe(403);
+    expect((await json('/v1/maintenance/CHG-7', 'planner', { method: 'DELETE' })).status).toBe(204);
+    expect((await json('/v1/maintenance/CHG-7', 'planner', { method: 'DELETE' })).status).toBe(404);
   });
 
   it('imports subscribers over the API, row by row, for admins only', async () => {
@@ -200,17 +210,22 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
   it('an import whose client goes away changes nothing, holds no other write, and frees the importer', async () => {
     const { request } = await import('node:http');
     const port = Number(new URL(base).port);
+    const kept = await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'id,tier,service,serving\nKEEP-1,gold,mobile,BS-2\n', headers: { 'content-type': 'text/csv' } });
+    expect(kept.body).toMatchObject({ committed: true, loaded: 1 });
     const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/subscribers/import?mode=replace', headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'text/csv', 'content-length': '1900' } });
     req.on('error', () => {});
     req.write('id,tier,service,serving\nZ1,gold,mobile,BS-5\n');
     // While the upload hangs, a complaint is answered 201 and must stand on its own.
-    await vi.waitFor(async () => expect((await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'x', headers: { 'content-type': 'text/csv' } })).status).toBe(409));
+    await vi.waitFor(async () => {
+      const busy = await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'x', headers: { 'content-type': 'text/csv' } });
+      expect(busy.body).toMatchObject({ error: { code: 'import_running' } });
+    });
     const c = await json('/v1/complaints', 'complaints', { method: 'POST', body: JSON.stringify({ id: 'CMP-DURING-IMPORT', subscriberId: 'A', channel: 'hotline', category: 'no_service', reportedAt: new Date().toISOString() }) });
     expect(c.status).toBe(201);
     req.destroy();
     await vi.waitFor(async () => expect((await json('/v1/subscribers/import', 'admin', { method: 'POST', body: 'id,tier,service,serving\n', headers: { 'content-type': 'text/csv' } })).status).not.toBe(409));
     expect((await json('/v1/subscribers/Z1', 'complaints')).status).toBe(404);
-    expect((await json('/v1/subscribers/A', 'complaints')).status).toBe(200);
+    expect((await json('/v1/subscribers/KEEP-1', 'complaints')).status).toBe(200);
     expect(await daemon.store.db.query('SELECT id FROM complaints WHERE id = $1', ['CMP-DURING-IMPORT'])).toHaveLength(1);
     expect(await daemon.store.db.query('SELECT import_id FROM import_subscribers')).toEqual([]);
   });

@@ -40,13 +40,13 @@ describe('compensation in the daemon', () => {
     const rx = await receiver();
     const dir = tempDir('compensation-api');
     writeFileSync(join(dir, 'topology.yaml'), JSON.stringify({ elements: [...smallNetwork().elements.values()] }));
-    const tokens = { billing: 'billing-token-0123456789', noc: 'noc-token-0123456789abc' };
+    const tokens = { billing: 'billing-token-0123456789', noc: 'noc-token-0123456789abc', screen: 'screen-token-0123456789ab' };
     const { daemon } = testDaemon({
       topology: { file: join(dir, 'topology.yaml') },
       outages: { confirmRecovery: 0 },
       compensation: { settle: 0, deliver: { webhook: { name: 'billing', url: `${rx.base}/credits`, secret: SECRET, maxAttempts: 2 }, retry: { minDelay: 20, maxDelay: 40 } } },
       complaints: { notify: { webhooks: [{ name: 'sms', url: `${rx.base}/sms` }] } },
-      api: { tokens: [{ name: 'billing', hash: hashToken(tokens.billing), roles: ['compensation', 'admin'] }, { name: 'noc', hash: hashToken(tokens.noc), roles: ['noc'] }] },
+      api: { tokens: [{ name: 'billing', hash: hashToken(tokens.billing), roles: ['compensation', 'admin'] }, { name: 'noc', hash: hashToken(tokens.noc), roles: ['noc', 'maintenance'] }, { name: 'screen', hash: hashToken(tokens.screen), roles: ['noc'] }] },
     });
     const call = async (who: keyof typeof tokens, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
       const r = await fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, {
@@ -120,6 +120,8 @@ describe('compensation in the daemon', () => {
       expect(page2.nextCursor).toBe(page2.items[0].sequence); // the last page too: the job keeps it
 
       // Force majeure found later: applied credits are debited by a correction, never silently dropped.
+      // Force majeure withdraws credits: the noc role alone may not set it, the maintenance role may.
+      expect((await call('screen', 'PUT', `/v1/outages/${id}/force-majeure`, { reason: 'regional power cut' })).status).toBe(403);
       const fm = await call('noc', 'PUT', `/v1/outages/${id}/force-majeure`, { reason: 'regional power cut' });
       expect(fm.body.resettled).toMatchObject({ entries: 2, reversed: 0, added: { EUR: -300 } });
       const debits = (await call('billing', 'GET', `/v1/credits?after=${page2.nextCursor}`)).body.items;

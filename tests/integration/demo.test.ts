@@ -75,7 +75,15 @@ describe('the demo on embedded defaults', () => {
       expect(statSync(join(dataDir, 'dashboard-token')).mode & 0o777).toBe(0o600);
       expect((await get('/v1/elements?kind=aggregation', dashboard)).body.items.map((e: any) => e.id)).toEqual(['SIM-SW-001', 'SIM-SW-002', 'SIM-SW-003', 'SIM-SW-004']);
       expect((await get('/v1/compensation/policies', dashboard)).status).toBe(200);
-      expect(logs.some((l) => l.msg?.startsWith('NOC dashboard') && l.url.endsWith(`/ui/#token=${dashboard}`))).toBe(true);
+      // It reads and acknowledges; it cannot silence pages and compensation with a maintenance window.
+      const window = await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/maintenance`, {
+        method: 'POST', headers: { authorization: `Bearer ${dashboard}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'sneaky', sites: ['any'], start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() }),
+      });
+      expect(window.status).toBe(403);
+      // The address is logged, the token never is (it stays in the file, read by whoever may).
+      expect(logs.some((l) => l.msg?.startsWith('NOC dashboard') && l.url.endsWith('/ui/') && l.tokenFile === join(dataDir, 'dashboard-token'))).toBe(true);
+      expect(JSON.stringify(logs)).not.toContain(dashboard);
     } finally {
       await daemon.stop();
     }

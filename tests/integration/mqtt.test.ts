@@ -23,6 +23,16 @@ const CELL_SUB = {
   tags: { cell: '{1}-C{3}' }, fields: { rsrp_dbm: '$.rsrp', seq: { path: '$.seq', type: 'int' } }, time: '$.ts',
 };
 
+/** A time inside the window sample times must fall in. */
+const RECENT = Date.now() - 3_600_000;
+
+/** The elements these tests publish for: a subscription speaks only for elements in the topology. */
+function topology(): { file: string } {
+  const file = join(tempDir('mqtt-topology'), 'topology.yaml');
+  writeFileSync(file, `elements:\n${['BS-1', 'BS-2', 'BS-3', 'BS-R', 'BS-C', 'BS-K', 'BS-P'].map((id) => `  - { id: ${id}, kind: base_station, site: ${id.toLowerCase()} }\n`).join('')}`);
+  return { file };
+}
+
 /** A TCP relay to the broker whose connections a test can cut, as a network would. */
 async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
   const sockets = new Set<Socket>();
@@ -60,7 +70,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
 
   it('maps JSON, line protocol and plain values; bad messages are counted per topic and never block the good ones', async () => {
     const { daemon, logs } = testDaemon({
-      timeseries: influx(),
+      topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-formats', subscriptions: [
         CELL_SUB,
         { topic: 'lp/+', format: 'line', element: '{1}', precision: 'ms' },
@@ -106,7 +116,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
   it('loses nothing across a broker restart mid-stream', async () => {
     const N = 1500;
     const { daemon } = testDaemon({
-      timeseries: influx(),
+      topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-restart', reconnectPeriod: '200ms', subscriptions: [CELL_SUB] }] },
     });
     await daemon.start();
@@ -140,7 +150,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     const N = 2000;
     const link = await cuttableLink(broker.port);
     const { daemon, logs } = testDaemon({
-      timeseries: influx(),
+      topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${link.port}`, clientId: 'np-cut', reconnectPeriod: '200ms', subscriptions: [CELL_SUB] }] },
     });
     await daemon.start();
@@ -178,6 +188,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     writeFileSync(cfg, JSON.stringify({
       daemon: { dataDir: join(dir, 'data'), logFormat: 'json' },
       api: { port: 0 },
+      topology: topology(),
       timeseries: influx(),
       // MQTT 3.1.1 here (the others run 5): its persistent session is clean=false alone.
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-kill', protocolVersion: 4, subscriptions: [CELL_SUB] }] },
@@ -227,7 +238,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       await vi.waitFor(() => expect(collector.connected).toBe(true), { timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 300));
       await Promise.all(Array.from({ length: N }, (_, i) =>
-        publisher.publishAsync('tele/BS-F/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: 1_700_000_000_000 + i }), { qos: 1 })));
+        publisher.publishAsync('tele/BS-F/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: RECENT + i }), { qos: 1 })));
       await vi.waitFor(() => expect(seqs.size).toBe(N), { timeout: 30_000, interval: 100 });
       expect(collector.stats.persistFailures).toBeGreaterThan(0);
       expect(attempts).toBeGreaterThan(N); // the refused ones came again
@@ -240,7 +251,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
 
   it('turns birth and last-will messages into reachability, and silence into staleness', async () => {
     const { daemon } = testDaemon({
-      timeseries: influx(),
+      topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-presence',
         presence: { topic: 'presence/+', element: '{1}' },
         subscriptions: [{ ...CELL_SUB, staleAfter: '1500ms' }] }] },
@@ -276,7 +287,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
 
   it('the simulated base stations publish telemetry and presence that the daemon takes in', async () => {
     const { daemon } = testDaemon({
-      timeseries: influx(),
+      topology: topology(), timeseries: influx(),
       sim: { enabled: true, switches: 0, baseStations: 2, cellsPerBaseStation: 3, interval: '1s', mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, interval: '300ms' } },
     });
     await daemon.start();
@@ -313,7 +324,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       await vi.waitFor(() => expect(a.c.connected && b.c.connected).toBe(true), { timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 300));
       await Promise.all(Array.from({ length: 200 }, (_, i) =>
-        publisher.publishAsync('tele/BS-S/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: 1_700_000_000_000 + i }), { qos: 1 })));
+        publisher.publishAsync('tele/BS-S/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: RECENT + i }), { qos: 1 })));
       await vi.waitFor(() => expect(a.seqs.length + b.seqs.length).toBe(200), { timeout: 10_000 });
       expect(a.seqs.length).toBeGreaterThan(0);
       expect(b.seqs.length).toBeGreaterThan(0);
@@ -347,7 +358,7 @@ describe('MQTT over TLS with a username and password', () => {
       await vi.waitFor(() => expect(ok.c.connected).toBe(true), { timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 300));
       execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', broker.ca, '-u', 'netpulse', '-P', 's3cret-pw',
-        '-q', '1', '-t', 'tele/BS-T/cell/1', '-m', JSON.stringify({ rsrp: -88, seq: 1, ts: 1_700_000_000_000 })]);
+        '-q', '1', '-t', 'tele/BS-T/cell/1', '-m', JSON.stringify({ rsrp: -88, seq: 1, ts: RECENT })]);
       await vi.waitFor(() => expect(ok.got.flat().map((s) => s.element)).toEqual(['BS-T']), { timeout: 10_000 });
       expect(JSON.stringify(ok.lines)).not.toContain('s3cret-pw');
     } finally {

@@ -15,7 +15,7 @@ describe('config', () => {
 
   it('accepts the shipped example with its secrets from the environment', () => {
     const text = readFileSync('config/netpulse.example.yaml', 'utf8');
-    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123', MQTT_PASSWORD: 'mqttpw', BILLING_WEBHOOK_SECRET: 'billing-secret-0123456789' };
+    const env = { INFLUX_TOKEN: 'tok', SNMP_COMMUNITY: 'c0mmunity', SNMP_AUTH_KEY: 'authkey123', SNMP_PRIV_KEY: 'privkey123', MQTT_PASSWORD: 'mqttpw', BILLING_WEBHOOK_SECRET: 'billing-secret-0123456789', WEBHOOK_SECRET: '5f0c9e7a1b2d4c6e8f0a' };
     const { config, problems } = parseConfigText(text, env);
     expect(problems).toEqual([]);
     expect(checkProfiles(config!)).toEqual([]);
@@ -38,6 +38,10 @@ describe('config', () => {
     ['a bad duration', 'snmp: { defaults: { interval: 5 parsecs } }', 'snmp.defaults.interval: expected a duration such as 500ms, 30s, 5m, 1h (got "5 parsecs")'],
     ['a bad size', 'timeseries: { spool: { maxBytes: lots } }', 'timeseries.spool.maxBytes: expected a size such as 512KiB, 64MiB, 1GiB (got "lots")'],
     ['an unknown key', 'snmp: { concurency: 4 }', 'snmp: unknown key "concurency"'],
+    ['the example config\'s placeholder secret', 'alerts: { webhooks: [ { name: p, url: "https://pager.example.net/x", secret: change-me-to-a-long-secret } ] }',
+      'alerts.webhooks[0].secret: this is a placeholder, not a secret: set a random one (e.g. openssl rand -hex 32)'],
+    ['the alert stream on a listener of its own', 'alerts: { sse: { port: 8089 } }',
+      'alerts.sse: the alert stream moved to the API: GET /v1/alerts/stream with a bearer token (role noc or dashboard); remove alerts.sse'],
     ['a string where a number belongs', 'snmp: { targets: [ { name: a, host: h, port: "161" } ] }', 'snmp.targets[0].port: expected number, got string'],
     ['a duplicate target', 'snmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'snmp.targets[1].name: duplicate target name "a" (also targets[0])'],
     ['an InfluxDB without a token', 'timeseries: { influx: { version: 2, url: "http://x:8086", org: o, bucket: b } }', 'timeseries.influx.token: expected string, got undefined'],

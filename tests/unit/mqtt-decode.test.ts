@@ -38,6 +38,13 @@ describe('JSON payloads', () => {
     expect(parseTime('2023-11-14T22:13:20Z')).toBe(T);
     expect(parseTime('2023-11-14T22:13:20.250+00:00')).toBe(T + 250);
     expect(() => parseTime('yesterday')).toThrow(/bad timestamp/);
+    // Units told apart by magnitude, always integer ms: µs and ns epochs are not taken for ms.
+    expect(parseTime(T * 1000)).toBe(T);
+    expect(parseTime(T * 1_000_000)).toBe(T);
+    expect(parseTime(String(T * 1_000_000))).toBe(T);
+    expect(parseTime(T / 1000 + 0.1234)).toBe(T + 123);
+    expect(Number.isInteger(parseTime(1_700_000_000_123_456))).toBe(true);
+    expect(() => parseTime(Infinity)).toThrow(/bad timestamp/);
     expect(cell.decode('tele/BS-7/cell/2', json({ radio: { rsrp: -90 } }), 42).samples[0].time).toBe(42);
   });
 

@@ -1,0 +1,47 @@
+import type { Sample } from '../../src/sample.ts';
+
+/** Why a sample was refused by its subscription's `allow`, as counted in `/metrics`. */
+export type AllowRefusal = 'unknown_element' | 'element_not_allowed' | 'measurement_not_allowed' | 'probe_not_allowed';
+
+/** What the topology says about an element, for the kind and region rules. */
+export interface ElementFacts { kind: string; region?: string }
+
+/** A subscription's `allow` section, as configured. */
+export interface AllowRule {
+  /** Element id patterns (`*` any run of characters, `?` one). */
+  elements?: readonly string[];
+  kinds?: readonly string[];
+  regions?: readonly string[];
+  /** Measurements the subscription may write; default: its `measurement` (json, value), or any but `reachability` (line). */
+  measurements?: readonly string[];
+  /** For `reachability` samples: the `probe` tags it may claim. */
+  probes: readonly string[];
+}
+
+/** Does a sample fall within what its subscription may speak for? */
+export type AllowCheck = (s: Sample, element: ElementFacts | undefined) => AllowRefusal | undefined;
+
+const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
+
+/**
+ * Compiles a subscription's rule. A source speaks only for what it is allowed to: an element in
+ * the topology (when the daemon has one: `element` undefined means unknown) that matches the
+ * element patterns, kinds and regions named; a measurement named (health is decided from them);
+ * and for reachability, a probe named, so a publisher cannot say that SNMP found a core down.
+ */
+export function compileAllow(rule: AllowRule, measurement: string | undefined, topology: boolean): AllowCheck {
+  const patterns = rule.elements?.map(glob);
+  const kinds = rule.kinds && new Set(rule.kinds);
+  const regions = rule.regions && new Set(rule.regions);
+  const measurements = rule.measurements ? new Set(rule.measurements) : measurement ? new Set([measurement]) : undefined;
+  const probes = new Set(rule.probes);
+  return (s, element) => {
+    if (topology && !element) return 'unknown_element';
+    if (patterns && !patterns.some((p) => p.test(s.element))) return 'element_not_allowed';
+    if (kinds && !kinds.has(element?.kind ?? '')) return 'element_not_allowed';
+    if (regions && !regions.has(element?.region ?? '')) return 'element_not_allowed';
+    if (measurements ? !measurements.has(s.measurement) : s.measurement === 'reachability') return 'measurement_not_allowed';
+    if (s.measurement === 'reachability' && !probes.has(s.tags.probe ?? '')) return 'probe_not_allowed';
+    return undefined;
+  };
+}
