@@ -165,7 +165,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   let topology = readTopology(config, sim);
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }) });
   pipeline.add(outages);
-  const recent = new RecentMeasurements();
+  const recent = new RecentMeasurements(60, 6, (id) => topology.elements.has(id));
   pipeline.add(recent);
   // Opened in start: building the daemon touches no file and no server.
   let store: Store | undefined;
@@ -350,7 +350,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       deadlineTimer = setInterval(() => void checkDeadlines().catch((err) => log.error({ err }, 'complaint deadline check failed')), 60_000);
       deadlineTimer.unref();
       if (config.complaints.mqtt) {
-        intake = new ComplaintMqttIntake({ config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }) });
+        intake = new ComplaintMqttIntake({
+          config: config.complaints.mqtt, complaints, store: () => opened, logger: log.child({ component: 'complaints', intake: 'mqtt' }),
+          times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxComplaintAge },
+        });
         intake.start();
       }
       if (sim) {

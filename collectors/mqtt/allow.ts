@@ -19,14 +19,14 @@ export interface AllowRule {
 }
 
 /** Does a sample fall within what its subscription may speak for? */
-export type AllowCheck = (s: Sample, element: ElementFacts | undefined) => AllowRefusal | undefined;
+export type AllowCheck = (s: Sample, element: ElementFacts | undefined, lookup?: (id: string) => ElementFacts | undefined) => AllowRefusal | undefined;
 
 const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
 
 /**
  * Compiles a subscription's rule. A source speaks only for what it is allowed to: an element in
  * the topology (when the daemon has one: `element` undefined means unknown) that matches the
- * element patterns, kinds and regions named; a measurement named (health is decided from them);
+ * element patterns, kinds and regions named, and so must the cell a `cell_name` tag names; a measurement named (health is decided from them);
  * and for reachability, a probe named, so a publisher cannot say that SNMP found a core down.
  */
 export function compileAllow(rule: AllowRule, measurement: string | undefined, topology: boolean): AllowCheck {
@@ -35,11 +35,22 @@ export function compileAllow(rule: AllowRule, measurement: string | undefined, t
   const regions = rule.regions && new Set(rule.regions);
   const measurements = rule.measurements ? new Set(rule.measurements) : measurement ? new Set([measurement]) : undefined;
   const probes = new Set(rule.probes);
-  return (s, element) => {
-    if (topology && !element) return 'unknown_element';
-    if (patterns && !patterns.some((p) => p.test(s.element))) return 'element_not_allowed';
-    if (kinds && !kinds.has(element?.kind ?? '')) return 'element_not_allowed';
-    if (regions && !regions.has(element?.region ?? '')) return 'element_not_allowed';
+  const speaksFor = (id: string, facts: ElementFacts | undefined): AllowRefusal | undefined => {
+    if (topology && !facts) return 'unknown_element';
+    if (patterns && !patterns.some((p) => p.test(id))) return 'element_not_allowed';
+    if (kinds && !kinds.has(facts?.kind ?? '')) return 'element_not_allowed';
+    if (regions && !regions.has(facts?.region ?? '')) return 'element_not_allowed';
+    return undefined;
+  };
+  return (s, element, lookup) => {
+    const refused = speaksFor(s.element, element);
+    if (refused) return refused;
+    // A radio sample's cell_name tag names the element health is judged for: it must pass too.
+    const cell = s.tags.cell_name;
+    if (cell !== undefined && cell !== s.element) {
+      const r = speaksFor(cell, lookup?.(cell));
+      if (r) return r;
+    }
     if (measurements ? !measurements.has(s.measurement) : s.measurement === 'reachability') return 'measurement_not_allowed';
     if (s.measurement === 'reachability' && !probes.has(s.tags.probe ?? '')) return 'probe_not_allowed';
     return undefined;

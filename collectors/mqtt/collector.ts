@@ -64,6 +64,7 @@ export class MqttCollector implements Collector {
   private readonly o: MqttCollectorOptions;
   private readonly decoders: Decoder[];
   private readonly allows: AllowCheck[];
+  private readonly presenceAllow: AllowCheck | undefined;
   private readonly times: TimeWindow;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -84,6 +85,8 @@ export class MqttCollector implements Collector {
     this.now = o.now ?? Date.now;
     this.decoders = o.broker.subscriptions.map(compileDecoder);
     this.allows = o.broker.subscriptions.map((s) => compileAllow(s.allow, s.measurement, o.elements !== undefined));
+    const p = o.broker.presence;
+    this.presenceAllow = p && compileAllow({ ...p.allow, measurements: ['reachability'], probes: ['mqtt'] }, 'reachability', o.elements !== undefined);
     this.times = o.times ?? { aheadMs: 5 * 60_000, pastMs: 7 * 86_400_000 };
   }
 
@@ -228,7 +231,7 @@ export class MqttCollector implements Collector {
     const batch: Sample[] = [];
     const elements = new Set<string>();
     for (const s of decoded.samples) {
-      const refusal = allow(s, this.o.elements?.(s.element));
+      const refusal = allow(s, this.o.elements?.(s.element), this.o.elements);
       const late = refusal ? undefined : checkTime(s.time, now, this.times);
       if (refusal || late) {
         this.count(refusal ?? late!);
@@ -267,11 +270,13 @@ export class MqttCollector implements Collector {
       this.reject(topic, 'malformed', `presence payload must be "${p.online}" or "${p.offline}" (got ${JSON.stringify(state.slice(0, 40))})`);
       return undefined;
     }
-    if (this.o.elements && !this.o.elements(element)) {
-      this.reject(topic, 'unknown_element', `presence for ${element.slice(0, 100)}, which is not in the topology`);
+    const up = state === p.online;
+    const sample = this.reachability(element, up, up ? 'online' : 'offline', now);
+    const refused = this.presenceAllow!(sample, this.o.elements?.(element));
+    if (refused) {
+      this.reject(topic, refused, `presence for ${element.slice(0, 100)}: ${refused.replaceAll('_', ' ')}`);
       return undefined;
     }
-    const up = state === p.online;
     const st = this.elements.get(element);
     if (st) {
       st.lastSeen = now;
@@ -279,7 +284,7 @@ export class MqttCollector implements Collector {
     } else {
       this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: false });
     }
-    return this.emit!([this.reachability(element, up, up ? 'online' : 'offline', now)], { durable: true });
+    return this.emit!([sample], { durable: true });
   }
 
   private reachability(element: string, up: boolean, reason: string, time: number): Sample {

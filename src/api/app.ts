@@ -17,6 +17,7 @@ import { compensationRoutes, type CompensationApiDeps } from './compensation.ts'
 import { Authenticator, FailureLimiter, RateLimiter, type Caller, type Role } from './auth.ts';
 import type { AlertStream } from '../alerts/sse.ts';
 import { checkTime, describeRefusal, type TimeWindow } from '../intake/time.ts';
+import { CONTROL, findNul } from '../intake/text.ts';
 import { OPENAPI } from './openapi.ts';
 import { ApiMetrics } from './metrics.ts';
 import type { EventHub } from './events.ts';
@@ -166,25 +167,62 @@ function outageView(o: StoredOutage, topology: Topology) {
  * with a role the route allows: none is 401, a wrong role 403, past the rate limit 429.
  */
 export function buildApi(d: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: d.bodyLimit, routerOptions: { ignoreTrailingSlash: true } });
+  const metrics = new ApiMetrics();
+  /** The error code each refused reply carried, for the refusal counter. */
+  const refusals = new WeakMap<FastifyReply, string>();
+  const app = Fastify({
+    logger: false, bodyLimit: d.bodyLimit, routerOptions: { ignoreTrailingSlash: true },
+    // A URL the router cannot take (bad percent-encoding, an id past 100 characters): our error shape, counted like any refusal.
+    frameworkErrors: (err, _req, reply) => {
+      const [status, code, message] = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'uri_too_long', 'an id in the URL is over 100 characters'] : [400, 'bad_request', 'the URL is not valid percent-encoding'];
+      metrics.refuse(code); // no route, so no onResponse hook: counted here
+      return (reply as unknown as FastifyReply).code(status).send({ error: { code, message } });
+    },
+  });
   const limiter = new RateLimiter(d.rateLimit);
   const failures = new FailureLimiter(d.authFailures ?? 20);
-  const metrics = new ApiMetrics();
   const now = d.now ?? Date.now;
 
+  // No control characters in a URL (ids come from it) and no NUL in a JSON body: refused before any route sees them.
+  app.addHook('onRequest', async (req) => {
+    let url: string;
+    try {
+      url = decodeURIComponent(req.url);
+    } catch {
+      throw new ApiError(400, 'bad_request', 'the URL is not valid percent-encoding');
+    }
+    if (CONTROL.test(url)) throw new ApiError(400, 'bad_request', 'the URL carries control characters');
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === null || typeof req.body !== 'object' || typeof (req.body as Readable).pipe === 'function') return;
+    const at = findNul(req.body);
+    if (at) throw new ApiError(400, 'bad_request', `body ${at}: text with a NUL character (\\u0000) is not accepted`, 'body');
+  });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime / 1000);
+    // Every refusal is counted once, by the code the client was told (or its status when no code was).
+    if (reply.statusCode >= 400 && reply.statusCode < 500) metrics.refuse(refusals.get(reply) ?? `http_${reply.statusCode}`);
   });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    if (err instanceof ApiError) return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.field && { field: err.field }) } });
-    if (err.statusCode === 413) return reply.code(413).send({ error: { code: 'body_too_large', message: `the body is over ${d.bodyLimit} bytes` } });
+    if (err instanceof ApiError) {
+      refusals.set(reply, err.code);
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.field && { field: err.field }) } });
+    }
+    if (err.statusCode === 413) {
+      refusals.set(reply, 'body_too_large');
+      return reply.code(413).send({ error: { code: 'body_too_large', message: `the body is over ${d.bodyLimit} bytes` } });
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      refusals.set(reply, 'bad_request');
       return reply.code(err.statusCode).send({ error: { code: 'bad_request', message: `body: ${err.message}` } });
     }
     d.logger.error({ err, route: req.routeOptions.url }, 'api request failed');
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error (logged)' } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+  app.setNotFoundHandler((req, reply) => {
+    refusals.set(reply, 'not_found');
+    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
 
   /**
    * The route's guard, run when the request arrives, before its body is read: a known token with
@@ -196,11 +234,12 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     const blocked = failures.blocked(source, now());
     if (blocked !== undefined) {
       reply.header('retry-after', String(blocked));
-      throw new ApiError(429, 'rate_limited', `too many failed authentications from this address; retry in ${blocked} s`);
+      throw new ApiError(429, 'too_many_failures', `too many failed authentications from this address; retry in ${blocked} s`);
     }
     const caller = d.auth.authenticate(req.headers.authorization);
     if (!caller) {
       failures.fail(source, now());
+      metrics.authFailures++;
       reply.header('www-authenticate', 'Bearer');
       throw new ApiError(401, 'unauthorized', 'a valid bearer token is required');
     }
@@ -340,6 +379,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
         if (err instanceof ApiError) throw err;
         throw new ApiError(400, 'bad_request', `body: ${err.message}`, 'body');
       });
+      if (!report.committed) refusals.set(reply, 'import_refused');
       if (!report.committed) return reply.code(422).send({ error: { code: 'import_refused', message: `nothing changed: ${report.refused}` }, mode: q.mode, format, ...report });
       await d.subscribersChanged();
       return { mode: q.mode, format, ...report };

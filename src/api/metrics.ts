@@ -3,6 +3,13 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** Request latencies per route as a Prometheus histogram; bounded: one series per route, method and status class. */
 export class ApiMetrics {
   private readonly series = new Map<string, { counts: number[]; sum: number; n: number }>();
+  /** Requests refused, by the error code the API answered with (a fixed set of codes). */
+  private readonly refused = new Map<string, number>();
+  authFailures = 0;
+
+  refuse(code: string): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
 
   observe(route: string, method: string, status: number, seconds: number): void {
     const key = `route="${route}",method="${method}",code="${Math.floor(status / 100)}xx"`;
@@ -19,6 +26,8 @@ export class ApiMetrics {
       BUCKETS.forEach((b, i) => { out += `netpulse_api_request_seconds_bucket{${k},le="${b}"} ${s.counts[i]}\n`; });
       out += `netpulse_api_request_seconds_bucket{${k},le="+Inf"} ${s.n}\nnetpulse_api_request_seconds_sum{${k}} ${s.sum}\nnetpulse_api_request_seconds_count{${k}} ${s.n}\n`;
     }
+    out += metric('netpulse_api_refused_total', 'counter', 'Requests refused, by error code.', [...this.refused].map(([code, n]) => [{ code }, n]));
+    out += metric('netpulse_api_auth_failures_total', 'counter', 'Requests with no valid bearer token.', [[{}, this.authFailures]]);
     return out;
   }
 }

@@ -4,6 +4,8 @@ import type { Store } from '../store/store.ts';
 import type { ComplaintService } from './service.ts';
 import { parseComplaint } from './schema.ts';
 import { LogThrottle } from '../throttle.ts';
+import { checkTime, describeRefusal, type TimeWindow } from '../intake/time.ts';
+import { findNul } from '../intake/text.ts';
 
 export interface ComplaintMqttConfig { url: string; topic: string; clientId: string; username?: string; password?: string }
 
@@ -19,7 +21,11 @@ export class ComplaintMqttIntake {
   private client: MqttClient | undefined;
   private readonly throttle = new LogThrottle(60_000);
 
-  private readonly o: { config: ComplaintMqttConfig; complaints: ComplaintService; store: () => Store; logger: Logger; now?: () => number };
+  private readonly o: {
+    config: ComplaintMqttConfig; complaints: ComplaintService; store: () => Store; logger: Logger; now?: () => number;
+    /** The window a complaint's reportedAt must fall in (default: 5 min ahead, 30 days back). */
+    times?: TimeWindow;
+  };
 
   constructor(o: ComplaintMqttIntake['o']) {
     this.o = o;
@@ -51,10 +57,16 @@ export class ComplaintMqttIntake {
     } catch (err) {
       return this.reject(topic, 'payload', `not JSON: ${(err as Error).message}`);
     }
+    const nul = findNul(raw);
+    if (nul) return this.reject(topic, 'payload', `${nul}: text with a NUL character is not accepted`);
     const p = parseComplaint(raw);
     if ('field' in p) return this.reject(topic, p.field, p.message);
+    const now = (this.o.now ?? Date.now)();
+    const w = this.o.times ?? { aheadMs: 5 * 60_000, pastMs: 30 * 86_400_000 };
+    const late = checkTime(p.complaint.reportedAt, now, w);
+    if (late) return this.reject(topic, 'reportedAt', describeRefusal(late, p.complaint.reportedAt, now, w));
     try {
-      const r = await this.o.complaints.submit(this.o.store(), p.complaint, (this.o.now ?? Date.now)());
+      const r = await this.o.complaints.submit(this.o.store(), p.complaint, now);
       if (r.duplicate) this.stats.duplicates++;
       else this.stats.stored++;
       return true;

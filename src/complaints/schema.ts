@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import { formatPath } from '../config/load.ts';
+import { CONTROL } from '../intake/text.ts';
 import { CATEGORIES, CHANNELS, type Complaint } from '../../correlators/complaints/complaint.ts';
 
 /** A complaint as complaint systems send it, over HTTP or MQTT. */
+const id = (max: number) => z.string().min(1).max(max).refine((v) => !CONTROL.test(v), 'no control characters');
 export const complaintSchema = z.strictObject({
-  id: z.string().min(1).max(100),
-  subscriberId: z.string().min(1).max(64),
+  id: id(100),
+  subscriberId: id(64),
   channel: z.enum(CHANNELS),
   category: z.enum(CATEGORIES),
   text: z.string().max(4000).optional(),
   reportedAt: z.iso.datetime({ offset: true }),
-  cell: z.string().min(1).max(100).optional(),
+  cell: id(100).optional(),
   location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
   escalations: z.number().int().min(0).max(100).optional(),
 });

@@ -157,6 +157,12 @@ export const mqttBroker = z.strictObject({
     element: valueSpec,
     online: z.string().default('online'),
     offline: z.string().default('offline'),
+    /** The elements presence may speak for (in the topology, and matching every rule given), as for subscriptions. */
+    allow: z.strictObject({
+      elements: z.array(z.string().min(1)).min(1).optional(),
+      kinds: z.array(z.string().min(1)).min(1).optional(),
+      regions: z.array(z.string().min(1)).min(1).optional(),
+    }).prefault({}),
   }).optional(),
 });
 

@@ -27,6 +27,9 @@ const plain = (v: FieldValue): number | string | boolean => (typeof v === 'bigin
  * `points` values of each numeric field of the service measurements. Bounded by the number of
  * series the collectors produce; a cell's radio samples are filed under the cell too.
  */
+const MAX_SERIES = 64;
+const MAX_FIELDS = 64;
+
 export class RecentMeasurements implements Consumer {
   readonly name = 'recent-measurements';
   private readonly byElement = new Map<string, Map<string, RecentSeries>>();
@@ -35,18 +38,26 @@ export class RecentMeasurements implements Consumer {
   /** Per series and charted field, the minute being summed: [minute start, sum, count]. */
   private readonly open = new WeakMap<RecentSeries, Map<string, [number, number, number]>>();
 
-  /** `points` raw values per field; `hours` of one-minute means for the charted fields. */
-  constructor(points = 60, hours = 6) {
+  private readonly known: (element: string) => boolean;
+  /** Series not kept because an element had `MAX_SERIES` already, or a series `MAX_FIELDS`. */
+  dropped = 0;
+
+  /**
+   * `points` raw values per field; `hours` of one-minute means for the charted fields. `known`:
+   * the elements kept (the topology's), so samples about anything else grow no state.
+   */
+  constructor(points = 60, hours = 6, known: (element: string) => boolean = () => true) {
     this.points = points;
     this.minutes = Math.round(hours * 60);
+    this.known = known;
   }
 
   write(batch: Batch): void {
     for (const s of batch) {
       if (!TRACKED.has(s.measurement)) continue;
-      this.file(s.element, s);
+      if (this.known(s.element)) this.file(s.element, s);
       const cell = s.tags.cell_name;
-      if (cell && cell !== s.element) this.file(cell, s);
+      if (cell && cell !== s.element && this.known(cell)) this.file(cell, s);
     }
   }
 
@@ -60,10 +71,21 @@ export class RecentMeasurements implements Consumer {
     let key = s.measurement;
     for (const k of Object.keys(s.tags).sort()) key += `,${k}=${s.tags[k]}`;
     let r = series.get(key);
-    if (!r) series.set(key, (r = { measurement: s.measurement, tags: { ...s.tags }, latest: {}, time: s.time, history: {}, trend: {} }));
+    if (!r) {
+      // Tags come from outside: an element keeps at most MAX_SERIES series, a series MAX_FIELDS fields.
+      if (series.size >= MAX_SERIES) {
+        this.dropped++;
+        return;
+      }
+      series.set(key, (r = { measurement: s.measurement, tags: { ...s.tags }, latest: Object.create(null), time: s.time, history: Object.create(null), trend: Object.create(null) }));
+    }
     if (s.time < r.time) return; // a late sample does not overwrite a newer one
     r.time = s.time;
     for (const [f, v] of Object.entries(s.fields)) {
+      if (!(f in r.latest) && Object.keys(r.latest).length >= MAX_FIELDS) {
+        this.dropped++;
+        continue;
+      }
       const p = plain(v);
       r.latest[f] = p;
       if (typeof p !== 'number') continue;

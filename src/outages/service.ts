@@ -28,6 +28,7 @@ export class OutageService implements Consumer {
   private timer: NodeJS.Timeout | undefined;
   /** Something the evaluation depends on changed since the last one (health, maintenance, topology, restore). */
   private dirty = true;
+  private topology: Topology;
 
   constructor(o: { topology: Topology; config: Pick<Config, 'health' | 'outages'>; logger: Logger; now?: () => number; restore?: Outage[] }) {
     const h = o.config.health;
@@ -38,6 +39,7 @@ export class OutageService implements Consumer {
     this.log = o.logger;
     this.now = o.now ?? Date.now;
     this.everyMs = o.config.outages.evaluateEvery;
+    this.topology = o.topology;
   }
 
   /** The maintenance windows in force (config and API together); applies from the next evaluation. */
@@ -48,6 +50,7 @@ export class OutageService implements Consumer {
 
   /** A reloaded topology; applies from the next evaluation. */
   setTopology(t: Topology): void {
+    this.topology = t;
     this.outages.setTopology(t);
     this.dirty = true;
   }
@@ -66,9 +69,11 @@ export class OutageService implements Consumer {
     this.transitionListeners.push(l);
   }
 
+  /** Health is kept for the topology's elements only: a sample about anything else grows no state. */
   write(batch: Batch): void {
     for (const s of batch) {
       for (const c of checksOf(s, this.thresholds)) {
+        if (!this.topology.elements.has(c.element)) continue;
         for (const t of this.health.ingest(c)) this.transition(t);
       }
     }

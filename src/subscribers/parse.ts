@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatPath } from '../config/load.ts';
+import { CONTROL } from '../intake/text.ts';
 
 export const TIERS = ['vip', 'gold', 'standard', 'enterprise'] as const;
 export const SERVICES = ['mobile', 'broadband', 'enterprise_line'] as const;
@@ -20,13 +21,14 @@ export interface Subscriber {
   usage?: string;
 }
 
+const name = z.string().min(1).max(200).refine((v) => !CONTROL.test(v), 'no control characters');
 const row = z.strictObject({
-  id: z.string().min(1).max(64),
+  id: z.string().min(1).max(64).refine((v) => !CONTROL.test(v), 'no control characters'),
   tier: z.enum(TIERS),
   service: z.enum(SERVICES),
-  serving: z.array(z.string().min(1).refine((e) => !e.includes(';'), 'an element id with ";" cannot be a serving element')).min(1, 'needs at least one serving element').max(64),
-  region: z.string().min(1).optional(),
-  plan: z.string().min(1).optional(),
+  serving: z.array(name.refine((e) => !e.includes(';'), 'an element id with ";" cannot be a serving element')).min(1, 'needs at least one serving element').max(64),
+  region: name.optional(),
+  plan: name.optional(),
   arpu: z.number().nonnegative().max(1e7).optional(),
   fee: z.number().nonnegative().max(1e7).optional(),
   usage: z.string().min(1).max(32).regex(/^[a-z_]+$/, 'lower-case letters and _ (data, voice, prepaid)').optional(),

@@ -313,3 +313,54 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     for (const t of Object.values(TOKENS)) expect(all).not.toContain(t);
   });
 });
+
+describe('the HTTP API under hostile clients', () => {
+  it('checks the token before reading a body, and refuses an address that keeps failing', async () => {
+    const { daemon } = testDaemon({ api: { authFailures: 5, bodyLimit: '4KiB', tokens: [{ name: 'noc-anna', hash: hashToken(TOKENS.noc), roles: ['noc'] }] } });
+    await daemon.start();
+    const base = `http://127.0.0.1:${daemon.apiPort}`;
+    try {
+      // A body over the limit with no token: 401 (the body is never parsed), not 413 or 400.
+      const big = await fetch(`${base}/v1/complaints`, { method: 'POST', body: '{'.repeat(100_000), headers: { 'content-type': 'application/json' } });
+      expect(big.status).toBe(401);
+      const bogus = await fetch(`${base}/v1/complaints`, { method: 'POST', body: '{"not json', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong' } });
+      expect(bogus.status).toBe(401);
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await fetch(`${base}/v1/outages`, { headers: { authorization: `Bearer guess-${i}` } })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429]); // 2 failures above, 3 here: the limit of 5
+      // Refused for the rest of the minute, even with a good token: guessing is not worth it.
+      const good = await fetch(`${base}/v1/outages`, { headers: { authorization: `Bearer ${TOKENS.noc}` } });
+      expect(good.status).toBe(429);
+      expect(Number(good.headers.get('retry-after'))).toBeGreaterThan(0);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('netpulse_api_auth_failures_total 5');
+      expect(metrics).toContain('netpulse_api_refused_total{code="too_many_failures"} 6');
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('pages alerts newest first by cursor instead of answering every alert ever stored', async () => {
+    const { daemon } = testDaemon({ api: { tokens: [{ name: 'noc-anna', hash: hashToken(TOKENS.noc), roles: ['noc'] }] } });
+    await daemon.start();
+    try {
+      for (let i = 0; i < 250; i++) {
+        await daemon.store.saveAlert({ id: `a${String(i).padStart(3, '0')}`, outageId: 'X@1', event: 'opened', raisedAt: T0 + i, body: { id: `a${String(i).padStart(3, '0')}` }, ackState: 'unacknowledged' });
+      }
+      const get = async (q: string) => (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/alerts${q}`, { headers: { authorization: `Bearer ${TOKENS.noc}` } })).json();
+      const first = await get('');
+      expect(first.items).toHaveLength(100); // the default limit
+      expect(first.items.at(-1).id).toBe('a249');
+      const seen = [...first.items.map((a: any) => a.id)];
+      for (let cursor = first.nextCursor; cursor;) {
+        const page = await get(`?cursor=${cursor}`);
+        seen.unshift(...page.items.map((a: any) => a.id));
+        cursor = page.nextCursor;
+      }
+      expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => `a${String(i).padStart(3, '0')}`));
+      expect((await get('?limit=5000')).error.field).toBe('limit');
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
