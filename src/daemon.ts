@@ -107,6 +107,23 @@ export function checkProfiles(config: Config): { path: string; message: string }
   return problems;
 }
 
+/**
+ * What is valid but unwise: an MQTT subscription or presence topic that names no elements, kinds
+ * or regions may speak for every element of the topology (any publisher the broker lets in can
+ * put a core switch down). Printed by check-config, logged at start.
+ */
+export function configWarnings(config: Config): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  config.mqtt.brokers.forEach((b, i) => {
+    const open = (a: { elements?: unknown; kinds?: unknown; regions?: unknown }) => !a.elements && !a.kinds && !a.regions;
+    b.subscriptions.forEach((s, j) => {
+      if (open(s.allow)) out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].allow`, message: `names no elements, kinds or regions: ${s.topic} may speak for every element of the topology` });
+    });
+    if (b.presence && open(b.presence.allow)) out.push({ path: `mqtt.brokers[${i}].presence.allow`, message: `names no elements, kinds or regions: ${b.presence.topic} may say any element of the topology is offline` });
+  });
+  return out;
+}
+
 /** Checks the topology file, if any: every problem as `topology.file: <where>: <what>`. */
 export function checkTopology(config: Config): { path: string; message: string }[] {
   if (!config.topology.file) return [];

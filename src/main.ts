@@ -6,7 +6,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { build, checkProfiles, checkTopology, openStore, readTopology } from './daemon.ts';
+import { build, checkProfiles, checkTopology, configWarnings, openStore, readTopology } from './daemon.ts';
 import { checkPolicies } from './compensation/assemble.ts';
 import { SimNetwork } from './sim/network.ts';
 import { importSubscribers } from './subscribers/import.ts';
@@ -74,7 +74,9 @@ function checkConfig(file: string | undefined): number {
     for (const p of problems) console.error(`  ${formatProblem(p)}`);
     return 1;
   }
-  console.log(`${file}: OK`);
+  const warnings = configWarnings(config!);
+  for (const w of warnings) console.error(`  warning: ${formatProblem(w)}`);
+  console.log(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning(s))` : ''}`);
   return 0;
 }
 
@@ -130,6 +132,7 @@ async function start(file: string | undefined): Promise<number> {
   const format = config.daemon.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.daemon.logFormat;
   const logger = createLogger({ level: config.daemon.logLevel, format });
   logger.info({ config: file ?? 'embedded defaults', dataDir: config.daemon.dataDir }, 'netpulse starting');
+  for (const w of configWarnings(config)) logger.warn({ path: w.path }, w.message);
   let daemon;
   try {
     daemon = build(config, { logger });

@@ -14,7 +14,7 @@ const time = { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer
 
 export const OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance, alerts, subscribers, complaints and compensation. Bearer tokens with roles noc, complaints, compensation, admin.' },
+  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance, alerts, subscribers, complaints and compensation. Bearer tokens with roles noc, dashboard, maintenance, complaints, compensation, admin (README: roles). The token is checked before the body is read; 20 failed authentications a minute from one address make it 429 until the minute ends. Every refusal is counted in /metrics (netpulse_api_refused_total by code).' },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
@@ -64,9 +64,11 @@ export const OPENAPI = {
       q('days', { type: 'integer', minimum: 1, maximum: 400 }, 'how far back recent impacts go (30)')], responses: ok('The subscriber and their impacts', { type: 'object', properties: {
       subscriber: { type: 'object' }, affected: { type: 'boolean' }, worst: { enum: ['no_service', 'degraded', null] }, impacts: { type: 'array', items: { type: 'object' } }, recent: { type: 'array', items: { type: 'object' } } } }) } },
     '/v1/subscribers/import': { post: { summary: 'Load subscribers from CSV or JSON Lines (role admin), row by row; streamed', parameters: [
-      q('mode', { enum: ['incremental', 'replace'] }, 'incremental upserts (default); replace makes the file the whole inventory, in one transaction')],
+      q('mode', { enum: ['incremental', 'replace'] }, 'incremental upserts (default); replace makes the file the whole inventory. Either way the file is staged and goes in whole, in one short transaction at the end, or not at all'),
+      q('maxRejected', { type: 'number', minimum: 0, maximum: 1 }, 'the share of rejected rows past which nothing is committed (default 0 for replace: any rejected row refuses it; 1 for incremental)')],
     requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } } } },
-    responses: { ...ok('The import report: rows, loaded, rejected, problems (line and reason)'), 413: { description: 'Over api.importLimit' }, 415: { description: 'Not CSV or JSON Lines' } } } },
+    responses: { ...ok('The import report: rows, loaded, rejected, problems (line and reason), committed'), 409: { description: 'Another import is running (one at a time)' }, 413: { description: 'Over api.importLimit' }, 415: { description: 'Not CSV or JSON Lines' },
+      422: { description: 'Refused, nothing changed: a replace that loaded no row, or rejected rows past maxRejected (the report says which)' } } } },
     '/v1/complaints': { post: { summary: 'Take a complaint (role complaints): graded, matched to an outage or explained, stored once per id (201 new, 200 duplicate)', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['id', 'subscriberId', 'channel', 'category', 'reportedAt'], properties: {
       id: { type: 'string' }, subscriberId: { type: 'string' }, channel: { enum: ['hotline', 'app', 'web', 'store'] },
       category: { enum: ['no_service', 'weak_signal', 'slow_data', 'call_drop', 'broadband_down', 'wifi', 'billing', 'service_attitude', 'other'] },
@@ -85,23 +87,28 @@ export const OPENAPI = {
     '/v1/outages/{id}/complaints': { get: { summary: 'The complaints an outage explains (TMF656 troubleTicket[])', parameters: [id('id')], responses: ok('Complaints') } },
     '/v1/elements': { get: { summary: 'Every element with its current health (what the dashboard colours)', parameters: [
       q('region', { type: 'string' }, 'of one region'), q('site', { type: 'string' }, 'of one site'), q('kind', { type: 'string' }, 'of one kind'),
-      q('state', { enum: ['up', 'degraded', 'down', 'unknown'] }, 'in one state'), q('limit', { type: 'integer', minimum: 1, maximum: 100000 }, 'at most (10000)'),
-    ], responses: ok('Elements') } },
-    '/v1/events': { get: { summary: 'Live events as server-sent events: health, outage, alert, complaint, compensation (and the demo story); nothing is replayed, read the state over the API first',
+      q('state', { enum: ['up', 'degraded', 'down', 'unknown'] }, 'in one state'), q('limit', { type: 'integer', minimum: 1, maximum: 10000 }, 'page size (1000)'),
+      q('cursor', { type: 'string' }, 'nextCursor of the previous page (an element id)'),
+    ], responses: ok('A page of elements', { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextCursor: { type: ['string', 'null'] } } }) } },
+    '/v1/events': { get: { summary: 'Live events as server-sent events: health, outage, alert, complaint, compensation (and the demo story); nothing is replayed, read the state over the API first. At most api.streamsPerToken streams per token (429 past it); a client more than 1 MiB behind is dropped',
       responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors } } },
     '/v1/elements/{id}': { get: { summary: "An element's place, health, recent measurements, recent transitions and active outages", parameters: [id('id')], responses: ok('The element') } },
     '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/sites/{site}/availability': { get: { summary: "A site's availability: the mean of its elements'", parameters: [id('site'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/maintenance': {
       get: { summary: 'Maintenance windows (role noc)', responses: ok('Windows') },
-      post: { summary: 'Create or replace a window (role noc): outages inside are planned, not paged', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['id', 'start', 'end'], properties: {
+      post: { summary: 'Create or replace a window (role maintenance): outages inside are planned, not paged. Bounded by api.maintenance: it may start at most maxPast (1 h) ago and maxAhead ahead, and last at most maxLength (7 d). Its announcement time is when it was created, and becomes now again when a change makes it cover more', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['id', 'start', 'end'], properties: {
         id: { type: 'string' }, elements: { type: 'array', items: { type: 'string' } }, sites: { type: 'array', items: { type: 'string' } },
         start: { type: 'string', format: 'date-time' }, end: { type: 'string', format: 'date-time' }, reason: { type: 'string' } } } } } },
       responses: { 201: { description: 'Created' }, ...ok('Replaced') } },
     },
-    '/v1/maintenance/{id}': { delete: { summary: 'Remove a window (role noc)', parameters: [id('id')], responses: { 204: { description: 'Removed' }, ...errors } } },
-    '/v1/alerts': { get: { summary: 'Alerts oldest first, TMF642 fields (role noc)', parameters: [q('outage', { type: 'string' }, 'of one outage'), q('limit', { type: 'integer', minimum: 1, maximum: 10000 }, 'only the latest so many')], responses: ok('Alerts') } },
-    '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
+    '/v1/maintenance/{id}': { delete: { summary: 'Remove a window (role maintenance)', parameters: [id('id')], responses: { 204: { description: 'Removed' }, ...errors } } },
+    '/v1/alerts': { get: { summary: 'The newest alerts, oldest first within the page, TMF642 fields (role noc); nextCursor pages back to older ones', parameters: [q('outage', { type: 'string' }, 'of one outage'),
+      q('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'page size (100)'), q('cursor', { type: 'string' }, 'nextCursor of the previous page: older alerts')],
+    responses: ok('A page of alerts', { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextCursor: { type: ['string', 'null'] } } }) } },
+    '/v1/alerts/stream': { get: { summary: 'Alerts as server-sent events (role noc or dashboard), each with its id: a client that reconnects with Last-Event-ID gets what it missed from the last 1,000; with no id or an older one, nothing is replayed (read /v1/alerts). At most api.streamsPerToken streams per token',
+      responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors } } },
+    '/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge an alert (role noc or dashboard); recorded with the token name', parameters: [id('id')], responses: ok('Acknowledged') } },
     '/v1/compensation/policies': { get: { summary: 'The compensation policies in force, as loaded (transparent: the rule is published)', responses: ok('Policies') } },
     '/v1/credits': { get: { summary: 'The ledger feed, in sequence order: what compensation jobs pull. Every entry returned counts as handed over (from then on it is only corrected, never reversed). Keep nextCursor, the last page\'s too, and pull ?after=<it> later for only the new entries; a clock step never makes a cursor skip one. Entries withdrawn before anyone saw them are left out unless state asks for reversed', parameters: [
       q('after', { type: 'string', pattern: '^[0-9]+$' }, 'nextCursor of an earlier page (kept across runs): only entries after it'), q('cursor', { type: 'string' }, 'the former name of after'),
@@ -125,8 +132,8 @@ export const OPENAPI = {
     '/v1/outages/{id}/compensation/preview': { get: { summary: 'What the outage would owe if settled now, by currency, tier and form; nothing is written', parameters: [id('id')], responses: ok('Preview') } },
     '/v1/outages/{id}/compensation/settle': { post: { summary: 'Settle now (role compensation): final when closed, interim when open; only differences are written', parameters: [id('id')], responses: ok('Settlement report') } },
     '/v1/outages/{id}/force-majeure': {
-      put: { summary: 'Flag force majeure (role noc) with a reason; a closed outage is settled again (credits never handed over are reversed, handed-over ones debited by a correction)', parameters: [id('id')], responses: ok('Flagged') },
-      delete: { summary: 'Withdraw the flag (role noc); a closed outage is settled again', parameters: [id('id')], responses: ok('Withdrawn') },
+      put: { summary: 'Flag force majeure (role maintenance) with a reason; a closed outage is settled again (credits never handed over are reversed, handed-over ones debited by a correction)', parameters: [id('id')], responses: ok('Flagged') },
+      delete: { summary: 'Withdraw the flag (role maintenance); a closed outage is settled again', parameters: [id('id')], responses: ok('Withdrawn') },
     },
     '/v1/compensation/totals': { get: { summary: 'Totals by outage, day or tier, per currency and state', parameters: [q('by', { enum: ['outage', 'day', 'tier'] }, 'grouping (day)'),
       q('outage', { type: 'string' }, 'one outage'), q('from', { type: 'string', format: 'date' }, 'first day'), q('to', { type: 'string', format: 'date' }, 'last day')], responses: ok('Totals') } },

@@ -78,7 +78,14 @@ const fmtMoney = (minor, currency) => `${(minor / 100).toLocaleString('en-US', {
 
 // ---- reading the state -----------------------------------------------------------------------
 async function loadElements() {
-  const { items } = await api('/v1/elements');
+  // Paged by the API (1,000 at a time): follow the cursor to the end.
+  const items = [];
+  for (let cursor = ''; ;) {
+    const page = await api(`/v1/elements?limit=5000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
   state.elements = new Map(items.map((e) => [e.id, e]));
   renderHealth();
 }

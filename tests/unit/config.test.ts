@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
-import { checkProfiles } from '../../src/daemon.ts';
+import { configWarnings, checkProfiles } from '../../src/daemon.ts';
 import { checkPolicies } from '../../src/compensation/assemble.ts';
 
 describe('config', () => {
@@ -79,5 +79,20 @@ describe('config', () => {
 
   it('throws a ConfigError listing the problems when loading a bad file', () => {
     expect(() => loadConfig('/nonexistent/netpulse.yaml', {})).toThrow(ConfigError);
+  });
+});
+
+describe('check-config warnings', () => {
+  it('names an MQTT subscription or presence topic that may speak for every element', () => {
+    const { config } = parseConfigText(`mqtt:
+  brokers:
+    - name: m
+      url: mqtt://127.0.0.1:1883
+      presence: { topic: p/+, element: "{1}" }
+      subscriptions:
+        - { topic: a/+, format: json, element: "{1}", measurement: x, fields: { v: $.v } }
+        - { topic: b/+, format: json, element: "{1}", measurement: x, fields: { v: $.v }, allow: { kinds: [base_station] } }
+`, {});
+    expect(configWarnings(config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].allow', 'mqtt.brokers[0].presence.allow']);
   });
 });
