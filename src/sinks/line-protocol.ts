@@ -1,33 +1,147 @@
 import type { Sample, FieldValue } from '../sample.ts';
 
-// Escaping rules from the InfluxDB line protocol reference. Each test runs once per key or value;
-// the replace only when something needs escaping (rare), so the common path allocates nothing.
-const MEASUREMENT_SPECIAL = /[, \n\r]/;
-const KEY_SPECIAL = /[,= \n\r]/;
-const STRING_SPECIAL = /["\\\n]/;
-const ESCAPE = (c: string) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\' + c);
+/**
+ * Escaping, after the InfluxDB line protocol reference ("Special characters"):
+ * - measurement: `,` and space are escaped with a backslash; a leading `#` is written `\#`, or the
+ *   server would take the line for a comment and drop it (no server defines `\#`: they keep the
+ *   name as `\#...`; this project's parser reads it back as `#...`);
+ * - tag keys, tag values, field keys: `,`, `=` and space are escaped;
+ * - string field values: `"` and `\` are escaped.
+ * A backslash in a name is written as it is, which every reader takes literally, except where it
+ * would touch what follows: at the end of a name, or before `\`, `,`, `=` or space (in a
+ * measurement also `"`, and a leading `\#`). There the servers disagree: InfluxDB's parser (1.x;
+ * 2.x carries the same code) has no escape for a backslash and takes any character after one as
+ * escaped, so the separator that follows is swallowed and the line is refused or, worse, stored
+ * under another series; VictoriaMetrics and the reference's newer text read `\\` as one
+ * backslash. No spelling reads back the same everywhere, so such a name is refused with that
+ * reason rather than stored differently on each.
+ * A measurement or a field key cannot start with a tab (InfluxDB skips it as white space), and a
+ * field key cannot hold a `"` (VictoriaMetrics takes it for the start of a string value).
+ * A newline, a NUL or a lone surrogate cannot be carried in a name, a tag value or a string (line
+ * protocol has no escape for a newline; the spool's reader takes a NUL for disk corruption; UTF-8
+ * has no encoding for a lone surrogate): refused the same way, never written as something else.
+ * Each test runs once per name; the slow path only when something needs escaping (rare).
+ */
+// Surrogates send a name to the slow path, which refuses a lone one (not Unicode: UTF-8 has no
+// encoding for it, so the spool would store U+FFFD instead).
+const MEASUREMENT_SPECIAL = /[, \\\n\0\uD800-\uDFFF]|^[#\t]/;
+const KEY_SPECIAL = /[,= \\\n\0\uD800-\uDFFF]/;
+const FIELD_KEY_SPECIAL = /[,= \\\n\0"\uD800-\uDFFF]|^\t/;
+const STRING_SPECIAL = /["\\\n\0\uD800-\uDFFF]/;
 
-function escapeMeasurement(s: string): string {
-  return MEASUREMENT_SPECIAL.test(s) ? s.replace(/[, \n\r]/g, ESCAPE) : s;
+/** A name that cannot be written, with the reason. */
+class Unwritable {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
 }
 
-function escapeKey(s: string): string {
-  return KEY_SPECIAL.test(s) ? s.replace(/[,= \n\r]/g, ESCAPE) : s;
+function unwritable(what: string, s: string): Unwritable | undefined {
+  if (s === '') return new Unwritable(`${what} is empty`);
+  if (!/[\n\0\uD800-\uDFFF]/.test(s)) return undefined;
+  if (s.includes('\n')) return new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} contains a newline, which line protocol cannot carry`);
+  if (s.includes('\0')) return new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} contains a NUL character`);
+  if (!s.isWellFormed()) return new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} contains a lone surrogate (not Unicode)`);
+  return undefined;
 }
 
-function encodeField(v: FieldValue): string | undefined {
+const touchingBackslash = (what: string, s: string, before: string) =>
+  new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} has a backslash at its end or before ${before}, which InfluxDB and VictoriaMetrics would read differently`);
+
+function escapeMeasurement(s: string): string | Unwritable {
+  if (!MEASUREMENT_SPECIAL.test(s) && s !== '') return s;
+  const bad = unwritable('measurement', s);
+  if (bad) return bad;
+  // InfluxDB skips tabs at the start of a line: the measurement would lose it.
+  if (s[0] === '\t') return new Unwritable(`measurement ${JSON.stringify(s.slice(0, 60))} starts with a tab, which InfluxDB drops`);
+  if (!s.includes('\\')) return s.replace(/^#|[, ]/g, (c) => '\\' + c);
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === ',' || c === ' ') out += '\\' + c;
+    else if (c === '#' && i === 0) out += '\\#';
+    else if (c === '\\') {
+      const next = s[i + 1];
+      // `=` and `"` too: InfluxDB unescapes both in a measurement, VictoriaMetrics only `=`.
+      if (next === undefined || next === ',' || next === ' ' || next === '\\' || next === '=' || next === '"' || (i === 0 && next === '#')) {
+        return touchingBackslash('measurement', s, '\\ , = " or space');
+      }
+      out += c;
+    } else out += c;
+  }
+  return out;
+}
+
+/** A tag key, or the value of tag `tagOf` (named in the reason, built only when something is wrong). */
+function escapeTag(s: string, tagOf?: string): string | Unwritable {
+  if (!KEY_SPECIAL.test(s) && s !== '') return s;
+  return escapeSlow(s, tagOf);
+}
+
+function escapeFieldKey(s: string): string | Unwritable {
+  if (!FIELD_KEY_SPECIAL.test(s) && s !== '') return s;
+  const what = 'field key';
+  // InfluxDB skips tabs before the first field: the key would lose it.
+  if (s[0] === '\t') return new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} starts with a tab, which InfluxDB drops`);
+  // VictoriaMetrics takes a quote in a field key for the start of a string value and stores
+  // garbage (escaped, it keeps the backslash; InfluxDB does not): no spelling works for both.
+  if (s.includes('"')) return new Unwritable(`${what} ${JSON.stringify(s.slice(0, 60))} contains a double quote, which VictoriaMetrics misreads`);
+  return escapeSlow(s, undefined, what);
+}
+
+/**
+ * Tag keys and values, field keys: escapes `,` `=` space; refuses what cannot be written. The
+ * reason names a tag value by its tag (`tagOf`), anything else by `kind`.
+ */
+function escapeSlow(s: string, tagOf: string | undefined, kind = 'tag key'): string | Unwritable {
+  const what = () => (tagOf === undefined ? kind : `tag ${JSON.stringify(tagOf.slice(0, 60))}`);
+  if (s === '' || /[\n\0\uD800-\uDFFF]/.test(s)) {
+    const bad = unwritable(what(), s);
+    if (bad) return bad;
+  }
+  if (!s.includes('\\')) return s.replace(/[,= ]/g, (c) => '\\' + c);
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === ',' || c === '=' || c === ' ') out += '\\' + c;
+    else if (c === '\\') {
+      const next = s[i + 1];
+      if (next === undefined || next === ',' || next === '=' || next === ' ' || next === '\\') return touchingBackslash(what(), s, '\\ , = or space');
+      out += c;
+    } else out += c;
+  }
+  return out;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+/** The latest and earliest times int64 nanoseconds can carry, in whole milliseconds. */
+const MAX_MS = 9_223_372_036_854;
+
+/** The encoded value, or why the field is left out. */
+function encodeField(v: FieldValue): string | Unwritable {
   switch (typeof v) {
     case 'number':
-      // NaN and infinities cannot be written; the field is left out.
-      return Number.isFinite(v) ? String(v) : undefined;
+      if (!Number.isFinite(v)) return new Unwritable(`${v} is not a number InfluxDB can store`);
+      return v === 0 && Object.is(v, -0) ? '-0' : String(v);
     case 'bigint':
+      // An integer field is int64 on every InfluxDB. A value past it (a Counter64 above 2^63-1)
+      // written as unsigned (`u`, which InfluxDB 1.x refuses) or as a float would clash with the
+      // field's integer type and make the server refuse the whole line: the field alone is left
+      // out, and the other fields of the line are kept.
+      if (v < INT64_MIN || v > INT64_MAX) return new Unwritable(`integer ${v} is outside the int64 range of an integer field`);
       return v.toString() + 'i';
     case 'boolean':
       return v ? 'true' : 'false';
     case 'string':
-      return '"' + (STRING_SPECIAL.test(v) ? v.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c)) : v) + '"';
+      if (!STRING_SPECIAL.test(v)) return '"' + v + '"';
+      if (v.includes('\n')) return new Unwritable('a string with a newline, which line protocol cannot carry');
+      if (v.includes('\0')) return new Unwritable('a string with a NUL character');
+      if (!v.isWellFormed()) return new Unwritable('a string with a lone surrogate (not Unicode)');
+      return '"' + v.replace(/["\\]/g, (c) => '\\' + c) + '"';
     default:
-      return undefined;
+      return new Unwritable(`a value of type ${typeof v}`);
   }
 }
 
@@ -39,25 +153,40 @@ export function nanoseconds(ms: number): string {
   if (Number.isInteger(ms)) return ms === 0 ? '0' : ms + '000000';
   const whole = Math.floor(ms);
   const ns = Math.round((ms - whole) * 1e6);
-  if (ns >= 1e6) return (whole + 1) + '000000';
+  if (ns >= 1e6) return (whole + 1) === 0 ? '0' : (whole + 1) + '000000';
+  if (whole < 0) return (BigInt(whole) * 1_000_000n + BigInt(ns)).toString();
   if (whole === 0) return String(ns);
   return whole + String(ns).padStart(6, '0');
 }
 
 /**
- * Encodes one sample as a line of InfluxDB line protocol, nanosecond precision.
- * The element is written as the `element` tag; tags are sorted by key, as InfluxDB recommends.
- * Returns undefined when no field is writable (a line without fields is invalid), so a bad
- * sample never poisons a batch.
+ * Told what could not be written: `field` names the field left out; without it, the whole sample
+ * was refused.
  */
-export function encodeLine(s: Sample): string | undefined {
-  let fields = '';
-  for (const key in s.fields) {
-    const enc = encodeField(s.fields[key]);
-    if (enc === undefined) continue;
-    fields += (fields === '' ? '' : ',') + escapeKey(key) + '=' + enc;
+export type EncodeProblem = (reason: string, field?: string) => void;
+
+/**
+ * Encodes one sample as a line of InfluxDB line protocol, nanosecond precision.
+ * The element is written as the `element` tag; tags are sorted by key, as InfluxDB recommends;
+ * a tag with an empty value is left out (InfluxDB has no empty tag value: it is the tag's absence).
+ *
+ * A field that cannot be written (NaN, an infinity, an integer outside int64, a string with a
+ * newline, an empty key or the key `time`, which InfluxDB 1.x drops) is left out and reported
+ * with its key; the rest of the line is kept. A sample is refused (undefined, reported without a
+ * key) when its measurement, a tag key or a tag value cannot be written, when its time is outside
+ * int64 nanoseconds, or when no field is left: it never poisons a batch.
+ */
+export function encodeLine(s: Sample, problem?: EncodeProblem): string | undefined {
+  const t = s.time;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t > MAX_MS || t < -MAX_MS) {
+    problem?.(`time ${t} is outside what line protocol can carry (int64 nanoseconds)`);
+    return undefined;
   }
-  if (fields === '') return undefined;
+  const measurement = escapeMeasurement(s.measurement);
+  if (measurement instanceof Unwritable) {
+    problem?.(measurement.reason);
+    return undefined;
+  }
   // The tag keys in order, `element` among them (insertion sort: a sample has few tags).
   const keys = Object.keys(s.tags);
   if (!('element' in s.tags)) keys.push('element');
@@ -70,13 +199,37 @@ export function encodeLine(s: Sample): string | undefined {
     }
     keys[j + 1] = k;
   }
-  let line = escapeMeasurement(s.measurement);
+  let line = measurement;
   for (const key of keys) {
     const value = key === 'element' ? s.element : s.tags[key];
     if (value === undefined || value === '') continue; // empty tag values are invalid
-    line += ',' + escapeKey(key) + '=' + escapeKey(value);
+    if (key === 'time') {
+      problem?.('the tag key "time" is reserved (InfluxDB 1.x refuses the point)');
+      return undefined;
+    }
+    const k = escapeTag(key);
+    const v = escapeTag(value, key);
+    if (k instanceof Unwritable || v instanceof Unwritable) {
+      problem?.((k instanceof Unwritable ? k : v as Unwritable).reason);
+      return undefined;
+    }
+    line += ',' + k + '=' + v;
   }
-  return line + ' ' + fields + ' ' + nanoseconds(s.time);
+  let fields = '';
+  for (const key in s.fields) {
+    const enc = encodeField(s.fields[key]);
+    const k = key === 'time' ? new Unwritable('the field key "time" is reserved (InfluxDB 1.x drops it)') : escapeFieldKey(key);
+    if (enc instanceof Unwritable || k instanceof Unwritable) {
+      problem?.(`field ${JSON.stringify(key.slice(0, 60))}: ${(k instanceof Unwritable ? k : enc as Unwritable).reason}`, key);
+      continue;
+    }
+    fields += (fields === '' ? '' : ',') + k + '=' + enc;
+  }
+  if (fields === '') {
+    problem?.('no field can be written');
+    return undefined;
+  }
+  return line + ' ' + fields + ' ' + nanoseconds(t);
 }
 
 export class LineParseError extends Error {}
@@ -103,9 +256,19 @@ function toMs(ts: string, precision: Precision): number {
   return Number(v / per) + Number(v % per) / Number(per);
 }
 
+/** Sets a key on a record made from outside input; `__proto__` is kept as a key, not a prototype. */
+function put<T>(o: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 /**
  * Reads one line of InfluxDB line protocol (`measurement,tag=v field=1i,f2="x" 1700000000000000000`),
- * escapes and all. Throws LineParseError naming what is wrong and at which column.
+ * escapes and all, as the reference defines them (and as `encodeLine` writes them): in the
+ * measurement a backslash escapes `,`, space and `\` (and a leading `#`), in keys and tag values
+ * also `=`; before any other character it is a literal backslash. Integers must fit int64 (`i`)
+ * or uint64 (`u`), floats must be finite. Throws LineParseError naming what is wrong and at which
+ * column.
  */
 export function parseLine(line: string, precision: Precision = 'ns'): ParsedLine {
   let i = 0;
@@ -113,18 +276,15 @@ export function parseLine(line: string, precision: Precision = 'ns'): ParsedLine
   const fail = (what: string): never => {
     throw new LineParseError(`${what} at column ${i + 1}`);
   };
-  /** Reads up to an unescaped stop character; backslash escapes the next character. */
-  const token = (stops: string): string => {
+  /** Reads up to an unescaped stop character; a backslash escapes the characters in `escapable`. */
+  const token = (stops: string, escapable: string): string => {
     let out = '';
     while (i < n) {
       const c = line[i];
-      if (c === '\\' && i + 1 < n) {
-        const next = line[i + 1];
-        if (stops.includes(next) || next === '\\' || next === '=' || next === ',' || next === ' ') {
-          out += next;
-          i += 2;
-          continue;
-        }
+      if (c === '\\' && i + 1 < n && escapable.includes(line[i + 1])) {
+        out += line[i + 1];
+        i += 2;
+        continue;
       }
       if (stops.includes(c)) break;
       out += c;
@@ -132,23 +292,29 @@ export function parseLine(line: string, precision: Precision = 'ns'): ParsedLine
     }
     return out;
   };
-  const measurement = token(', ');
+  // A leading `\#` is a measurement that starts with `#` (unescaped, the line is a comment).
+  let measurement = '';
+  if (line.startsWith('\\#')) {
+    measurement = '#';
+    i = 2;
+  }
+  measurement += token(', ', ', \\');
   if (measurement === '') fail('missing measurement');
   const tags: Record<string, string> = {};
   while (line[i] === ',') {
     i++;
-    const k = token('=, ');
+    const k = token('=, ', ',= \\');
     if (line[i] !== '=' || k === '') fail('tag without "key=value"');
     i++;
-    const v = token(', ');
+    const v = token(', ', ',= \\');
     if (v === '') fail(`tag "${k}" has no value`);
-    tags[k] = v;
+    put(tags, k, v);
   }
   if (line[i] !== ' ') fail('expected a space before the fields');
   while (line[i] === ' ') i++;
   const fields: Record<string, FieldValue> = {};
   for (;;) {
-    const k = token('= ,');
+    const k = token('= ,', ',= \\');
     if (line[i] !== '=' || k === '') fail('field without "key=value"');
     i++;
     if (line[i] === '"') {
@@ -160,10 +326,10 @@ export function parseLine(line: string, precision: Precision = 'ns'): ParsedLine
       }
       if (line[i] !== '"') fail(`unterminated string in field "${k}"`);
       i++;
-      fields[k] = s;
+      put(fields, k, s);
     } else {
-      const raw = token(', ');
-      fields[k] = fieldValue(k, raw, fail);
+      const raw = token(', ', '');
+      put(fields, k, fieldValue(k, raw, fail));
     }
     if (line[i] !== ',') break;
     i++;
@@ -177,11 +343,22 @@ export function parseLine(line: string, precision: Precision = 'ns'): ParsedLine
   return { measurement, tags, fields, time };
 }
 
+const UINT64_MAX = 2n ** 64n - 1n;
+
 function fieldValue(key: string, raw: string, fail: (what: string) => never): FieldValue {
-  if (/^-?\d+i$/.test(raw)) return BigInt(raw.slice(0, -1));
-  if (/^\d+u$/.test(raw)) return BigInt(raw.slice(0, -1));
+  if (/^-?\d+i$/.test(raw)) {
+    const v = BigInt(raw.slice(0, -1));
+    return v >= INT64_MIN && v <= INT64_MAX ? v : fail(`field "${key}": integer ${raw.slice(0, 40)} is outside int64`);
+  }
+  if (/^\d+u$/.test(raw)) {
+    const v = BigInt(raw.slice(0, -1));
+    return v <= UINT64_MAX ? v : fail(`field "${key}": unsigned ${raw.slice(0, 40)} is outside uint64`);
+  }
   if (raw === 't' || raw === 'T' || raw === 'true' || raw === 'True' || raw === 'TRUE') return true;
   if (raw === 'f' || raw === 'F' || raw === 'false' || raw === 'False' || raw === 'FALSE') return false;
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) return Number(raw);
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) {
+    const v = Number(raw);
+    return Number.isFinite(v) ? v : fail(`field "${key}": ${raw.slice(0, 40)} is outside the float64 range`);
+  }
   return fail(`field "${key}" has a bad value "${raw.slice(0, 40)}"`);
 }

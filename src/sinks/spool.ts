@@ -1,23 +1,57 @@
 import {
   mkdirSync, readdirSync, openSync, closeSync, writeSync, readSync, ftruncateSync,
-  unlinkSync, renameSync, writeFileSync, readFileSync, statSync, fsyncSync,
+  unlinkSync, renameSync, writeFileSync, readFileSync, statSync, fdatasyncSync, fsyncSync,
 } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
+
+/** The file operations an append makes; tests pass ones that fail like a full disk. */
+export interface SpoolIo {
+  write(fd: number, data: Buffer, offset: number, length: number): number;
+  /** fdatasync: the data and the file size on stable storage. */
+  sync(fd: number): void;
+  truncate(fd: number, length: number): void;
+}
+
+const nodeIo: SpoolIo = {
+  write: (fd, data, offset, length) => writeSync(fd, data, offset, length),
+  sync: (fd) => fdatasyncSync(fd),
+  truncate: (fd, length) => ftruncateSync(fd, length),
+};
 
 export interface SpoolOptions {
   /** Unsent data beyond this is dropped, oldest segment first, and counted. */
   maxBytes: number;
   segmentBytes: number;
-  /** fsync each append: survives power loss too, at a cost. kill -9 is survived either way. */
+  /**
+   * fdatasync each append, and the directory when a segment is created (default true): an append
+   * that returned survives power loss and a kernel crash too. Without it an append survives
+   * `kill -9` (it is in the page cache) but not power loss.
+   */
   fsync?: boolean;
+  /** The longest line the reader hands over (default 4 MiB); a longer one is skipped and counted. */
+  maxLineBytes?: number;
+  io?: Partial<SpoolIo>;
 }
 
 export interface SpoolPosition { segment: number; offset: number }
 
 export interface SpoolChunk {
+  /** Whole lines, each ending in "\n"; empty when the chunk is only skipped lines. */
   body: string;
   lines: number;
+  /** Lines passed over as corrupt (not UTF-8, a NUL byte, longer than `maxLineBytes`). */
+  skipped: number;
   end: SpoolPosition;
+}
+
+/** An append that did not happen: nothing of it is in the spool. */
+export class SpoolWriteError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
 }
 
 interface Segment { id: number; size: number; lines: number }
@@ -36,30 +70,41 @@ function countLines(buf: Buffer, end = buf.length): number {
  * A durable FIFO of line-protocol lines on disk: numbered segment files appended in order, and a
  * cursor file (`cursor.json`, replaced atomically) that records how far delivery has got.
  *
- * Guarantees: an append that returned is on disk (in the page cache at least, so `kill -9` cannot
- * take it; with `fsync`, power loss cannot either); reads return lines in append order, whole
- * lines only; after a restart, reading resumes at the cursor. A torn last line (the process died
- * mid-write) is cut off at open. Delivery is at-least-once: a crash between sending and
- * `commit` sends that chunk again (InfluxDB keeps one point per series and timestamp, so a resend
- * changes nothing). When unsent data exceeds `maxBytes`, whole oldest segments are dropped and
- * their lines counted in `dropped`: loud, never silent.
+ * Guarantees: an append that returned is on disk (with `fsync`, the default, on stable storage:
+ * power loss cannot take it; without, in the page cache: `kill -9` cannot); an append that threw
+ * left nothing behind: a write that failed half way (disk full) is cut back to the last whole
+ * line, so no torn line is ever followed by later data. Reads return lines in append order, whole
+ * lines only; a line that cannot be handed over (not UTF-8, a NUL byte from a crashed disk, longer
+ * than `maxLineBytes`) is skipped and counted, never retried for ever. After a restart, reading
+ * resumes at the cursor; a torn last line (the process died mid-write) is cut off at open.
+ * Delivery is at-least-once: a crash between sending and `commit` sends that chunk again
+ * (InfluxDB keeps one point per series and timestamp, so a resend changes nothing); so does a
+ * cursor that could not be saved (disk full), which is saved again at the next commit. When unsent
+ * data exceeds `maxBytes`, whole oldest segments are dropped and their lines counted in `dropped`:
+ * loud, never silent.
  */
 export class Spool {
   private readonly dir: string;
-  private readonly opts: SpoolOptions;
+  private readonly opts: SpoolOptions & { fsync: boolean };
+  private readonly io: SpoolIo;
   private segments: Segment[] = [];
   private cursor: SpoolPosition = { segment: 0, offset: 0 };
   private fd: number | undefined;
+  /** Bytes past the last segment's size may be on disk: a failed append could not be cut back. */
+  private torn = false;
   private readonly readBuf: Buffer;
   /** Lines dropped because of the size bound since open. */
   dropped = 0;
+  /** Set while the cursor could not be saved (disk full); it is saved again at the next commit. */
+  cursorUnsaved = false;
   /** Called when the bound drops data, with how many lines. */
   onDrop: (lines: number, bytes: number) => void = () => {};
 
   constructor(dir: string, opts: SpoolOptions) {
     this.dir = dir;
-    this.opts = { ...opts, segmentBytes: Math.max(1024, Math.min(opts.segmentBytes, Math.floor(opts.maxBytes / 4))) };
-    this.readBuf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    this.opts = { ...opts, fsync: opts.fsync ?? true, segmentBytes: Math.max(1024, Math.min(opts.segmentBytes, Math.floor(opts.maxBytes / 4))) };
+    this.io = { ...nodeIo, ...opts.io };
+    this.readBuf = Buffer.allocUnsafe(opts.maxLineBytes ?? 4 * 1024 * 1024);
   }
 
   open(): void {
@@ -80,8 +125,11 @@ export class Spool {
       if (size > 0 && buf[size - 1] !== NL) {
         size = buf.lastIndexOf(NL) + 1; // torn tail from a crash mid-append
         const fd = openSync(path, 'r+');
-        ftruncateSync(fd, size);
-        closeSync(fd);
+        try {
+          ftruncateSync(fd, size);
+        } finally {
+          closeSync(fd);
+        }
       }
       const from = id === this.cursor.segment ? Math.min(this.cursor.offset, size) : 0;
       if (id === this.cursor.segment) this.cursor.offset = from;
@@ -93,28 +141,77 @@ export class Spool {
     const last = this.segments.at(-1);
     if (!last) this.segments.push({ id: this.cursor.segment, size: 0, lines: 0 });
     this.fd = openSync(join(this.dir, name(this.segments.at(-1)!.id)), 'a');
+    if (!last && this.opts.fsync) this.syncDir();
   }
 
-  /** Appends complete lines (each ending in "\n"). Returns once the data is in the file. */
+  /**
+   * Appends complete lines (each ending in "\n"). Returns once the data is in the file (and, with
+   * `fsync`, on stable storage). Throws SpoolWriteError when it cannot (disk full, I/O error);
+   * then nothing of `text` is in the spool.
+   */
   append(text: string, lines: number): void {
     if (this.fd === undefined) throw new Error('spool is not open');
     let seg = this.segments.at(-1)!;
+    if (this.torn) this.cutBack(seg, true);
     if (seg.size >= this.opts.segmentBytes) seg = this.roll();
     const data = Buffer.from(text);
     const bytes = data.length;
-    for (let done = 0; done < bytes;) done += writeSync(this.fd, data, done, bytes - done);
-    if (this.opts.fsync) fsyncSync(this.fd);
+    try {
+      for (let done = 0; done < bytes;) {
+        const n = this.io.write(this.fd, data, done, bytes - done);
+        if (!(n > 0)) throw new Error(`write returned ${n}`);
+        done += n;
+      }
+      if (this.opts.fsync) this.io.sync(this.fd);
+    } catch (err) {
+      // Part of it may be in the file: cut it back to the last whole line it had.
+      this.cutBack(seg, false);
+      throw new SpoolWriteError(`cannot append to the spool in ${this.dir}: ${(err as Error).message}`, err);
+    }
     seg.size += bytes;
     seg.lines += lines;
     this.enforceBound();
   }
 
+  /** Truncates the open segment to what is known to be whole lines; `raise` rethrows a failure. */
+  private cutBack(seg: Segment, raise: boolean): void {
+    try {
+      this.io.truncate(this.fd!, seg.size);
+      this.torn = false;
+    } catch (err) {
+      this.torn = true; // tried again before the next append; cut at open after a crash
+      if (raise) throw new SpoolWriteError(`cannot cut a failed append out of the spool in ${this.dir}: ${(err as Error).message}`, err);
+    }
+  }
+
   private roll(): Segment {
-    closeSync(this.fd!);
     const seg = { id: this.segments.at(-1)!.id + 1, size: 0, lines: 0 };
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, name(seg.id)), 'a');
+    } catch (err) {
+      throw new SpoolWriteError(`cannot start a spool segment in ${this.dir}: ${(err as Error).message}`, err);
+    }
+    try {
+      if (this.opts.fsync) this.syncDir();
+    } catch (err) {
+      closeSync(fd);
+      throw new SpoolWriteError(`cannot sync the spool directory ${this.dir}: ${(err as Error).message}`, err);
+    }
+    closeSync(this.fd!);
+    this.fd = fd;
     this.segments.push(seg);
-    this.fd = openSync(join(this.dir, name(seg.id)), 'a');
     return seg;
+  }
+
+  /** A new segment's name must survive power loss as well as its data. */
+  private syncDir(): void {
+    const fd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private enforceBound(): void {
@@ -143,9 +240,27 @@ export class Spool {
     return total;
   }
 
+  /** Reads `want` bytes of a segment from `offset` into the read buffer; returns how many it got. */
+  private readAt(seg: Segment, offset: number, want: number): number {
+    const fd = openSync(join(this.dir, name(seg.id)), 'r');
+    let got = 0;
+    try {
+      while (got < want) {
+        const n = readSync(fd, this.readBuf, got, want - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return got;
+  }
+
   /**
    * The next whole lines after the cursor (or after `from`), at most `maxLines`, without moving
-   * the cursor. Undefined when there is nothing more to read.
+   * the cursor. Undefined when there is nothing more to read. A line that cannot be handed over
+   * is left out of `body` and counted in `skipped`; `end` is past it all the same, so committing
+   * the chunk passes over it.
    */
   read(maxLines: number, from?: SpoolPosition): SpoolChunk | undefined {
     // `from` (the end of a chunk still being sent) lets a caller read ahead of the cursor; a
@@ -159,32 +274,50 @@ export class Spool {
       offset = 0;
     }
     if (!seg) return undefined;
-    const want = Math.min(seg.size - offset, this.readBuf.length);
-    const fd = openSync(join(this.dir, name(seg.id)), 'r');
-    let got = 0;
-    try {
-      while (got < want) {
-        const n = readSync(fd, this.readBuf, got, want - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    // Only up to the segment's known size: bytes of an append that failed are never read.
+    const got = this.readAt(seg, offset, Math.min(seg.size - offset, this.readBuf.length));
+    const buf = this.readBuf;
     let end = 0;
     let lines = 0;
-    for (let i = this.readBuf.indexOf(NL); i !== -1 && i < got; i = this.readBuf.indexOf(NL, i + 1)) {
+    for (let i = buf.indexOf(NL); i !== -1 && i < got; i = buf.indexOf(NL, i + 1)) {
       end = i + 1;
       if (++lines >= maxLines) break;
     }
     if (lines === 0) {
-      // One line longer than the read buffer: cannot be sent as a whole; skip it, counted.
-      throw new Error(`spool line at ${name(seg.id)}:${offset} is longer than ${this.readBuf.length} bytes`);
+      // A line longer than the read buffer cannot be sent as a whole: pass over it, counted.
+      return { body: '', lines: 0, skipped: 1, end: { segment: seg.id, offset: this.lineEnd(seg, offset + got) } };
     }
-    return { body: this.readBuf.toString('utf8', 0, end), lines, end: { segment: seg.id, offset: offset + end } };
+    const at = { segment: seg.id, offset: offset + end };
+    const whole = buf.subarray(0, end);
+    if (isUtf8(whole) && whole.indexOf(0) === -1) return { body: buf.toString('utf8', 0, end), lines, skipped: 0, end: at };
+    // Corruption (a crashed disk, a hand-edited file): keep the good lines, count the others.
+    let body = '';
+    let good = 0;
+    for (let start = 0; start < end;) {
+      const stop = buf.indexOf(NL, start) + 1;
+      const line = buf.subarray(start, stop);
+      if (isUtf8(line) && line.indexOf(0) === -1) {
+        body += line.toString('utf8');
+        good++;
+      }
+      start = stop;
+    }
+    return { body, lines: good, skipped: lines - good, end: at };
   }
 
-  /** Records that everything up to `end` (from `read`) is delivered. */
+  /** The offset just past the newline that ends the line running on at `pos` (or the segment's end). */
+  private lineEnd(seg: Segment, pos: number): number {
+    while (pos < seg.size) {
+      const got = this.readAt(seg, pos, Math.min(seg.size - pos, this.readBuf.length));
+      if (got === 0) break;
+      const nl = this.readBuf.indexOf(NL);
+      if (nl !== -1 && nl < got) return pos + nl + 1;
+      pos += got;
+    }
+    return seg.size;
+  }
+
+  /** Records that everything up to `end` (from `read`) is delivered; `lines` counts skipped ones too. */
   commit(end: SpoolPosition, lines: number): void {
     // The bound may have dropped this chunk's segment while it was being sent.
     if (end.segment < this.cursor.segment || (end.segment === this.cursor.segment && end.offset <= this.cursor.offset)) return;
@@ -198,13 +331,23 @@ export class Spool {
     this.saveCursor();
   }
 
+  /**
+   * Saves the cursor; on a full disk it stays unsaved until a later commit saves it (a crash
+   * before then sends the delivered chunks again: at least once, never lost).
+   */
   private saveCursor(): void {
     const tmp = join(this.dir, 'cursor.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.cursor));
-    renameSync(tmp, join(this.dir, 'cursor.json'));
+    try {
+      writeFileSync(tmp, JSON.stringify(this.cursor));
+      renameSync(tmp, join(this.dir, 'cursor.json'));
+      this.cursorUnsaved = false;
+    } catch {
+      this.cursorUnsaved = true;
+    }
   }
 
   close(): void {
+    if (this.cursorUnsaved) this.saveCursor();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

@@ -1,6 +1,7 @@
 import type { Batch, Sample } from '../sample.ts';
 import type { Logger } from '../log.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
+import { LogThrottle } from '../throttle.ts';
 import { encodeLine } from './line-protocol.ts';
 import type { Spool, SpoolChunk, SpoolPosition } from './spool.ts';
 import { WriteError, type LineWriter } from './writer.ts';
@@ -14,7 +15,22 @@ export interface SpooledSinkOptions {
   maxInFlight?: number;
   flushIntervalMs: number;
   retry: { minDelayMs: number; maxDelayMs: number };
+  /**
+   * While the spool cannot be written (disk full), at most this many points wait in memory
+   * (default: twice `batchSize`); past it `write` throws. Appends are retried with backoff between
+   * `spoolRetry.minDelayMs` and `maxDelayMs` (default 100 ms to 5 s).
+   */
+  maxBufferedPoints?: number;
+  spoolRetry?: { minDelayMs: number; maxDelayMs: number };
   logger: Logger;
+}
+
+/** The spool cannot take points now (disk full or failing): nothing was accepted. */
+export class SpoolUnavailableError extends Error {
+  readonly code = 'SPOOL_UNAVAILABLE';
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+  }
 }
 
 export interface SpooledSinkStats {
@@ -24,25 +40,52 @@ export interface SpooledSinkStats {
   rejected: number;
   /** Lines dropped by the spool's size bound. */
   overflowed: number;
+  /** Failed sends to the destination (retried). */
   sendErrors: number;
   spoolBytes: number;
+  /** Points refused by `write` while the spool could not be written and memory was full. */
+  refused: number;
+  /** Points that could not be encoded at all (see `encodeLine`), dropped with the reason logged. */
+  invalid: number;
+  /** Fields left out of points that were written (NaN, an integer outside int64, ...). */
+  fieldsDropped: number;
+  /** Lines the spool's reader passed over as corrupt or longer than it reads. */
+  corrupt: number;
+  /** Appends to the spool that failed (disk full, I/O error); the points stayed in memory. */
+  spoolErrors: number;
 }
 
 /**
  * Buffers samples in memory for at most one flush interval, then appends them to the durable
  * spool: from there they count as accepted, and a `kill -9` can only take what was gathered since
- * the last flush. A single drain loop sends the spool to the destination in order, with up to
- * `maxInFlight` batches under way, committing each (in order) after the destination acknowledged it. While the destination is down the
- * spool grows (bounded) and the loop retries with exponential backoff and jitter, logging the
- * outage once and the recovery once. A batch refused as bad data is bisected until the bad lines
- * are alone; they are dropped and counted, the rest written.
+ * the last flush (with the spool's `fsync`, power loss neither). `persist` appends at once: the
+ * group commit behind an MQTT PUBACK. A single drain loop sends the spool to the destination in
+ * order, with up to `maxInFlight` batches under way, committing each (in order) after the
+ * destination acknowledged it. While the destination is down the spool grows (bounded) and the
+ * loop retries with exponential backoff and jitter, logging the outage once and the recovery once.
+ * A batch refused as bad data is bisected until the bad lines are alone; they are dropped and
+ * counted, the rest written.
+ *
+ * While the spool cannot be written (disk full), `persist` throws (so nothing is acknowledged),
+ * points wait in memory up to `maxBufferedPoints` and `write` throws past that: memory stays
+ * bounded. Appends are retried with backoff, so the sink resumes by itself when space returns;
+ * the failure and the recovery are logged once each.
  */
 export class SpooledSink implements Sink {
   readonly name: string;
-  readonly stats: SpooledSinkStats = { accepted: 0, written: 0, rejected: 0, overflowed: 0, sendErrors: 0, spoolBytes: 0 };
-  private readonly o: SpooledSinkOptions & { maxInFlight: number };
+  readonly stats: SpooledSinkStats = {
+    accepted: 0, written: 0, rejected: 0, overflowed: 0, sendErrors: 0, spoolBytes: 0,
+    refused: 0, invalid: 0, fieldsDropped: 0, corrupt: 0, spoolErrors: 0,
+  };
+  private readonly o: SpooledSinkOptions & { maxInFlight: number; maxBufferedPoints: number; spoolRetry: { minDelayMs: number; maxDelayMs: number } };
   /** Samples since the last flush; encoded in one go when flushed (a tight loop is cheaper). */
   private pending: Sample[] = [];
+  /** Lines encoded but not yet in the spool, because the last append failed. */
+  private held: { text: string; lines: number } | undefined;
+  /** Set while appends fail: the last error, how many in a row, and when to try again. */
+  private disk: { err: unknown; failures: number; retryAt: number } | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  private readonly throttle = new LogThrottle(60_000);
   private timer: NodeJS.Timeout | undefined;
   /** Wakes the drain loop when it waits for data. */
   private wake: (() => void) | undefined;
@@ -59,7 +102,7 @@ export class SpooledSink implements Sink {
   }
 
   constructor(o: SpooledSinkOptions) {
-    this.o = { maxInFlight: 4, ...o };
+    this.o = { maxInFlight: 4, maxBufferedPoints: 2 * o.batchSize, spoolRetry: { minDelayMs: 100, maxDelayMs: 5_000 }, ...o };
     this.name = o.name;
     this.log = o.logger;
   }
@@ -78,39 +121,112 @@ export class SpooledSink implements Sink {
     this.draining = this.drainLoop();
   }
 
+  /** Points in memory, not yet in the spool (bounded by `maxBufferedPoints` while the disk fails). */
+  get buffered(): number {
+    return this.pending.length + (this.held?.lines ?? 0);
+  }
+
+  /**
+   * Takes a batch into memory until the next flush. While the spool cannot be written and
+   * `maxBufferedPoints` are already waiting, throws SpoolUnavailableError and takes nothing: memory
+   * stays bounded and the caller knows the batch was not accepted.
+   */
   write(batch: Batch): void {
     if (this.closed) throw new Error(`sink ${this.name} is closed`);
+    if (this.disk && this.buffered + batch.length > this.o.maxBufferedPoints) {
+      this.stats.refused += batch.length;
+      throw this.unavailable();
+    }
     for (const s of batch) this.pending.push(s);
     if (this.pending.length >= this.o.batchSize) this.flushToSpool();
   }
 
+  /**
+   * Appends what is in memory to the spool (fsynced, with the spool's `fsync`): this is the group
+   * commit that precedes an MQTT PUBACK. Throws SpoolUnavailableError when it cannot; the points
+   * stay in memory (bounded) and are appended by a retry with backoff once the disk takes them.
+   */
   persist(): void {
     this.flushToSpool(true);
   }
 
+  private unavailable(): SpoolUnavailableError {
+    const reason = (this.disk?.err as Error | undefined)?.message ?? 'unknown error';
+    return new SpoolUnavailableError(`spool cannot take points (${reason}); ${this.buffered} waiting in memory`, this.disk?.err);
+  }
+
   private flushToSpool(raise = false): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length > 0) this.encodePending();
+    const held = this.held;
+    if (!held) return;
+    if (this.disk && Date.now() < this.disk.retryAt) {
+      if (raise) throw this.unavailable();
+      return;
+    }
+    try {
+      this.o.spool.append(held.text, held.lines);
+    } catch (err) {
+      this.spoolFailed(err);
+      if (raise) throw this.unavailable();
+      return;
+    }
+    this.held = undefined;
+    this.stats.accepted += held.lines;
+    this.stats.spoolBytes = this.o.spool.pendingBytes;
+    if (this.disk) {
+      this.log.info({ failures: this.disk.failures }, 'spool writable again');
+      this.disk = undefined;
+      clearTimeout(this.diskTimer);
+      this.diskTimer = undefined;
+    }
+    this.kick();
+  }
+
+  /** Encodes the pending samples onto what is held for the spool; refusals are counted once. */
+  private encodePending(): void {
     let text = '';
     let lines = 0;
     for (const s of this.pending) {
-      const line = encodeLine(s);
+      const line = encodeLine(s, (reason, field) => this.unwritable(s, reason, field));
       if (line === undefined) continue;
       text += line + '\n';
       lines++;
     }
-    try {
-      if (lines > 0) this.o.spool.append(text, lines);
-    } catch (err) {
-      // Disk full or gone: keep the points in memory and try again at the next flush.
-      if (raise) throw err;
-      this.stats.sendErrors++;
-      this.log.error({ err, points: lines }, 'cannot append to spool; keeping points in memory');
-      return;
-    }
     this.pending = [];
-    this.stats.accepted += lines;
-    this.stats.spoolBytes = this.o.spool.pendingBytes;
-    this.kick();
+    if (lines === 0) return;
+    if (this.held) {
+      this.held.text += text;
+      this.held.lines += lines;
+    } else {
+      this.held = { text, lines };
+    }
+  }
+
+  private unwritable(s: Sample, reason: string, field: string | undefined): void {
+    if (field === undefined) this.stats.invalid++;
+    else this.stats.fieldsDropped++;
+    // One line a minute for points and one for fields, whatever the names (a hostile publisher
+    // can make up any number of them); the counts are in the stats.
+    const suppressed = this.throttle.allow(field === undefined ? 'unwritable point' : 'unwritable field');
+    if (suppressed !== undefined) {
+      this.log.warn({ measurement: s.measurement.slice(0, 100), element: s.element.slice(0, 100), reason, suppressed }, field === undefined ? 'point cannot be written as line protocol; dropped' : 'field cannot be written as line protocol; left out');
+    }
+  }
+
+  /** Logs the first failure only, and schedules the retry with backoff. */
+  private spoolFailed(err: unknown): void {
+    this.stats.spoolErrors++;
+    const failures = (this.disk?.failures ?? 0) + 1;
+    const { minDelayMs, maxDelayMs } = this.o.spoolRetry;
+    const delay = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(failures - 1, 20));
+    if (!this.disk) {
+      this.log.error({ err, points: this.buffered, maxBufferedPoints: this.o.maxBufferedPoints }, 'cannot append to the spool; keeping points in memory (bounded), refusing more once full, retrying');
+    }
+    this.disk = { err, failures, retryAt: Date.now() + delay };
+    clearTimeout(this.diskTimer);
+    if (this.closed) return;
+    this.diskTimer = setTimeout(() => this.flushToSpool(), delay);
+    this.diskTimer.unref();
   }
 
   private kick(): void {
@@ -127,10 +243,11 @@ export class SpooledSink implements Sink {
   async drained(timeoutMs: number): Promise<boolean> {
     this.flushToSpool();
     const deadline = Date.now() + timeoutMs;
-    while (this.o.spool.pendingLines > 0 && Date.now() < deadline) {
+    // Points held in memory for a failing disk count too: the retry timer appends them.
+    while ((this.o.spool.pendingLines > 0 || this.buffered > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    return this.o.spool.pendingLines === 0;
+    return this.o.spool.pendingLines === 0 && this.buffered === 0;
   }
 
   private async drainLoop(): Promise<void> {
@@ -144,7 +261,7 @@ export class SpooledSink implements Sink {
           const chunk = spool.read(this.o.batchSize, readFrom);
           if (!chunk) break;
           readFrom = chunk.end;
-          const sent = this.sendAll(chunk.body, chunk.lines);
+          const sent = chunk.lines > 0 ? this.sendAll(chunk.body, chunk.lines) : Promise.resolve(0);
           sent.catch(() => {}); // handled when it reaches the head of the queue
           inflight.push({ chunk, sent });
         }
@@ -161,9 +278,13 @@ export class SpooledSink implements Sink {
       const head = inflight.shift()!;
       try {
         const rejected = await head.sent;
-        spool.commit(head.chunk.end, head.chunk.lines);
+        spool.commit(head.chunk.end, head.chunk.lines + head.chunk.skipped);
         this.stats.written += head.chunk.lines - rejected;
         this.stats.rejected += rejected;
+        if (head.chunk.skipped > 0) {
+          this.stats.corrupt += head.chunk.skipped;
+          this.log.error({ lines: head.chunk.skipped, corruptTotal: this.stats.corrupt }, 'corrupt or over-long lines in the spool; skipped');
+        }
         this.stats.spoolBytes = spool.pendingBytes;
         if (this.failing) {
           this.log.info({ destination: this.o.writer.describe, failures: this.failures, spooled: spool.pendingLines }, 'time-series destination reachable again');
@@ -239,6 +360,8 @@ export class SpooledSink implements Sink {
   async close(deadlineMs = 5_000): Promise<SinkCloseReport> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.diskTimer);
+    if (this.disk) this.disk.retryAt = 0; // one last try
     this.flushToSpool();
     if (!this.failing) await this.drained(deadlineMs);
     this.closed = true;
@@ -246,7 +369,11 @@ export class SpooledSink implements Sink {
     this.interrupt?.();
     // An in-flight send is allowed to finish (bounded by the writer's own timeout).
     await this.draining;
-    const report = { pending: this.o.spool.pendingLines, dropped: this.stats.rejected + this.stats.overflowed };
+    clearTimeout(this.diskTimer);
+    // Points still in memory (the disk never took them) are lost with the process: reported.
+    const lost = this.buffered;
+    if (lost > 0) this.log.error({ points: lost }, 'spool never became writable; points in memory lost at close');
+    const report = { pending: this.o.spool.pendingLines, dropped: this.stats.rejected + this.stats.overflowed + this.stats.invalid + this.stats.corrupt + lost };
     this.o.spool.close();
     return report;
   }

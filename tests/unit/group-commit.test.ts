@@ -1,6 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { GroupCommit } from '../../src/store/group.ts';
+import { mkdtempSync, writeSync, fdatasyncSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/pipeline.ts';
+import { Spool } from '../../src/sinks/spool.ts';
+import { SpooledSink, SpoolUnavailableError } from '../../src/sinks/spooled.ts';
+import { WriteError } from '../../src/sinks/writer.ts';
+import { memoryLogger } from '../fakes/logger.ts';
 
 describe('group commit', () => {
   it('puts the writes of one event-loop turn in one transaction, and fails only the bad one', async () => {
@@ -18,5 +26,52 @@ describe('group commit', () => {
     expect(mixed[2]).toEqual({ status: 'fulfilled', value: 0 }); // a duplicate changes nothing
     expect((await db.query<{ id: string }>('SELECT id FROM t ORDER BY id')).map((r) => r.id)).toEqual(['a', 'b', 'c', 'd']);
     await db.close();
+  });
+});
+
+describe('the spool group commit that precedes a PUBACK', () => {
+  const setup = () => {
+    const io = { syncs: 0, full: false };
+    const { logger } = memoryLogger();
+    const sink = new SpooledSink({
+      name: 'influx', writer: { describe: 'down', send: async () => { throw new WriteError('down', 'retry'); } },
+      spool: new Spool(mkdtempSync(join(tmpdir(), 'group-')), {
+        maxBytes: 1 << 24, segmentBytes: 1 << 20,
+        io: {
+          write: (fd, data, off, len) => {
+            if (io.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+            return writeSync(fd, data, off, len);
+          },
+          sync: (fd) => { io.syncs++; fdatasyncSync(fd); },
+        },
+      }),
+      batchSize: 1000, flushIntervalMs: 1_000_000, retry: { minDelayMs: 1000, maxDelayMs: 1000 }, logger,
+    });
+    sink.start();
+    const pipeline = new Pipeline(10_000, logger);
+    pipeline.addSink(sink);
+    return { io, sink, pipeline };
+  };
+  const batch = (i: number) => [{ element: 'e', measurement: 'm', tags: {}, fields: { v: BigInt(i) }, time: i }];
+
+  it('is one fdatasync for all the durable emits of one event-loop turn, done before any of them resolves', async () => {
+    const { io, sink, pipeline } = setup();
+    const emits = Array.from({ length: 20 }, (_, i) => pipeline.emit(batch(i), { durable: true }));
+    expect(io.syncs).toBe(0);
+    await Promise.all(emits);
+    expect(io.syncs).toBe(1);
+    expect(sink.stats.accepted).toBe(20);
+    await sink.close(10);
+  });
+
+  it('fails every emit of the turn when the disk refuses the append, so none is acknowledged', async () => {
+    const { io, sink, pipeline } = setup();
+    io.full = true;
+    const emits = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => pipeline.emit(batch(i), { durable: true })));
+    expect(emits.map((e) => e.status)).toEqual(Array(5).fill('rejected'));
+    expect((emits[0] as PromiseRejectedResult).reason).toBeInstanceOf(SpoolUnavailableError);
+    expect(io.syncs).toBe(0);
+    expect(sink.stats.accepted).toBe(0);
+    await sink.close(10);
   });
 });
