@@ -49,6 +49,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
     base: { pid: process.pid },
     // Tokens and passwords inside strings (a URL with #token=, mqtt://user:pass@host) never reach a line either.
     formatters: { log: (o: Record<string, unknown>) => scrubObject(o) },
+    serializers: { err: (e: Error) => scrubObject(pino.stdSerializers.err(e) as unknown as Record<string, unknown>) },
     hooks: { logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) { method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a))); } },
   };
   if (opts.destination) return pino(options, opts.destination);

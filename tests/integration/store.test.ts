@@ -140,6 +140,30 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     }
   });
 
+  it('announces a maintenance window when it is created, and again whenever a change makes it cover more', async () => {
+    const store = new Store(await open());
+    try {
+      await store.migrate();
+      const H = 3_600_000;
+      const announced = async () => Number((await store.db.query<{ created_at: number }>("SELECT created_at FROM maintenance WHERE id = 'CHG-1'"))[0].created_at);
+      const w = { id: 'CHG-1', elements: ['BS-1'], start: 100 * H, end: 102 * H };
+      expect(await store.saveMaintenance(w, 'planner', 10 * H)).toBe(true);
+      expect(await announced()).toBe(10 * H);
+      // Narrower, or only a new reason: the notice given stands.
+      await store.saveMaintenance({ ...w, end: 101 * H, reason: 'shorter' }, 'planner', 50 * H);
+      expect(await announced()).toBe(10 * H);
+      // Wider (later end, earlier start, another element): announced now, never backdated.
+      let now = { ...w, end: 101 * H };
+      for (const [change, at] of [[{ end: 103 * H }, 60 * H], [{ start: 99 * H }, 70 * H], [{ elements: ['BS-1', 'BS-2'] }, 80 * H]] as const) {
+        now = { ...now, ...change } as typeof now;
+        await store.saveMaintenance(now, 'planner', at);
+        expect(await announced(), JSON.stringify(change)).toBe(at);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores each alert once and records its acknowledgement', async () => {
     const store = new Store(await open());
     try {
