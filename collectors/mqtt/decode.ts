@@ -83,11 +83,14 @@ function fieldValue(f: CompiledField, v: unknown): FieldValue {
     case 'int': {
       const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`expected an integer, got ${describe(v)}`);
-      return BigInt(Math.round(f.scale ? n * f.scale : n));
+      const scaled = f.scale ? n * f.scale : n;
+      if (!Number.isFinite(scaled)) throw new Error(`${describe(v)} times the scale ${f.scale} is out of range`);
+      return BigInt(Math.round(scaled));
     }
     default: {
       const n = typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`expected a number, got ${describe(v)}`);
+      if (f.scale && !Number.isFinite(n * f.scale)) throw new Error(`${describe(v)} times the scale ${f.scale} is out of range`);
       return f.scale ? Number((n * f.scale).toPrecision(15)) : n;
     }
   }
@@ -95,7 +98,12 @@ function fieldValue(f: CompiledField, v: unknown): FieldValue {
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing (missing)';
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? 'an array nested too deep to show' : 'an object nested too deep to show'; // a stack overflow, not a message
+  }
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
@@ -110,9 +118,13 @@ export function parseTime(v: unknown): number {
     if (ms !== undefined) return ms;
   }
   if (typeof v === 'string') {
-    if (/^-?\d+(\.\d+)?$/.test(v)) return parseTime(Number(v));
-    const t = Date.parse(v);
-    if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(v)) return t;
+    const ms = /^-?\d+(\.\d+)?$/.test(v) ? epochMs(Number(v)) : undefined;
+    if (ms !== undefined) return ms;
+    // Date.parse alone reads much that is not ISO-8601 ("2026-01-01junk" as June): the form is checked first.
+    const iso = /^(\d{4})-(\d{2})-(\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/.exec(v);
+    const t = iso ? Date.parse(v) : NaN;
+    // ...and the day, which Date.parse rolls over (February 30 as March 2).
+    if (!Number.isNaN(t) && Number(iso![3]) <= new Date(new Date(0).setUTCFullYear(Number(iso![1]), Number(iso![2]), 0)).getUTCDate()) return t;
   }
   throw new Error(`bad timestamp ${describe(v)}`);
 }
@@ -142,6 +154,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
   const filter = sub.share ? `$share/${sub.share}/${sub.topic}` : sub.topic;
 
   function mapOne(levels: string[], json: unknown, receivedAt: number, out: Decoded): void {
+    const before = out.problems.length;
     const el = text(element!(levels, json));
     if (el === undefined) throw new DecodeError(`no element (${sub.element} gave nothing)`);
     const t: Record<string, string> = {};
@@ -160,7 +173,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
         out.problems.push(`field ${field.name}: ${(err as Error).message}`);
       }
     }
-    if (n === 0) throw new DecodeError(`no usable field (${out.problems.join('; ')})`);
+    if (n === 0) throw new DecodeError(`no usable field (${out.problems.slice(before).join('; ')})`);
     let ts = receivedAt;
     if (time) {
       const raw = time(levels, json);
@@ -238,7 +251,9 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
               if (el === undefined) throw new Error('no element: give the line an "element" tag or the subscription an element');
               delete t.element;
               // Integer ms, like every stored time: ns and µs precision would otherwise leave fractions.
-              out.samples.push({ element: el, measurement: sub.measurement ?? p.measurement, tags: t, fields: p.fields, time: p.time === undefined ? receivedAt : Math.round(p.time) });
+              const at = p.time === undefined ? receivedAt : Math.round(p.time);
+              if (!Number.isFinite(at)) throw new Error('bad timestamp: too large to be a time');
+              out.samples.push({ element: el, measurement: sub.measurement ?? p.measurement, tags: t, fields: p.fields, time: at });
               out.elements.push(el);
             } catch (err) {
               out.problems.push(`line ${i + 1}: ${(err as Error).message}`);

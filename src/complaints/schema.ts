@@ -24,6 +24,6 @@ export function parseComplaint(raw: unknown): { complaint: Complaint } | { field
   const r = complaintSchema.safeParse(raw);
   if (r.success) return { complaint: toComplaint(r.data) };
   const i = r.error.issues[0];
-  if (i.code === 'unrecognized_keys') return { field: [...(i.path as PropertyKey[]).map(String), i.keys[0]].join('.'), message: 'unknown field' };
+  if (i.code === 'unrecognized_keys') return { field: [...(i.path as PropertyKey[]).map(String), i.keys[0] || '""'].join('.'), message: 'unknown field' }; // an empty key named as such
   return { field: formatPath(i.path as PropertyKey[]) || 'complaint', message: i.message };
 }

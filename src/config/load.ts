@@ -34,6 +34,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // YAML's .nan and .inf: "expected number, got number" says nothing
   if (Array.isArray(v)) return 'array';
   return typeof v;
 }
@@ -89,9 +90,8 @@ export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, problems: 
   }
   if (Array.isArray(node)) return node.map((v, i) => interpolateEnv(v, env, problems, [...path, i]));
   if (node && typeof node === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = interpolateEnv(v, env, problems, [...path, k]);
-    return out;
+    // fromEntries defines `__proto__` as a key (refused as unknown), where assigning it would set the prototype: settings smuggled past the schema.
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateEnv(v, env, problems, [...path, k])]));
   }
   return node;
 }
@@ -119,11 +119,19 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
     return {
       problems: doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: e.message.split(/ at line \d+|\n/)[0],
+        // The YAML reader recurses: a document nested thousands deep overflows its stack (reported, not thrown).
+        message: /Maximum call stack|Stack overflow/.test(e.message) ? 'nested too deeply to read' : e.message.split(/ at line \d+|\n/)[0],
       })),
     };
   }
-  return validateConfig(doc.toJS(), env);
+  try {
+    // toJS throws on an alias without its anchor and on an alias bomb (yaml's maxAliasCount); an alias
+    // inside its own anchor (`&a [*a]`) is a cycle the walk over values never leaves.
+    return validateConfig(doc.toJS(), env);
+  } catch (err) {
+    const m = (err as Error).message;
+    return { problems: [{ path: '', message: `cannot read the document: ${/Maximum call stack/.test(m) ? 'an alias inside its own anchor, or nesting too deep' : m}` }] };
+  }
 }
 
 /**

@@ -27,7 +27,7 @@ export function parseSize(v: unknown): number | undefined {
 export const duration = (min = 0) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
     const ms = parseDuration(v);
-    if (ms === undefined) {
+    if (ms === undefined || !Number.isFinite(ms)) { // "999...9s" past the float range is Infinity: a timer of Infinity ms fires at once
       ctx.addIssue({ code: 'custom', message: `expected a duration such as 500ms, 30s, 5m, 1h (got ${JSON.stringify(v)})` });
       return z.NEVER;
     }
@@ -42,7 +42,7 @@ export const duration = (min = 0) =>
 export const size = (min = 0) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
     const bytes = parseSize(v);
-    if (bytes === undefined) {
+    if (bytes === undefined || !Number.isFinite(bytes)) {
       ctx.addIssue({ code: 'custom', message: `expected a size such as 512KiB, 64MiB, 1GiB (got ${JSON.stringify(v)})` });
       return z.NEVER;
     }

@@ -170,9 +170,15 @@ type Row = ({ subscriber: Subscriber } | { error: string }) & { line: number };
 /** CSV records through csv-parse (quotes, doubled quotes, quoted newlines, a BOM); a malformed record is one rejected row. */
 async function* csvRows(input: AsyncIterable<string | Uint8Array>, known: (e: string) => boolean): AsyncGenerator<Row> {
   const skipped: Row[] = [];
+  // One bad record can raise several errors (two stray quotes), all on its line: it is one rejected row.
+  let lastSkipped = 0;
   const parser = csvParser({
     bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true, max_record_size: MAX_ROW_LENGTH,
-    on_skip: (err: (Error & { lines?: number }) | undefined) => { skipped.push({ line: err?.lines ?? 0, error: `not CSV: ${err?.message.replace(/ \(.*$/, '') ?? 'malformed record'}` }); },
+    on_skip: (err: (Error & { lines?: number }) | undefined) => {
+      if (err?.lines !== undefined && err.lines === lastSkipped) return;
+      lastSkipped = err?.lines ?? 0;
+      skipped.push({ line: err?.lines ?? 0, error: `not CSV: ${err?.message.replace(/ \(.*$/, '') ?? 'malformed record'}` });
+    },
   });
   const source = Readable.from(input, { objectMode: false });
   source.on('error', (err) => parser.destroy(err));
@@ -202,14 +208,15 @@ async function* jsonlRows(input: AsyncIterable<string | Uint8Array>, known: (e: 
 
 /** Lines of a byte stream (LF or CRLF), numbered from 1; one longer than `max` characters is dropped and marked. */
 export async function* lines(input: AsyncIterable<string | Uint8Array>, max: number): AsyncGenerator<{ n: number; text: string; tooLong: boolean }> {
-  const decoder = new TextDecoder('utf-8', { fatal: false });
+  // The BOM is kept by the decoder and dropped by end(), once, whether the chunks are bytes or strings.
+  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   let parts: string[] = [];
   let size = 0;
   let tooLong = false;
   let n = 0;
   const take = (piece: string) => {
     if (tooLong) return;
-    if (size + piece.length > max) tooLong = true;
+    if (size + piece.length > max + 2) tooLong = true; // room for the CR and BOM that end() drops
     else {
       parts.push(piece);
       size += piece.length;
@@ -217,7 +224,8 @@ export async function* lines(input: AsyncIterable<string | Uint8Array>, max: num
   };
   const end = () => {
     const text = parts.join('').replace(/\r$/, '').replace(/^\uFEFF/, n === 0 ? '' : '\uFEFF');
-    const out = { n: ++n, text: tooLong ? '' : text, tooLong };
+    const over = tooLong || text.length > max;
+    const out = { n: ++n, text: over ? '' : text, tooLong: over };
     parts = [];
     size = 0;
     tooLong = false;
