@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { parse as csvParser } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { Db } from '../store/db.ts';
 import type { Store } from '../store/store.ts';
 import { csvHeader, parseJsonLine, type RowResult, type Subscriber } from './parse.ts';
@@ -167,35 +166,46 @@ async function upsert(tx: Db, importId: string): Promise<void> {
 
 type Row = ({ subscriber: Subscriber } | { error: string }) & { line: number };
 
-/** CSV records through csv-parse (quotes, doubled quotes, quoted newlines, a BOM); a malformed record is one rejected row. */
+/**
+ * CSV records (RFC 4180: header first; quoted fields with commas, doubled quotes and line breaks;
+ * a BOM), each checked on its own, so a malformed record costs one rejected row and never the rows
+ * after it, and line numbers count line feeds as a person would.
+ */
 async function* csvRows(input: AsyncIterable<string | Uint8Array>, known: (e: string) => boolean): AsyncGenerator<Row> {
-  const skipped: Row[] = [];
-  // One bad record can raise several errors (two stray quotes), all on its line: it is one rejected row.
-  let lastSkipped = 0;
-  const parser = csvParser({
-    bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true, max_record_size: MAX_ROW_LENGTH,
-    on_skip: (err: (Error & { lines?: number }) | undefined) => {
-      if (err?.lines !== undefined && err.lines === lastSkipped) return;
-      lastSkipped = err?.lines ?? 0;
-      skipped.push({ line: err?.lines ?? 0, error: `not CSV: ${err?.message.replace(/ \(.*$/, '') ?? 'malformed record'}` });
-    },
-  });
-  const source = Readable.from(input, { objectMode: false });
-  source.on('error', (err) => parser.destroy(err));
-  source.pipe(parser);
-  let parse: ((cells: string[]) => RowResult) | undefined;
-  for await (const r of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    yield* skipped.splice(0);
+  let parse: ((cells: readonly string[]) => RowResult) | undefined;
+  for await (const r of records(input, MAX_ROW_LENGTH, true)) {
+    if (r.text.trim() === '' && !r.tooLong && !r.unclosed) continue;
+    let cells: string[] | { error: string };
+    if (r.tooLong) cells = { error: `the row is over ${MAX_ROW_LENGTH} characters` };
+    else if (r.unclosed) cells = { error: `not CSV: a quote opened on this line is never closed (the rest of the file, through line ${r.last}, is this one row)` };
+    else cells = splitRecord(r.text);
     if (!parse) {
-      const h = csvHeader(r.record);
-      if ('error' in h) throw new ImportError(`line ${r.info.lines}: ${h.error}`);
-      parse = (cells) => h.parse(cells, known);
+      if ('error' in cells) throw new ImportError(`line ${r.n}: ${cells.error}`);
+      const h = csvHeader(cells);
+      if ('error' in h) throw new ImportError(`line ${r.n}: ${h.error}`);
+      parse = (c) => h.parse(c, known);
       continue;
     }
-    yield { ...parse(r.record), line: r.info.lines };
+    yield 'error' in cells ? { error: cells.error, line: r.n } : { ...parse(cells), line: r.n };
   }
-  yield* skipped.splice(0);
   if (!parse) throw new ImportError('the file is empty: it needs a header line');
+}
+
+/**
+ * One CSV record's fields. Without a quote, RFC 4180 has nothing to unescape: split on commas.
+ * With quotes, csv-parse reads it (doubled quotes, commas and line breaks inside quotes); a
+ * malformed record is one rejected row, and the records after it are read as usual, since
+ * `records` has already found where it ends.
+ */
+function splitRecord(text: string): string[] | { error: string } {
+  if (!text.includes('"')) return text.split(',');
+  try {
+    const out = parseCsv(text, { relax_column_count: true, trim: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+    if (out.length !== 1) return { error: `not CSV: ${out.length} records where one was expected` };
+    return out[0];
+  } catch (err) {
+    return { error: `not CSV: ${(err as Error).message.replace(/ at line \d+.*$| \(.*$/s, '')}` };
+  }
 }
 
 /** JSON Lines, split here so that a line over MAX_ROW_LENGTH characters is rejected without being held whole. */
@@ -208,39 +218,91 @@ async function* jsonlRows(input: AsyncIterable<string | Uint8Array>, known: (e: 
 
 /** Lines of a byte stream (LF or CRLF), numbered from 1; one longer than `max` characters is dropped and marked. */
 export async function* lines(input: AsyncIterable<string | Uint8Array>, max: number): AsyncGenerator<{ n: number; text: string; tooLong: boolean }> {
-  // The BOM is kept by the decoder and dropped by end(), once, whether the chunks are bytes or strings.
+  for await (const r of records(input, max, false)) yield { n: r.n, text: r.text, tooLong: r.tooLong };
+}
+
+/**
+ * Records of a byte stream: lines (LF or CRLF, the CR dropped), or with `quotes` CSV records, in
+ * which a line feed inside double quotes does not end the record. `n` is the line a record starts
+ * on, `last` the one it ends on; a record over `max` characters is dropped (`tooLong`) without
+ * being held, and one whose quote never closes before the end of the input is marked `unclosed`.
+ * A BOM at the very start is dropped once, whether the chunks are bytes or strings.
+ */
+export async function* records(input: AsyncIterable<string | Uint8Array>, max: number, quotes: boolean): AsyncGenerator<{ n: number; last: number; text: string; tooLong: boolean; unclosed: boolean }> {
   const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   let parts: string[] = [];
   let size = 0;
   let tooLong = false;
-  let n = 0;
+  let quoted = false;
+  let line = 1;
+  let first = 1;
+  let started = false;
   const take = (piece: string) => {
-    if (tooLong) return;
+    if (tooLong || piece === '') return;
     if (size + piece.length > max + 2) tooLong = true; // room for the CR and BOM that end() drops
     else {
       parts.push(piece);
       size += piece.length;
     }
   };
-  const end = () => {
-    const text = parts.join('').replace(/\r$/, '').replace(/^\uFEFF/, n === 0 ? '' : '\uFEFF');
+  const end = (last: number, unclosed = false) => {
+    let text = parts.join('').replace(/\r$/, '');
+    if (!started) text = text.replace(/^\uFEFF/, '');
+    started = true;
     const over = tooLong || text.length > max;
-    const out = { n: ++n, text: over ? '' : text, tooLong: over };
+    const out = { n: first, last, text: over ? '' : text, tooLong: over, unclosed };
     parts = [];
     size = 0;
     tooLong = false;
     return out;
   };
+  // RFC 4180 quoting: a quote opens a quoted field only at the start of a field (after spaces);
+  // inside one, a doubled quote is a quote and a single one closes it. A line feed ends the record
+  // unless it is inside a quoted field.
+  let fieldStart = true;
+  let afterClose = false;
   for await (const chunk of input) {
     const s = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let from = 0;
-    for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', from)) {
-      take(s.slice(from, nl));
-      from = nl + 1;
-      yield end();
+    if (!quotes) {
+      for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', from)) {
+        take(s.slice(from, nl));
+        from = nl + 1;
+        yield end(line);
+        first = ++line;
+      }
+    } else {
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (afterClose) {
+          afterClose = false;
+          if (c === 34) { // "" inside a quoted field: a quote, and still quoted
+            quoted = true;
+            continue;
+          }
+        }
+        if (quoted) {
+          if (c === 34) {
+            quoted = false;
+            afterClose = true;
+          } else if (c === 10) line++;
+          continue;
+        }
+        if (c === 10) {
+          take(s.slice(from, i));
+          from = i + 1;
+          yield end(line);
+          first = ++line;
+          fieldStart = true;
+        } else if (c === 44) fieldStart = true;
+        else if (c === 34 && fieldStart) {
+          quoted = true;
+          fieldStart = false;
+        } else if (c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff) fieldStart = false;
+      }
     }
     take(s.slice(from));
   }
   take(decoder.decode());
-  if (size > 0 || tooLong) yield end();
+  if (size > 0 || tooLong || quoted) yield end(line, quoted);
 }
