@@ -173,7 +173,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   } else {
     sink = new FileSink({
       dir: join(dataDir, 'series'), maxFileBytes: ts.files.maxFileBytes, maxFiles: ts.files.maxFiles,
-      flushIntervalMs: ts.flushInterval, logger: log.child({ component: 'sink', sink: 'files' }),
+      flushIntervalMs: ts.flushInterval, logger: log.child({ component: 'sink', sink: 'files' }), fsync: ts.spool.fsync,
     });
   }
   pipeline.addSink(sink);

@@ -38,11 +38,15 @@ export function selfMetrics(parts: MeteredParts): string {
   out.push(metric('netpulse_pipeline_waits_total', 'counter', 'Times a collector waited for room (backpressure).', [[{}, p.waits]]));
   if (sink instanceof SpooledSink) {
     const s = sink.stats;
-    out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'accepted' }, s.accepted], [{ outcome: 'written' }, s.written], [{ outcome: 'rejected' }, s.rejected], [{ outcome: 'overflowed' }, s.overflowed]]));
+    out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'accepted' }, s.accepted], [{ outcome: 'written' }, s.written], [{ outcome: 'rejected' }, s.rejected],
+      [{ outcome: 'overflowed' }, s.overflowed], [{ outcome: 'refused' }, s.refused], [{ outcome: 'invalid' }, s.invalid], [{ outcome: 'corrupt' }, s.corrupt]]));
+    out.push(metric('netpulse_sink_fields_dropped_total', 'counter', 'Fields left out of a point the destination could not take (a Counter64 past 2^63).', [[{}, s.fieldsDropped]]));
     out.push(metric('netpulse_sink_write_errors_total', 'counter', 'Failed writes to InfluxDB (retried).', [[{}, s.sendErrors]]));
+    out.push(metric('netpulse_spool_errors_total', 'counter', 'Appends the disk refused (full, gone); nothing they held was acknowledged.', [[{}, s.spoolErrors]]));
     out.push(metric('netpulse_spool_bytes', 'gauge', 'Bytes spooled and not yet delivered.', [[{}, s.spoolBytes]]));
   } else {
-    out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'written' }, sink.stats.accepted]]));
+    out.push(metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'written' }, sink.stats.accepted], [{ outcome: 'refused' }, sink.stats.refused]]));
+    out.push(metric('netpulse_spool_errors_total', 'counter', 'Writes the disk refused (full, gone); nothing they held was acknowledged.', [[{}, sink.stats.writeErrors]]));
   }
   for (const c of collectors) {
     if (c instanceof SnmpCollector) out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome.', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures]]));

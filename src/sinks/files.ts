@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, openSync, writeSync, closeSync, fstatSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, openSync, writeSync, closeSync, fstatSync, unlinkSync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch } from '../sample.ts';
 import type { Logger } from '../log.ts';
@@ -11,6 +11,10 @@ export interface FileSinkOptions {
   maxFiles: number;
   flushIntervalMs: number;
   logger: Logger;
+  /** fdatasync each write, as the spool does: what a PUBACK acknowledged survives a power loss (default true). */
+  fsync?: boolean;
+  /** Lines held in memory while the disk refuses them; past it `write` refuses (default 100,000). */
+  maxPendingLines?: number;
 }
 
 const NAME = /^series-(\d{12})\.lp$/;
@@ -20,16 +24,24 @@ const NAME = /^series-(\d{12})\.lp$/;
  * `series-NNNNNNNNNNNN.lp` files, a new file past `maxFileBytes`, the oldest deleted past
  * `maxFiles` (that is the configured retention, logged when it happens). Files can be loaded
  * into InfluxDB later with `influx write` / `curl --data-binary @file`.
+ *
+ * The same promise as the spool: `persist` (the group commit before an MQTT PUBACK) returns only
+ * once the lines are written and synced; a write that fails half way (a full disk) is cut back to
+ * the last whole line, so no file holds a torn one; while the disk refuses, at most
+ * `maxPendingLines` wait in memory and `write` refuses more (counted), so nothing unpersisted is
+ * acknowledged and memory stays bounded; the next flush tries again by itself.
  */
 export class FileSink implements Sink {
   readonly name = 'files';
-  readonly stats = { accepted: 0, rotatedAway: 0 };
+  readonly stats = { accepted: 0, rotatedAway: 0, refused: 0, writeErrors: 0 };
   private readonly o: FileSinkOptions;
   private pending: string[] = [];
   private fd: number | undefined;
   private size = 0;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** A failed write left bytes past `size` that could not be cut yet. */
+  private torn = false;
 
   constructor(o: FileSinkOptions) {
     this.o = o;
@@ -65,6 +77,14 @@ export class FileSink implements Sink {
   }
 
   write(batch: Batch): void {
+    if (this.pending.length + batch.length > (this.o.maxPendingLines ?? 100_000)) {
+      try {
+        this.flushNow();
+      } catch (err) {
+        this.stats.refused += batch.length;
+        throw new Error(`local series files cannot be written and ${this.pending.length} lines already wait in memory`, { cause: err });
+      }
+    }
     for (const s of batch) {
       const line = encodeLine(s);
       if (line !== undefined) this.pending.push(line);
@@ -80,7 +100,23 @@ export class FileSink implements Sink {
     if (this.pending.length === 0 || this.fd === undefined) return;
     const data = Buffer.from(this.pending.join('\n') + '\n');
     if (this.size >= this.o.maxFileBytes) this.rotate();
-    for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done, data.length - done);
+    const fd = this.fd!;
+    if (this.torn) {
+      ftruncateSync(fd, this.size); // a cut that failed before: done first, or nothing is written
+      this.torn = false;
+    }
+    try {
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done);
+      if (this.o.fsync ?? true) fdatasyncSync(fd);
+    } catch (err) {
+      this.stats.writeErrors++;
+      try {
+        ftruncateSync(fd, this.size); // no torn line: the file ends at its last whole line
+      } catch {
+        this.torn = true; // cut before the next write
+      }
+      throw err;
+    }
     this.stats.accepted += this.pending.length;
     this.pending = [];
     this.size += data.length;

@@ -13,12 +13,19 @@ export interface Sink {
   readonly name: string;
   /** Where the data goes, for logs ("InfluxDB v2 API at http://…"). Never includes secrets. */
   readonly destination: string;
+  /**
+   * Takes a batch into memory. Throws, taking nothing, when the disk has been refusing writes and
+   * the sink's bound on what may wait in memory is reached: the caller must not acknowledge it.
+   * A point the destination could not read the same way (see line-protocol.ts) is left out or
+   * loses a field, and is counted.
+   */
   write(batch: Batch): void;
   /**
    * Makes everything written so far durable now, synchronously (appended to the spool or the
-   * local files: a `kill -9` after it returns cannot take it). Throws when it cannot (disk full);
-   * what was written stays buffered. Sources that acknowledge data to a sender (MQTT QoS 1) call
-   * it before acknowledging.
+   * local files and, by default, synced: a `kill -9` or a power loss after it returns cannot take
+   * it). Throws when it cannot (disk full); a write that failed half way is cut back to the last
+   * whole line, and what was written stays buffered. Sources that acknowledge data to a sender
+   * (MQTT QoS 1) call it before acknowledging.
    */
   persist(): void;
   flush(): Promise<void>;
@@ -29,6 +36,6 @@ export interface Sink {
 export interface SinkCloseReport {
   /** Points accepted but not yet at the destination; they stay in the spool for the next run. */
   pending: number;
-  /** Points dropped for good: bad lines rejected by the destination, spool overflow. */
+  /** Points dropped for good: bad lines rejected by the destination, spool overflow, points the encoder refused, corrupt spool lines. */
   dropped: number;
 }

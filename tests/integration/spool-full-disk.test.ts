@@ -7,6 +7,7 @@ import { memoryLogger } from '../fakes/logger.ts';
 import { Pipeline } from '../../src/pipeline.ts';
 import { Spool } from '../../src/sinks/spool.ts';
 import { SpooledSink, SpoolUnavailableError } from '../../src/sinks/spooled.ts';
+import { FileSink } from '../../src/sinks/files.ts';
 import { WriteError, type LineWriter } from '../../src/sinks/writer.ts';
 import { parseLine } from '../../src/sinks/line-protocol.ts';
 import type { Sample } from '../../src/sample.ts';
@@ -135,5 +136,47 @@ describe('the spool on a full disk (a 2 MiB tmpfs)', () => {
     expect(sink.stats.accepted).toBeLessThanOrEqual(acknowledged.length + maxBufferedPoints);
     const report = await sink.close(1000);
     expect(report).toEqual({ pending: 0, dropped: 0 });
+  });
+
+  it('the local series files (no InfluxDB) keep the same promise: nothing unkept acknowledged, no torn line, bounded, resuming', async () => {
+    const { logger } = memoryLogger();
+    const dir = join(mnt, 'series');
+    const sink = new FileSink({ dir, maxFileBytes: 1 << 30, maxFiles: 10, flushIntervalMs: 50, logger, maxPendingLines: 300 });
+    sink.start();
+    const pipeline = new Pipeline(100_000, logger);
+    pipeline.addSink(sink);
+    const acknowledged: number[] = [];
+    let refused = 0;
+    let n = 0;
+    const message = async () => {
+      const batch: Sample[] = Array.from({ length: 50 }, () => ({ element: 'BS-1', measurement: 'fulldisk', tags: { cell: 'C1' }, fields: { n: BigInt(n++) }, time: 1_700_000_000_000 + n }));
+      try {
+        await pipeline.emit(batch, { durable: true });
+        for (const s of batch) acknowledged.push(Number(s.fields.n));
+      } catch {
+        refused += batch.length;
+      }
+    };
+    for (let i = 0; i < 10; i++) await message();
+    const filler = fill(mnt);
+    shrink(filler, 10 * 1024);
+    for (let i = 0; i < 100; i++) await message();
+    expect(refused).toBeGreaterThan(0);
+    expect(sink.stats.writeErrors).toBeGreaterThan(0);
+    expect(sink.stats.refused).toBeGreaterThan(0); // memory full: write itself refused
+    const read = () => readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    const onDisk = read();
+    expect(onDisk.endsWith('\n')).toBe(true);
+    const kept = new Set(onDisk.split('\n').filter(Boolean).map((l) => Number(parseLine(l).fields.n)));
+    for (const a of acknowledged) expect(kept.has(a)).toBe(true); // every acknowledged point is on disk, whole
+    unlinkSync(filler);
+    await vi.waitFor(async () => {
+      const before = acknowledged.length;
+      await message();
+      expect(acknowledged.length).toBe(before + 50);
+    }, { timeout: 10_000, interval: 50 });
+    const after = new Set(read().split('\n').filter(Boolean).map((l) => Number(parseLine(l).fields.n)));
+    for (const a of acknowledged) expect(after.has(a)).toBe(true);
+    await sink.close();
   });
 });
