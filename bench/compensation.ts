@@ -140,8 +140,8 @@ async function latencyFigures(): Promise<void> {
   const daemon = build(config!, { logger: pino({ level: 'silent' }) });
   await daemon.start();
   async function* subs() {
-    yield 'id,tier,service,serving,fee,usage';
-    for (let b = 0; b < ROUNDS; b++) for (let i = 0; i < PER; i++) yield `S${b}-${i},${tiers[i % tiers.length]},mobile,BS-${b}-C1,45,${usage[i % usage.length]}`;
+    yield 'id,tier,service,serving,fee,usage\n';
+    for (let b = 0; b < ROUNDS; b++) for (let i = 0; i < PER; i++) yield `S${b}-${i},${tiers[i % tiers.length]},mobile,BS-${b}-C1,45,${usage[i % usage.length]}\n`;
   }
   await importSubscribers(daemon.store, subs(), { format: 'csv', mode: 'replace', known: () => true });
 

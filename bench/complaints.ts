@@ -87,7 +87,7 @@ export async function quality(background: number): Promise<void> {
       const serving = new Set<string>();
       const home = Math.floor(rnd() * cells.length);
       while (serving.size < k) serving.add(cells[(home + Math.floor(rnd() * 6)) % cells.length]);
-      yield JSON.stringify({ id: `S${i}`, tier: ['vip', 'gold', 'standard', 'standard'][i % 4], service: 'mobile', serving: [...serving] });
+      yield JSON.stringify({ id: `S${i}`, tier: ['vip', 'gold', 'standard', 'standard'][i % 4], service: 'mobile', serving: [...serving] }) + '\n';
     }
   }
   await importSubscribers(store, rows(), { format: 'jsonl', mode: 'replace', known: (e) => topology.elements.has(e) });

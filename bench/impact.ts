@@ -58,10 +58,10 @@ export async function buildDatabase(): Promise<void> {
   await store.migrate();
   const tiers = ['vip', 'gold', 'standard', 'standard', 'standard', 'enterprise'];
   async function* rows() {
-    yield 'id,tier,service,serving,region,plan,arpu';
+    yield 'id,tier,service,serving,region,plan,arpu\n';
     for (let i = 0; i < N; i++) {
       const b = Math.floor(i / PER_BS);
-      yield `${subscriberId(i)},${tiers[i % tiers.length]},mobile,${bs(b)}-C${1 + (i % 3)};${bs(b + 1)}-C${1 + ((i + 1) % 3)},r${Math.floor(b / PER_SWITCH) % 10},5G-99,99`;
+      yield `${subscriberId(i)},${tiers[i % tiers.length]},mobile,${bs(b)}-C${1 + (i % 3)};${bs(b + 1)}-C${1 + ((i + 1) % 3)},r${Math.floor(b / PER_SWITCH) % 10},5G-99,99\n`;
     }
   }
   const t = performance.now();

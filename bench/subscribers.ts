@@ -33,8 +33,8 @@ export async function benchSubscribers(): Promise<void> {
   const store = new Store(new SqliteDb(join(tempDir('bench-subs'), 'netpulse.db')));
   await store.migrate();
   async function* rows() {
-    yield 'id,tier,service,serving,region,plan,arpu';
-    for (let i = 0; i < N; i++) yield `${13800000000 + i},${TIERS[i % 4]},mobile,${cells(i).join(';')},north,5G-99,${(i % 200) + 0.5}`;
+    yield 'id,tier,service,serving,region,plan,arpu\n';
+    for (let i = 0; i < N; i++) yield `${13800000000 + i},${TIERS[i % 4]},mobile,${cells(i).join(';')},north,5G-99,${(i % 200) + 0.5}\n`;
   }
   t = performance.now();
   const r = await importSubscribers(store, rows(), { format: 'csv', mode: 'replace', known: () => true, batchSize: 20_000 });

@@ -72,7 +72,7 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
       await store.migrate();
       await store.saveTopology([...topology.elements.values()]);
       const subs = subscribers();
-      async function* lines() { for (const s of subs) yield JSON.stringify(s); }
+      async function* lines() { for (const s of subs) yield `${JSON.stringify(s)}\n`; }
       const report = await importSubscribers(store, lines(), { format: 'jsonl', mode: 'replace', known: (e) => topology.elements.has(e) });
       expect(report.loaded).toBe(3000);
 
@@ -141,7 +141,7 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
     try {
       await store.migrate();
       await store.saveTopology([...topology.elements.values()]);
-      async function* lines(rows: object[]) { for (const s of rows) yield JSON.stringify(s); }
+      async function* lines(rows: object[]) { for (const s of rows) yield `${JSON.stringify(s)}\n`; }
       const known = (e: string) => topology.elements.has(e);
       await importSubscribers(store, lines([
         { id: 'A', tier: 'vip', service: 'mobile', serving: ['SIM-BS-0002-C1'] },
