@@ -272,7 +272,7 @@ describe('complaints over MQTT across a kill -9', () => {
       await vi.waitFor(() => expect(d.output()).toContain('complaint intake connected'), { timeout: 20_000 });
       const acks: Promise<unknown>[] = [];
       for (let i = 0; i < N; i++) {
-        const body = JSON.stringify({ id: `K${i}`, subscriberId: 'A', channel: 'app', category: 'slow_data', reportedAt: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString() });
+        const body = JSON.stringify({ id: `K${i}`, subscriberId: 'A', channel: 'app', category: 'slow_data', reportedAt: new Date(Date.now() - 3_600_000 + i * 1000).toISOString() });
         acks.push(publisher.publishAsync('crm/complaints', body, { qos: 1 }));
         if (i === N / 3) await d.stop('SIGKILL'); // mid-stream: some stored, some in flight
         if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
@@ -357,8 +357,9 @@ describe('complaint grading from config', () => {
       await daemon.start();
       const api = (path: string, body: string, type: string) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': type } });
       await api('/v1/subscribers/import', 'id,tier,service,serving\nA,gold,mobile,BS-1\n', 'text/csv');
-      const r = await (await api('/v1/complaints', JSON.stringify({ id: 'K1', subscriberId: 'A', channel: 'web', category: 'billing', reportedAt: '2026-11-22T08:00:00Z' }), 'application/json')).json() as any;
-      expect(r).toMatchObject({ grade: 'urgent', gradeReasons: ['gold customers first'], responseDue: '2026-11-22T09:00:00.000Z', resolutionDue: '2026-11-22T16:00:00.000Z' });
+      const reported = Date.now() - 3_600_000; // any recent time: times from outside must fall in a window around now
+      const r = await (await api('/v1/complaints', JSON.stringify({ id: 'K1', subscriberId: 'A', channel: 'web', category: 'billing', reportedAt: new Date(reported).toISOString() }), 'application/json')).json() as any;
+      expect(r).toMatchObject({ grade: 'urgent', gradeReasons: ['gold customers first'], responseDue: new Date(reported + 3_600_000).toISOString(), resolutionDue: new Date(reported + 8 * 3_600_000).toISOString() });
     } finally {
       await daemon.stop();
     }
