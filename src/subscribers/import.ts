@@ -65,26 +65,18 @@ async function run(db: Db, input: AsyncIterable<string | Uint8Array>, o: ImportO
   const report: ImportReport = { rows: 0, loaded: 0, rejected: 0, problems: [], committed: false, seconds: 0 };
   const batchSize = o.batchSize ?? 10_000;
   const maxRejected = o.maxRejected ?? (o.mode === 'replace' ? 0 : 1);
-  const importId = `${now()}-${randomUUID()}`;
   const reject = (line: number, reason: string) => {
     report.rejected++;
     if (report.problems.length < 1000) report.problems.push({ line, reason });
   };
-
-  await db.run(`DELETE FROM ${STAGED} WHERE started_at < $1`, [now() - STALE_STAGING_MS]);
-  await db.run(`DELETE FROM ${STAGED_SERVING} WHERE started_at < $1`, [now() - STALE_STAGING_MS]);
+  const target = o.mode === 'replace' ? await Rebuilt.begin(db) : await Staged.begin(db, now());
   let batch: { line: number; s: Subscriber }[] = [];
-  const stage = async () => {
-    const rows = await dedupe(db, importId, batch, reject);
+  const order = { greatest: '' };
+  const load = async () => {
+    const rows = await dedupe(batch, reject, (ids) => target.seen(ids), order);
     batch = [];
     if (rows.length === 0) return;
-    const at = now();
-    await db.transaction(async (tx) => {
-      await tx.insertMany(STAGED, ['import_id', 'started_at', ...SUBSCRIBER_COLUMNS], rows.map((s) => [importId, at, s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.feeMinor ?? null, s.usage ?? null, s.serving.join(';')]));
-      const serving = rows.flatMap((s) => s.serving.map((e) => [importId, at, e, s.id]));
-      serving.sort((a, b) => (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0)); // in key order: fewer B-tree pages touched
-      await tx.insertMany(STAGED_SERVING, ['import_id', 'started_at', 'element', 'subscriber_id'], serving);
-    });
+    await target.add(rows);
     report.loaded += rows.length;
   };
   try {
@@ -94,25 +86,24 @@ async function run(db: Db, input: AsyncIterable<string | Uint8Array>, o: ImportO
       if ('error' in r) reject(r.line, r.error);
       else batch.push({ line: r.line, s: r.subscriber });
       if (batch.length >= batchSize) {
-        await stage();
+        await load();
         await o.progress?.(report.rows);
       }
     }
-    await stage();
+    await load();
     const share = report.rows === 0 ? 0 : report.rejected / report.rows;
     if (report.loaded === 0 && o.mode === 'replace') report.refused = 'no row loaded: a replace would empty the inventory';
     else if (report.rejected > 0 && share > maxRejected) {
       report.refused = `${report.rejected} of ${report.rows} rows rejected (${pct(share)}), over the bound of ${pct(maxRejected)}${o.mode === 'replace' ? ' for a replace' : ''}`;
     }
     if (!report.refused) {
-      await db.transaction((tx) => (o.mode === 'replace' ? swap(tx, importId) : upsert(tx, importId)));
+      await target.commit();
       report.committed = true;
     } else {
       report.loaded = 0;
     }
   } finally {
-    await db.run(`DELETE FROM ${STAGED} WHERE import_id = $1`, [importId]);
-    await db.run(`DELETE FROM ${STAGED_SERVING} WHERE import_id = $1`, [importId]);
+    if (!report.committed) await target.discard();
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;
@@ -120,15 +111,25 @@ async function run(db: Db, input: AsyncIterable<string | Uint8Array>, o: ImportO
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
 const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+const servingRows = (rows: Subscriber[], prefix: unknown[] = []) => {
+  const out = rows.flatMap((s) => s.serving.map((e) => [...prefix, e, s.id]));
+  const k = prefix.length;
+  out.sort((a, b) => (a[k]! < b[k]! ? -1 : a[k]! > b[k]! ? 1 : 0)); // in key order: fewer B-tree pages touched
+  return out;
+};
+const subscriberRow = (s: Subscriber) => [s.id, s.tier, s.service, s.region ?? null, s.plan ?? null, s.arpuMinor ?? null, s.feeMinor ?? null, s.usage ?? null, s.serving.join(';')];
 
-/** A batch's rows less the ids seen before in this file (the first row of an id wins; the others are rejected). */
-async function dedupe(db: Db, importId: string, batch: { line: number; s: Subscriber }[], reject: (line: number, reason: string) => void): Promise<Subscriber[]> {
+/**
+ * A batch's rows less the ids seen before in this file (the first row of an id wins; the others
+ * are rejected). A file in id order, the usual export, needs no look-up: an id greater than every
+ * earlier one cannot be a repeat.
+ */
+async function dedupe(batch: { line: number; s: Subscriber }[], reject: (line: number, reason: string) => void, earlier: (ids: string[]) => Promise<string[]>, order: { greatest: string }): Promise<Subscriber[]> {
   const seen = new Set<string>();
-  for (let i = 0; i < batch.length; i += 500) {
-    const ids = batch.slice(i, i + 500).map((b) => b.s.id);
-    const rows = await db.query<{ id: string }>(`SELECT id FROM ${STAGED} WHERE import_id = $1 AND id IN (${list(ids.length, 2)})`, [importId, ...ids]);
-    for (const r of rows) seen.add(r.id);
-  }
+  let ascending = true;
+  for (let i = 0, prev = order.greatest; i < batch.length && ascending; prev = batch[i++].s.id) ascending = batch[i].s.id > prev;
+  if (!ascending) for (let i = 0; i < batch.length; i += 500) for (const id of await earlier(batch.slice(i, i + 500).map((b) => b.s.id))) seen.add(id);
+  for (const b of batch) if (b.s.id > order.greatest) order.greatest = b.s.id;
   const out: Subscriber[] = [];
   for (const b of batch) {
     if (seen.has(b.s.id)) reject(b.line, `id: ${b.s.id} is on an earlier row`);
@@ -140,12 +141,118 @@ async function dedupe(db: Db, importId: string, batch: { line: number; s: Subscr
   return out;
 }
 
-/** The staged file becomes the whole inventory. */
-async function swap(tx: Db, importId: string): Promise<void> {
-  await tx.run('DELETE FROM subscriber_serving');
-  await tx.run('DELETE FROM subscribers');
-  await tx.run(`INSERT INTO subscribers (${SUBSCRIBER_COLUMNS.join(', ')}) SELECT ${SUBSCRIBER_COLUMNS.join(', ')} FROM ${STAGED} WHERE import_id = $1`, [importId]);
-  await tx.run(`INSERT INTO subscriber_serving (element, subscriber_id) SELECT element, subscriber_id FROM ${STAGED_SERVING} WHERE import_id = $1`, [importId]);
+/** Where an import's rows wait until the whole file is read. */
+interface Target {
+  /** Which of these ids are already loaded from this file. */
+  seen(ids: string[]): Promise<string[]>;
+  add(rows: Subscriber[]): Promise<void>;
+  /** In one short transaction: the rows become the inventory (or join it). */
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * The inventory's two tables as the migrations leave them (a test compares them), under another
+ * name: a replace builds the new inventory there, beside the live one, and swaps it in by renaming.
+ */
+export function inventoryDdl(db: Db, suffix: string): string {
+  return `
+CREATE TABLE subscribers${suffix} (
+  id TEXT PRIMARY KEY, tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT, plan TEXT, arpu_minor BIGINT,
+  serving TEXT NOT NULL, fee_minor BIGINT, usage TEXT
+) WITHOUT_ROWID;
+CREATE TABLE subscriber_serving${suffix} (
+  element TEXT NOT NULL, subscriber_id TEXT NOT NULL, PRIMARY KEY (element, subscriber_id)
+) WITHOUT_ROWID;`.replaceAll('WITHOUT_ROWID', db.kind === 'sqlite' ? 'WITHOUT ROWID' : '');
+}
+
+/**
+ * A replace: the file is loaded into fresh tables beside the live ones, batch by batch, and the
+ * commit renames them in their place; readers see the old inventory until that one transaction
+ * commits. Subscribers go straight into `subscribers_next` (ids mostly come in order: appends).
+ * Their serving pairs are appended to an unindexed table and copied into `subscriber_serving_next`
+ * once, sorted, at the commit: inserted batch by batch they would land all over its B-tree (it is
+ * keyed by element), and every batch's commit would rewrite most of it. That copy is the one
+ * longer transaction (about 1 s per million pairs); it waits on nothing outside. One replace at a
+ * time per database: a second one started meanwhile drops the first's tables, and the first fails.
+ */
+class Rebuilt implements Target {
+  private readonly db: Db;
+  private constructor(db: Db) {
+    this.db = db;
+  }
+
+  static async begin(db: Db): Promise<Rebuilt> {
+    const t = new Rebuilt(db);
+    await t.discard(); // what a crashed replace left
+    await db.exec(inventoryDdl(db, '_next') + ';\nCREATE TABLE import_serving_pairs (element TEXT NOT NULL, subscriber_id TEXT NOT NULL)');
+    return t;
+  }
+
+  async seen(ids: string[]): Promise<string[]> {
+    return (await this.db.query<{ id: string }>(`SELECT id FROM subscribers_next WHERE id IN (${list(ids.length)})`, ids)).map((r) => r.id);
+  }
+
+  async add(rows: Subscriber[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.insertMany('subscribers_next', SUBSCRIBER_COLUMNS, rows.map(subscriberRow));
+      await tx.insertMany('import_serving_pairs', ['element', 'subscriber_id'], rows.flatMap((s) => s.serving.map((e) => [e, s.id])));
+    });
+  }
+
+  async commit(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('INSERT INTO subscriber_serving_next (element, subscriber_id) SELECT element, subscriber_id FROM import_serving_pairs ORDER BY element, subscriber_id');
+      await tx.exec('DROP TABLE import_serving_pairs; DROP TABLE subscriber_serving; DROP TABLE subscribers');
+      await tx.exec('ALTER TABLE subscribers_next RENAME TO subscribers; ALTER TABLE subscriber_serving_next RENAME TO subscriber_serving');
+    });
+  }
+
+  async discard(): Promise<void> {
+    await this.db.exec('DROP TABLE IF EXISTS import_serving_pairs; DROP TABLE IF EXISTS subscriber_serving_next; DROP TABLE IF EXISTS subscribers_next');
+  }
+}
+
+/**
+ * An incremental load: the rows are staged under the import's id, and the commit replaces the
+ * subscribers with those ids (and their serving elements) in one transaction. Several may run at
+ * once; what a crashed one left is cleared by the next after a few hours.
+ */
+class Staged implements Target {
+  private readonly db: Db;
+  private readonly id = randomUUID().slice(0, 8);
+  private readonly at: number;
+  private constructor(db: Db, at: number) {
+    this.db = db;
+    this.at = at;
+  }
+
+  static async begin(db: Db, at: number): Promise<Staged> {
+    await db.run(`DELETE FROM ${STAGED} WHERE started_at < $1`, [at - STALE_STAGING_MS]);
+    await db.run(`DELETE FROM ${STAGED_SERVING} WHERE started_at < $1`, [at - STALE_STAGING_MS]);
+    return new Staged(db, at);
+  }
+
+  async seen(ids: string[]): Promise<string[]> {
+    return (await this.db.query<{ id: string }>(`SELECT id FROM ${STAGED} WHERE import_id = $1 AND id IN (${list(ids.length, 2)})`, [this.id, ...ids])).map((r) => r.id);
+  }
+
+  async add(rows: Subscriber[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.insertMany(STAGED, ['import_id', 'started_at', ...SUBSCRIBER_COLUMNS], rows.map((s) => [this.id, this.at, ...subscriberRow(s)]));
+      await tx.insertMany(STAGED_SERVING, ['import_id', 'started_at', 'element', 'subscriber_id'], servingRows(rows, [this.id, this.at]));
+    });
+  }
+
+  async commit(): Promise<void> {
+    await this.db.transaction((tx) => upsert(tx, this.id));
+    await this.discard();
+  }
+
+  async discard(): Promise<void> {
+    await this.db.run(`DELETE FROM ${STAGED} WHERE import_id = $1`, [this.id]);
+    await this.db.run(`DELETE FROM ${STAGED_SERVING} WHERE import_id = $1`, [this.id]);
+  }
 }
 
 /** The staged rows replace the subscribers with their ids (and their serving elements); the others stay. */

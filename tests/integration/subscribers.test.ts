@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { Store } from '../../src/store/store.ts';
-import { importSubscribers } from '../../src/subscribers/import.ts';
+import { importSubscribers, inventoryDdl } from '../../src/subscribers/import.ts';
 
 afterAll(() => stopDatabases());
 
@@ -155,6 +155,24 @@ describe.each(DATABASES)('subscriber import on %s', (_kind, d) => {
       await store.close();
       store = new Store(open());
       expect(await store.db.query<{ id: string }>("SELECT id FROM elements WHERE id = 'WRITTEN-MEANWHILE'")).toEqual([{ id: 'WRITTEN-MEANWHILE' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('builds a replace in tables shaped exactly like the migrated inventory', async () => {
+    const store = new Store(await d.open());
+    try {
+      await store.migrate();
+      await store.db.exec(inventoryDdl(store.db, '_shape'));
+      const columns = async (table: string) => store.db.kind === 'sqlite'
+        ? (await store.db.query<{ name: string; type: string; notnull: number; pk: number }>(`PRAGMA table_info(${table})`)).map((c) => [c.name, c.type, Number(c.notnull), Number(c.pk)])
+        : (await store.db.query<{ column_name: string; data_type: string; is_nullable: string }>(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).map((c) => [c.column_name, c.data_type, c.is_nullable]);
+      for (const t of ['subscribers', 'subscriber_serving']) expect(await columns(`${t}_shape`), t).toEqual(await columns(t));
+      if (store.db.kind === 'sqlite') {
+        const sql = async (t: string) => (await store.db.query<{ sql: string }>('SELECT sql FROM sqlite_master WHERE name = $1', [t]))[0].sql;
+        for (const t of ['subscribers', 'subscriber_serving']) expect(await sql(`${t}_shape`)).toMatch(/WITHOUT ROWID/);
+      }
     } finally {
       await store.close();
     }
