@@ -340,6 +340,30 @@ describe('the HTTP API under hostile clients', () => {
     }
   });
 
+  it('pages elements by cursor with a default limit', async () => {
+    const dir = tempDir('api-elements');
+    const ids = Array.from({ length: 2500 }, (_, i) => `BS-${String(i).padStart(4, '0')}`);
+    writeFileSync(join(dir, 'topology.yaml'), `elements:\n${ids.map((id) => `  - { id: ${id}, kind: base_station, site: ${id} }\n`).join('')}`);
+    const { daemon } = testDaemon({ topology: { file: join(dir, 'topology.yaml') }, api: { tokens: [{ name: 'noc-anna', hash: hashToken(TOKENS.noc), roles: ['noc'] }] } });
+    await daemon.start();
+    try {
+      const get = async (q: string) => (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements${q}`, { headers: { authorization: `Bearer ${TOKENS.noc}` } })).json();
+      const first = await get('');
+      expect(first.items).toHaveLength(1000);
+      const seen = first.items.map((e: any) => e.id);
+      for (let cursor = first.nextCursor; cursor;) {
+        const page = await get(`?limit=700&cursor=${cursor}`);
+        seen.push(...page.items.map((e: any) => e.id));
+        cursor = page.nextCursor;
+      }
+      expect(seen).toEqual(ids);
+      expect((await get('?cursor=NOPE')).error.field).toBe('cursor');
+      expect((await get('?limit=100000')).error.field).toBe('limit');
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('pages alerts newest first by cursor instead of answering every alert ever stored', async () => {
     const { daemon } = testDaemon({ api: { tokens: [{ name: 'noc-anna', hash: hashToken(TOKENS.noc), roles: ['noc'] }] } });
     await daemon.start();

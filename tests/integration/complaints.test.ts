@@ -195,6 +195,17 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
     expect((await json('/v1/complaints', 'crm', { id: 'Y', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: at(0), colour: 'red' })).body.error.field).toBe('colour');
     expect((await json('/v1/complaints/nope', 'crm')).status).toBe(404);
     expect((await json('/v1/complaints', 'noc', { id: 'Z', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: at(0) })).status).toBe(403);
+    // Times from outside fall in a window around now, or are refused naming the field: no complaint
+    // "overdue since 1970" pages the NOC, none from 2099 freezes a cell's suspicion window.
+    for (const [reportedAt, why] of [['1970-01-01T00:00:00Z', /more than 30 d old$/], ['0001-01-01T00:00:00Z', /more than 30 d old$/],
+      ['2099-01-01T00:00:00Z', /ahead of this host's clock$/], ['9999-12-31T23:59:59Z', /ahead of this host's clock$/]] as const) {
+      const r = await json('/v1/complaints', 'crm', { id: `T-${reportedAt}`, subscriberId: 'A', channel: 'app', category: 'other', reportedAt });
+      expect(r, reportedAt).toMatchObject({ status: 400, body: { error: { field: 'reportedAt', message: expect.stringMatching(why) } } });
+      expect((await json(`/v1/complaints/${encodeURIComponent(`T-${reportedAt}`)}`, 'crm')).status).toBe(404);
+    }
+    const batch = await json('/v1/complaints/batch', 'crm', { items: [{ id: 'T-ok', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: at(0) }, { id: 'T-1970', subscriberId: 'A', channel: 'app', category: 'other', reportedAt: '1970-01-01T00:00:00Z' }] });
+    expect(batch.body).toMatchObject({ accepted: 1, rejected: 1, items: [{ index: 0 }, { index: 1, error: { field: 'reportedAt' } }] });
+    expect((await json('/v1/complaints/T-ok', 'crm', { resolvedAt: '2099-01-01T00:00:00Z' }, 'PATCH')).body.error?.field).toBe('resolvedAt');
     // An unknown subscriber is still a complaint, kept and explained.
     const ghost = await json('/v1/complaints', 'crm', { id: 'G1', subscriberId: 'nobody', channel: 'app', category: 'no_service', reportedAt: at(0) });
     expect(ghost.body).toMatchObject({ status: 'accepted', explanation: ['subscriber nobody is not in the inventory'], customer: { tier: null } });
@@ -223,17 +234,22 @@ describe('complaints over MQTT (Debian Mosquitto)', () => {
       await api('/v1/subscribers/import', { method: 'POST', body: 'id,tier,service,serving\nA,gold,mobile,BS-1\n', headers: { 'content-type': 'text/csv' } });
       await expect.poll(() => logs.some((l) => l.msg === 'complaint intake connected'), { timeout: 5000 }).toBe(true);
       const good = (id: string) => JSON.stringify({ id, subscriberId: 'A', channel: 'app', category: 'weak_signal', reportedAt: new Date().toISOString() });
-      for (const payload of [good('M1'), good('M1'), '{"id": "M2", broken', JSON.stringify({ id: 'M3', subscriberId: 'A', channel: 'app', category: 'noise', reportedAt: new Date().toISOString() }), good('M4')]) {
+      const from2099 = JSON.stringify({ id: 'M6', subscriberId: 'A', channel: 'app', category: 'weak_signal', reportedAt: '2099-01-01T00:00:00Z' });
+      const withNul = JSON.stringify({ id: 'M7', subscriberId: 'A', channel: 'app', category: 'weak_signal', text: 'a\u0000b', reportedAt: new Date().toISOString() });
+      for (const payload of [good('M1'), good('M1'), '{"id": "M2", broken', JSON.stringify({ id: 'M3', subscriberId: 'A', channel: 'app', category: 'noise', reportedAt: new Date().toISOString() }), from2099, withNul, good('M4')]) {
         await publisher.publishAsync('crm/complaints', payload, { qos: 1 });
       }
       await expect.poll(async () => (await api('/v1/complaints/M4')).status, { timeout: 5000 }).toBe(200);
       expect((await (await api('/v1/complaints/M1')).json()).category).toBe('weak_signal');
       expect((await api('/v1/complaints/M3')).status).toBe(404);
+      expect((await api('/v1/complaints/M6')).status).toBe(404); // reported in 2099: refused, acknowledged, never redelivered
+      expect((await api('/v1/complaints/M7')).status).toBe(404); // a NUL PostgreSQL cannot store: refused, not retried for ever
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
       expect(metrics).toContain('netpulse_complaint_messages_total{outcome="stored"} 2');
       expect(metrics).toContain('netpulse_complaint_messages_total{outcome="duplicate"} 1');
-      expect(metrics).toContain('netpulse_complaint_messages_total{outcome="rejected"} 2');
-      expect(logs.filter((l) => l.msg === 'complaint message rejected').map((l) => l.field).sort()).toEqual(['category', 'payload']);
+      expect(metrics).toContain('netpulse_complaint_messages_total{outcome="rejected"} 4');
+      // Logged once per topic and field a minute (the second payload refusal is counted, not logged).
+      expect(logs.filter((l) => l.msg === 'complaint message rejected').map((l) => l.field).sort()).toEqual(['category', 'payload', 'reportedAt']);
 
       // The daemon is down: the broker keeps what arrives for its session, and hands it over after.
       await daemon.stop();
