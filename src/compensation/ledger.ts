@@ -215,10 +215,11 @@ export class Ledger {
           let recorded = live.reduce((a, e) => a + Number(e.amount_minor), 0);
           if (d.amountMinor === recorded) continue;
           const steps = [...d.steps];
-          // Going down before anything left netpulse: withdraw rather than debit. Once one entry was
-          // handed over, every change is a correction (the job may have applied any of them).
-          const unseen = (e: EntryRow) => e.state === 'computed' && e.handed_over_at === null && !this.inFlight.has(e.id);
-          if (d.amountMinor < recorded && live.every(unseen)) {
+          // Going down while nothing was applied (never handed over, or confirmed failed by the job):
+          // withdraw rather than debit. Once one entry may have been applied, every change is a
+          // correction (the job may have applied any of them).
+          const unapplied = (e: EntryRow) => (e.state === 'computed' && e.handed_over_at === null && !this.inFlight.has(e.id)) || (e.state === 'failed' && !this.inFlight.has(e.id));
+          if (d.amountMinor < recorded && live.every(unapplied)) {
             for (const e of live) {
               reverse.push(e.id);
               e.state = 'reversed';
@@ -242,9 +243,9 @@ export class Ledger {
         if (mode === 'preview') return;
         for (let k = 0; k < reverse.length; k += 500) {
           const part = reverse.slice(k, k + 500);
-          // Only what is still unseen; if anything was handed over since the read, roll the chunk back.
-          const n = await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE state = 'computed' AND handed_over_at IS NULL AND id IN (${list(part.length, 2)})`,
-            [`superseded before it was handed over: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
+          // Only what is still unapplied; if anything was handed over (or retried) since the read, roll the chunk back.
+          const n = await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE ((state = 'computed' AND handed_over_at IS NULL) OR state = 'failed') AND id IN (${list(part.length, 2)})`,
+            [`superseded before it was applied: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
           if (n !== part.length) throw new LedgerConflict(`${outageId}: ${part.length - n} of the entries to withdraw were handed over meanwhile; settle again`);
           report.reversed += n;
         }

@@ -201,6 +201,27 @@ describe.each(DATABASES)('a billing job pulling credits on %s', (_kind, d) => {
     }
   });
 
+  it('force majeure after the job confirmed its credits failed: withdrawn, never a debit for money it never credited', async () => {
+    const h = await harness(d);
+    try {
+      const job = billingJob(h);
+      await h.writer.lasting('O-X', 'BS-3', T0, 30);
+      h.clock.now = T0 + 31 * H;
+      await h.settle('O-X');
+      const first = await job.pull();
+      expect(first.length).toBeGreaterThan(0);
+      const failed = await h.call('POST', '/v1/credits/confirm', { confirmations: first.map((id) => ({ id, outcome: 'failed', reason: 'account locked' })) }, { 'idempotency-key': 'job-run-failed-1' });
+      expect(failed.body.results.every((x: any) => x.result === 'changed')).toBe(true);
+      const set = await h.call('PUT', '/v1/outages/O-X/force-majeure', { reason: 'regional flood' });
+      expect(set.body.resettled).toMatchObject({ entries: 0, reversed: first.length });
+      const second = await job.pull();
+      expect(second).toEqual([]); // nothing to debit: nothing was applied
+      for (const id of first) expect((await h.book.get(id))!.state).toBe('reversed');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('gives a cursor to keep: later pulls get only new entries, in order, even after the clock steps back', async () => {
     const WALL = Date.parse('2026-06-01T12:00:00Z');
     vi.useFakeTimers({ toFake: ['Date'] });
