@@ -78,15 +78,11 @@ export class SqliteDb implements Db {
 
   async bulk<T>(fn: () => Promise<T>): Promise<T> {
     // 256 MiB while a bulk load runs (10M subscribers touch B-trees far larger than the usual cache), given back after.
-    // Its many commits checkpoint the WAL once at the end, not every 4 MB: pages it rewrites batch
-    // after batch (B-tree interiors) are copied into the database once. Durability is the same.
-    this.db.exec(`PRAGMA cache_size = -${SqliteDb.BULK_CACHE_KIB}; PRAGMA wal_autocheckpoint = 262144`);
+    this.db.exec(`PRAGMA cache_size = -${SqliteDb.BULK_CACHE_KIB}`);
     try {
       return await fn();
     } finally {
-      this.db.exec(`PRAGMA cache_size = -${SqliteDb.CACHE_KIB}; PRAGMA wal_autocheckpoint = 1000`);
-      while (this.busy()) await this.open;
-      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.db.exec(`PRAGMA cache_size = -${SqliteDb.CACHE_KIB}`);
     }
   }
 

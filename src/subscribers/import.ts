@@ -69,7 +69,7 @@ async function run(db: Db, input: AsyncIterable<string | Uint8Array>, o: ImportO
     report.rejected++;
     if (report.problems.length < 1000) report.problems.push({ line, reason });
   };
-  const target = o.mode === 'replace' ? await Rebuilt.begin(db) : await Staged.begin(db, now());
+  const target = o.mode === 'replace' ? await Rebuilt.begin(db, now()) : await Staged.begin(db, now());
   let batch: { line: number; s: Subscriber }[] = [];
   const order = { greatest: '' };
   const load = async () => {
@@ -155,61 +155,80 @@ interface Target {
  * The inventory's two tables as the migrations leave them (a test compares them), under another
  * name: a replace builds the new inventory there, beside the live one, and swaps it in by renaming.
  */
-export function inventoryDdl(db: Db, suffix: string): string {
+export function inventoryDdl(db: Db, names: { subscribers: string; serving: string }): string {
   return `
-CREATE TABLE subscribers${suffix} (
+CREATE TABLE ${names.subscribers} (
   id TEXT PRIMARY KEY, tier TEXT NOT NULL, service TEXT NOT NULL, region TEXT, plan TEXT, arpu_minor BIGINT,
   serving TEXT NOT NULL, fee_minor BIGINT, usage TEXT
 ) WITHOUT_ROWID;
-CREATE TABLE subscriber_serving${suffix} (
+CREATE TABLE ${names.serving} (
   element TEXT NOT NULL, subscriber_id TEXT NOT NULL, PRIMARY KEY (element, subscriber_id)
 ) WITHOUT_ROWID;`.replaceAll('WITHOUT_ROWID', db.kind === 'sqlite' ? 'WITHOUT ROWID' : '');
 }
 
 /**
- * A replace: the file is loaded into fresh tables beside the live ones, batch by batch, and the
- * commit renames them in their place; readers see the old inventory until that one transaction
- * commits. Subscribers go straight into `subscribers_next` (ids mostly come in order: appends).
- * Their serving pairs are appended to an unindexed table and copied into `subscriber_serving_next`
- * once, sorted, at the commit: inserted batch by batch they would land all over its B-tree (it is
- * keyed by element), and every batch's commit would rewrite most of it. That copy is the one
- * longer transaction (about 1 s per million pairs); it waits on nothing outside. One replace at a
- * time per database: a second one started meanwhile drops the first's tables, and the first fails.
+ * A replace: the file is loaded into fresh tables beside the live ones, named for this import,
+ * batch by batch, and the commit renames them in their place; readers see the old inventory until
+ * that one transaction commits. Subscribers go straight into their table (ids mostly come in
+ * order: appends). Their serving pairs are appended to an unindexed table and copied, sorted, into
+ * the keyed one once at the commit: inserted batch by batch they would land all over its B-tree
+ * (it is keyed by element), and every batch's commit would rewrite most of it. That copy is the
+ * one longer transaction (about 1 s per million pairs); it waits on nothing outside. Two replaces
+ * at once (the command line and the API) each build their own tables; the last to commit wins,
+ * whole. Tables a crashed replace left are dropped by the next one after a few hours.
  */
 class Rebuilt implements Target {
   private readonly db: Db;
-  private constructor(db: Db) {
+  private readonly subscribers: string;
+  private readonly serving: string;
+  private readonly pairs: string;
+  private constructor(db: Db, id: string) {
     this.db = db;
+    this.subscribers = `subscribers_next_${id}`;
+    this.serving = `subscriber_serving_next_${id}`;
+    this.pairs = `import_serving_pairs_${id}`;
   }
 
-  static async begin(db: Db): Promise<Rebuilt> {
-    const t = new Rebuilt(db);
-    await t.discard(); // what a crashed replace left
-    await db.exec(inventoryDdl(db, '_next') + ';\nCREATE TABLE import_serving_pairs (element TEXT NOT NULL, subscriber_id TEXT NOT NULL)');
+  static async begin(db: Db, at: number): Promise<Rebuilt> {
+    await Rebuilt.dropStale(db, at);
+    const t = new Rebuilt(db, `${at.toString(36)}_${randomUUID().slice(0, 8)}`);
+    await db.exec(`${inventoryDdl(db, { subscribers: t.subscribers, serving: t.serving })};\nCREATE TABLE ${t.pairs} (element TEXT NOT NULL, subscriber_id TEXT NOT NULL)`);
     return t;
   }
 
+  /** Drops the tables of replaces that started more than STALE_STAGING_MS ago and never ended. */
+  private static async dropStale(db: Db, at: number): Promise<void> {
+    const names = db.kind === 'sqlite'
+      ? await db.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'subscribers_next_%' OR name LIKE 'subscriber_serving_next_%' OR name LIKE 'import_serving_pairs_%')")
+      : await db.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND (tablename LIKE 'subscribers_next_%' OR tablename LIKE 'subscriber_serving_next_%' OR tablename LIKE 'import_serving_pairs_%')");
+    for (const { name } of names) {
+      const m = /_next_([0-9a-z]+)_[0-9a-f]{8}$|^import_serving_pairs_([0-9a-z]+)_[0-9a-f]{8}$/.exec(name);
+      const started = m ? parseInt(m[1] ?? m[2], 36) : 0;
+      if (started < at - STALE_STAGING_MS) await db.exec(`DROP TABLE IF EXISTS ${name}`);
+    }
+  }
+
   async seen(ids: string[]): Promise<string[]> {
-    return (await this.db.query<{ id: string }>(`SELECT id FROM subscribers_next WHERE id IN (${list(ids.length)})`, ids)).map((r) => r.id);
+    return (await this.db.query<{ id: string }>(`SELECT id FROM ${this.subscribers} WHERE id IN (${list(ids.length)})`, ids)).map((r) => r.id);
   }
 
   async add(rows: Subscriber[]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.insertMany('subscribers_next', SUBSCRIBER_COLUMNS, rows.map(subscriberRow));
-      await tx.insertMany('import_serving_pairs', ['element', 'subscriber_id'], rows.flatMap((s) => s.serving.map((e) => [e, s.id])));
+      await tx.insertMany(this.subscribers, SUBSCRIBER_COLUMNS, rows.map(subscriberRow));
+      await tx.insertMany(this.pairs, ['element', 'subscriber_id'], rows.flatMap((s) => s.serving.map((e) => [e, s.id])));
     });
   }
 
   async commit(): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.run('INSERT INTO subscriber_serving_next (element, subscriber_id) SELECT element, subscriber_id FROM import_serving_pairs ORDER BY element, subscriber_id');
-      await tx.exec('DROP TABLE import_serving_pairs; DROP TABLE subscriber_serving; DROP TABLE subscribers');
-      await tx.exec('ALTER TABLE subscribers_next RENAME TO subscribers; ALTER TABLE subscriber_serving_next RENAME TO subscriber_serving');
+      await tx.run(`INSERT INTO ${this.serving} (element, subscriber_id) SELECT element, subscriber_id FROM ${this.pairs} ORDER BY element, subscriber_id`);
+      await tx.exec(`DROP TABLE ${this.pairs}; DROP TABLE subscriber_serving; DROP TABLE subscribers`);
+      await tx.exec(`ALTER TABLE ${this.subscribers} RENAME TO subscribers; ALTER TABLE ${this.serving} RENAME TO subscriber_serving`);
     });
   }
 
   async discard(): Promise<void> {
-    await this.db.exec('DROP TABLE IF EXISTS import_serving_pairs; DROP TABLE IF EXISTS subscriber_serving_next; DROP TABLE IF EXISTS subscribers_next');
+    await this.db.exec(`DROP TABLE IF EXISTS ${this.pairs}; DROP TABLE IF EXISTS ${this.serving}; DROP TABLE IF EXISTS ${this.subscribers}`);
   }
 }
 

@@ -164,7 +164,7 @@ describe.each(DATABASES)('subscriber import on %s', (_kind, d) => {
     const store = new Store(await d.open());
     try {
       await store.migrate();
-      await store.db.exec(inventoryDdl(store.db, '_shape'));
+      await store.db.exec(inventoryDdl(store.db, { subscribers: 'subscribers_shape', serving: 'subscriber_serving_shape' }));
       const columns = async (table: string) => store.db.kind === 'sqlite'
         ? (await store.db.query<{ name: string; type: string; notnull: number; pk: number }>(`PRAGMA table_info(${table})`)).map((c) => [c.name, c.type, Number(c.notnull), Number(c.pk)])
         : (await store.db.query<{ column_name: string; data_type: string; is_nullable: string }>(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).map((c) => [c.column_name, c.data_type, c.is_nullable]);
@@ -175,6 +175,49 @@ describe.each(DATABASES)('subscriber import on %s', (_kind, d) => {
       }
     } finally {
       await store.close();
+    }
+  });
+
+});
+
+// Two connections in one process: on PostgreSQL only, as in production. Two SQLite connections in
+// one process would wait for each other inside one thread (its busy wait blocks the event loop);
+// the command line and the daemon are two processes, and run the same code as here.
+describe.each(DATABASES.filter(([kind]) => kind === 'PostgreSQL'))('subscriber imports side by side on %s', (_kind, d) => {
+  it('two replaces at once (the command line and the API) never mix: each builds its own tables, the last to commit wins whole', async () => {
+    const open = await d.opener();
+    const daemon = new Store(open());
+    const cli = new Store(open());
+    try {
+      await daemon.migrate();
+      const header = 'id,tier,service,serving\n';
+      const row = (id: string) => `${id},standard,mobile,BS-1-C1\n`;
+      let release!: () => void;
+      const paused = new Promise<void>((r) => (release = r));
+      async function* slowA() {
+        yield header;
+        for (let i = 1; i <= 3; i++) yield row(`A-${i}`);
+        await paused;
+        for (let i = 4; i <= 6; i++) yield row(`A-${i}`);
+      }
+      const o = { format: 'csv' as const, mode: 'replace' as const, known: (e: string) => KNOWN.has(e), batchSize: 2 };
+      const a = importSubscribers(daemon, slowA(), o);
+      async function* b() {
+        yield header;
+        for (let i = 1; i <= 6; i++) {
+          if (i === 4) release(); // A's client goes on while B is still loading
+          yield row(`B-${i}`);
+        }
+      }
+      const rb = await importSubscribers(cli, b(), o);
+      const ra = await a;
+      expect([ra.committed, rb.committed]).toEqual([true, true]);
+      const ids = (await daemon.db.query<{ id: string }>('SELECT id FROM subscribers ORDER BY id')).map((r) => r.id);
+      expect([['A-1', 'A-2', 'A-3', 'A-4', 'A-5', 'A-6'], ['B-1', 'B-2', 'B-3', 'B-4', 'B-5', 'B-6']]).toContainEqual(ids);
+      expect((await serving(daemon)).map((x) => x.split('>')[0]).sort()).toEqual(ids);
+    } finally {
+      await cli.close();
+      await daemon.close();
     }
   });
 });
