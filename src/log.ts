@@ -19,15 +19,27 @@ export function scrub(text: string): string {
   return out;
 }
 
-/** Scrubs the strings of a logged object, three levels deep (beyond that, objects are left as they are). */
-function scrubObject(o: Record<string, unknown>, depth = 0): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(o)) {
-    const next = typeof v === 'string' ? scrub(v) : v && typeof v === 'object' && !Array.isArray(v) && depth < 3 ? scrubObject(v as Record<string, unknown>, depth + 1) : v;
-    if (next !== v) (copy ??= { ...o })[k] = next;
+/**
+ * Scrubs the strings of a logged value, six levels deep: in objects and arrays. Errors are left
+ * to the `err` serializer (which scrubs them once serialized); the line written is scrubbed again
+ * as a whole, so nothing deeper, in a child's bindings or in the message, gets through either.
+ */
+function scrubValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return scrub(v);
+  if (v === null || typeof v !== 'object' || depth >= 6) return v;
+  if (v instanceof Error) return v;
+  if (Array.isArray(v)) {
+    const out = v.map((x) => scrubValue(x, depth + 1));
+    return out.some((x, i) => x !== v[i]) ? out : v;
   }
-  return copy ?? o;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const next = scrubValue(x, depth + 1);
+    if (next !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = next;
+  }
+  return copy ?? v;
 }
+const scrubObject = (o: Record<string, unknown>) => scrubValue(o) as Record<string, unknown>;
 
 export interface LogOptions {
   level?: string;
@@ -48,13 +60,25 @@ export function createLogger(opts: LogOptions = {}): Logger {
     redact: { paths, censor: '[redacted]' },
     base: { pid: process.pid },
     // Tokens and passwords inside strings (a URL with #token=, mqtt://user:pass@host) never reach a line either.
-    formatters: { log: (o: Record<string, unknown>) => scrubObject(o) },
+    formatters: { log: scrubObject, bindings: scrubObject },
     serializers: { err: (e: Error) => scrubObject(pino.stdSerializers.err(e) as unknown as Record<string, unknown>) },
-    hooks: { logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) { method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a))); } },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        // `log.error(err)` alone: pino would copy the error's message into msg as it stands.
+        if (args[0] instanceof Error && typeof args[1] !== 'string') args = [args[0], args[0].message, ...args.slice(1)];
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)));
+      },
+    },
   };
-  if (opts.destination) return pino(options, opts.destination);
-  if (opts.format === 'pretty') {
+  if (opts.format === 'pretty' && !opts.destination) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } });
   }
-  return pino(options, pino.destination({ fd: 2, sync: false }));
+  const out = opts.destination ?? pino.destination({ fd: 2, sync: false });
+  // The last net: every line as written, scrubbed whole (a child's bindings, a deep object, the message).
+  const sink = out as DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void };
+  return pino(options, {
+    write: (line: string) => out.write(scrub(line)),
+    flush: (cb?: (err?: Error) => void) => (sink.flush ? sink.flush(cb) : cb?.()),
+    flushSync: () => sink.flushSync?.(),
+  } as DestinationStream);
 }

@@ -16,7 +16,8 @@ export class LogThrottle {
   }
 
   /** Returns undefined to stay quiet, or the number of events suppressed since the last line. */
-  allow(key: string): number | undefined {
+  allow(whole: string): number | undefined {
+    const key = whole.length > 256 ? whole.slice(0, 256) : whole; // keys come from outside (topics): bounded in size too
     const t = this.now();
     const e = this.last.get(key);
     if (e && t - e.at < this.intervalMs) {

@@ -235,7 +235,9 @@ export class MqttCollector implements Collector {
       const late = refusal ? undefined : checkTime(s.time, now, this.times);
       if (refusal || late) {
         this.count(refusal ?? late!);
-        decoded.problems.push(refusal ? `${s.measurement} for ${s.element}: ${refusal.replaceAll('_', ' ')}` : `${s.measurement} for ${s.element}: ${describeRefusal(late!, s.time, now, this.times)}`);
+        // Names and ids from outside are cut short in what is logged: a megabyte id must not make a megabyte line.
+        const what = `${s.measurement.slice(0, 60)} for ${s.element.slice(0, 100)}`;
+        decoded.problems.push(refusal ? `${what}: ${refusal.replaceAll('_', ' ')}` : `${what}: ${describeRefusal(late!, s.time, now, this.times)}`);
         continue;
       }
       batch.push(s);
@@ -243,7 +245,7 @@ export class MqttCollector implements Collector {
     }
     if (decoded.problems.length > 0) {
       this.stats.problems += decoded.problems.length;
-      this.warn(`problem:${topic}`, { topic, problems: decoded.problems.slice(0, 5) }, 'mqtt values left out');
+      this.warn(`problem:${topic}`, { topic, problems: decoded.problems.slice(0, 5).map((p) => p.slice(0, 300)) }, 'mqtt values left out');
     }
     if (batch.length === 0) {
       this.stats.rejected++;
@@ -318,9 +320,10 @@ export class MqttCollector implements Collector {
     this.stats.rejected++;
     this.count(code);
     const m = this.stats.rejectedByTopic;
-    m.set(topic, (m.get(topic) ?? 0) + 1);
+    const key = topic.slice(0, 256); // a topic may be 64 KiB: the per-topic counts keep a bounded key
+    m.set(key, (m.get(key) ?? 0) + 1);
     if (m.size > MAX_TOPIC_KEYS) m.delete(m.keys().next().value!);
-    this.warn(`reject:${topic}`, { topic, reason }, 'mqtt message rejected; acknowledged and dropped');
+    this.warn(`reject:${topic}`, { topic: topic.slice(0, 300), reason: reason.slice(0, 500) }, 'mqtt message rejected; acknowledged and dropped');
   }
 
   private warn(key: string, fields: Record<string, unknown>, msg: string): void {

@@ -129,9 +129,11 @@ const encodeCursor = (o: Outage) => Buffer.from(`${o.startedAt}|${o.id}`).toStri
 function decodeCursor(c: string): { startedAt: number; id: string } {
   const s = Buffer.from(c, 'base64url').toString('utf8');
   const bar = s.indexOf('|');
-  const startedAt = Number(s.slice(0, bar));
-  if (bar < 0 || !Number.isFinite(startedAt)) throw new ApiError(400, 'bad_request', 'query cursor: not a cursor from a previous page', 'cursor');
-  return { startedAt, id: s.slice(bar + 1) };
+  // A cursor comes back from the client: the time an integer ms, the id without control characters.
+  const startedAt = /^-?\d{1,16}$/.test(s.slice(0, bar)) ? Number(s.slice(0, bar)) : NaN;
+  const id = s.slice(bar + 1);
+  if (bar < 0 || !Number.isSafeInteger(startedAt) || CONTROL.test(id) || id.length > 300) throw new ApiError(400, 'bad_request', 'query cursor: not a cursor from a previous page', 'cursor');
+  return { startedAt, id };
 }
 
 const encodeImpactCursor = (i: ImpactSpan) => Buffer.from(`${i.since}|${i.subscriberId}`).toString('base64url');

@@ -23,4 +23,17 @@ describe('log lines', () => {
     for (const secret of ['AAAA1111', 'BBBB2222', 'CCCC3333', 'DDDD4444', 'EEEE5555']) expect(text).not.toContain(secret);
     expect(lines[0]).toMatchObject({ url: 'http://h/ui/#token=[redacted]', token: '[redacted]', nested: { broker: 'mqtt://u:[redacted]@b' } });
   });
+
+  it('scrubs an error logged alone, a child logger\'s bindings, arrays and deep objects, and keeps the error whole', () => {
+    const { logger, lines } = memoryLogger();
+    logger.error(new Error('connect failed: mqtt://np:FFFF6666@broker'));
+    logger.child({ broker: 'mqtts://np:GGGG7777@broker:8883' }).info('connected');
+    logger.info({ urls: ['mqtt://np:HHHH8888@a', 'ok'], a: { b: { c: { d: { e: { url: 'http://u:IIII9999@h/' } } } } } }, 'nested');
+    const err = Object.assign(new Error('x'), { request: { url: 'http://admin:JJJJ0000@influx:8086/' } });
+    logger.error({ err }, 'with props');
+    const text = JSON.stringify(lines);
+    for (const secret of ['FFFF6666', 'GGGG7777', 'HHHH8888', 'IIII9999', 'JJJJ0000']) expect(text).not.toContain(secret);
+    expect(lines[3].err).toMatchObject({ type: 'Error', message: 'x', request: { url: 'http://admin:[redacted]@influx:8086/' } });
+    expect(lines[0].msg).toBe('connect failed: mqtt://np:[redacted]@broker');
+  });
 });
