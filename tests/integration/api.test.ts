@@ -122,6 +122,10 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     ['/v1/outages?limit=0', 'limit', 'query limit: '],
     ['/v1/outages?state=broken', 'state', 'query state: '],
     ['/v1/outages?cursor=%21%21', 'cursor', 'query cursor: '],
+    // Hand-made cursors: a fractional or huge time, a control character in the id (PostgreSQL answered 500).
+    ...['1.5|x', '1e20|x', '99999999999999999999|x', '1|a\u0000b'].map((c) => [`/v1/outages?cursor=${Buffer.from(c).toString('base64url')}`, 'cursor', 'query cursor: not a cursor'] as const),
+    [`/v1/alerts?cursor=${Buffer.from('1.5|x').toString('base64url')}`, 'cursor', 'query cursor: not a cursor'],
+    [`/v1/outages/AGG-7@${T0 + H}/subscribers?cursor=${Buffer.from('1e20|x').toString('base64url')}`, 'cursor', 'query cursor: not a cursor'],
     ['/v1/outages?colour=red', 'colour', 'query colour: unknown parameter'],
     ['/v1/outages?from=yesterday', 'from', 'query from: '],
     ['/v1/elements/BS-1/availability?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z', 'to', 'query to: must be after from'],
