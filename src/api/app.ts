@@ -123,7 +123,7 @@ const alertsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
 });
-const span = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`);
+const span = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 
 const encodeCursor = (o: Outage) => Buffer.from(`${o.startedAt}|${o.id}`).toString('base64url');
 function decodeCursor(c: string): { startedAt: number; id: string } {
@@ -466,6 +466,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
 
   app.get('/v1/events', { onRequest: guard(READ) }, async (req, reply) => {
     if (!d.events) throw new ApiError(404, 'not_found', 'no live events in this daemon');
+    if (req.method === 'HEAD') return reply.type('text/event-stream').send(); // a probe, not a stream: no slot held
     const caller = (req as FastifyRequest & { caller: Caller }).caller;
     if (!d.events.admits(caller.name)) throw new ApiError(429, 'too_many_streams', `${caller.name} already holds the most streams a token may open`);
     reply.hijack();
@@ -540,9 +541,13 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
-  app.get('/v1/maintenance', { onRequest: guard(NOC) }, async () => ({
-    items: (await d.store.maintenance()).map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
-  }));
+  app.get('/v1/maintenance', { onRequest: guard(NOC) }, async (req) => {
+    // Bounded: windows still to come or ended in the last `days` (30), at most `limit` (500), by start.
+    const q = parse(z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30), limit: z.coerce.number().int().min(1).max(5000).default(500) }), req.query, 'query');
+    const since = now() - q.days * 86_400_000;
+    const all = (await d.store.maintenance()).filter((w) => w.end >= since);
+    return { items: all.slice(0, q.limit).map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })), more: all.length > q.limit };
+  });
 
   const MAINTENANCE: Role[] = ['maintenance'];
   const bounds = d.maintenance ?? { maxLengthMs: 7 * 86_400_000, maxPastMs: 3_600_000, maxAheadMs: 366 * 86_400_000 };
@@ -553,8 +558,15 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     if (unknown.length > 0) throw new ApiError(400, 'bad_request', `elements: unknown element(s) ${unknown.slice(0, 5).join(', ')}`, 'elements');
     const w: MaintenanceWindow = { id: b.id, elements: b.elements, sites: b.sites, start: Date.parse(b.start), end: Date.parse(b.end), reason: b.reason };
     // Bounded: a window that starts long ago would make a running outage "planned" after the fact.
+    // A running window may still be changed (ended early, extended, its reason fixed) as long as
+    // the change reaches no earlier and no further into the past: same or later start, no new elements or sites.
     const t = now();
-    if (w.start < t - bounds.maxPastMs) throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxPastMs)} in the past`, 'start');
+    const before = w.start < t - bounds.maxPastMs ? (await d.store.maintenance()).find((x) => x.id === w.id) : undefined;
+    const sameScope = before !== undefined && w.start >= before.start
+      && (w.elements ?? []).every((e) => (before.elements ?? []).includes(e)) && (w.sites ?? []).every((x) => (before.sites ?? []).includes(x));
+    if (w.start < t - bounds.maxPastMs && !sameScope) {
+      throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxPastMs)} in the past${before ? ' (a running window may change, but not start earlier or cover more)' : ''}`, 'start');
+    }
     if (w.start > t + bounds.maxAheadMs) throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxAheadMs)} ahead`, 'start');
     if (w.end - w.start > bounds.maxLengthMs) throw new ApiError(400, 'bad_request', `body end: a window may last at most ${span(bounds.maxLengthMs)}`, 'end');
     const created = await d.store.saveMaintenance(w, (req as FastifyRequest & { caller: Caller }).caller.name, now());
@@ -583,6 +595,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
 
   app.get('/v1/alerts/stream', { onRequest: guard(NOC) }, async (req, reply) => {
     if (!d.alertStream) throw new ApiError(404, 'not_found', 'no alert stream in this daemon');
+    if (req.method === 'HEAD') return reply.type('text/event-stream').send(); // a probe, not a stream: no slot held
     const caller = (req as FastifyRequest & { caller: Caller }).caller;
     if (!d.alertStream.admits(caller.name)) throw new ApiError(429, 'too_many_streams', `${caller.name} already holds the most streams a token may open`);
     const last = req.headers['last-event-id'];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { CompensationService } from '../compensation/service.ts';
 import { creditView, tmf678, IdempotencyConflict, type Credit, type CreditBook } from '../compensation/credits.ts';
-import type { CreditState } from '../compensation/ledger.ts';
+import { LedgerConflict, type CreditState } from '../compensation/ledger.ts';
 import type { Policy } from '../../correlators/compensation/policy.ts';
 import type { Caller, Role } from './auth.ts';
 import { ApiError, parse, iso } from './http.ts';
@@ -123,10 +123,20 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     return d.service.preview(id);
   });
 
+  /** Settles an outage; a hand-over that raced it (PostgreSQL) is a 409 to retry, not a 500. */
+  const settle = async (id: string, done = '') => {
+    try {
+      return await d.service.settle(id);
+    } catch (err) {
+      if (err instanceof LedgerConflict) throw new ApiError(409, 'conflict', `${done}${err.message}: POST /v1/outages/{id}/compensation/settle again (the scheduled batch does too)`);
+      throw err;
+    }
+  };
+
   app.post('/v1/outages/:id/compensation/settle', { onRequest: guard(JOBS) }, async (req) => {
     const { id } = req.params as { id: string };
     await outageOr404(id);
-    return d.service.settle(id);
+    return settle(id);
   });
 
   app.put('/v1/outages/:id/force-majeure', { onRequest: guard(MAINTENANCE) }, async (req) => {
@@ -136,7 +146,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     const caller = (req as FastifyRequest & { caller: Caller }).caller;
     await store.setForceMajeure(id, { by: caller.name, at: now(), reason: b.reason });
     // Credits already computed are withdrawn (or corrected) by settling again.
-    const r = o.state === 'closed' ? await d.service.settle(id) : undefined;
+    const r = o.state === 'closed' ? await settle(id, 'force majeure is set, but its settlement conflicted: ') : undefined;
     return { outageId: id, forceMajeure: { by: caller.name, at: iso(now()), reason: b.reason }, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
   });
 
@@ -144,7 +154,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     const { id } = req.params as { id: string };
     const o = await outageOr404(id);
     await store.setForceMajeure(id, undefined);
-    const r = o.state === 'closed' ? await d.service.settle(id) : undefined;
+    const r = o.state === 'closed' ? await settle(id, 'force majeure is withdrawn, but its settlement conflicted: ') : undefined;
     return { outageId: id, forceMajeure: null, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
   });
 

@@ -96,7 +96,8 @@ export const OPENAPI = {
     '/v1/elements/{id}/availability': { get: { summary: 'Availability over a period (unplanned outages)', parameters: [id('id'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/sites/{site}/availability': { get: { summary: "A site's availability: the mean of its elements'", parameters: [id('site'), q('from', time, 'start'), q('to', time, 'end')], responses: ok('Availability') } },
     '/v1/maintenance': {
-      get: { summary: 'Maintenance windows (role noc)', responses: ok('Windows') },
+      get: { summary: 'Maintenance windows still to come or ended in the last `days` (role noc), by start', parameters: [q('days', { type: 'integer', minimum: 1, maximum: 400 }, 'how far back ended windows go (30)'),
+        q('limit', { type: 'integer', minimum: 1, maximum: 5000 }, 'at most (500); `more` says whether there were more')], responses: ok('Windows') },
       post: { summary: 'Create or replace a window (role maintenance): outages inside are planned, not paged. Bounded by api.maintenance: it may start at most maxPast (1 h) ago and maxAhead ahead, and last at most maxLength (7 d). Its announcement time is when it was created, and becomes now again when a change makes it cover more', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['id', 'start', 'end'], properties: {
         id: { type: 'string' }, elements: { type: 'array', items: { type: 'string' } }, sites: { type: 'array', items: { type: 'string' } },
         start: { type: 'string', format: 'date-time' }, end: { type: 'string', format: 'date-time' }, reason: { type: 'string' } } } } } },

@@ -92,6 +92,9 @@ describe('the alert stream on the API (GET /v1/alerts/stream)', () => {
       expect(open.map((r) => r.statusCode)).toEqual([200, 200]);
       const third = await connect();
       expect(third.statusCode).toBe(429);
+      // A HEAD probe answers at once and holds no slot.
+      const head = await fetch(`${base}/v1/alerts/stream`, { method: 'HEAD', headers: { authorization: `Bearer ${NOC}` } });
+      expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream']);
       third.resume();
       expect((await follow(base, NOC, () => true)).status).toBe(200); // another token is not held back
       open.shift()!.destroy();
