@@ -214,6 +214,14 @@ export class CreditBook {
     }));
   }
 
+  /** The same page as `pull`, for someone who only looks (the NOC, a complaint desk): nothing is marked handed over. */
+  async peek(f: CreditFilter): Promise<Pulled> {
+    const wantReversed = f.states?.includes('reversed') ?? false;
+    const page = await this.select(this.db(), { ...f, limit: f.limit + 1 });
+    const scanned = page.slice(0, f.limit);
+    return { items: scanned.filter((c) => wantReversed || c.state !== 'reversed'), cursor: scanned.at(-1)?.seq ?? f.afterSeq ?? 0, more: page.length > f.limit };
+  }
+
   /** What is owed to the push channel, oldest first. */
   pending(limit: number): Promise<Credit[]> {
     return this.list({ states: ['computed'], limit });

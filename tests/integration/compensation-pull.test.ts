@@ -44,7 +44,8 @@ async function harness(d: Db) {
   app.setErrorHandler((err: Error, _req, reply) => (err instanceof ApiError
     ? reply.code(err.status).send({ error: { code: err.code, message: err.message } })
     : reply.code(500).send({ error: { code: 'internal', message: err.message } })));
-  const guard = () => async (req: object) => { Object.assign(req, { caller: { name: 'billing', roles: ['compensation', 'noc'] } }); };
+  const caller = { name: 'billing', roles: ['compensation', 'noc'] };
+  const guard = () => async (req: object) => { Object.assign(req, { caller: { ...caller } }); };
   compensationRoutes(app, store, { service, book, policies: [operator], onApplied: (c) => told.push(...c) }, guard, () => clock.now);
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object, headers: Record<string, string> = {}) => {
     const r = await app.inject({ method, url: path, ...(body && { payload: body }), headers });
@@ -65,7 +66,7 @@ async function harness(d: Db) {
     }
     return m;
   };
-  return { url, store, clock, ledger, book, call, settle, owed, held, told, writer: new OutageWriter(store, topology), close: async () => { await app.close(); await store.close(); } };
+  return { url, store, clock, ledger, book, call, settle, owed, held, told, caller, writer: new OutageWriter(store, topology), close: async () => { await app.close(); await store.close(); } };
 }
 type Harness = Awaited<ReturnType<typeof harness>>;
 
@@ -217,6 +218,24 @@ describe.each(DATABASES)('a billing job pulling credits on %s', (_kind, d) => {
       const second = await job.pull();
       expect(second).toEqual([]); // nothing to debit: nothing was applied
       for (const id of first) expect((await h.book.get(id))!.state).toBe('reversed');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a NOC or complaint desk reading credits only looks: nothing is handed over, a later cut still withdraws', async () => {
+    const h = await harness(d);
+    try {
+      await h.writer.lasting('O-R', 'BS-3', T0, 30);
+      h.clock.now = T0 + 31 * H;
+      await h.settle('O-R');
+      h.caller.roles = ['noc'];
+      const read = await h.call('GET', '/v1/credits?outage=O-R');
+      expect(read.body.items.length).toBeGreaterThan(0);
+      for (const c of read.body.items) expect((await h.call('GET', `/v1/credits/${c.id}`)).body.handedOverAt ?? null).toBeNull();
+      h.caller.roles = ['compensation'];
+      await h.store.setForceMajeure('O-R', { by: 'ops', at: h.clock.now, reason: 'flood' });
+      expect(await h.settle('O-R')).toMatchObject({ entries: 0, reversed: read.body.items.length });
     } finally {
       await h.close();
     }
