@@ -52,6 +52,8 @@ export function selfMetrics(parts: MeteredParts): string {
     if (c instanceof SnmpCollector) out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome.', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures]]));
     if (c instanceof MqttCollector) {
       out.push(metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker: c.name, outcome: 'accepted' }, c.stats.messages - c.stats.rejected - c.stats.unmatched], [{ broker: c.name, outcome: 'rejected' }, c.stats.rejected], [{ broker: c.name, outcome: 'unmatched' }, c.stats.unmatched]]));
+      out.push(metric('netpulse_mqtt_unacknowledged_messages', 'gauge', 'QoS 1 messages taken whose PUBACK waits for their group commit.', [[{ broker: c.name }, c.unacknowledged]]));
+      out.push(metric('netpulse_mqtt_acknowledged_total', 'counter', 'QoS 1 messages acknowledged to the broker once persisted.', [[{ broker: c.name }, c.stats.acknowledged]]));
       out.push(metric('netpulse_mqtt_refused_total', 'counter', 'MQTT messages refused whole and samples refused one by one, by reason.', [...c.stats.refused].map(([reason, n]) => [{ broker: c.name, reason }, n])));
     }
     if (c instanceof IcmpCollector) out.push(metric('netpulse_icmp_rounds_total', 'counter', 'ICMP probe rounds by outcome.', [[{ outcome: 'done' }, c.stats.rounds], [{ outcome: 'skipped' }, c.stats.skipped], [{ outcome: 'failed' }, c.stats.failures]]));

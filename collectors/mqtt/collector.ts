@@ -36,14 +36,21 @@ export interface MqttStats {
   rejectedByTopic: Map<string, number>;
   /** Times the sinks could not persist a message; it stays unacknowledged with the broker. */
   persistFailures: number;
+  /** QoS 1 messages acknowledged to the broker (each once its samples were persisted). */
+  acknowledged: number;
+  /** The most PUBACKs released in one turn of the event loop: what one group commit covers. */
+  largestCommit: number;
   /** Messages refused whole and samples refused one by one, by reason (a fixed set of reasons). */
   refused: Map<string, number>;
 }
 
 interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
 
-/** Acknowledgements held back on one connection until what they acknowledge is persisted. */
-interface Cork { stream: NodeJS.WritableStream & { cork(): void; uncork(): void; destroy(err?: Error): void; destroyed: boolean }; pending: number }
+type Stream = NodeJS.WritableStream & { destroy(err?: Error): void; destroyed: boolean };
+type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: () => void, ...rest: unknown[]) => void;
+
+/** A QoS 1 message's PUBACK, held until what it acknowledges is persisted. */
+interface HeldAck { stream: Stream; messageId: number; persisted: boolean; puback?: { cmd: string; messageId?: number }; send?: SendPacket }
 
 const MAX_TOPIC_KEYS = 1_000;
 
@@ -60,7 +67,7 @@ const MAX_TOPIC_KEYS = 1_000;
  */
 export class MqttCollector implements Collector {
   readonly name: string;
-  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, refused: new Map() };
+  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, refused: new Map() };
   private readonly o: MqttCollectorOptions;
   private readonly decoders: Decoder[];
   private readonly allows: AllowCheck[];
@@ -76,7 +83,11 @@ export class MqttCollector implements Collector {
   private connectedOnce = false;
   private down = false;
   private stopping = false;
-  private cork: Cork | undefined;
+  /** PUBACKs not yet sent, in the order their messages came (MQTT wants them sent in that order). */
+  private readonly held: HeldAck[] = [];
+  private readonly heldById = new Map<number, HeldAck>();
+  /** PUBACKs sent in this turn of the event loop (one group commit's, as its promises settle together). */
+  private releasedThisTurn = 0;
 
   constructor(o: MqttCollectorOptions) {
     this.o = o;
@@ -121,6 +132,7 @@ export class MqttCollector implements Collector {
     const client = mqtt.connect(b.url, options);
     this.client = client;
     client.handleMessage = (packet, done) => this.onMessage(client, packet, done);
+    this.holdAcks(client);
     client.on('connect', (connack) => {
       if (this.down || !this.connectedOnce) this.log.info({ broker: b.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
       this.connectedOnce = true;
@@ -128,6 +140,7 @@ export class MqttCollector implements Collector {
       this.subscribe(client);
     });
     client.on('close', () => {
+      this.forget();
       if (!this.down && !this.stopping) this.log.warn({ broker: b.url }, 'mqtt connection lost; reconnecting (the broker keeps the session)');
       this.down = true;
     });
@@ -158,11 +171,13 @@ export class MqttCollector implements Collector {
   }
 
   /**
-   * mqtt.js calls this for each message, one at a time, and sends the PUBACK when `done` is called.
-   * The socket is corked first, so the PUBACKs of every message handled before the pipeline's
-   * next group commit wait in this process; they are released only once all of those messages
-   * are persisted. If persisting fails, the connection is dropped with the PUBACKs unsent, and
-   * the broker delivers those messages again after the reconnect.
+   * mqtt.js calls this for each message, one at a time, and hands the next one over when `done`
+   * is called, sending the PUBACK then. `done` is called at once, so messages keep coming while
+   * earlier ones are persisted; the PUBACK itself is held (see `holdAcks`) until the pipeline's
+   * group commit that holds the message is durable, and released the moment it is: under a steady
+   * stream, the broker's unacknowledged count stays at what one or two commits cover. If
+   * persisting fails, the connection is dropped with those PUBACKs unsent, and the broker delivers
+   * the messages again after the reconnect.
    */
   private onMessage(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
     let accepted: Promise<void> | undefined;
@@ -172,35 +187,77 @@ export class MqttCollector implements Collector {
       // A bug, not bad input (decoding problems are handled inside): keep the session alive.
       this.log.error({ err, topic: packet.topic }, 'mqtt message handling failed');
     }
-    if (!accepted || packet.qos === 0) {
+    if (packet.qos === 0 || packet.messageId === undefined) {
       accepted?.catch((err) => this.persistFailed(err, undefined));
       done();
       return;
     }
-    const stream = client.stream as unknown as Cork['stream'];
-    let cork = this.cork;
-    if (!cork || cork.stream !== stream || cork.pending === 0) {
-      stream.cork();
-      cork = this.cork = { stream, pending: 0 };
-    }
-    const held = cork;
-    held.pending++;
-    accepted.then(() => {
-      if (--held.pending === 0) held.stream.uncork();
-    }, (err) => {
-      held.pending--;
-      this.persistFailed(err, held);
-    });
-    done();
+    const ack: HeldAck = { stream: client.stream as unknown as Stream, messageId: packet.messageId, persisted: accepted === undefined };
+    this.held.push(ack);
+    this.heldById.set(ack.messageId, ack);
+    accepted?.then(() => {
+      ack.persisted = true;
+      this.release();
+    }, (err) => this.persistFailed(err, ack.stream));
+    done(); // mqtt.js now asks to send the PUBACK: `holdAcks` keeps it with `ack`
   }
 
-  private persistFailed(err: unknown, held: Cork | undefined): void {
+  /**
+   * Routes mqtt.js's PUBACKs through `held`: each waits for its message's persistence and for
+   * every PUBACK before it. mqtt.js has no hook for this; `_sendPacket` is its one way out to the
+   * socket (mqtt 5.x), and anything that is not a held PUBACK passes straight through.
+   */
+  private holdAcks(client: MqttClient): void {
+    const c = client as unknown as { _sendPacket: SendPacket };
+    const send = c._sendPacket.bind(client) as SendPacket;
+    c._sendPacket = (packet, cb, ...rest) => {
+      const ack = packet.cmd === 'puback' && packet.messageId !== undefined ? this.heldById.get(packet.messageId) : undefined;
+      if (!ack || ack.puback) return send(packet, cb, ...rest);
+      ack.puback = packet;
+      ack.send = send;
+      cb?.(); // the pump goes on to the next message; the PUBACK goes out from release()
+      this.release();
+    };
+  }
+
+  /** Sends the PUBACKs at the head of the queue whose messages are persisted, in order. */
+  private release(): void {
+    while (this.held.length > 0 && this.held[0].persisted && this.held[0].puback) {
+      const ack = this.held.shift()!;
+      this.heldById.delete(ack.messageId);
+      this.stats.acknowledged++;
+      if (this.releasedThisTurn++ === 0) {
+        setImmediate(() => {
+          this.stats.largestCommit = Math.max(this.stats.largestCommit, this.releasedThisTurn);
+          this.releasedThisTurn = 0;
+        });
+      }
+      if (!ack.stream.destroyed) ack.send!(ack.puback!, () => {});
+    }
+  }
+
+  /** The connection is gone: the broker delivers again whatever was not acknowledged on it. */
+  private forget(stream?: Stream): void {
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      if (stream && this.held[i].stream !== stream) continue;
+      this.heldById.delete(this.held[i].messageId);
+      this.held.splice(i, 1);
+    }
+  }
+
+  /** Messages taken and not yet acknowledged to the broker. */
+  get unacknowledged(): number {
+    return this.held.length;
+  }
+
+  private persistFailed(err: unknown, stream: Stream | undefined): void {
     this.stats.persistFailures++;
     const suppressed = this.throttle.allow('persist');
     if (suppressed !== undefined) {
       this.log.error({ err, suppressed }, 'cannot persist mqtt samples; dropping the connection unacknowledged (the broker will deliver them again)');
     }
-    if (held && !held.stream.destroyed) held.stream.destroy();
+    if (stream && !stream.destroyed) stream.destroy();
+    if (stream) this.forget(stream);
   }
 
   /** Decodes one message; returns the promise of its persistence, or nothing when there is nothing to keep. */

@@ -1,0 +1,92 @@
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, connect, type Socket } from 'node:net';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { startMosquitto, tempDir, type Server } from '../helpers/servers.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import type { MqttCollector } from '../../collectors/mqtt/collector.ts';
+
+/**
+ * A TCP relay between netpulse and the broker that reads the MQTT packets going each way: what
+ * the broker sees. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed, and
+ * `worst` the most it ever was, measured at each packet (not sampled).
+ */
+async function watchedLink(target: number) {
+  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    const down = mqttPacket.parser({ protocolVersion: 5 });
+    const up = mqttPacket.parser({ protocolVersion: 5 });
+    down.on('packet', (p) => {
+      if (p.cmd === 'connack' || p.cmd !== 'publish' || p.qos !== 1) return;
+      state.delivered++;
+      state.unacked++;
+      state.worst = Math.max(state.worst, state.unacked);
+    });
+    up.on('packet', (p) => {
+      if (p.cmd !== 'puback') return;
+      state.acked++;
+      state.unacked--;
+    });
+    upstream.on('data', (b) => down.parse(b));
+    client.on('data', (b) => up.parse(b));
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { state, port: (server.address() as { port: number }).port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+}
+
+describe('MQTT acknowledgements under a steady stream (Debian Mosquitto)', () => {
+  let broker: Server;
+  beforeAll(async () => { broker = await startMosquitto(); });
+  afterAll(() => broker?.stop());
+
+  it('acknowledges each group commit as soon as it is durable: what the broker has unacknowledged stays within two commits', async () => {
+    const dir = tempDir('mqtt-acks');
+    writeFileSync(join(dir, 'topology.yaml'), `elements:\n${Array.from({ length: 20 }, (_, i) => `  - { id: BS-${i}, kind: base_station, site: s${i} }\n`).join('')}`);
+    const link = await watchedLink(broker.port);
+    const { daemon } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      mqtt: { brokers: [{ name: 'edge', url: `mqtt://127.0.0.1:${link.port}`, clientId: 'np-acks', subscriptions: [
+        { topic: 'tele/+/json', format: 'json', element: '{1}', measurement: 'lte_cell', fields: { rsrp_dbm: '$.rsrp', seq: { path: '$.seq', type: 'int' } }, time: '$.ts', allow: { kinds: ['base_station'] } },
+      ] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors.find((c) => c.name === 'mqtt:edge') as MqttCollector;
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'acks-pub' });
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      await vi.waitFor(async () => {
+        await publisher.publishAsync('tele/BS-0/json', JSON.stringify({ rsrp: -90, seq: -1, ts: Date.now() }), { qos: 1 });
+        expect(mq.stats.acknowledged).toBeGreaterThan(0);
+      }, { timeout: 10_000, interval: 100 });
+      // A steady stream of 20,000 messages, published without waiting: the broker sends them on as
+      // fast as netpulse takes them, so netpulse is never idle until the end.
+      const N = 20_000;
+      const sent: Promise<unknown>[] = [];
+      for (let seq = 0; seq < N; seq++) sent.push(publisher.publishAsync(`tele/BS-${seq % 20}/json`, JSON.stringify({ rsrp: -90, seq, ts: Date.now() }), { qos: 1 }));
+      await Promise.all(sent);
+      await vi.waitFor(() => expect(link.state.acked).toBe(link.state.delivered), { timeout: 30_000, interval: 50 });
+      expect(mq.stats.acknowledged).toBe(mq.stats.messages);
+      console.log(JSON.stringify({ delivered: link.state.delivered, worstUnacknowledgedAtBroker: link.state.worst, largestCommit: mq.stats.largestCommit }));
+      // The broker never held more unacknowledged than two commits cover (the one being persisted
+      // and the one filling), nowhere near the stream: a kill -9 redelivers that much at most.
+      expect(link.state.worst).toBeLessThanOrEqual(2 * mq.stats.largestCommit);
+      expect(link.state.worst).toBeLessThan(N / 10);
+      expect(daemon.metrics()).toMatch(/netpulse_mqtt_unacknowledged_messages\{broker="mqtt:edge"\} 0/);
+    } finally {
+      await publisher.endAsync();
+      await daemon.stop();
+      link.close();
+    }
+  });
+});
