@@ -5,6 +5,7 @@ import { benchSnmp } from './snmp-poll.ts';
 import { benchSink } from './sink.ts';
 import { benchMemory } from './memory.ts';
 import { benchMqtt } from './mqtt.ts';
+import { benchMqttAcks } from './mqtt-acks.ts';
 import { benchIcmp } from './icmp.ts';
 import { benchCorrelation } from './correlation.ts';
 import { benchDetection } from './detection.ts';
@@ -18,6 +19,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['sink', 'Time-series sink with its spool (VictoriaMetrics on loopback)', benchSink],
   ['memory', 'Memory: the daemon polling 1,000 simulated devices', benchMemory],
   ['mqtt', 'MQTT ingest, QoS 1 JSON (Mosquitto on loopback)', benchMqtt],
+  ['mqtt-acks', 'MQTT acknowledgements under a steady stream, with a kill -9 (a netpulse process, Mosquitto, VictoriaMetrics)', benchMqttAcks],
   ['icmp', 'ICMP probing, 1,000 loopback targets (fping)', benchIcmp],
   ['correlation', 'Outage correlation: a storm in 50,000 elements', benchCorrelation],
   ['detection', 'Outage detection: 1,000 polled elements, switches dying one by one', benchDetection],

@@ -1,54 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, connect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
-import mqttPacket from 'mqtt-packet';
+import { watchedLink } from '../helpers/mqtt-wire.ts';
 import { startMosquitto, tempDir, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { netpulse } from '../helpers/process.ts';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import type { MqttCollector } from '../../collectors/mqtt/collector.ts';
-
-/**
- * A TCP relay between netpulse and the broker that reads the MQTT packets going each way: what
- * the broker sees. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed, and
- * `worst` the most it ever was, measured at each packet (not sampled).
- */
-async function watchedLink(target: number) {
-  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0, duplicates: 0, connections: 0 };
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    state.connections++;
-    state.unacked = 0; // a new session: what the last one left unacknowledged comes again, counted anew
-    const down = mqttPacket.parser({ protocolVersion: 5 });
-    const up = mqttPacket.parser({ protocolVersion: 5 });
-    down.on('packet', (p) => {
-      if (p.cmd === 'connack' || p.cmd !== 'publish' || p.qos !== 1) return;
-      state.delivered++;
-      if (p.dup) state.duplicates++;
-      state.unacked++;
-      state.worst = Math.max(state.worst, state.unacked);
-    });
-    up.on('packet', (p) => {
-      if (p.cmd !== 'puback') return;
-      state.acked++;
-      state.unacked--;
-    });
-    upstream.on('data', (b) => down.parse(b));
-    client.on('data', (b) => up.parse(b));
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { state, port: (server.address() as { port: number }).port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
-}
 
 describe('MQTT acknowledgements under a steady stream (Debian Mosquitto)', () => {
   let broker: Server;
