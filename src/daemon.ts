@@ -108,12 +108,22 @@ export function checkProfiles(config: Config): { path: string; message: string }
 }
 
 /**
- * What is valid but unwise: an MQTT subscription or presence topic that names no elements, kinds
- * or regions may speak for every element of the topology (any publisher the broker lets in can
- * put a core switch down). Printed by check-config, logged at start.
+ * What is valid but unwise: an SNMP or ICMP target whose element is not in the topology (never
+ * judged); an MQTT subscription or presence topic that names no elements, kinds or regions (it
+ * may speak for every element: any publisher the broker lets in can put a core switch down).
+ * Printed by check-config, logged at start.
  */
-export function configWarnings(config: Config): { path: string; message: string }[] {
+export function configWarnings(config: Config, topology?: Topology): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
+  // A target whose element is not in the topology is polled and written, but never judged: a typo cuts it out of outage tracking.
+  if (topology && topology.size > 0) {
+    const check = (kind: string, targets: readonly { name: string; element?: string }[]) => targets.forEach((t, i) => {
+      const element = t.element ?? t.name;
+      if (!topology.elements.has(element)) out.push({ path: `${kind}.targets[${i}]${t.element ? '.element' : '.name'}`, message: `element "${element}" is not in the topology: it is polled and written but never judged (no health, no outage)` });
+    });
+    check('snmp', config.snmp.targets);
+    check('icmp', config.icmp.targets);
+  }
   config.mqtt.brokers.forEach((b, i) => {
     const open = (a: { elements?: unknown; kinds?: unknown; regions?: unknown }) => !a.elements && !a.kinds && !a.regions;
     b.subscriptions.forEach((s, j) => {

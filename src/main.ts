@@ -74,7 +74,11 @@ function checkConfig(file: string | undefined): number {
     for (const p of problems) console.error(`  ${formatProblem(p)}`);
     return 1;
   }
-  const warnings = configWarnings(config!);
+  let topology;
+  try {
+    topology = readTopology(config!, config!.sim.enabled ? new SimNetwork(config!.sim) : undefined);
+  } catch { /* its problems were reported above */ }
+  const warnings = configWarnings(config!, topology);
   for (const w of warnings) console.error(`  warning: ${formatProblem(w)}`);
   console.log(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning(s))` : ''}`);
   return 0;
@@ -132,7 +136,11 @@ async function start(file: string | undefined): Promise<number> {
   const format = config.daemon.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.daemon.logFormat;
   const logger = createLogger({ level: config.daemon.logLevel, format });
   logger.info({ config: file ?? 'embedded defaults', dataDir: config.daemon.dataDir }, 'netpulse starting');
-  for (const w of configWarnings(config)) logger.warn({ path: w.path }, w.message);
+  let known;
+  try {
+    known = readTopology(config, config.sim.enabled ? new SimNetwork(config.sim) : undefined);
+  } catch { /* build() reports a bad topology */ }
+  for (const w of configWarnings(config, known)) logger.warn({ path: w.path }, w.message);
   let daemon;
   try {
     daemon = build(config, { logger });

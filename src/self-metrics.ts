@@ -49,7 +49,10 @@ export function selfMetrics(parts: MeteredParts): string {
     out.push(metric('netpulse_spool_errors_total', 'counter', 'Writes the disk refused (full, gone); nothing they held was acknowledged.', [[{}, sink.stats.writeErrors]]));
   }
   for (const c of collectors) {
-    if (c instanceof SnmpCollector) out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome.', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures]]));
+    if (c instanceof SnmpCollector) {
+      out.push(metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome; skipped: due again while the last poll of the target still ran (the poller is falling behind).', [[{ outcome: 'answered' }, c.stats.polls - c.stats.failures], [{ outcome: 'failed' }, c.stats.failures], [{ outcome: 'skipped' }, c.scheduleStats.overruns]]));
+      out.push(metric('netpulse_snmp_polls_waiting', 'gauge', 'Polls due and waiting for a free slot (concurrency).', [[{}, c.scheduleStats.waiting]]));
+    }
     if (c instanceof MqttCollector) {
       out.push(metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker: c.name, outcome: 'accepted' }, c.stats.messages - c.stats.rejected - c.stats.unmatched], [{ broker: c.name, outcome: 'rejected' }, c.stats.rejected], [{ broker: c.name, outcome: 'unmatched' }, c.stats.unmatched]]));
       out.push(metric('netpulse_mqtt_unacknowledged_messages', 'gauge', 'QoS 1 messages taken whose PUBACK waits for their group commit.', [[{ broker: c.name }, c.unacknowledged]]));

@@ -157,6 +157,9 @@ describe('the demo on embedded defaults', () => {
       expect(text).toMatch(/^: netpulse live events\nretry: 3000\n\nid: 1\n/);
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
       expect(metrics).toContain('netpulse_live_listeners 1');
+      // A poller falling behind shows: polls skipped because the target's last one still ran.
+      expect(metrics).toMatch(/netpulse_snmp_polls_total\{outcome="skipped"\} \d+/);
+      expect(metrics).toMatch(/netpulse_snmp_polls_waiting \d+/);
     } finally {
       ac.abort();
       await daemon.stop();

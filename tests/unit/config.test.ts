@@ -96,3 +96,23 @@ describe('check-config warnings', () => {
     expect(configWarnings(config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].allow', 'mqtt.brokers[0].presence.allow']);
   });
 });
+
+describe('check-config warnings about targets', () => {
+  it('names an SNMP or ICMP target whose element is not in the topology', async () => {
+    const { Topology } = await import('../../src/topology/topology.ts');
+    const { topology } = Topology.build([{ id: 'SW-1', kind: 'aggregation', parents: [] }]);
+    const { config } = parseConfigText(`snmp:
+  targets:
+    - { name: SW-1, host: 127.0.0.1 }
+    - { name: sw2, element: SW-2, host: 127.0.0.2 }
+icmp:
+  targets:
+    - { name: SW-1-ping, element: SW-1, host: 127.0.0.1 }
+    - { name: typo, host: 127.0.0.3 }
+`, {});
+    expect(configWarnings(config!, topology!).map((w) => `${w.path}: ${w.message.split(':')[0]}`)).toEqual([
+      'snmp.targets[1].element: element "SW-2" is not in the topology',
+      'icmp.targets[1].name: element "typo" is not in the topology',
+    ]);
+  });
+});
