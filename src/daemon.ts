@@ -305,6 +305,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       await store.saveTopology([...topology.elements.values()]);
       const active = await store.activeOutages();
       outages.restore(active);
+      // Health as the last run left it, so an element last seen down is not `unknown` until it speaks again.
+      const restoredHealth = outages.restoreHealth(await store.lastTransitions(), Date.now());
+      if (restoredHealth > 0) log.info({ elements: restoredHealth }, 'element health restored from the last run');
       if (active.length > 0) log.info({ outages: active.map((o) => o.id) }, 'continuing outages open before the restart');
       // What a crash between an outage write and its scope write left behind is put right here.
       const restored = store;

@@ -43,6 +43,8 @@ interface SourceState {
   badSince: number | undefined;
   goodSince: number | undefined;
   goodRun: number;
+  /** Restored after a restart: staleness counts from then, not from the last check before it. */
+  restoredAt?: number;
 }
 
 interface ElementState extends ElementHealth {
@@ -122,14 +124,30 @@ export class HealthTracker {
     return this.settle(check.element, el, check.time);
   }
 
+  /**
+   * Health as a previous run left it (after a restart or a kill -9): each element's last state,
+   * with the source that set it, as if that source had just reported. New checks of that source go
+   * on from there with the usual hysteresis (a restored `down` needs `recoverAfter` good checks);
+   * a source that says nothing goes stale `staleAfterMs` after `now`, as any silent source does.
+   * Elements already seen in this run are left alone. Emits no transition.
+   */
+  restore(entries: readonly { element: string; source: string; state: HealthState; since: number; reason: string }[], now: number): void {
+    for (const e of entries) {
+      if (this.elements.has(e.element) || e.state === 'unknown') continue;
+      const src: SourceState = { recent: [], state: e.state, since: e.since, reason: e.reason, lastCheck: e.since, badSince: e.state === 'up' ? undefined : e.since, goodSince: e.state === 'up' ? e.since : undefined, goodRun: 0, restoredAt: now };
+      this.elements.set(e.element, { state: e.state, since: e.since, reason: e.reason, sources: new Map([[e.source, src]]) });
+    }
+  }
+
   /** Sources silent past `staleAfterMs` become unknown. Call it on a timer with the current time. */
   tick(now: number): HealthTransition[] {
     const out: HealthTransition[] = [];
     for (const [id, el] of this.elements) {
       let changed = false;
       for (const src of el.sources.values()) {
-        if (src.state !== 'unknown' && now - src.lastCheck > this.o.staleAfterMs) {
-          this.setSource(src, 'unknown', src.lastCheck + this.o.staleAfterMs, 'no data past its period');
+        const heard = Math.max(src.lastCheck, src.restoredAt ?? -Infinity);
+        if (src.state !== 'unknown' && now - heard > this.o.staleAfterMs) {
+          this.setSource(src, 'unknown', heard + this.o.staleAfterMs, 'no data past its period');
           changed = true;
         }
       }

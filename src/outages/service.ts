@@ -55,6 +55,21 @@ export class OutageService implements Consumer {
     this.dirty = true;
   }
 
+  /**
+   * Health a previous run left (each element's last transition, from the store); call before
+   * `start`. The source is read from the transition's reason ("snmp: timeout", a radio verdict);
+   * one that names none (staleness) is left unknown. Elements not in the topology are skipped.
+   */
+  restoreHealth(last: readonly HealthTransition[], now: number): number {
+    const entries = last.filter((t) => this.topology.elements.has(t.element)).flatMap((t) => {
+      const source = sourceOf(t.reason);
+      return source ? [{ element: t.element, source, state: t.to, since: t.at, reason: t.reason }] : [];
+    });
+    this.health.restore(entries, now);
+    this.dirty = true;
+    return entries.length;
+  }
+
   /** Outages a previous run left open (from the store); call before `start`. */
   restore(outages: Outage[]): void {
     this.outages.restore(outages);
@@ -121,4 +136,12 @@ export class OutageService implements Consumer {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** The health source a transition's reason names: `<source>: ...` for reachability, the radio's verdicts for cells. */
+export function sourceOf(reason: string): string | undefined {
+  const m = /^([a-z][a-z0-9_-]*): /.exec(reason);
+  if (m) return m[1];
+  if (/^(RSRP|SINR) |^cell operationally down|^radio in range/.test(reason)) return 'radio';
+  return undefined;
 }

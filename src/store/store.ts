@@ -132,6 +132,16 @@ export class Store {
     return rows.map((r) => ({ element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason }));
   }
 
+  /** Each element's last health transition: where a restart picks health up again. */
+  async lastTransitions(): Promise<HealthTransition[]> {
+    const rows = await this.db.query<{ element: string; at: number; from_state: string; to_state: string; reason: string }>(
+      'SELECT t.* FROM health_transitions t WHERE t.at = (SELECT MAX(at) FROM health_transitions l WHERE l.element = t.element) ORDER BY t.element');
+    // Two transitions of one element at the same time: the later row decides (ties are rare; either is a fair start).
+    const last = new Map<string, HealthTransition>();
+    for (const r of rows) last.set(r.element, { element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason });
+    return [...last.values()];
+  }
+
   /**
    * Records an outage event: the outage as it now is, its impacted elements (those that left get
    * their end time), and the event in its history, all in one transaction. Idempotent: the same
