@@ -113,6 +113,10 @@ export function checkProfiles(config: Config): { path: string; message: string }
  * may speak for every element: any publisher the broker lets in can put a core switch down).
  * Printed by check-config, logged at start.
  */
+/** The measurements and radio fields the health rules read (correlators/health/check.ts). */
+const HEALTH_MEASUREMENTS = ['reachability', 'lte_cell'];
+const RADIO_FIELDS = ['rsrp_dbm', 'sinr_db', 'oper_status'];
+
 export function configWarnings(config: Config, topology?: Topology): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   // A target whose element is not in the topology is polled and written, but never judged: a typo cuts it out of outage tracking.
@@ -128,6 +132,13 @@ export function configWarnings(config: Config, topology?: Topology): { path: str
     const open = (a: { elements?: unknown; kinds?: unknown; regions?: unknown }) => !a.elements && !a.kinds && !a.regions;
     b.subscriptions.forEach((s, j) => {
       if (open(s.allow)) out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].allow`, message: `names no elements, kinds or regions: ${s.topic} may speak for every element of the topology` });
+      // What the health rules read (README: Health): a mapping that feeds none of it judges nothing, silently.
+      const fields = Object.keys(s.fields);
+      if (s.measurement === 'lte_cell' && !fields.some((f) => RADIO_FIELDS.includes(f))) {
+        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].fields`, message: `lte_cell without ${RADIO_FIELDS.join(', ')}: the radio health rule has nothing to read (its cells stay unknown)` });
+      } else if (s.measurement && !HEALTH_MEASUREMENTS.includes(s.measurement)) {
+        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].measurement`, message: `no health rule reads ${s.measurement} (they read ${HEALTH_MEASUREMENTS.join(', ')}): it is written, but judges nothing` });
+      }
     });
     if (b.presence && open(b.presence.allow)) out.push({ path: `mqtt.brokers[${i}].presence.allow`, message: `names no elements, kinds or regions: ${b.presence.topic} may say any element of the topology is offline` });
   });

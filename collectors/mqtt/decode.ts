@@ -46,7 +46,7 @@ function compileSpec(spec: string): Getter {
   };
 }
 
-interface CompiledField { name: string; get: Getter; type: 'float' | 'int' | 'bool' | 'string'; scale?: number }
+interface CompiledField { name: string; get: Getter; type: 'float' | 'int' | 'bool' | 'string'; scale?: number; optional?: boolean }
 
 /** One subscription's mapping, compiled once. */
 export interface Decoder {
@@ -147,7 +147,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
   const tags = Object.entries(sub.tags).map(([k, spec]) => ({ name: k, get: compileSpec(spec) }));
   const fields: CompiledField[] = Object.entries(sub.fields).map(([name, f]) => typeof f === 'string'
     ? { name, get: compileSpec(f), type: 'float' as const }
-    : { name, get: compileSpec(f.path), type: f.type, scale: f.scale });
+    : { name, get: compileSpec(f.path), type: f.type, scale: f.scale, optional: f.optional });
   const time = sub.time ? compileSpec(sub.time) : undefined;
   const each = sub.each ? compileSpec(sub.each) : undefined;
   const fieldName = sub.field ? compileSpec(sub.field) : undefined;
@@ -166,6 +166,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
     let n = 0;
     for (const field of fields) {
       const raw = field.get(levels, json);
+      if (field.optional && (raw === undefined || raw === null)) continue; // not carried: nothing to say
       try {
         f[field.name] = fieldValue(field, raw);
         n++;

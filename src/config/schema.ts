@@ -86,6 +86,8 @@ const mqttField = z.union([valueSpec, z.strictObject({
   /** float (default) accepts numbers and numeric strings; int writes an integer; bool, string as named. */
   type: z.enum(['float', 'int', 'bool', 'string']).default('float'),
   scale: z.number().optional(),
+  /** A field most messages do not carry: absent (or null), it is left out silently; present but malformed, it is counted. */
+  optional: z.boolean().default(false),
 })]);
 
 export const mqttSubscription = z.strictObject({

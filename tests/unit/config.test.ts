@@ -93,7 +93,7 @@ describe('check-config warnings', () => {
         - { topic: a/+, format: json, element: "{1}", measurement: x, fields: { v: $.v } }
         - { topic: b/+, format: json, element: "{1}", measurement: x, fields: { v: $.v }, allow: { kinds: [base_station] } }
 `, {});
-    expect(configWarnings(config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].allow', 'mqtt.brokers[0].presence.allow']);
+    expect(configWarnings(config!).map((w) => w.path).filter((p) => p.endsWith('.allow'))).toEqual(['mqtt.brokers[0].subscriptions[0].allow', 'mqtt.brokers[0].presence.allow']);
   });
 });
 
@@ -114,5 +114,20 @@ icmp:
       'snmp.targets[1].element: element "SW-2" is not in the topology',
       'icmp.targets[1].name: element "typo" is not in the topology',
     ]);
+  });
+});
+
+describe('check-config warnings about health', () => {
+  it('names an MQTT mapping whose measurement or fields no health rule reads', () => {
+    const { config } = parseConfigText(`mqtt:
+  brokers:
+    - name: m
+      url: mqtt://127.0.0.1:1883
+      subscriptions:
+        - { topic: a/+, format: json, element: "{1}", measurement: lte_cell, fields: { rsrp: $.rsrp }, allow: { kinds: [cell] } }
+        - { topic: b/+, format: json, element: "{1}", measurement: lte_cell, fields: { rsrp_dbm: $.rsrp }, allow: { kinds: [cell] } }
+        - { topic: c/+, format: json, element: "{1}", measurement: radio, fields: { rsrp_dbm: $.rsrp }, allow: { kinds: [cell] } }
+`, {});
+    expect(configWarnings(config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].fields', 'mqtt.brokers[0].subscriptions[2].measurement']);
   });
 });

@@ -58,6 +58,16 @@ describe('JSON payloads', () => {
     ]);
   });
 
+  it('leaves an optional field out silently when a message does not carry it, and counts it when it is malformed', () => {
+    const optional = sub({ topic: 't/+', format: 'json', element: '{1}', measurement: 'lte_cell',
+      fields: { rsrp_dbm: '$.rsrp', cqi: { path: '$.cqi', type: 'int', optional: true }, band: { path: '$.band', type: 'string', optional: true } } });
+    const absent = optional.decode('t/BS-1', json({ rsrp: -90, band: null }), 0);
+    expect(absent.samples[0].fields).toEqual({ rsrp_dbm: -90 });
+    expect(absent.problems).toEqual([]);
+    const malformed = optional.decode('t/BS-1', json({ rsrp: -90, cqi: 'high' }), 0);
+    expect(malformed.problems).toEqual(['field cqi: expected an integer, got "high"']);
+  });
+
   it('rejects what cannot become a sample, saying why', () => {
     expect(() => cell.decode('tele/BS-7/cell/2', Buffer.from('{"radio": '), 0)).toThrow(DecodeError);
     expect(() => cell.decode('tele/BS-7/cell/2', Buffer.from('{"radio": '), 0)).toThrow(/not JSON/);
