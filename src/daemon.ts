@@ -17,6 +17,7 @@ import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
 import { OutageService } from './outages/service.ts';
 import { Topology, TopologyError } from './topology/topology.ts';
+import { ruleBook } from '../correlators/health/check.ts';
 import { loadTopology } from './topology/load.ts';
 import { Store } from './store/store.ts';
 import { SqliteDb } from './store/sqlite.ts';
@@ -113,12 +114,9 @@ export function checkProfiles(config: Config): { path: string; message: string }
  * may speak for every element: any publisher the broker lets in can put a core switch down).
  * Printed by check-config, logged at start.
  */
-/** The measurements and radio fields the health rules read (correlators/health/check.ts). */
-const HEALTH_MEASUREMENTS = ['reachability', 'lte_cell'];
-const RADIO_FIELDS = ['rsrp_dbm', 'sinr_db', 'oper_status'];
-
 export function configWarnings(config: Config, topology?: Topology): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
+  const book = ruleBook(config.health.thresholds, config.health.rules);
   // A target whose element is not in the topology is polled and written, but never judged: a typo cuts it out of outage tracking.
   if (topology && topology.size > 0) {
     const check = (kind: string, targets: readonly { name: string; element?: string }[]) => targets.forEach((t, i) => {
@@ -134,10 +132,12 @@ export function configWarnings(config: Config, topology?: Topology): { path: str
       if (open(s.allow)) out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].allow`, message: `names no elements, kinds or regions: ${s.topic} may speak for every element of the topology` });
       // What the health rules read (README: Health): a mapping that feeds none of it judges nothing, silently.
       const fields = Object.keys(s.fields);
-      if (s.measurement === 'lte_cell' && !fields.some((f) => RADIO_FIELDS.includes(f))) {
-        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].fields`, message: `lte_cell without ${RADIO_FIELDS.join(', ')}: the radio health rule has nothing to read (its cells stay unknown)` });
-      } else if (s.measurement && !HEALTH_MEASUREMENTS.includes(s.measurement)) {
-        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].measurement`, message: `no health rule reads ${s.measurement} (they read ${HEALTH_MEASUREMENTS.join(', ')}): it is written, but judges nothing` });
+      const rules = book.get(s.measurement ?? '');
+      if (s.measurement === 'reachability' || s.format === 'line' || s.format === 'value') return;
+      if (!rules) {
+        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].measurement`, message: `no health rule reads ${s.measurement} (they read reachability, ${[...book.keys()].join(', ')}; health.rules adds more): it is written, but judges nothing` });
+      } else if (!fields.some((f) => rules.some((r) => r.field === f))) {
+        out.push({ path: `mqtt.brokers[${i}].subscriptions[${j}].fields`, message: `${s.measurement} without ${rules.map((r) => r.field).join(', ')}: its health rules have nothing to read (its elements stay unknown)` });
       }
     });
     if (b.presence && open(b.presence.allow)) out.push({ path: `mqtt.brokers[${i}].presence.allow`, message: `names no elements, kinds or regions: ${b.presence.topic} may say any element of the topology is offline` });

@@ -30,36 +30,91 @@ export const DEFAULT_THRESHOLDS: Thresholds = { rsrpDegradedDbm: -110, sinrDegra
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined);
 
 /**
- * Turns a sample into health checks. Pure. Reachability (any probe) says ok/fail/stale, with loss
- * and latency making an answered element degraded; `ping` rounds likewise; `lte_cell` says about
- * the cell (its `cell_name` tag names the element): operationally down is a failure, poor RSRP or
- * SINR a degradation. Other samples say nothing about health.
+ * A health rule over one numeric field of a measurement. The radio rules are three of these
+ * (`radioRules`); an operator adds their own (`health.rules`) for telemetry that names its fields
+ * otherwise, or for measurements of their own.
  */
-export function checksOf(s: Sample, t: Thresholds = DEFAULT_THRESHOLDS): Check[] {
-  switch (s.measurement) {
-    case 'reachability': {
-      const source = s.tags.probe ?? 'unknown';
-      if (s.fields.stale === true) return [{ element: s.element, source, time: s.time, verdict: 'stale', reason: 'no data past its period' }];
-      if (s.fields.up === false) return [{ element: s.element, source, time: s.time, verdict: 'fail', reason: `${source}: ${String(s.fields.error ?? s.fields.reason ?? 'no answer')}` }];
-      if (s.fields.up !== true) return [];
-      const loss = num(s.fields.loss_percent);
-      const rtt = num(s.fields.response_time_ms);
-      if (loss !== undefined && loss > t.lossDegradedPercent) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${loss}% loss` }];
-      if (source === 'icmp' && rtt !== undefined && rtt > t.latencyDegradedMs) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${rtt} ms round trip` }];
-      return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: answered` }];
-    }
-    case 'lte_cell': {
-      const element = s.tags.cell_name ?? s.element;
-      const oper = num(s.fields.oper_status);
-      if (oper !== undefined && oper !== 1) return [{ element, source: 'radio', time: s.time, verdict: 'fail', reason: `cell operationally down (status ${oper})` }];
-      const rsrp = num(s.fields.rsrp_dbm);
-      const sinr = num(s.fields.sinr_db);
-      if (rsrp !== undefined && rsrp < t.rsrpDegradedDbm) return [{ element, source: 'radio', time: s.time, verdict: 'degraded', reason: `RSRP ${rsrp} dBm below ${t.rsrpDegradedDbm}` }];
-      if (sinr !== undefined && sinr < t.sinrDegradedDb) return [{ element, source: 'radio', time: s.time, verdict: 'degraded', reason: `SINR ${sinr} dB below ${t.sinrDegradedDb}` }];
-      if (oper === undefined && rsrp === undefined && sinr === undefined) return [];
-      return [{ element, source: 'radio', time: s.time, verdict: 'ok', reason: 'radio in range' }];
-    }
-    default:
-      return [];
+export interface FieldRule {
+  measurement: string;
+  field: string;
+  /** The health source its checks count under (each source has its own hysteresis). */
+  source: string;
+  /** The tag that names the element judged; without it (or when absent), the sample's element. */
+  elementTag?: string;
+  /** A failure unless the value is this (an operational status: 1 is up). */
+  failUnless?: number;
+  failBelow?: number;
+  failAbove?: number;
+  degradedBelow?: number;
+  degradedAbove?: number;
+}
+
+/** The built-in radio rules: `lte_cell` judges the cell its `cell_name` tag names. */
+export function radioRules(t: Thresholds = DEFAULT_THRESHOLDS): FieldRule[] {
+  return [
+    { measurement: 'lte_cell', field: 'oper_status', source: 'radio', elementTag: 'cell_name', failUnless: 1 },
+    { measurement: 'lte_cell', field: 'rsrp_dbm', source: 'radio', elementTag: 'cell_name', degradedBelow: t.rsrpDegradedDbm },
+    { measurement: 'lte_cell', field: 'sinr_db', source: 'radio', elementTag: 'cell_name', degradedBelow: t.sinrDegradedDb },
+  ];
+}
+
+/** Rules by measurement, for `checksOf`: the radio rules, and the operator's (one of theirs for the same field replaces the built-in one). */
+export function ruleBook(t: Thresholds = DEFAULT_THRESHOLDS, extra: readonly FieldRule[] = []): ReadonlyMap<string, readonly FieldRule[]> {
+  const all = [...radioRules(t).filter((r) => !extra.some((x) => x.measurement === r.measurement && x.field === r.field)), ...extra];
+  const m = new Map<string, FieldRule[]>();
+  for (const r of all) m.set(r.measurement, [...(m.get(r.measurement) ?? []), r]);
+  return m;
+}
+
+const DEFAULT_BOOK = ruleBook();
+const RANKED: Record<string, number> = { ok: 0, degraded: 1, fail: 2 };
+/** The built-in rules' words, as NOC engineers read them. */
+const WORDS: Record<string, (v: number, limit: number) => string> = {
+  oper_status: (v) => `cell operationally down (status ${v})`,
+  rsrp_dbm: (v, limit) => `RSRP ${v} dBm below ${limit}`,
+  sinr_db: (v, limit) => `SINR ${v} dB below ${limit}`,
+};
+
+function judge(r: FieldRule, v: number): { verdict: 'ok' | 'degraded' | 'fail'; reason: string } {
+  const say = (limit: number, generic: string) => (WORDS[r.field] && r.measurement === 'lte_cell' ? WORDS[r.field](v, limit) : generic);
+  if (r.failUnless !== undefined && v !== r.failUnless) return { verdict: 'fail', reason: say(r.failUnless, `${r.field} is ${v}, not ${r.failUnless}`) };
+  if (r.failBelow !== undefined && v < r.failBelow) return { verdict: 'fail', reason: say(r.failBelow, `${r.field} ${v} below ${r.failBelow}`) };
+  if (r.failAbove !== undefined && v > r.failAbove) return { verdict: 'fail', reason: say(r.failAbove, `${r.field} ${v} above ${r.failAbove}`) };
+  if (r.degradedBelow !== undefined && v < r.degradedBelow) return { verdict: 'degraded', reason: say(r.degradedBelow, `${r.field} ${v} below ${r.degradedBelow}`) };
+  if (r.degradedAbove !== undefined && v > r.degradedAbove) return { verdict: 'degraded', reason: say(r.degradedAbove, `${r.field} ${v} above ${r.degradedAbove}`) };
+  return { verdict: 'ok', reason: `${r.source} in range` };
+}
+
+/**
+ * Turns a sample into health checks. Pure. Reachability (any probe) says ok/fail/stale, with loss
+ * and latency making an answered element degraded; any other measurement is judged by its field
+ * rules (`ruleBook`: `lte_cell` judges the cell its `cell_name` tag names, operationally down a
+ * failure, poor RSRP or SINR a degradation): one check per element and source, the worst of the
+ * fields the sample carries. A sample with no field a rule reads says nothing about health.
+ */
+export function checksOf(s: Sample, t: Thresholds = DEFAULT_THRESHOLDS, rules: ReadonlyMap<string, readonly FieldRule[]> = DEFAULT_BOOK): Check[] {
+  if (s.measurement === 'reachability') {
+    const source = s.tags.probe ?? 'unknown';
+    if (s.fields.stale === true) return [{ element: s.element, source, time: s.time, verdict: 'stale', reason: 'no data past its period' }];
+    if (s.fields.up === false) return [{ element: s.element, source, time: s.time, verdict: 'fail', reason: `${source}: ${String(s.fields.error ?? s.fields.reason ?? 'no answer')}` }];
+    if (s.fields.up !== true) return [];
+    const loss = num(s.fields.loss_percent);
+    const rtt = num(s.fields.response_time_ms);
+    if (loss !== undefined && loss > t.lossDegradedPercent) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${loss}% loss` }];
+    if (source === 'icmp' && rtt !== undefined && rtt > t.latencyDegradedMs) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${rtt} ms round trip` }];
+    return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: answered` }];
   }
+  const mine = rules.get(s.measurement);
+  if (!mine) return [];
+  const out = new Map<string, Check>();
+  for (const r of mine) {
+    const v = num(s.fields[r.field]);
+    if (v === undefined) continue;
+    const element = (r.elementTag && s.tags[r.elementTag]) || s.element;
+    const j = judge(r, v);
+    const key = `${element}\u0000${r.source}`;
+    const before = out.get(key);
+    if (!before || RANKED[j.verdict] > RANKED[before.verdict]) out.set(key, { element, source: r.source, time: s.time, verdict: j.verdict, reason: j.reason });
+  }
+  return [...out.values()];
 }

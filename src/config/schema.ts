@@ -367,6 +367,22 @@ export const configSchema = z.strictObject({
       lossDegradedPercent: z.number().min(0).max(100).default(2),
       latencyDegradedMs: z.number().min(0).default(150),
     }).prefault({}),
+    /**
+     * Rules over numeric fields, besides the built-in radio ones (README: what the health rules
+     * read): for telemetry that names its fields otherwise, or measurements of your own. One for a
+     * measurement and field the built-in rules read replaces that rule.
+     */
+    rules: z.array(z.strictObject({
+      measurement: z.string().min(1).refine((m) => m !== 'reachability', 'reachability is judged by its own rule'),
+      field: z.string().min(1),
+      source: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -'),
+      elementTag: z.string().min(1).optional(),
+      failUnless: z.number().optional(),
+      failBelow: z.number().optional(),
+      failAbove: z.number().optional(),
+      degradedBelow: z.number().optional(),
+      degradedAbove: z.number().optional(),
+    }).refine((r) => [r.failUnless, r.failBelow, r.failAbove, r.degradedBelow, r.degradedAbove].some((x) => x !== undefined), { message: 'give at least one of failUnless, failBelow, failAbove, degradedBelow, degradedAbove', path: ['field'] })).default([]),
   }).prefault({}).refine((h) => h.failOf <= h.window, { message: 'failOf cannot exceed window', path: ['failOf'] }),
   outages: z.strictObject({
     /** A cleared outage closes once recovery has held this long; a failure before reopens it. */

@@ -4,7 +4,7 @@ import type { Consumer } from '../pipeline.ts';
 import type { Config } from '../config/schema.ts';
 import type { Topology } from '../topology/topology.ts';
 import { HealthTracker, type HealthTransition } from '../../correlators/health/tracker.ts';
-import { checksOf, type Thresholds } from '../../correlators/health/check.ts';
+import { checksOf, ruleBook, type FieldRule, type Thresholds } from '../../correlators/health/check.ts';
 import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
 import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
 
@@ -20,6 +20,7 @@ export class OutageService implements Consumer {
   readonly health: HealthTracker;
   readonly outages: OutageCorrelator;
   private readonly thresholds: Thresholds;
+  private readonly rules: ReadonlyMap<string, readonly FieldRule[]>;
   private readonly listeners: OutageListener[] = [];
   private readonly transitionListeners: ((t: HealthTransition) => void)[] = [];
   private readonly log: Logger;
@@ -34,6 +35,7 @@ export class OutageService implements Consumer {
     const h = o.config.health;
     this.health = new HealthTracker({ failOf: h.failOf, window: h.window, recoverAfter: h.recoverAfter, staleAfterMs: h.staleAfter });
     this.thresholds = h.thresholds;
+    this.rules = ruleBook(h.thresholds, h.rules);
     this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens, followRecoveryMs: o.config.outages.followRecovery });
     if (o.restore) this.outages.restore(o.restore);
     this.log = o.logger;
@@ -87,7 +89,7 @@ export class OutageService implements Consumer {
   /** Health is kept for the topology's elements only: a sample about anything else grows no state. */
   write(batch: Batch): void {
     for (const s of batch) {
-      for (const c of checksOf(s, this.thresholds)) {
+      for (const c of checksOf(s, this.thresholds, this.rules)) {
         if (!this.topology.elements.has(c.element)) continue;
         for (const t of this.health.ingest(c)) this.transition(t);
       }

@@ -131,3 +131,20 @@ describe('check-config warnings about health', () => {
     expect(configWarnings(config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].fields', 'mqtt.brokers[0].subscriptions[2].measurement']);
   });
 });
+
+describe('health rules in config', () => {
+  it('takes rules over fields, and then check-config stops warning of the mapping they read', () => {
+    const yaml = (rules: string) => `health: { rules: [${rules}] }
+mqtt:
+  brokers:
+    - name: m
+      url: mqtt://127.0.0.1:1883
+      subscriptions:
+        - { topic: a/+, format: json, element: "{1}", measurement: lte_cell, fields: { rsrp: $.rsrp }, allow: { kinds: [cell] } }
+`;
+    expect(configWarnings(parseConfigText(yaml(''), {}).config!).map((w) => w.path)).toEqual(['mqtt.brokers[0].subscriptions[0].fields']);
+    expect(configWarnings(parseConfigText(yaml('{ measurement: lte_cell, field: rsrp, source: radio, elementTag: cell_name, degradedBelow: -110 }'), {}).config!)).toEqual([]);
+    expect(parseConfigText(yaml('{ measurement: lte_cell, field: rsrp, source: radio }'), {}).problems.map((p) => `${p.path}: ${p.message}`))
+      .toEqual(['health.rules[0].field: give at least one of failUnless, failBelow, failAbove, degradedBelow, degradedAbove']);
+  });
+});
