@@ -40,6 +40,8 @@ export interface MqttStats {
   acknowledged: number;
   /** The most PUBACKs released in one turn of the event loop: what one group commit covers. */
   largestCommit: number;
+  /** Messages that never arrived, by the publishers' own counters (`sequence`). */
+  missing: number;
   /** Messages refused whole and samples refused one by one, by reason (a fixed set of reasons). */
   refused: Map<string, number>;
 }
@@ -53,6 +55,7 @@ type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: () => void,
 interface HeldAck { stream: Stream; messageId: number; persisted: boolean; puback?: { cmd: string; messageId?: number }; send?: SendPacket }
 
 const MAX_TOPIC_KEYS = 1_000;
+const MAX_PUBLISHERS = 100_000;
 
 /**
  * Takes telemetry from one MQTT broker. The session is persistent (fixed client id, no clean
@@ -67,7 +70,7 @@ const MAX_TOPIC_KEYS = 1_000;
  */
 export class MqttCollector implements Collector {
   readonly name: string;
-  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, refused: new Map() };
+  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, missing: 0, refused: new Map() };
   private readonly o: MqttCollectorOptions;
   private readonly decoders: Decoder[];
   private readonly allows: AllowCheck[];
@@ -88,6 +91,8 @@ export class MqttCollector implements Collector {
   private readonly heldById = new Map<number, HeldAck>();
   /** PUBACKs sent in this turn of the event loop (one group commit's, as its promises settle together). */
   private releasedThisTurn = 0;
+  /** Each publisher's last counter, per subscription (bounded: the oldest forgotten past MAX_PUBLISHERS). */
+  private readonly sequences = new Map<string, number>();
 
   constructor(o: MqttCollectorOptions) {
     this.o = o;
@@ -283,6 +288,7 @@ export class MqttCollector implements Collector {
       else this.reject(topic, 'malformed', `cannot decode: ${(err as Error).message}`);
       return undefined;
     }
+    if (decoded.sequence) this.follow(index, decoded.sequence);
     // Trust: each sample only for an element the subscription may speak for, at a plausible time.
     const allow = this.allows[index];
     const batch: Sample[] = [];
@@ -367,6 +373,25 @@ export class MqttCollector implements Collector {
     } catch (err) {
       this.log.error({ err }, 'cannot emit staleness');
     }
+  }
+
+  /**
+   * A publisher's counter jumped: the messages between never arrived (a broker queue that
+   * overflowed, a bridge that dropped them). A counter that goes back is a publisher that
+   * restarted, or a redelivery: nothing is missing.
+   */
+  private follow(subscription: number, s: { publisher: string; seq: number }): void {
+    const key = `${subscription}\u0000${s.publisher}`;
+    const last = this.sequences.get(key);
+    if (last !== undefined && s.seq <= last && last - s.seq < 1000) return; // a redelivery or a late one
+    if (last !== undefined && s.seq > last + 1) {
+      const gap = s.seq - last - 1;
+      this.stats.missing += gap;
+      this.warn(`gap:${key}`, { publisher: s.publisher, from: last + 1, to: s.seq - 1, missing: gap }, 'mqtt messages never arrived (the publisher counted them): check the broker queue');
+    }
+    this.sequences.delete(key);
+    this.sequences.set(key, s.seq);
+    if (this.sequences.size > MAX_PUBLISHERS) this.sequences.delete(this.sequences.keys().next().value!);
   }
 
   private count(reason: string): void {

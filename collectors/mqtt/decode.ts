@@ -62,6 +62,8 @@ export interface Decoded {
   problems: string[];
   /** Elements the message was about, for presence and staleness. */
   elements: string[];
+  /** The publisher's message counter, when the subscription names one and the message carries it. */
+  sequence?: { publisher: string; seq: number };
 }
 
 function text(v: unknown): string | undefined {
@@ -149,6 +151,7 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
     ? { name, get: compileSpec(f), type: 'float' as const }
     : { name, get: compileSpec(f.path), type: f.type, scale: f.scale, optional: f.optional });
   const time = sub.time ? compileSpec(sub.time) : undefined;
+  const sequence = sub.sequence && { seq: compileSpec(sub.sequence.path), publisher: compileSpec(sub.sequence.publisher) };
   const each = sub.each ? compileSpec(sub.each) : undefined;
   const fieldName = sub.field ? compileSpec(sub.field) : undefined;
   const filter = sub.share ? `$share/${sub.share}/${sub.topic}` : sub.topic;
@@ -198,6 +201,12 @@ export function compileDecoder(sub: MqttSubscriptionConfig): Decoder {
             json = JSON.parse(payload.toString('utf8'));
           } catch (err) {
             throw new DecodeError(`not JSON: ${(err as Error).message}`);
+          }
+          if (sequence) {
+            const seq = sequence.seq(levels, json);
+            const publisher = text(sequence.publisher(levels, json));
+            const n = typeof seq === 'number' ? seq : typeof seq === 'string' && /^\d+$/.test(seq) ? Number(seq) : NaN;
+            if (publisher !== undefined && Number.isSafeInteger(n) && n >= 0) out.sequence = { publisher: publisher.slice(0, 200), seq: n };
           }
           let items: unknown[] = [json];
           if (each) {

@@ -113,6 +113,12 @@ export const mqttSubscription = z.strictObject({
   /** An element silent this long becomes stale (a reachability sample says so). */
   staleAfter: duration(1000).default(300_000),
   /**
+   * For `json`: a counter each publisher puts in its messages (`path`), and who the publisher is
+   * (`publisher`, a path or topic template): a jump shows messages that never arrived, counted in
+   * /metrics and logged, instead of a silence nobody notices (a broker queue that overflowed).
+   */
+  sequence: z.strictObject({ path: valueSpec, publisher: valueSpec }).optional(),
+  /**
    * What the subscription may speak for; a sample outside it is refused and counted. Elements must
    * be in the topology and match every rule given (patterns with * and ?, kinds, regions);
    * measurements default to `measurement` (or any but reachability for line protocol);

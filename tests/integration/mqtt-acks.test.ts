@@ -101,4 +101,36 @@ describe('MQTT acknowledgements under a steady stream (Debian Mosquitto)', () =>
       link.close();
     }
   }, 120_000);
+
+  it('shows messages that never arrived, by the publishers\' own counters', async () => {
+    const dir = tempDir('mqtt-gaps');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-0, kind: base_station, site: s0 }\n  - { id: BS-1, kind: base_station, site: s1 }\n');
+    const { daemon, logs } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      mqtt: { brokers: [{ name: 'edge', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-gaps', subscriptions: [
+        { topic: 'tele/+/json', format: 'json', element: '{1}', measurement: 'lte_cell', fields: { rsrp_dbm: '$.rsrp' }, sequence: { path: '$.seq', publisher: '{1}' }, allow: { kinds: ['base_station'] } },
+      ] }] },
+    });
+    await daemon.start();
+    const mq = daemon.collectors.find((c) => c.name === 'mqtt:edge') as MqttCollector;
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'gaps-pub' });
+    try {
+      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
+      const send = (bs: number, seq: number) => publisher.publishAsync(`tele/BS-${bs}/json`, JSON.stringify({ rsrp: -90, seq }), { qos: 1 });
+      await vi.waitFor(async () => {
+        await send(0, 1);
+        expect(mq.stats.messages).toBeGreaterThan(0);
+      }, { timeout: 10_000, interval: 100 });
+      const before = mq.stats.messages;
+      // BS-0: 2, 3, then 7 (4 to 6 lost), 3 again (a redelivery: nothing missing); BS-1: 1, 2, then both again (redelivered).
+      for (const [bs, seq] of [[0, 2], [0, 3], [0, 7], [0, 3], [1, 1], [1, 2], [1, 1], [1, 2]]) await send(bs, seq);
+      await vi.waitFor(() => expect(mq.stats.messages).toBe(before + 8), { timeout: 10_000, interval: 50 });
+      expect(mq.stats.missing).toBe(3);
+      expect(logs.find((l) => l.msg?.startsWith('mqtt messages never arrived'))).toMatchObject({ publisher: 'BS-0', from: 4, to: 6, missing: 3 });
+      expect(daemon.metrics()).toContain('netpulse_mqtt_missing_messages_total{broker="mqtt:edge"} 3');
+    } finally {
+      await publisher.endAsync();
+      await daemon.stop();
+    }
+  });
 });
