@@ -48,6 +48,22 @@ describe('the daemon writes SNMP data to VictoriaMetrics over the InfluxDB v2 AP
   });
 });
 
+describe('the daemon writes to VictoriaMetrics without the org, bucket and token it ignores', () => {
+  let vm: Server;
+  beforeAll(async () => { vm = await startVictoriaMetrics(); });
+  afterAll(() => vm?.stop());
+
+  it('over the InfluxDB 1.x API, with nothing but a url and a database name', async () => {
+    const { daemon } = testDaemon({ sim: SIM, timeseries: { influx: { version: 1, url: `http://127.0.0.1:${vm.port}`, database: 'netpulse' }, flushInterval: '100ms' } });
+    await daemon.start();
+    try {
+      await vi.waitFor(async () => expect((await vmExport(vm.port, 'lte_cell_rsrp_dbm')).length).toBe(6), { timeout: 20_000, interval: 250 });
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
 describe('the daemon writes to a real InfluxDB 1.x', () => {
   let influx: Server;
   beforeAll(async () => { influx = await startInfluxdb('netpulse'); });
