@@ -65,7 +65,7 @@ export async function benchMqttAcks(): Promise<void> {
     const link = await watchedLink(broker.port);
     writeFileSync(join(dir, 'topology.yaml'), `elements:\n${Array.from({ length: 200 }, (_, i) => `  - { id: BS-${i}, kind: base_station, site: s${i} }\n`).join('')}`);
     writeFileSync(join(dir, 'netpulse.yaml'), JSON.stringify({
-      daemon: { dataDir: join(dir, 'data'), logFormat: 'json', logLevel: 'warn' }, api: null, topology: { file: join(dir, 'topology.yaml') },
+      daemon: { dataDir: join(dir, 'data'), logFormat: 'json' }, api: { port: 0 }, topology: { file: join(dir, 'topology.yaml') },
       timeseries: { influx: { version: 1, url: `http://127.0.0.1:${vm.port}`, database: 'bench' }, flushInterval: '500ms' },
       mqtt: { brokers: [{ name: 'edge', url: `mqtt://127.0.0.1:${link.port}`, clientId: 'np-bench-acks', subscriptions: [
         { topic: 'tele/+/json', format: 'json', element: '{1}', measurement: 'lte_cell', fields: { rsrp_dbm: '$.rsrp', seq: { path: '$.seq', type: 'int' } }, time: '$.ts', allow: { kinds: ['base_station'] } },
@@ -89,6 +89,11 @@ export async function benchMqttAcks(): Promise<void> {
       }
     });
     await restarted;
+    // The restarted daemon's largest group commit, from its /metrics (what one PUBACK release covered).
+    const listening = /"url":"http:\/\/127\.0\.0\.1:(\d+)"[^\n]*"msg":"api listening"/g;
+    const ports = [...daemon.output().matchAll(listening)].map((m) => m[1]);
+    const metrics = ports.length > 0 ? await (await fetch(`http://127.0.0.1:${ports.at(-1)}/metrics`)).text() : '';
+    const largestCommit = Number(/netpulse_mqtt_largest_commit_messages\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? NaN);
     // Delivered end to end: every seq in VictoriaMetrics.
     let inVm = 0;
     for (;;) {
@@ -103,6 +108,8 @@ export async function benchMqttAcks(): Promise<void> {
     const redelivered = link.state.duplicates;
     line(`steady QoS 1 stream, ${fmt(RATE)} messages/s for ${SECONDS} s`, `${fmt(sent)} messages`);
     line('unacknowledged at the broker, sampled each second: max / median', `${fmt(Math.max(...before, ...after))} / ${fmt(median([...before, ...after]))}  (bare client: ${fmt(Math.max(...bareUnacked))} / ${fmt(median(bareUnacked))})`);
+    line('largest group commit after the restart, messages (aim: max unacknowledged <= 2 of these)', fmt(largestCommit));
+    line('RATIO max unacknowledged after the restart / largest commit (aim <= 2)', (Math.max(...after) / largestCommit).toFixed(2));
     line('redelivered after the kill -9 half way', `${fmt(redelivered)} (unacknowledged at the kill: ${fmt(atKill.unacked)}; one second of the stream: ${fmt(RATE)})`);
     line('RATIO redelivered / one second of the stream (aim < 1)', (redelivered / RATE).toFixed(2));
     line('end to end into VictoriaMetrics, messages/s (with the restart)', fmt(ourRate));

@@ -57,6 +57,7 @@ export function selfMetrics(parts: MeteredParts): string {
       out.push(metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker: c.name, outcome: 'accepted' }, c.stats.messages - c.stats.rejected - c.stats.unmatched], [{ broker: c.name, outcome: 'rejected' }, c.stats.rejected], [{ broker: c.name, outcome: 'unmatched' }, c.stats.unmatched]]));
       out.push(metric('netpulse_mqtt_unacknowledged_messages', 'gauge', 'QoS 1 messages taken whose PUBACK waits for their group commit.', [[{ broker: c.name }, c.unacknowledged]]));
       out.push(metric('netpulse_mqtt_missing_messages_total', 'counter', 'Messages that never arrived, by the publishers\' own counters (subscriptions with a sequence).', [[{ broker: c.name }, c.stats.missing]]));
+      out.push(metric('netpulse_mqtt_largest_commit_messages', 'gauge', 'The most QoS 1 messages one group commit covered (their PUBACKs went out together).', [[{ broker: c.name }, c.stats.largestCommit]]));
       out.push(metric('netpulse_mqtt_acknowledged_total', 'counter', 'QoS 1 messages acknowledged to the broker once persisted.', [[{ broker: c.name }, c.stats.acknowledged]]));
       out.push(metric('netpulse_mqtt_refused_total', 'counter', 'MQTT messages refused whole and samples refused one by one, by reason.', [...c.stats.refused].map(([reason, n]) => [{ broker: c.name, reason }, n])));
     }
