@@ -126,6 +126,19 @@ export function configWarnings(config: Config, topology?: Topology): { path: str
     check('snmp', config.snmp.targets);
     check('icmp', config.icmp.targets);
   }
+  // An SNMP profile writing a measurement the health rules read, but none of the fields they read.
+  let profiles: Map<string, Profile> | undefined;
+  try {
+    profiles = loadProfiles(config.snmp.profilesDir);
+  } catch { /* checkProfiles reports it */ }
+  for (const [name, p] of profiles ?? []) {
+    for (const m of p.measurements) {
+      const rules = book.get(m.measurement);
+      if (rules && !m.fields.some((f) => rules.some((r) => r.field === f.name || r.field === f.rate))) {
+        out.push({ path: `snmp profile ${name}`, message: `${m.measurement} without ${rules.map((r) => r.field).join(', ')}: its health rules have nothing to read` });
+      }
+    }
+  }
   config.mqtt.brokers.forEach((b, i) => {
     const open = (a: { elements?: unknown; kinds?: unknown; regions?: unknown }) => !a.elements && !a.kinds && !a.regions;
     b.subscriptions.forEach((s, j) => {

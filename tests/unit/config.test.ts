@@ -148,3 +148,21 @@ mqtt:
       .toEqual(['health.rules[0].field: give at least one of failUnless, failBelow, failAbove, degradedBelow, degradedAbove']);
   });
 });
+
+describe('check-config warnings about SNMP profiles', () => {
+  it('names a profile writing lte_cell with none of the fields the radio rules read', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'netpulse-profiles-'));
+    writeFileSync(join(dir, 'vendor-cell.yaml'), `name: vendor-cell
+measurements:
+  - measurement: lte_cell
+    table: true
+    fields:
+      - { name: rsrp, oid: 1.3.6.1.4.1.99999.1.1 }
+`);
+    const { config } = parseConfigText(`snmp: { profilesDir: ${dir} }`, {});
+    expect(configWarnings(config!)).toEqual([{ path: 'snmp profile vendor-cell', message: 'lte_cell without oper_status, rsrp_dbm, sinr_db: its health rules have nothing to read' }]);
+  });
+});
