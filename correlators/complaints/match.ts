@@ -23,7 +23,11 @@ export interface MatchOptions {
   graceBeforeMs: number;
   /** And this long after it ended (the customer reports after the fact). */
   graceAfterMs: number;
-  /** Below this confidence, no match. */
+  /**
+   * A category that fits an impact less than this never matches it (see FIT). It bounds the fit,
+   * not the confidence: inside the stated window every span the category fits well enough
+   * matches; the distance only ranks the candidates.
+   */
   minConfidence: number;
 }
 
@@ -38,8 +42,9 @@ const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : `$
 /**
  * Matches a complaint to the outage that explains it, or says why none does. Pure. A span
  * matches when the complaint was reported within it (or within the grace before its start or
- * after its end) and the category fits the impact (see FIT); confidence is the fit, lowered inside
- * the graces the further the report is from the impact. The best span wins; ties go to the most recent.
+ * after its end: the whole stated window, to its edge) and the category fits the impact at least
+ * `minConfidence` (see FIT); confidence is the fit, lowered inside the graces the further the
+ * report is from the impact, and ranks the candidates. The best span wins; ties go to the most recent.
  */
 export function matchComplaint(c: Complaint, impacts: readonly CandidateImpact[], serving: readonly ServingState[], o: MatchOptions = DEFAULT_MATCH): MatchResult {
   if (!NETWORK_CATEGORIES.has(c.category) && c.category !== 'other') {
@@ -51,7 +56,7 @@ export function matchComplaint(c: Complaint, impacts: readonly CandidateImpact[]
     const end = i.until ?? Infinity;
     if (c.reportedAt < i.since - o.graceBeforeMs || c.reportedAt > end + o.graceAfterMs) continue;
     const fit = FIT[c.category][i.kind];
-    if (fit === undefined) {
+    if (fit === undefined || fit < o.minConfidence) {
       misses.push(`outage ${i.outageId} (${i.root}) left the subscriber ${i.kind.replace('_', ' ')}, which does not fit a ${c.category.replace('_', ' ')} complaint`);
       continue;
     }
@@ -77,7 +82,7 @@ export function matchComplaint(c: Complaint, impacts: readonly CandidateImpact[]
       best = { matched: true, outageId: i.outageId, kind: i.kind, confidence, reasons, since: i.since };
     }
   }
-  if (best && best.confidence >= o.minConfidence) {
+  if (best) {
     const { since: _since, ...result } = best;
     return result;
   }

@@ -298,7 +298,7 @@ export const configSchema = z.strictObject({
     /** A complaint matches an impact from this long before it was seen to this long after it ended. */
     graceBefore: duration(0).default(30 * 60_000),
     graceAfter: duration(0).default(2 * 3_600_000),
-    /** Below this confidence (0..1), no match. */
+    /** A category that fits an impact less than this (0..1, README: the fits) never matches it; confidence inside the graces ranks matches, never drops one. */
     minConfidence: z.number().min(0).max(1).default(0.5),
     /** An alert goes out this long before a response or resolution deadline that is not yet met. */
     warnBefore: duration(0).default(3_600_000),
