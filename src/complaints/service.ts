@@ -5,7 +5,7 @@ import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
 import type { ImpactKind } from '../../correlators/impact/impact.ts';
 import { NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
-import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult } from '../../correlators/complaints/match.ts';
+import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult, type ServingState } from '../../correlators/complaints/match.ts';
 import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from '../../correlators/complaints/suspect.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -332,9 +332,18 @@ export class ComplaintService {
       sizes.set(o.id, o.scope?.subscribers ?? 0);
       candidates.push({ outageId: s.outageId, kind: s.kind, since: s.since, ...(s.until !== undefined && { until: s.until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });
     }
-    const states = serving.map((element) => ({ element, state: this.health(element)?.state ?? 'unknown' as const }));
+    // An unmatched complaint is explained from the health at the time it was reported, not today's.
+    const states = await Promise.all(serving.map(async (element) => ({ element, state: await this.stateAt(store, element, c.reportedAt) })));
     const m = matchComplaint(c, candidates, states, this.o.match);
     return m.matched ? { ...m, outageSubscribers: sizes.get(m.outageId) ?? 0 } : m;
+  }
+
+  /** An element's health at a time: its current state if that began by then, else the stored transition in force then. */
+  private async stateAt(store: Store, element: string, at: number): Promise<ServingState['state']> {
+    const now = this.health(element);
+    if (now && now.since <= at) return now.state;
+    const [t] = await store.db.query<{ to_state: string }>('SELECT to_state FROM health_transitions WHERE element = $1 AND at <= $2 ORDER BY at DESC LIMIT 1', [element, at]);
+    return (t?.to_state as ServingState['state'] | undefined) ?? 'unknown';
   }
 
   /** The complaint with its grade, deadlines and match applied. */

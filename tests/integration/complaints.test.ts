@@ -382,3 +382,30 @@ describe('complaint grading from config', () => {
     expect(() => testDaemon({ complaints: { deadlines: { major: { respond: 'soon' } } } })).toThrow(/complaints\.deadlines\.major\.respond/);
   });
 });
+
+describe('an unmatched complaint is explained from the health at its reported time (issue 17)', () => {
+  it('says a serving element was down then, though it is healthy now', async () => {
+    const dir = tempDir('complaints-then');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: BS-T, kind: base_station, site: t1, region: north }\n');
+    const token = 'crm-token-0123456789abcdef';
+    const { daemon } = testDaemon({ topology: { file: join(dir, 'topology.yaml') }, api: { tokens: [{ name: 'crm', hash: hashToken(token), roles: ['admin'] }] } });
+    await daemon.start();
+    try {
+      const H = 3_600_000;
+      const t = Date.now();
+      const probe = (up: boolean, at: number) => ({ element: 'BS-T', measurement: 'reachability', tags: { probe: 'snmp' }, fields: (up ? { up: true } : { up: false, error: 'timeout' }) as Record<string, FieldValue>, time: at });
+      daemon.outages.write([probe(false, t - 2 * H), probe(false, t - 2 * H + 1)]);
+      daemon.outages.write([probe(true, t - H), probe(true, t - H + 1)]);
+      await vi.waitFor(async () => expect((await daemon.store.transitions('BS-T')).map((x) => x.to)).toEqual(['down', 'up']), { timeout: 10_000, interval: 50 });
+      const api = (path: string, body: string, type: string) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': type } });
+      await api('/v1/subscribers/import', 'id,tier,service,serving\nLATE,gold,mobile,BS-T\n', 'text/csv'); // no impact on record for this subscriber
+      const r = await (await api('/v1/complaints', JSON.stringify({ id: 'THEN-1', subscriberId: 'LATE', channel: 'app', category: 'weak_signal', reportedAt: new Date(t - 1.5 * H).toISOString() }), 'application/json')).json() as any;
+      expect(r.match).toBeNull();
+      expect(r.explanation).toEqual(['no known outage hit the subscriber around that time', 'serving elements: BS-T down']);
+      const now = await (await api('/v1/complaints', JSON.stringify({ id: 'NOW-1', subscriberId: 'LATE', channel: 'app', category: 'weak_signal', reportedAt: new Date(t).toISOString() }), 'application/json')).json() as any;
+      expect(now.explanation).toEqual(['no known outage hit the subscriber around that time', 'all serving elements healthy (BS-T)']);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
