@@ -55,31 +55,64 @@ function erfc(x: number): number {
   return x >= 0 ? y : 2 - y;
 }
 
-/** One element's sliding window: entries in time order, and each subscriber's counted complaint. */
-class Window {
-  readonly at: number[] = [];
-  readonly subscriber: string[] = [];
-  readonly id: string[] = [];
-  head = 0;
-  /** Subscriber -> the complaint that counts for them (each subscriber once). */
-  readonly counted = new Map<string, string>();
+/** One complaint as an element's window holds it. */
+interface Entry { at: number; subscriber: string; id: string }
 
-  prune(before: number): void {
-    while (this.head < this.at.length && this.at[this.head] < before) {
-      const sub = this.subscriber[this.head];
-      if (this.counted.get(sub) === this.id[this.head]) this.counted.delete(sub);
-      this.head++;
+/**
+ * One element's complaints, in report-time order whatever order they arrived in (a CRM syncing a
+ * batch, a queue draining after an outage): a burst is complaints reported within one window,
+ * never complaints that merely arrived together.
+ */
+class Window {
+  readonly entries: Entry[] = [];
+
+  insert(e: Entry): void {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.entries[mid].at <= e.at) lo = mid + 1;
+      else hi = mid;
     }
-    if (this.head > 1024 && this.head * 2 > this.at.length) {
-      for (const xs of [this.at, this.subscriber, this.id] as unknown[][]) xs.splice(0, this.head);
-      this.head = 0;
-    }
+    this.entries.splice(lo, 0, e);
   }
 
-  /** The time of the oldest complaint that still counts. */
-  get since(): number {
-    for (let i = this.head; i < this.at.length; i++) if (this.counted.get(this.subscriber[i]) === this.id[i]) return this.at[i];
-    return Infinity;
+  prune(before: number): void {
+    let n = 0;
+    while (n < this.entries.length && this.entries[n].at < before) n++;
+    if (n > 0) this.entries.splice(0, n);
+  }
+
+  remove(id: string): void {
+    const i = this.entries.findIndex((e) => e.id === id);
+    if (i >= 0) this.entries.splice(i, 1);
+  }
+
+  /**
+   * The window of length `w` that contains `t` and holds the most distinct subscribers (each
+   * subscriber's first complaint in it counts), by a sliding pass over the entries near `t`.
+   */
+  densest(t: number, w: number): { counted: Map<string, string>; since: number; until: number } {
+    const near = this.entries.filter((e) => e.at >= t - w && e.at <= t + w);
+    let best = { counted: new Map<string, string>(), since: t, until: t };
+    const inside = new Map<string, number>();
+    let j = 0;
+    for (let i = 0; i < near.length && near[i].at <= t; i++) {
+      while (j < near.length && near[j].at <= near[i].at + w) {
+        inside.set(near[j].subscriber, (inside.get(near[j].subscriber) ?? 0) + 1);
+        j++;
+      }
+      if (near[i].at + w >= t && inside.size > best.counted.size) {
+        const counted = new Map<string, string>();
+        for (let k = i; k < j; k++) if (!counted.has(near[k].subscriber)) counted.set(near[k].subscriber, near[k].id);
+        best = { counted, since: near[i].at, until: near[j - 1].at };
+      }
+      const gone = near[i].subscriber;
+      const left = inside.get(gone)! - 1;
+      if (left === 0) inside.delete(gone);
+      else inside.set(gone, left);
+    }
+    return best;
   }
 }
 
@@ -103,6 +136,8 @@ export class SuspectDetector {
   private readonly raised = new Map<string, Suspicion>();
   /** The serving elements seen below each element: its background rate scales with them. */
   private readonly leaves = new Map<string, Set<string>>();
+  /** The latest report time seen: windows keep what a late arrival could still join. */
+  private newest = -Infinity;
 
   /**
    * `ancestors`: the elements above one, nearest first (from the topology). `below`: how many
@@ -135,9 +170,11 @@ export class SuspectDetector {
       }
     }
     let best: Suspicion | undefined;
-    const cutoff = c.at - this.o.windowMs;
+    this.newest = Math.max(this.newest, c.at);
+    // Kept while a complaint reported that long before the newest could still arrive late.
+    const cutoff = this.newest - 2 * this.o.windowMs;
     for (const [id, p] of this.placed) {
-      if (p.at >= cutoff) break; // in arrival order: the rest are newer
+      if (p.at >= cutoff || this.placed.size < 10_000) break;
       this.placed.delete(id);
     }
     this.placed.set(c.id, { subscriber: c.subscriberId, elements: chain, at: c.at });
@@ -145,20 +182,17 @@ export class SuspectDetector {
       let w = this.windows.get(element);
       if (!w) this.windows.set(element, (w = new Window()));
       w.prune(cutoff);
-      if (!w.counted.has(c.subscriberId)) {
-        w.at.push(c.at);
-        w.subscriber.push(c.subscriberId);
-        w.id.push(c.id);
-        w.counted.set(c.subscriberId, c.id);
-      }
-      const n = w.counted.size;
+      w.insert({ at: c.at, subscriber: c.subscriberId, id: c.id });
+      const d = w.densest(c.at, this.o.windowMs);
+      const n = d.counted.size;
       if (n < this.o.minComplaints) continue;
       const lambda = this.o.usualPerWindow * Math.max(this.leaves.get(element)!.size, this.below(element));
       if (n <= lambda + 3 * Math.sqrt(lambda)) continue; // not even unusual: skip the tail
       const p = poissonTail(n, lambda);
       if (p > this.o.maxProbability) continue;
       if (this.related(element)) continue;
-      if (!best || n > best.subscribers) best = { element, complaints: [...w.counted.values()], subscribers: n, since: w.since, at: c.at, probability: p };
+      // Raised at the latest report of the burst: never before it began, whatever the arrival order.
+      if (!best || n > best.subscribers) best = { element, complaints: [...d.counted.values()], subscribers: n, since: d.since, at: d.until, probability: p };
     }
     if (best) this.raised.set(best.element, best);
     return best;
@@ -169,10 +203,7 @@ export class SuspectDetector {
     const p = this.placed.get(complaintId);
     if (!p) return;
     this.placed.delete(complaintId);
-    for (const e of p.elements) {
-      const w = this.windows.get(e);
-      if (w?.counted.get(p.subscriber) === complaintId) w.counted.delete(p.subscriber);
-    }
+    for (const e of p.elements) this.windows.get(e)?.remove(complaintId);
   }
 
   /** A suspicion still open from before a restart: it is not raised again. */
@@ -188,8 +219,8 @@ export class SuspectDetector {
   /** Forgets windows older than the window (call now and then; `add` prunes what it touches). */
   prune(now: number): void {
     for (const [e, w] of this.windows) {
-      w.prune(now - this.o.windowMs);
-      if (w.counted.size === 0) this.windows.delete(e);
+      w.prune(Math.max(now, this.newest) - 2 * this.o.windowMs);
+      if (w.entries.length === 0) this.windows.delete(e);
     }
   }
 

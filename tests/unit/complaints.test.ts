@@ -108,6 +108,28 @@ describe('suspected outages from complaints', () => {
     expect(s).toMatchObject({ element: 'BS-2-C2', subscribers: 5 });
   });
 
+  it('counts by report time whatever the arrival order: a backdated batch spread over an hour raises nothing, a real burst out of order raises once, never before it began', () => {
+    const W = 15 * M;
+    // Seven complaints on BS-3's cells reported 10 minutes apart (background), posted newest first.
+    const spread = new SuspectDetector(ancestors, { windowMs: W }, below);
+    const raisedSpread = [];
+    for (let i = 6; i >= 0; i--) {
+      const s = spread.add({ id: `B${i}`, subscriberId: `S${i}`, at: T + i * 10 * M, elements: [`BS-3-C${1 + (i % 3)}`] });
+      if (s) raisedSpread.push(s);
+    }
+    expect(raisedSpread).toEqual([]);
+    // The same seven within 6 minutes, shuffled: one suspicion, from its first report to its last.
+    const burst = new SuspectDetector(ancestors, { windowMs: W }, below);
+    const raised = [];
+    for (const i of [4, 0, 6, 2, 5, 1, 3]) {
+      const s = burst.add({ id: `R${i}`, subscriberId: `S${i}`, at: T + i * M, elements: [`BS-3-C${1 + (i % 3)}`] });
+      if (s) raised.push(s);
+    }
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ element: 'BS-3', subscribers: 7, since: T, at: T + 6 * M });
+    expect(raised[0].at).toBeGreaterThanOrEqual(raised[0].since);
+  });
+
   it('does not raise on background noise', () => {
     const d = new SuspectDetector(ancestors, {}, below);
     let seed = 3;
