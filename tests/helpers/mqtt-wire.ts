@@ -2,8 +2,8 @@ import { createServer, connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 
 /**
- * A TCP relay between netpulse and the broker that reads the MQTT packets going each way: what
- * the broker sees. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed, and
+ * A TCP relay between netpulse and the broker that reads the MQTT packets going each way (what
+ * the broker sees), and whose connections a test can cut. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed, and
  * `worst` the most it ever was, measured at each packet (not sampled).
  */
 export async function watchedLink(target: number) {
@@ -38,6 +38,11 @@ export async function watchedLink(target: number) {
     upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { state, port: (server.address() as { port: number }).port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+  return {
+    state, port: (server.address() as { port: number }).port,
+    /** Cuts every connection through it, as a network would (new ones are relayed again). */
+    cut: () => { for (const s of sockets) s.destroy(); },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  };
 }
 

@@ -2,11 +2,11 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { netpulse } from '../helpers/process.ts';
 import { writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto, startMosquittoTls, startVictoriaMetrics, vmExport, tempDir, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
+import { watchedLink } from '../helpers/mqtt-wire.ts';
 import { MqttCollector } from '../../collectors/mqtt/collector.ts';
 import { mqttBroker } from '../../src/config/schema.ts';
 import { memoryLogger } from '../fakes/logger.ts';
@@ -31,27 +31,6 @@ function topology(): { file: string } {
   const file = join(tempDir('mqtt-topology'), 'topology.yaml');
   writeFileSync(file, `elements:\n${['BS-1', 'BS-2', 'BS-3', 'BS-R', 'BS-C', 'BS-K', 'BS-P'].map((id) => `  - { id: ${id}, kind: base_station, site: ${id.toLowerCase()} }\n`).join('')}`);
   return { file };
-}
-
-/** A TCP relay to the broker whose connections a test can cut, as a network would. */
-async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as { port: number }).port,
-    cut: () => { for (const s of sockets) s.destroy(); },
-    close: () => { for (const s of sockets) s.destroy(); server.close(); },
-  };
 }
 
 /** How many distinct points of a series VictoriaMetrics holds (redeliveries share a timestamp). */
@@ -148,7 +127,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
 
   it('loses nothing when the network between netpulse and the broker is cut, twice', async () => {
     const N = 2000;
-    const link = await cuttableLink(broker.port);
+    const link = await watchedLink(broker.port);
     const { daemon, logs } = testDaemon({
       topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${link.port}`, clientId: 'np-cut', reconnectPeriod: '200ms', subscriptions: [CELL_SUB] }] },
