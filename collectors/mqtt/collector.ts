@@ -342,12 +342,14 @@ export class MqttCollector implements Collector {
       this.reject(topic, refused, `presence for ${element.slice(0, 100)}: ${refused.replaceAll('_', ' ')}`);
       return undefined;
     }
+    // After "offline", the element's next telemetry says it is back (a `data` reachability point), and
+    // silence adds nothing: the last word stands until it says otherwise.
     const st = this.elements.get(element);
     if (st) {
       st.lastSeen = now;
-      st.stale = false;
+      st.stale = !up;
     } else {
-      this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: false });
+      this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: !up });
     }
     return this.emit!([sample], { durable: true });
   }

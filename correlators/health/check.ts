@@ -11,6 +11,12 @@ export interface Check {
   time: number;
   verdict: Verdict;
   reason: string;
+  /**
+   * A statement, not a vote: an MQTT presence "offline" (a last will) or "online", or telemetry
+   * resuming after it. It sets its source's state at once, and a source whose last word was
+   * "offline" stays down, not stale, until it says otherwise.
+   */
+  decisive?: boolean;
 }
 
 /** Thresholds per element class; the defaults follow common radio and transport practice. */
@@ -67,6 +73,8 @@ export function ruleBook(t: Thresholds = DEFAULT_THRESHOLDS, extra: readonly Fie
 }
 
 const DEFAULT_BOOK = ruleBook();
+/** The reasons of the MQTT collector's own presence points: a will or birth, and telemetry after an "offline". */
+const PRESENCE = new Set(['offline', 'online', 'data']);
 const RANKED: Record<string, number> = { ok: 0, degraded: 1, fail: 2 };
 /** The built-in rules' words, as NOC engineers read them. */
 const WORDS: Record<string, (v: number, limit: number) => string> = {
@@ -96,13 +104,14 @@ export function checksOf(s: Sample, t: Thresholds = DEFAULT_THRESHOLDS, rules: R
   if (s.measurement === 'reachability') {
     const source = s.tags.probe ?? 'unknown';
     if (s.fields.stale === true) return [{ element: s.element, source, time: s.time, verdict: 'stale', reason: 'no data past its period' }];
-    if (s.fields.up === false) return [{ element: s.element, source, time: s.time, verdict: 'fail', reason: `${source}: ${String(s.fields.error ?? s.fields.reason ?? 'no answer')}` }];
+    const decisive = source === 'mqtt' && PRESENCE.has(String(s.fields.reason)) ? { decisive: true } : {};
+    if (s.fields.up === false) return [{ element: s.element, source, time: s.time, verdict: 'fail', reason: `${source}: ${String(s.fields.error ?? s.fields.reason ?? 'no answer')}`, ...decisive }];
     if (s.fields.up !== true) return [];
     const loss = num(s.fields.loss_percent);
     const rtt = num(s.fields.response_time_ms);
     if (loss !== undefined && loss > t.lossDegradedPercent) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${loss}% loss` }];
     if (source === 'icmp' && rtt !== undefined && rtt > t.latencyDegradedMs) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${rtt} ms round trip` }];
-    return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: answered` }];
+    return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: answered`, ...decisive }];
   }
   const mine = rules.get(s.measurement);
   if (!mine) return [];

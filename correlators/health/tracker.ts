@@ -22,6 +22,12 @@ export interface ElementHealth {
   /** When the current state began: the first observation that showed it. */
   since: number;
   reason: string;
+  /**
+   * The last observation that showed the element alive (answering, even if degraded), from any
+   * source: what tells a silent parent's inferred failure from one whose management plane still
+   * answers. Undefined: never heard alive.
+   */
+  aliveAt?: number;
 }
 
 export interface HealthTransition {
@@ -45,6 +51,8 @@ interface SourceState {
   goodRun: number;
   /** Restored after a restart: staleness counts from then, not from the last check before it. */
   restoredAt?: number;
+  /** Its last word was a decisive failure (a last will): it stays down, never stale, until it says otherwise. */
+  held?: boolean;
 }
 
 interface ElementState extends ElementHealth {
@@ -90,7 +98,20 @@ export class HealthTracker {
     }
     if (check.time < src.lastCheck) return []; // late and out of order: the newer checks already speak
     src.lastCheck = check.time;
+    if (check.verdict === 'ok' || check.verdict === 'degraded') el.aliveAt = Math.max(el.aliveAt ?? check.time, check.time);
+    if (check.decisive && check.verdict !== 'stale') {
+      // A statement: the source is down (or up) from now, whatever its recent checks were.
+      const state: HealthState = check.verdict === 'fail' ? 'down' : check.verdict === 'degraded' ? 'degraded' : 'up';
+      src.recent = [{ verdict: check.verdict, time: check.time, reason: check.reason }];
+      src.goodRun = check.verdict === 'ok' ? this.o.recoverAfter : 0;
+      src.goodSince = check.verdict === 'ok' ? check.time : undefined;
+      src.badSince = check.verdict === 'ok' ? undefined : check.time;
+      src.held = state === 'down';
+      if (state !== src.state) this.setSource(src, state, check.time, check.reason);
+      return this.settle(check.element, el, check.time);
+    }
     if (check.verdict === 'stale') {
+      if (src.held) return []; // silence adds nothing to a last will
       if (src.state !== 'unknown') this.setSource(src, 'unknown', check.time, check.reason);
       return this.settle(check.element, el, check.time);
     }
@@ -116,6 +137,7 @@ export class HealthTracker {
     } else if (bad.length >= this.o.failOf) next = 'degraded';
     else if (src.state === 'degraded' && src.goodRun >= this.o.recoverAfter) next = 'up';
     else if (src.state === 'unknown') next = good ? 'up' : src.state;
+    if (next !== 'down') src.held = false;
     if (next !== src.state) {
       // The state began at the first observation of the run that led to it.
       const at = next === 'up' ? src.goodSince ?? check.time : firstOfRun(src.recent, next) ?? src.badSince ?? check.time;
@@ -135,7 +157,7 @@ export class HealthTracker {
     for (const e of entries) {
       if (this.elements.has(e.element) || e.state === 'unknown') continue;
       const src: SourceState = { recent: [], state: e.state, since: e.since, reason: e.reason, lastCheck: e.since, badSince: e.state === 'up' ? undefined : e.since, goodSince: e.state === 'up' ? e.since : undefined, goodRun: 0, restoredAt: now };
-      this.elements.set(e.element, { state: e.state, since: e.since, reason: e.reason, sources: new Map([[e.source, src]]) });
+      this.elements.set(e.element, { state: e.state, since: e.since, reason: e.reason, sources: new Map([[e.source, src]]), ...(e.state !== 'down' && { aliveAt: e.since }) });
     }
   }
 
@@ -146,7 +168,7 @@ export class HealthTracker {
       let changed = false;
       for (const src of el.sources.values()) {
         const heard = Math.max(src.lastCheck, src.restoredAt ?? -Infinity);
-        if (src.state !== 'unknown' && now - heard > this.o.staleAfterMs) {
+        if (src.state !== 'unknown' && !src.held && now - heard > this.o.staleAfterMs) {
           this.setSource(src, 'unknown', heard + this.o.staleAfterMs, 'no data past its period');
           changed = true;
         }

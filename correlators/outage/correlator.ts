@@ -13,9 +13,25 @@ export interface OutageOptions {
    * Past it, each is a root of its own, from the moment it was handed back. 0: handed back at once.
    */
   followRecoveryMs: number;
+  /** Inferring a silent parent's failure from its children; false: never. */
+  inference: InferenceOptions | false;
 }
 
-export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { confirmRecoveryMs: 120_000, flapAfterReopens: 2, followRecoveryMs: 0 };
+/**
+ * An element is inferred down when at least `minChildren` of the elements behind it, and at least
+ * `share` of those whose state is known, went down within `windowMs` of each other, and the
+ * element itself was not heard alive since the first of them did. Only children that depend on it
+ * count: one with another parent still up, or down inside planned work, says nothing about it.
+ */
+export interface InferenceOptions {
+  share: number;
+  minChildren: number;
+  windowMs: number;
+}
+
+export const DEFAULT_INFERENCE: InferenceOptions = { share: 0.8, minChildren: 2, windowMs: 120_000 };
+
+export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { confirmRecoveryMs: 120_000, flapAfterReopens: 2, followRecoveryMs: 0, inference: DEFAULT_INFERENCE };
 
 const copy = (o: Outage): Outage => ({ ...o, impacted: o.impacted.map((i) => ({ ...i })) });
 
@@ -32,6 +48,11 @@ const copy = (o: Outage): Outage => ({ ...o, impacted: o.impacted.map((i) => ({ 
  * `followRecoveryMs` (the outage ends when the last of them is back); one still down after that
  * is a root itself and gets its own outage, starting when it was handed back, so no suppressed
  * failure is left without one and no time is counted twice.
+ *
+ * A silent parent (never polled, or its management plane unreachable) is inferred down when the
+ * elements behind it go down together (`InferenceOptions`); its outage is marked `inferred` and
+ * takes them in as a polled parent's would. Real evidence decides: the parent seen failing confirms
+ * it (same outage, no longer inferred); the parent heard alive, or one of its children back, ends it.
  */
 export class OutageCorrelator {
   private topology: Topology;
@@ -86,8 +107,11 @@ export class OutageCorrelator {
     return [...this.active.values()].map(copy);
   }
 
-  evaluate(health: ReadonlyMap<string, ElementHealth>, now: number): OutageEvent[] {
-    const { down, degraded, roots, cut, cutSince } = this.attribute(health);
+  evaluate(observed: ReadonlyMap<string, ElementHealth>, now: number): OutageEvent[] {
+    const inferred = this.infer(observed);
+    // The health the evaluation reads: what was observed, with the inferred failures over it.
+    const health = { get: (id: string) => inferred.get(id) ?? observed.get(id) };
+    const { down, degraded, roots, cut, cutSince } = this.attribute(observed, inferred);
     const events: OutageEvent[] = [];
     const causes = new Map<string, 'outage' | 'degradation'>();
     for (const id of down) if (!cut.has(id)) causes.set(id, 'outage');
@@ -127,10 +151,14 @@ export class OutageCorrelator {
         continue;
       }
       const nextImpacted = mergeImpacted(existing.impacted, imp);
-      if (existing.severity !== severity || !sameElements(existing.impacted, nextImpacted)) {
+      // Seen failing after it was inferred: confirmed. (One seen failing is never made inferred again.)
+      const confirmed = existing.inferred === true && !inferred.has(root);
+      if (existing.severity !== severity || !sameElements(existing.impacted, nextImpacted) || confirmed) {
         existing.severity = severity;
         existing.impacted = nextImpacted;
-        existing.reason = h.reason;
+        if (confirmed) delete existing.inferred;
+        // One seen failing keeps the reason it was seen with while its root is only inferred now (its source went silent).
+        if (existing.inferred || !inferred.has(root)) existing.reason = h.reason;
         events.push({ type: 'updated', outage: copy(existing), at: now });
       }
     }
@@ -139,11 +167,22 @@ export class OutageCorrelator {
     for (const [root, o] of this.active) {
       if (causes.has(root) || o.state !== 'open' || cut.has(root)) continue;
       const h = health.get(root);
-      if (!h || h.state === 'unknown') continue; // no data is not a recovery
+      // When it came back. An inferred root: when it was heard alive, or the first of the elements
+      // behind it came back; heard alive, it was never down, and what is still down is handed back now.
+      let since = h?.since;
+      let wrong = false;
+      if (o.inferred) {
+        const alive = h?.aliveAt !== undefined && h.aliveAt >= o.startedAt ? h.aliveAt : undefined;
+        const child = this.firstBack(root, o.startedAt, observed);
+        since = alive !== undefined && (child === undefined || alive <= child) ? alive : child;
+        wrong = since !== undefined && since === alive;
+        if (since === undefined) continue; // its children went silent: no data is not a recovery
+      } else if (!h || h.state === 'unknown') continue; // no data is not a recovery
       const back = this.rootBack.get(root);
       const still = o.impacted.filter((i) => down.has(i.element) || cut.has(i.element));
-      if (still.length > 0 && this.o.followRecoveryMs > 0 && now - (back ?? h.since) < this.o.followRecoveryMs) {
-        this.rootBack.set(root, back ?? h.since);
+      if (wrong) o.reason = `not down after all: heard alive at ${new Date(since!).toISOString()} (${o.reason})`;
+      if (still.length > 0 && !wrong && this.o.followRecoveryMs > 0 && now - (back ?? since!) < this.o.followRecoveryMs) {
+        this.rootBack.set(root, back ?? since!);
         if (!sameElements(o.impacted, still)) {
           o.impacted = still;
           events.push({ type: 'updated', outage: copy(o), at: now });
@@ -152,7 +191,7 @@ export class OutageCorrelator {
       }
       this.rootBack.delete(root);
       // Ends when its root is back, or (having waited for them) when the last of its elements is.
-      const end = back === undefined ? h.since : now;
+      const end = back === undefined ? since! : now;
       for (const i of still) this.handedBack.set(i.element, end);
       o.state = 'cleared';
       o.clearedAt = end;
@@ -170,7 +209,7 @@ export class OutageCorrelator {
       const o: Outage = {
         id: `${root}@${from}`, root, severity: causes.get(root)!, state: 'open', startedAt: from,
         impacted: [...imp].map(([element, since]) => ({ element, since: Math.max(since, from) })).sort(byElement),
-        planned: this.planned(root, from), flapping: false, reopened: 0, reason: h.reason,
+        planned: this.planned(root, from), flapping: false, reopened: 0, reason: h.reason, ...(inferred.has(root) && { inferred: true as const }),
       };
       this.active.set(root, o);
       events.push({ type: 'opened', outage: copy(o), at: o.startedAt });
@@ -205,12 +244,12 @@ export class OutageCorrelator {
    * Which elements are down, degraded and cut off, and for each cut-off element the root causes
    * above it. One pass over the topology, parents first.
    */
-  private attribute(health: ReadonlyMap<string, ElementHealth>) {
-    const down = new Set<string>();
+  private attribute(health: ReadonlyMap<string, ElementHealth>, inferred: ReadonlyMap<string, ElementHealth>) {
+    const down = new Set<string>(inferred.keys());
     const degraded = new Set<string>();
     for (const [id, h] of health) {
       if (h.state === 'down') down.add(id);
-      else if (h.state === 'degraded') degraded.add(id);
+      else if (h.state === 'degraded' && !inferred.has(id)) degraded.add(id);
     }
     const cut = new Set<string>();
     // When each element was cut off: when the last of its parents went down or was cut off.
@@ -234,12 +273,69 @@ export class OutageCorrelator {
       for (const p of parents) {
         if (cut.has(p)) for (const r of roots.get(p)!) rs.add(r);
         else rs.add(p);
-        since = Math.max(since, cut.has(p) ? cutSince.get(p)! : health.get(p)!.since);
+        since = Math.max(since, cut.has(p) ? cutSince.get(p)! : (inferred.get(p) ?? health.get(p))!.since);
       }
       roots.set(id, rs);
       cutSince.set(id, since);
     }
     return { down, degraded, roots, cut, cutSince };
+  }
+
+  /**
+   * The silent parents inferred down, with when (the first of the failures that gave them away)
+   * and why. One pass, children before parents, so an inferred element counts as a failed child of
+   * its own parent.
+   */
+  private infer(health: ReadonlyMap<string, ElementHealth>): Map<string, ElementHealth> {
+    const out = new Map<string, ElementHealth>();
+    const inf = this.o.inference;
+    if (!inf) return out;
+    const { elements, children, order } = this.topology;
+    const failed = (id: string) => out.has(id) || health.get(id)?.state === 'down';
+    const times: number[] = [];
+    for (let i = order.length - 1; i >= 0; i--) {
+      const id = order[i];
+      const kids = children.get(id);
+      if (!kids || kids.length < inf.minChildren) continue;
+      const h = health.get(id);
+      if (h?.state === 'down') continue; // seen failing: nothing to infer
+      let known = 0;
+      times.length = 0;
+      for (const k of kids) {
+        // A child with another way up says nothing about this one.
+        if (elements.get(k)!.parents.some((p) => p !== id && !failed(p))) continue;
+        const kh = out.get(k) ?? health.get(k);
+        if (!kh || kh.state === 'unknown') continue;
+        if (kh.state === 'down' && this.planned(k, kh.since)) continue; // planned work says nothing about its parent
+        known++;
+        if (kh.state === 'down') times.push(kh.since);
+      }
+      if (times.length < inf.minChildren) continue;
+      // The most failures within the window, and when the first of them was.
+      times.sort((a, b) => a - b);
+      let most = 0;
+      let first = 0;
+      for (let j = 0, lo = 0; j < times.length; j++) {
+        while (times[j] - times[lo] > inf.windowMs) lo++;
+        if (j - lo + 1 > most) [most, first] = [j - lo + 1, times[lo]];
+      }
+      if (most < inf.minChildren || most < inf.share * known - 1e-9) continue;
+      if (h?.aliveAt !== undefined && h.aliveAt >= first) continue; // it answered after they failed: not its fault
+      const heard = h?.aliveAt !== undefined ? `last heard alive ${new Date(h.aliveAt).toISOString()}` : 'never heard from';
+      out.set(id, { state: 'down', since: first, reason: `inferred: ${most} of ${known} elements behind it went down within ${Math.round(inf.windowMs / 1000)} s from ${new Date(first).toISOString()}; ${heard}` });
+    }
+    return out;
+  }
+
+  /** When the first element behind an inferred root that depends on it came back after `after` (undefined: none has). */
+  private firstBack(root: string, after: number, health: ReadonlyMap<string, ElementHealth>): number | undefined {
+    let first: number | undefined;
+    for (const k of this.topology.children.get(root) ?? []) {
+      if (this.topology.elements.get(k)!.parents.length > 1) continue;
+      const kh = health.get(k);
+      if (kh && (kh.state === 'up' || kh.state === 'degraded') && kh.since >= after && (first === undefined || kh.since < first)) first = kh.since;
+    }
+    return first;
   }
 
   /** Whether a root without an outage is still down behind another root that is back within `followRecoveryMs`. */

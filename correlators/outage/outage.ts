@@ -18,6 +18,13 @@ export interface Outage {
   flapping: boolean;
   reopened: number;
   reason: string;
+  /**
+   * The root was not seen failing: its failure is inferred from the elements behind it, which all
+   * (or the configured share) went down together while it said nothing (`reason` says how many and
+   * when). Real evidence confirms it (the flag goes, same outage) or moves it (the outage clears and
+   * the elements still down get outages of their own).
+   */
+  inferred?: true;
   /** Set when the root turned out to be cut off by another outage's root. */
   mergedInto?: string;
 }

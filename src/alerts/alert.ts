@@ -28,6 +28,8 @@ export interface Alert {
   flapping: boolean;
   /** The subscribers it hits, counted (absent when the scope could not be computed in time). */
   affectedSubscribers?: Scope;
+  /** The root cause was inferred from the elements behind it, not seen failing (netpulse's extension). */
+  rootCauseInferred?: true;
   /** One line a NOC engineer reads first. */
   alarmDetails: string;
 }
@@ -56,7 +58,7 @@ export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Aler
     ? `${kind.replace('_', ' ')} ${o.root} is back (${e.type})`
     : o.severity === 'degradation'
       ? `${kind.replace('_', ' ')} ${o.root} is degraded: ${o.reason}`
-      : `${kind.replace('_', ' ')} ${o.root} is down${what ? `; ${what} behind it ${behind.length === 1 ? 'is' : 'are'} unreachable because of it` : ''}`;
+      : `${kind.replace('_', ' ')} ${o.root} is down${o.inferred ? ' (inferred: not seen failing itself)' : ''}${what ? `; ${what} behind it ${behind.length === 1 ? 'is' : 'are'} unreachable because of it` : ''}`;
   const hit = scope && !cleared && scope.current > 0
     ? `; ${scope.current} subscriber${scope.current === 1 ? '' : 's'} affected (${scope.noService} without service${scope.byTier.vip ? `, ${scope.byTier.vip} VIP` : ''}${scope.byTier.enterprise ? `, ${scope.byTier.enterprise} enterprise` : ''})`
     : '';
@@ -79,6 +81,7 @@ export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Aler
     plannedOutageIndicator: o.planned ? 'OutOfService' : 'InService',
     flapping: o.flapping,
     ...(scope && { affectedSubscribers: scope }),
+    ...(o.inferred && { rootCauseInferred: true as const }),
     alarmDetails: details + hit,
   };
 }

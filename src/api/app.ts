@@ -154,7 +154,7 @@ function outageView(o: StoredOutage, topology: Topology) {
   };
   return {
     id: o.id, state: o.state, severity: o.severity, planned: o.planned, flapping: o.flapping, reopened: o.reopened,
-    rootCause: { ...el(o.root), reason: o.reason },
+    rootCause: { ...el(o.root), reason: o.reason, inferred: o.inferred ?? false },
     startedAt: iso(o.startedAt), clearedAt: iso(o.clearedAt), closedAt: iso(o.closedAt),
     durationSeconds: Math.round(((o.clearedAt ?? o.closedAt ?? Date.now()) - o.startedAt) / 1000),
     impactedElements: o.impacted.map((i) => ({ ...el(i.element), since: iso(i.since) })),

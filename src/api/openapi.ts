@@ -21,7 +21,8 @@ export const OPENAPI = {
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
       Outage: { type: 'object', properties: {
         id: { type: 'string' }, state: { enum: ['open', 'cleared', 'closed'] }, severity: { enum: ['outage', 'degradation'] },
-        planned: { type: 'boolean' }, flapping: { type: 'boolean' }, rootCause: { type: 'object' },
+        planned: { type: 'boolean' }, flapping: { type: 'boolean' },
+        rootCause: { type: 'object', description: 'The root element (id, kind, site, region), why it failed, and `inferred`: true when it was not seen failing but inferred from the elements behind it (README: a silent parent)', properties: { id: { type: 'string' }, reason: { type: 'string' }, inferred: { type: 'boolean' } } },
         startedAt: { type: 'string', format: 'date-time' }, clearedAt: { type: 'string', format: 'date-time' }, closedAt: { type: 'string', format: 'date-time' },
         impactedElements: { type: 'array', items: { type: 'object' } },
         affectedSubscribers: { oneOf: [{ $ref: '#/components/schemas/Scope' }, { type: 'null' }] },

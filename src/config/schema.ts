@@ -401,6 +401,19 @@ export const configSchema = z.strictObject({
      */
     followRecovery: duration(0).default(60_000),
     evaluateEvery: duration(100).default(1_000),
+    /**
+     * A silent parent (not polled, or its management plane unreachable) inferred down from the
+     * elements behind it: at least `minChildren` of those that depend on it, and at least `share`
+     * of those whose state is known, went down within `window` of each other, and it was not heard
+     * alive since the first of them. Its outage is marked inferred until real evidence confirms or
+     * moves it.
+     */
+    inference: z.strictObject({
+      enabled: z.boolean().default(true),
+      share: z.number().gt(0).max(1).default(0.8),
+      minChildren: z.number().int().min(2).default(2),
+      window: duration(0).default(120_000),
+    }).prefault({}),
     /** How long an alert waits for its outage's subscriber scope before it goes out without it. */
     scopeWait: duration(0).default(5_000),
     /** Planned work: outages inside are recorded, marked planned, never paged. */

@@ -36,7 +36,8 @@ export class OutageService implements Consumer {
     this.health = new HealthTracker({ failOf: h.failOf, window: h.window, recoverAfter: h.recoverAfter, staleAfterMs: h.staleAfter });
     this.thresholds = h.thresholds;
     this.rules = ruleBook(h.thresholds, h.rules);
-    this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens, followRecoveryMs: o.config.outages.followRecovery });
+    this.outages = new OutageCorrelator(o.topology, { confirmRecoveryMs: o.config.outages.confirmRecovery, flapAfterReopens: o.config.outages.flapAfterReopens, followRecoveryMs: o.config.outages.followRecovery,
+      inference: o.config.outages.inference.enabled && { share: o.config.outages.inference.share, minChildren: o.config.outages.inference.minChildren, windowMs: o.config.outages.inference.window } });
     if (o.restore) this.outages.restore(o.restore);
     this.log = o.logger;
     this.now = o.now ?? Date.now;

@@ -179,6 +179,11 @@ CREATE TABLE import_serving (
 ) WITHOUT_ROWID;
 `,
   },
+  {
+    version: 11,
+    name: 'outages inferred from the elements behind their root',
+    sql: `ALTER TABLE outages ADD COLUMN inferred INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -168,6 +168,7 @@ function renderOutages() {
           o.state === 'cleared' && h('span', { class: 'badge cleared' }, 'recovering'),
           o.planned && h('span', { class: 'badge planned' }, 'planned'),
           o.flapping && h('span', { class: 'badge flapping' }, `flapping ×${o.reopened}`),
+          r.inferred && h('span', { class: 'badge inferred', title: 'not seen failing itself: inferred from the elements behind it' }, 'inferred'),
         ),
         h('span', { class: 'dur', dataset: { since: o.startedAt, until: o.clearedAt ?? '' } }, fmtDuration((o.clearedAt ? Date.parse(o.clearedAt) : Date.now()) - Date.parse(o.startedAt))),
       ),
@@ -185,7 +186,7 @@ function renderOutages() {
   })));
   $('#outages-note').textContent = state.outages.length ? `${state.outages.length} open or recovering` : '';
   $('#closed tbody').replaceChildren(...state.closed.map((o) => h('tr', {},
-    h('td', {}, o.rootCause.id, o.planned ? h('span', { class: 'badge planned' }, 'planned') : null, o.flapping ? h('span', { class: 'badge flapping' }, 'flapping') : null),
+    h('td', {}, o.rootCause.id, o.planned ? h('span', { class: 'badge planned' }, 'planned') : null, o.flapping ? h('span', { class: 'badge flapping' }, 'flapping') : null, o.rootCause.inferred ? h('span', { class: 'badge inferred' }, 'inferred') : null),
     h('td', {}, fmtTime(o.startedAt)),
     h('td', { class: 'num' }, fmtDuration(o.durationSeconds * 1000)),
     h('td', { class: 'num' }, `${fmtInt(o.affectedSubscribers?.subscribers)} subs`),

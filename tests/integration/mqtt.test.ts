@@ -29,7 +29,7 @@ const RECENT = Date.now() - 3_600_000;
 /** The elements these tests publish for: a subscription speaks only for elements in the topology. */
 function topology(): { file: string } {
   const file = join(tempDir('mqtt-topology'), 'topology.yaml');
-  writeFileSync(file, `elements:\n${['BS-1', 'BS-2', 'BS-3', 'BS-R', 'BS-C', 'BS-K', 'BS-P'].map((id) => `  - { id: ${id}, kind: base_station, site: ${id.toLowerCase()} }\n`).join('')}`);
+  writeFileSync(file, `elements:\n${['BS-1', 'BS-2', 'BS-3', 'BS-R', 'BS-C', 'BS-K', 'BS-P', 'BS-Q'].map((id) => `  - { id: ${id}, kind: base_station, site: ${id.toLowerCase()} }\n`).join('')}`);
   return { file };
 }
 
@@ -228,7 +228,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     }
   });
 
-  it('turns birth and last-will messages into reachability, and silence into staleness', async () => {
+  it('turns birth and last-will messages into reachability (a will is decisive: down at once, and it stays down), and silence into staleness', async () => {
     const { daemon } = testDaemon({
       topology: topology(), timeseries: influx(),
       mqtt: { brokers: [{ name: 'main', url: `mqtt://127.0.0.1:${broker.port}`, clientId: 'np-presence',
@@ -255,8 +255,22 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
         const reasons = await vmExport(vm.port, 'reachability_up{element="BS-P",probe="mqtt"}');
         expect(reasons[0].values.at(-1)).toBe(0);
       }, { timeout: 10_000, interval: 250 });
+      // MQTT is this station's only source: one will is enough to put it down and open its outage
+      // (it used to be one failed check of the two needed, then `unknown`, never an outage).
+      await vi.waitFor(() => {
+        daemon.outages.tick(Date.now());
+        expect(daemon.outages.outages.outages.map((o) => [o.root, o.state])).toEqual([['BS-P', 'open']]);
+      }, { timeout: 10_000, interval: 100 });
+      // Its last word stands: long past staleAfter it is still down, not unknown.
+      daemon.outages.tick(Date.now() + 3_600_000);
+      expect(daemon.outages.health.get('BS-P')?.state).toBe('down');
+      // A station that merely falls silent goes stale.
+      await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'bs-q' }).then(async (q) => {
+        await q.publishAsync('tele/BS-Q/cell/1', JSON.stringify({ rsrp: -95, seq: 1 }), { qos: 1 });
+        await q.endAsync();
+      });
       await vi.waitFor(async () => {
-        const stale = await vmExport(vm.port, 'reachability_stale{element="BS-P"}');
+        const stale = await vmExport(vm.port, 'reachability_stale{element="BS-Q"}');
         expect(stale[0]?.values).toContain(1);
       }, { timeout: 10_000, interval: 250 });
     } finally {

@@ -26,7 +26,7 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
   it('applies its migrations once', async () => {
     const store = new Store(await open());
     try {
-      expect(await store.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await store.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       expect(await store.migrate()).toEqual([]);
     } finally {
       await store.close();
@@ -84,6 +84,29 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     const cleared = after.evaluate(health({ 'AGG-7': ['up', 12 * H] }), 12 * H);
     for (const e of cleared) await store.recordOutageEvent(e);
     expect((await store.outages()).map((o) => [o.id, o.state, o.clearedAt])).toEqual([[`AGG-7@${10 * H}`, 'cleared', 12 * H]]);
+    await store.close();
+  });
+
+  it('keeps an inferred outage as inferred across a restart, and its confirmation in place', async () => {
+    const db = await open();
+    let store = new Store(db);
+    await store.migrate();
+    const topo = Topology.build([...TOPO, { id: 'BS-3', kind: 'base_station', site: 'n-03', region: 'north', parents: ['AGG-7'] }]).topology!;
+    const dark = { 'BS-1': ['down', 10 * H] as [ElementHealth['state'], number], 'BS-3': ['down', 10 * H + 20_000] as [ElementHealth['state'], number] };
+    const before = new OutageCorrelator(topo);
+    const opened = before.evaluate(health(dark), 10 * H + 30_000);
+    expect(opened.map((e) => [e.type, e.outage.root, e.outage.inferred])).toEqual([['opened', 'AGG-7', true]]);
+    for (const e of opened) await store.recordOutageEvent(e);
+    store = new Store(db); // what a restarted daemon sees
+    const active = await store.activeOutages();
+    expect(active.map((o) => [o.id, o.inferred, o.reason.startsWith('inferred: 2 of 2 ')])).toEqual([[`AGG-7@${10 * H}`, true, true]]);
+    const after = new OutageCorrelator(topo);
+    after.restore(active);
+    expect(after.evaluate(health(dark), 11 * H)).toEqual([]); // the same inference goes on: nothing new
+    const confirmed = after.evaluate(health({ ...dark, 'AGG-7': ['down', 11 * H] }), 11 * H);
+    expect(confirmed.map((e) => [e.type, e.outage.id, e.outage.inferred])).toEqual([['updated', `AGG-7@${10 * H}`, undefined]]);
+    for (const e of confirmed) await store.recordOutageEvent(e);
+    expect((await store.outages()).map((o) => [o.id, o.inferred, o.reason])).toEqual([[`AGG-7@${10 * H}`, undefined, 'down']]);
     await store.close();
   });
 

@@ -34,3 +34,23 @@ describe('health rules over fields', () => {
     expect(book.get('lte_cell')!.filter((r) => r.field === 'rsrp_dbm')).toHaveLength(1);
   });
 });
+
+describe('MQTT presence is a statement, not a vote', () => {
+  const S = 1000;
+  const presence = (reason: string, up: boolean, time: number): Sample => ({ element: 'BS-9', measurement: 'reachability', tags: { probe: 'mqtt' }, fields: { up, stale: false, reason }, time });
+
+  it('a last will puts the station down at once, silence never makes it unknown, and its return (birth or telemetry) brings it up at once', async () => {
+    const { HealthTracker } = await import('../../correlators/health/tracker.ts');
+    const h = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60 * S });
+    const feed = (s: Sample) => checksOf(s).flatMap((c) => h.ingest(c));
+    expect(feed(presence('online', true, 0))).toEqual([{ element: 'BS-9', from: 'unknown', to: 'up', at: 0, reason: 'mqtt: answered' }]);
+    expect(feed(presence('offline', false, 10 * S))).toEqual([{ element: 'BS-9', from: 'up', to: 'down', at: 10 * S, reason: 'mqtt: offline' }]);
+    expect(h.tick(3_600 * S)).toEqual([]); // an hour of silence: still down, not stale
+    expect(h.get('BS-9')?.state).toBe('down');
+    expect(feed(presence('data', true, 3_700 * S))).toEqual([{ element: 'BS-9', from: 'down', to: 'up', at: 3_700 * S, reason: 'mqtt: answered' }]);
+    // A will again, then an ordinary failure and recovery of the same source: hysteresis as usual.
+    feed(presence('offline', false, 3_800 * S));
+    expect(feed({ ...presence('x', true, 3_801 * S), fields: { up: true } })).toEqual([]);
+    expect(feed({ ...presence('x', true, 3_802 * S), fields: { up: true } })).toEqual([{ element: 'BS-9', from: 'down', to: 'up', at: 3_801 * S, reason: 'mqtt: answered' }]);
+  });
+});

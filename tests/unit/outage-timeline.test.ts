@@ -4,6 +4,7 @@ import { checksOf, type Verdict } from '../../correlators/health/check.ts';
 import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
 import type { OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
 import { Topology, type Element } from '../../src/topology/topology.ts';
+import { alertOf } from '../../src/alerts/alert.ts';
 
 //            CORE-1
 //           /      \
@@ -224,5 +225,113 @@ describe('outages along the topology, as timelines', () => {
     after.every10(120, 130, allUp);
     expect(after.types()).toEqual(['cleared AGG-7']);
     expect(after.events[0].outage.clearedAt).toBe(120 * S);
+  });
+});
+
+describe('a silent parent inferred from the elements behind it', () => {
+  // AGG-7 is never polled: only its base stations (and BS-R, which AGG-8 also carries) are.
+  const polled = EVERYONE.filter((id) => id !== 'AGG-7');
+  const up = () => all('ok', ...polled);
+  const darkBehindAgg7 = () => ({ ...up(), ...all('fail', 'BS-1', 'BS-2', 'BS-1-C1') });
+
+  it('every station behind an unpolled switch goes dark at once: one outage at the switch, marked inferred, not one per station', () => {
+    const tl = new Timeline().every10(0, 20, up);
+    tl.every10(30, 60, darkBehindAgg7);
+    expect(tl.types()).toEqual(['opened AGG-7']);
+    const o = tl.outages.outages[0];
+    expect(o.inferred).toBe(true);
+    expect(o.startedAt).toBe(30 * S); // the first failure that gave it away
+    expect(o.impacted.map((i) => i.element)).toEqual(['BS-1', 'BS-1-C1', 'BS-2']);
+    expect(o.reason).toMatch(/^inferred: 2 of 2 elements behind it went down within 120 s .*never heard from$/);
+    // BS-R has another way up (AGG-8): it says nothing about AGG-7 and stays up.
+    expect(o.impacted.some((i) => i.element === 'BS-R')).toBe(false);
+    // The NOC reads that it is inferred.
+    const alert = alertOf(tl.events[0], Topology.build(ELEMENTS).topology!);
+    expect(alert.rootCauseInferred).toBe(true);
+    expect(alert.alarmDetails).toBe('aggregation AGG-7 is down (inferred: not seen failing itself); 2 base stations behind it are unreachable because of it');
+  });
+
+  it('real evidence confirms it: the switch seen failing keeps the same outage, no longer inferred', () => {
+    const tl = new Timeline().every10(0, 20, up).every10(30, 50, darkBehindAgg7);
+    const id = tl.outages.outages[0].id;
+    tl.every10(60, 80, () => ({ ...darkBehindAgg7(), 'AGG-7': 'fail' }));
+    expect(tl.types()).toEqual(['opened AGG-7', 'updated AGG-7']);
+    const o = tl.outages.outages[0];
+    expect(o.id).toBe(id);
+    expect(o.inferred).toBeUndefined();
+    expect(o.reason).toBe('snmp: fail');
+  });
+
+  it('real evidence moves it: the switch heard alive after its stations failed ends the inference, and each station gets its outage', () => {
+    const tl = new Timeline({ followRecoveryMs: 60 * S }).every10(0, 20, up).every10(30, 50, darkBehindAgg7);
+    tl.at(55, { 'AGG-7': 'ok' }).every10(60, 70, darkBehindAgg7);
+    expect(tl.types()).toEqual(['opened AGG-7', 'cleared AGG-7', 'opened BS-1', 'opened BS-2']);
+    const cleared = tl.events[1].outage;
+    expect(cleared.clearedAt).toBe(55 * S);
+    expect(cleared.reason).toMatch(/^not down after all: heard alive at /);
+    // No time counted twice: each station's own outage starts where the switch's ended.
+    expect(tl.events.slice(2).map((e) => e.outage.startedAt)).toEqual([55 * S, 55 * S]);
+  });
+
+  it('the first station back ends it (the switch it hangs on is back); one still down is its own outage after the follow time', () => {
+    const tl = new Timeline({ followRecoveryMs: 20 * S }).every10(0, 20, up).every10(30, 60, darkBehindAgg7);
+    tl.every10(70, 110, () => ({ ...up(), ...all('fail', 'BS-2') }));
+    expect(tl.types()).toEqual(['opened AGG-7', 'updated AGG-7', 'cleared AGG-7', 'opened BS-2']);
+    const cleared = tl.events[2].outage;
+    expect(cleared.clearedAt).toBeGreaterThanOrEqual(70 * S);
+    expect(tl.events[3].outage.inferred).toBeUndefined();
+  });
+
+  it('stations failing far apart are separate faults: no inference', () => {
+    const tl = new Timeline().every10(0, 20, up);
+    tl.every10(30, 200, (t) => ({ ...up(), ...all('fail', 'BS-1', 'BS-1-C1'), ...(t >= 190 ? all('fail', 'BS-2') : {}) }));
+    expect(tl.types()).toEqual(['opened BS-1', 'opened BS-2']);
+    expect(tl.outages.outages.every((o) => o.inferred === undefined)).toBe(true);
+  });
+
+  it('a switch whose management plane still answers is not blamed for its stations', () => {
+    const tl = new Timeline().every10(0, 20, allUp);
+    tl.every10(30, 60, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    expect(tl.types()).toEqual(['opened BS-1', 'opened BS-2']);
+  });
+
+  it('a station outage opened first is taken into the inferred switch outage when the others follow', () => {
+    const tl = new Timeline().every10(0, 20, up);
+    tl.every10(30, 40, () => ({ ...up(), ...all('fail', 'BS-1', 'BS-1-C1') }));
+    tl.every10(50, 80, darkBehindAgg7);
+    expect(tl.types()).toEqual(['opened BS-1', 'opened AGG-7', 'closed BS-1']);
+    expect(tl.events[2].outage.mergedInto).toBe(tl.outages.outages[0].id);
+    expect(tl.outages.outages[0].startedAt).toBe(30 * S);
+  });
+
+  it('last wills put MQTT-only stations down at once: their switch, polled a moment before, is inferred at the second will and confirmed by its own polls', () => {
+    const tl = new Timeline().every10(0, 30, allUp);
+    const will = (t: number, element: string) => {
+      tl.health.ingest({ element, source: 'mqtt', time: t * S, verdict: 'fail', reason: 'mqtt: offline', decisive: true });
+      tl.evaluate(t);
+    };
+    will(33, 'BS-1');
+    will(34, 'BS-2');
+    tl.every10(40, 50, () => ({ ...all('ok', 'CORE-1', 'AGG-8', 'BS-R'), 'AGG-7': 'fail' }));
+    expect(tl.types()).toEqual(['opened BS-1', 'opened AGG-7', 'closed BS-1', 'updated AGG-7']);
+    expect(tl.events[1].outage).toMatchObject({ inferred: true, startedAt: 33 * S });
+    expect(tl.events[2].outage.mergedInto).toBe(tl.events[1].outage.id);
+    expect(tl.events[3].outage.inferred).toBeUndefined();
+    expect(tl.events[3].outage.id).toBe(tl.events[1].outage.id);
+  });
+
+  it('stations down inside planned work say nothing about their switch', () => {
+    const tl = new Timeline().every10(0, 20, up);
+    tl.outages.setMaintenance([{ id: 'CHG-9', sites: ['north-02'], start: 0, end: 1000 * S }]);
+    tl.every10(30, 60, darkBehindAgg7);
+    expect(tl.types()).toEqual(['opened BS-1', 'opened BS-2']);
+    expect(tl.outages.outages.find((o) => o.root === 'BS-2')?.planned).toBe(true);
+  });
+
+  it('off, or a share not reached: one outage per station as before', () => {
+    const off = new Timeline({ inference: false }).every10(0, 20, up).every10(30, 60, darkBehindAgg7);
+    expect(off.types()).toEqual(['opened BS-1', 'opened BS-2']);
+    const most = new Timeline({ inference: { share: 1, minChildren: 3, windowMs: 120 * S } }).every10(0, 20, up).every10(30, 60, darkBehindAgg7);
+    expect(most.types()).toEqual(['opened BS-1', 'opened BS-2']);
   });
 });
