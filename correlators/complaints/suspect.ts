@@ -31,6 +31,11 @@ export interface Suspicion {
   at: number;
   /** How unlikely the burst is as background noise. */
   probability: number;
+  /**
+   * The suspicions below this one it takes in (a rollup): bursts under two or more of its children
+   * that it explains as one, the way an outage takes in what its root cut off.
+   */
+  replaces?: Suspicion[];
 }
 
 /** P(X >= k) for X ~ Poisson(lambda): exact for small lambda, a normal approximation beyond 100. */
@@ -124,7 +129,10 @@ class Window {
  * it, so a switch over 600 cells expects far more than one cell) and at least `minComplaints`, a suspicion is raised
  * on it: the deepest such element with the most complaints, so a burst on one cell names the
  * cell and a burst across a site names its base station. One suspicion per element and its
- * relatives at a time, until `clear`.
+ * relatives at a time, until `clear`, with one exception, the rollup: when bursts under two or
+ * more children of an element are suspected and that element's own count is improbable too, one
+ * suspicion at it replaces them (`replaces`), as a switch's failure is one outage, not one per
+ * base station.
  */
 export class SuspectDetector {
   private readonly o: SuspectOptions;
@@ -190,12 +198,42 @@ export class SuspectDetector {
       if (n <= lambda + 3 * Math.sqrt(lambda)) continue; // not even unusual: skip the tail
       const p = poissonTail(n, lambda);
       if (p > this.o.maxProbability) continue;
-      if (this.related(element)) continue;
+      const replaces = this.rollup(element, best);
+      if (replaces === undefined) continue;
       // Raised at the latest report of the burst: never before it began, whatever the arrival order.
-      if (!best || n > best.subscribers) best = { element, complaints: [...d.counted.values()], subscribers: n, since: d.since, at: d.until, probability: p };
+      if (!best || n > best.subscribers || (replaces.length > 0 && n >= best.subscribers)) {
+        best = { element, complaints: [...d.counted.values()], subscribers: n, since: d.since, at: d.until, probability: p, ...(replaces.length > 0 && { replaces }) };
+      }
     }
-    if (best) this.raised.set(best.element, best);
+    if (best) {
+      for (const r of best.replaces ?? []) this.raised.delete(r.element);
+      this.raised.set(best.element, best);
+    }
     return best;
+  }
+
+  /**
+   * Whether an improbable burst on `element` may be raised, and the suspicions below it that it
+   * takes in: undefined when it is already named (by itself, an element above it, or one suspicion
+   * below it: the burst is that one's); a rollup when suspicions below it (with `candidate`, this
+   * complaint's own new one) lie under two or more of its children.
+   */
+  private rollup(element: string, candidate: Suspicion | undefined): Suspicion[] | undefined {
+    if (this.raised.has(element)) return undefined;
+    const below: Suspicion[] = [];
+    for (const r of this.raised.values()) {
+      if (this.ancestors(element).includes(r.element)) return undefined;
+      if (this.ancestors(r.element).includes(element)) below.push(r);
+    }
+    if (below.length === 0) return [];
+    // The child of `element` each lies under.
+    const branch = (e: string) => {
+      const up = [e, ...this.ancestors(e)];
+      return up[up.indexOf(element) - 1];
+    };
+    const branches = new Set(below.map((r) => branch(r.element)));
+    if (candidate && this.ancestors(candidate.element).includes(element)) branches.add(branch(candidate.element));
+    return branches.size >= 2 ? below : undefined;
   }
 
   /** A complaint that turned out to be explained (matched late) no longer counts. */
@@ -224,11 +262,4 @@ export class SuspectDetector {
     }
   }
 
-  private related(element: string): boolean {
-    if (this.raised.has(element)) return true;
-    for (const r of this.raised.keys()) {
-      if (this.ancestors(element).includes(r) || this.ancestors(r).includes(element)) return true;
-    }
-    return false;
-  }
 }

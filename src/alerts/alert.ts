@@ -90,9 +90,11 @@ export function alertOf(e: OutageEvent, topology: Topology, scope?: Scope): Aler
  * The NOC alert for an outage monitoring did not see: a burst of complaints with one element in
  * common. Its own id space (`suspect:`), so it never collides with a monitored outage's alerts.
  */
-export function suspicionAlertOf(s: { id: string; element: string; since: number; at: number; subscribers: number; probability: number }, topology: Topology, windowMinutes: number): Alert {
+export function suspicionAlertOf(s: { id: string; element: string; since: number; at: number; subscribers: number; probability: number; replaces?: { element: string; since: number }[] }, topology: Topology, windowMinutes: number): Alert {
   const el = topology.elements.get(s.element);
   const kind = el?.kind ?? 'element';
+  const taken = s.replaces ?? [];
+  const rollup = taken.length > 0 ? `; it takes in ${taken.length} earlier suspicion${taken.length === 1 ? '' : 's'} below it (${taken.map((r) => r.element).join(', ')})` : '';
   return {
     id: `${s.id}#suspected@${s.at}`,
     outageId: s.id,
@@ -107,10 +109,10 @@ export function suspicionAlertOf(s: { id: string; element: string; since: number
     alarmChangedTime: iso(s.at),
     ackState: 'unacknowledged',
     isRootCause: true,
-    correlatedAlarm: [],
+    correlatedAlarm: taken.map((r) => ({ id: `suspect:${r.element}@${r.since}`, since: iso(r.since) })),
     plannedOutageIndicator: 'InService',
     flapping: false,
-    alarmDetails: `suspected outage at ${kind.replace('_', ' ')} ${s.element}: ${s.subscribers} subscribers complained within ${windowMinutes} min and monitoring sees nothing wrong`,
+    alarmDetails: `suspected outage at ${kind.replace('_', ' ')} ${s.element}: ${s.subscribers} subscribers complained within ${windowMinutes} min and monitoring sees nothing wrong${rollup}`,
   };
 }
 

@@ -439,8 +439,8 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   app.get('/v1/suspected-outages', { onRequest: guard(NOC) }, async (req) => {
-    const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed', 'dismissed', 'expired']).optional() }), req.query, 'query');
-    return { items: (await d.complaints.suspected(d.store, q.state)).map((s) => ({ ...s, since: iso(s.since), at: undefined, raisedAt: iso(s.at) })) };
+    const q = parse(z.strictObject({ state: z.enum(['suspected', 'confirmed', 'dismissed', 'expired', 'merged']).optional() }), req.query, 'query');
+    return { items: (await d.complaints.suspected(d.store, q.state)).map(({ replaces: _r, ...s }) => ({ ...s, since: iso(s.since), at: undefined, raisedAt: iso(s.at) })) };
   });
 
   app.post('/v1/suspected-outages/:id/dismiss', { onRequest: guard(NOC) }, async (req) => {

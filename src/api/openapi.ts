@@ -77,7 +77,7 @@ export const OPENAPI = {
       location: { type: 'object', properties: { lat: { type: 'number' }, lon: { type: 'number' } } }, escalations: { type: 'integer' } } } } } },
     responses: { 201: { description: 'Taken: status, grade, deadlines, match or explanation, relatedEntity (TMF621)' }, ...ok('A duplicate: the complaint as first taken') } } },
     '/v1/complaints/batch': { post: { summary: 'Up to 1,000 complaints at once; bad items are reported by index and field, good ones taken', responses: ok('Per-item results') } },
-    '/v1/suspected-outages': { get: { summary: 'Outages found by complaints (role noc): suspected, or confirmed by monitoring with its outage', parameters: [q('state', { enum: ['suspected', 'confirmed', 'dismissed', 'expired'] }, 'only these')], responses: ok('Suspected outages') } },
+    '/v1/suspected-outages': { get: { summary: 'Outages found by complaints (role noc): suspected, confirmed by monitoring with its outage, dismissed, expired, or merged into one above it (a rollup: mergedInto)', parameters: [q('state', { enum: ['suspected', 'confirmed', 'dismissed', 'expired', 'merged'] }, 'only these')], responses: ok('Suspected outages') } },
     '/v1/suspected-outages/{id}/dismiss': { post: { summary: 'Not an outage (role noc): the element may raise again', parameters: [id('id')], responses: ok('Dismissed') } },
     '/v1/complaints/{id}': {
       get: { summary: 'One complaint with its grade, deadlines, match, explanation and handling', parameters: [id('id')], responses: ok('The complaint') },

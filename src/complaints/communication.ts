@@ -7,6 +7,8 @@ export interface ComplaintChange {
   at: number;
   /** The outage it was matched to, when there is one. */
   outage?: { id: string; root: string; startedAt: number; clearedAt?: number };
+  /** Matched again, to another outage (a degradation that became a loss of service above it). */
+  rematched?: true;
 }
 
 /** A TM Forum TMF681 CommunicationMessage, for the operator's SMS gateway (which sends it). */
@@ -28,8 +30,9 @@ const hhmm = (ms: number) => iso(ms).slice(11, 16) + ' UTC';
 
 /**
  * The message for a complaint's state change; `restorationTargetMs` after an outage's start is
- * told as the expected restoration. The id is stable per complaint and state: a retried or
- * replayed change is the same message, which the gateway can drop.
+ * told as the expected restoration. The id is stable per complaint and state (and outage, for a
+ * complaint matched again to another one): a retried or replayed change is the same message,
+ * which the gateway can drop.
  */
 export function communicationOf(ch: ComplaintChange, restorationTargetMs: number): CommunicationMessage {
   const c = ch.complaint;
@@ -43,7 +46,7 @@ export function communicationOf(ch: ComplaintChange, restorationTargetMs: number
     resolved: `Your complaint ${c.id} is resolved${c.resolution ? `: ${c.resolution}` : ''}. Thank you for your patience.`,
   }[ch.state];
   return {
-    id: `complaint:${c.id}#${ch.state}`,
+    id: `complaint:${c.id}#${ch.state}${ch.rematched && o ? `@${o.id}` : ''}`,
     '@type': 'CommunicationMessage',
     messageType: 'SMS',
     state: 'initial',

@@ -4,7 +4,7 @@ import { GroupCommit } from '../store/group.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { OutageEvent } from '../../correlators/outage/outage.ts';
 import type { ImpactKind } from '../../correlators/impact/impact.ts';
-import { NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
+import { GRADES, NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
 import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult, type ServingState } from '../../correlators/complaints/match.ts';
 import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from '../../correlators/complaints/suspect.ts';
@@ -14,9 +14,13 @@ import type { ComplaintChange } from './communication.ts';
 /** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
 export interface SuspectedOutage extends Suspicion {
   id: string;
-  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired';
+  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired' | 'merged';
   outageId?: string;
+  /** Taken into a suspicion above it (state `merged`): its id. */
+  mergedInto?: string;
 }
+
+const suspicionId = (s: Pick<Suspicion, 'element' | 'since'>) => `suspect:${s.element}@${s.since}`;
 
 export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored' | 'resolved';
 
@@ -96,8 +100,9 @@ const fromRow = (r: Row): StoredComplaint => ({
  * Complaint intake and matching around the pure rules in `correlators/complaints`: a complaint is
  * enriched with the customer's value and 30-day history, matched against the subscriber's stored
  * impacts, graded, given its deadlines and stored, once (its own id is the key). When an outage
- * opens or its scope grows, earlier unmatched complaints that now fit are matched; when it clears,
- * its complaints move to "network restored".
+ * opens or its scope grows, earlier unmatched complaints that now fit are matched, and those
+ * matched to a degradation are upgraded when it takes the subscriber's service away; when it
+ * clears, its complaints move to "network restored".
  */
 export class ComplaintService {
   private readonly o: ComplaintOptions;
@@ -136,10 +141,10 @@ export class ComplaintService {
     this.changeListeners.push(l);
   }
 
-  private async changed(store: Store, complaint: StoredComplaint, state: ComplaintChange['state'], at: number): Promise<void> {
+  private async changed(store: Store, complaint: StoredComplaint, state: ComplaintChange['state'], at: number, rematched = false): Promise<void> {
     if (this.changeListeners.length === 0) return;
     const o = complaint.match ? await store.outage(complaint.match.outageId, { impacted: false }) : undefined;
-    const ch: ComplaintChange = { complaint, state, at, ...(o && { outage: { id: o.id, root: o.root, startedAt: o.startedAt, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) } }) };
+    const ch: ComplaintChange = { complaint, state, at, ...(o && { outage: { id: o.id, root: o.root, startedAt: o.startedAt, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) } }), ...(rematched && { rematched: true as const }) };
     for (const l of this.changeListeners) l(ch);
   }
 
@@ -149,11 +154,12 @@ export class ComplaintService {
   }
 
   async suspected(store: Store, state?: SuspectedOutage['state']): Promise<SuspectedOutage[]> {
-    const rows = await store.db.query<{ id: string; element: string; since: number; raised_at: number; subscribers: number; complaints: string; probability: number; state: string; outage_id: string | null }>(
+    const rows = await store.db.query<{ id: string; element: string; since: number; raised_at: number; subscribers: number; complaints: string; probability: number; state: string; outage_id: string | null; merged_into: string | null }>(
       `SELECT * FROM suspected_outages ${state ? 'WHERE state = $1' : ''} ORDER BY raised_at DESC LIMIT 1000`, state ? [state] : []);
     return rows.map((r) => ({
       id: r.id, element: r.element, since: Number(r.since), at: Number(r.raised_at), subscribers: Number(r.subscribers), complaints: JSON.parse(r.complaints),
       probability: Number(r.probability), state: r.state as SuspectedOutage['state'], ...(r.outage_id !== null && { outageId: r.outage_id }),
+      ...(r.merged_into !== null && { mergedInto: r.merged_into }),
     }));
   }
 
@@ -272,12 +278,46 @@ export class ComplaintService {
       this.detector.remove(c.id);
       await this.changed(store, next, 'matched', e.at);
     }
+    await this.upgrade(store, e);
   }
 
+  /**
+   * Complaints matched to a degradation whose subscriber this outage has since left without
+   * service (the same outage worsening, or one above it): matched again to the loss of service,
+   * when that fits the category inside the stated window, and graded again. A grade never goes
+   * down, so no deadline moves later. Matched to another outage, the subscriber is told of it.
+   */
+  private async upgrade(store: Store, e: OutageEvent): Promise<void> {
+    const o = e.outage;
+    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE status = 'matched' AND impact_kind = 'degraded' AND reported_at >= $1
+      AND subscriber_id IN (SELECT subscriber_id FROM subscriber_impacts WHERE outage_id = $2 AND kind = 'no_service')`, [o.startedAt - this.o.match.graceBeforeMs, o.id]);
+    for (const r of rows) {
+      const c = fromRow(r);
+      const sub = await store.subscriber(c.subscriberId);
+      if (!sub) continue;
+      const m = await this.match(store, c, sub.serving, 'no_service');
+      if (!m.matched) continue;
+      let next = await this.graded(store, c, c, m, e.at);
+      if (GRADES.indexOf(next.grade) < GRADES.indexOf(c.grade)) next = { ...next, grade: c.grade, gradeReasons: c.gradeReasons, respondBy: c.respondBy, resolveBy: c.resolveBy };
+      next.reasons = [...next.reasons, `upgraded from a degradation (outage ${c.match!.outageId}): the subscriber lost service`];
+      const n = await store.db.run(`UPDATE complaints SET outage_id = $1, impact_kind = $2, confidence = $3, match_reasons = $4, matched_at = $5,
+          grade = $6, grade_reasons = $7, respond_by = $8, resolve_by = $9, updated_at = $5 WHERE id = $10 AND status = 'matched' AND impact_kind = 'degraded'`,
+      [next.match!.outageId, next.match!.kind, next.match!.confidence, JSON.stringify(next.reasons), e.at, next.grade, JSON.stringify(next.gradeReasons), next.respondBy, next.resolveBy, c.id]);
+      // The subscriber hears of it when it is another outage; the same one worsening they know of.
+      if (n > 0 && next.match!.outageId !== c.match!.outageId) await this.changed(store, next, 'matched', e.at, true);
+    }
+  }
+
+  /** Stores a suspicion, and the ones below it that it takes in as merged into it, in one transaction; then tells the listeners. */
   private async raiseSuspicion(store: Store, s: Suspicion, now: number): Promise<void> {
-    const id = `suspect:${s.element}@${s.since}`;
-    await store.db.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, 'suspected', NULL, $8) ON CONFLICT (id) DO NOTHING`, [id, s.element, s.since, s.at, s.subscribers, JSON.stringify(s.complaints), s.probability, now]);
+    const id = suspicionId(s);
+    await store.db.transaction(async (tx) => {
+      await tx.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'suspected', NULL, $8) ON CONFLICT (id) DO NOTHING`, [id, s.element, s.since, s.at, s.subscribers, JSON.stringify(s.complaints), s.probability, now]);
+      for (const r of s.replaces ?? []) {
+        await tx.run(`UPDATE suspected_outages SET state = 'merged', merged_into = $1, updated_at = $2 WHERE element = $3 AND state = 'suspected'`, [id, now, r.element]);
+      }
+    });
     const so: SuspectedOutage = { ...s, id, state: 'suspected' };
     for (const l of this.suspicionListeners) l(so);
   }
@@ -321,12 +361,12 @@ export class ComplaintService {
   }
 
   /** The match for a complaint from the subscriber's stored impacts around its time. */
-  private async match(store: Store, c: Complaint, serving: readonly string[]): Promise<MatchResult & { outageSubscribers?: number }> {
+  private async match(store: Store, c: Complaint, serving: readonly string[], only?: ImpactKind): Promise<MatchResult & { outageSubscribers?: number }> {
     const spans = await store.subscriberImpacts(c.subscriberId, c.reportedAt - this.o.match.graceAfterMs);
     const candidates: CandidateImpact[] = [];
     const sizes = new Map<string, number>();
     for (const s of spans) {
-      if (s.since - this.o.match.graceBeforeMs > c.reportedAt) continue;
+      if (s.since - this.o.match.graceBeforeMs > c.reportedAt || (only !== undefined && s.kind !== only)) continue;
       const o = await store.outage(s.outageId, { impacted: false });
       if (!o) continue;
       sizes.set(o.id, o.scope?.subscribers ?? 0);

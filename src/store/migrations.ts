@@ -184,6 +184,11 @@ CREATE TABLE import_serving (
     name: 'outages inferred from the elements behind their root',
     sql: `ALTER TABLE outages ADD COLUMN inferred INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 12,
+    name: 'suspected outages rolled up into one above them',
+    sql: `ALTER TABLE suspected_outages ADD COLUMN merged_into TEXT;`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -130,6 +130,33 @@ describe('suspected outages from complaints', () => {
     expect(raised[0].at).toBeGreaterThanOrEqual(raised[0].since);
   });
 
+  it('rolls suspicions under two base stations up into one at their switch, the way outages roll up (issue 17)', () => {
+    const d = new SuspectDetector(ancestors, {}, below);
+    const raised = [];
+    // A switch fails unseen: its subscribers on BS-1 and BS-2 complain, alternately, one every 20 s.
+    for (let i = 0; i < 30; i++) {
+      const s = d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 20_000, elements: [`BS-${1 + (i % 2)}-C${1 + (i % 3)}`] });
+      if (s) raised.push(s);
+    }
+    expect(raised.map((s) => [s.element, (s.replaces ?? []).map((r) => r.element)])).toEqual([['BS-1', []], ['BS-2', []], ['AGG-1', ['BS-1', 'BS-2']]]);
+    expect(d.active.map((s) => s.element)).toEqual(['AGG-1']);
+    const up = raised[2];
+    expect(up.subscribers).toBeGreaterThanOrEqual(14);
+    expect(up.probability).toBeLessThan(1e-5);
+    // Later complaints below it are its own: nothing more is raised.
+    for (let i = 30; i < 45; i++) expect(d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 20_000, elements: [`BS-${1 + (i % 2)}-C1`] })).toBeUndefined();
+  });
+
+  it('does not roll a burst on one base station up to its switch, however large', () => {
+    const d = new SuspectDetector(ancestors, {}, below);
+    const raised = [];
+    for (let i = 0; i < 40; i++) {
+      const s = d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 15_000, elements: [`BS-1-C${1 + (i % 3)}`] });
+      if (s) raised.push(s);
+    }
+    expect(raised.map((s) => s.element)).toEqual(['BS-1']);
+  });
+
   it('does not raise on background noise', () => {
     const d = new SuspectDetector(ancestors, {}, below);
     let seed = 3;
