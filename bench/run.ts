@@ -13,6 +13,7 @@ import { benchSubscribers } from './subscribers.ts';
 import { benchImpact } from './impact.ts';
 import { benchComplaints } from './complaints.ts';
 import { benchCompensation } from './compensation.ts';
+import { benchLabelled } from './labelled.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -27,6 +28,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['impact', 'Subscriber impact with 10 million subscribers: scope, and "is X affected?" over HTTP', benchImpact],
   ['complaints', 'Complaints: matching quality on a labelled week, and 1,000/s over HTTP with 10M subscribers', benchComplaints],
   ['compensation', 'Compensation: the ledger for 1,000,000 subscribers, and outage closed to first credit', benchCompensation],
+  ['labelled', 'Correlation on a labelled run: faults at every level, dead MQTT-only stations, silent parents, late and out-of-order complaints', benchLabelled],
 ];
 
 const wanted = process.argv.slice(2);

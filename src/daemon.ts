@@ -255,7 +255,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       .then(() => alerts?.onOutageEvent(e, impacts.scope(e.outage.id)))
       .then(() => undefined, (err) => log.error({ err, outage: e.outage.id }, 'cannot raise alert'));
   };
-  const hold = new HoldDown(config.alerts.holdDown, page, (e) => log.info({ outage: e.outage.id, mergedInto: e.outage.mergedInto }, 'outage over within the alert hold-down: not paged'));
+  // Held on while the outage's parent may yet take it in (up to the inference window), then paged.
+  const hold = new HoldDown(config.alerts.holdDown, page, (e) => log.info({ outage: e.outage.id, mergedInto: e.outage.mergedInto }, 'outage over within the alert hold-down: not paged'),
+    { pending: (e) => e.outage.state === 'open' && outages.awaitingParent(e.outage.root), maxHoldMs: Math.max(config.alerts.holdDown, config.outages.inference.window) });
   outages.onEvent((e) => {
     events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
     if (!recorder) return;

@@ -28,6 +28,11 @@ export interface ElementHealth {
    * answers. Undefined: never heard alive.
    */
   aliveAt?: number;
+  /**
+   * A source has begun failing and is not down (yet): when its bad run began. What tells the
+   * alert hold-down that a parent may be about to take its children's outages in.
+   */
+  failingSince?: number;
 }
 
 export interface HealthTransition {
@@ -186,6 +191,14 @@ export class HealthTracker {
 
   /** The element's state from its sources; a transition when it changed. */
   private settle(id: string, el: ElementState, now: number): HealthTransition[] {
+    // A source whose last check failed and that is not down (yet, or ever: it may recover).
+    let failing: number | undefined;
+    for (const x of el.sources.values()) {
+      if (x.state === 'down' || x.state === 'unknown' || x.badSince === undefined || x.recent.at(-1)?.verdict !== 'fail') continue;
+      if (failing === undefined || x.badSince < failing) failing = x.badSince;
+    }
+    if (failing === undefined) delete el.failingSince;
+    else el.failingSince = failing;
     let worst: SourceState | undefined;
     for (const s of el.sources.values()) if (!worst || RANK[s.state] > RANK[worst.state]) worst = s;
     const state = worst?.state ?? 'unknown';
@@ -205,8 +218,19 @@ export class HealthTracker {
   }
 }
 
+/**
+ * When a bad state began: its first bad observation since the last good one. A failure before a
+ * good check is not part of the run (with sparse checks, such as presence messages, it may be days
+ * older), so an outage is never dated across a time the element was seen well.
+ */
 function firstOfRun(recent: { verdict: Verdict; time: number }[], state: HealthState): number | undefined {
   const want = (v: Verdict) => (state === 'down' ? v === 'fail' : v !== 'ok');
-  const hit = recent.find((r) => want(r.verdict));
-  return hit?.time;
+  let from = 0;
+  for (let i = recent.length - 1; i >= 0; i--) {
+    if (recent[i].verdict === 'ok') {
+      from = i + 1;
+      break;
+    }
+  }
+  return recent.slice(from).find((r) => want(r.verdict))?.time;
 }

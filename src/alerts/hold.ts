@@ -11,14 +11,26 @@ export class HoldDown {
   private readonly holdMs: number;
   private readonly send: (e: OutageEvent) => void;
   private readonly onSilenced: (e: OutageEvent) => void;
-  private readonly held = new Map<string, { events: OutageEvent[]; timer: NodeJS.Timeout }>();
+  private readonly held = new Map<string, { events: OutageEvent[]; timer: NodeJS.Timeout; since: number }>();
+  /** Whether an outage at the end of its hold may still be taken in by one above it (its parent failing, its siblings going). */
+  private readonly pending: (e: OutageEvent) => boolean;
+  private readonly maxHoldMs: number;
   /** Outages silenced in the hold (bounded: the most recent 10,000), so their later events stay silent too. */
   private readonly silenced = new Set<string>();
 
-  constructor(holdMs: number, send: (e: OutageEvent) => void, onSilenced: (e: OutageEvent) => void = () => {}) {
+  /**
+   * `pending`, with `maxHoldMs`: an outage whose hold ends while `pending` says it may still be
+   * taken in (its root's parent has begun failing, or siblings behind a silent parent are going
+   * down, as the parent inference would yet group) is held on, one hold at a time, up to
+   * `maxHoldMs` in all; then it is paged whatever `pending` says.
+   */
+  constructor(holdMs: number, send: (e: OutageEvent) => void, onSilenced: (e: OutageEvent) => void = () => {},
+    o: { pending?: (e: OutageEvent) => boolean; maxHoldMs?: number } = {}) {
     this.holdMs = holdMs;
     this.send = send;
     this.onSilenced = onSilenced;
+    this.pending = o.pending ?? (() => false);
+    this.maxHoldMs = o.maxHoldMs ?? holdMs;
   }
 
   offer(e: OutageEvent): void {
@@ -37,9 +49,7 @@ export class HoldDown {
       return;
     }
     if (e.type === 'opened' && this.holdMs > 0) {
-      const timer = setTimeout(() => this.release(id), this.holdMs);
-      timer.unref();
-      this.held.set(id, { events: [e], timer });
+      this.held.set(id, { events: [e], timer: this.arm(id, this.holdMs), since: Date.now() });
       return;
     }
     this.send(e);
@@ -50,10 +60,21 @@ export class HoldDown {
     for (const id of [...this.held.keys()]) this.release(id);
   }
 
-  private release(id: string): void {
+  private arm(id: string, ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.release(id, true), ms);
+    timer.unref();
+    return timer;
+  }
+
+  private release(id: string, timedOut = false): void {
     const h = this.held.get(id);
     if (!h) return;
     clearTimeout(h.timer);
+    const left = h.since + this.maxHoldMs - Date.now();
+    if (timedOut && left > 0 && this.pending(h.events.at(-1)!)) {
+      h.timer = this.arm(id, Math.min(this.holdMs, left));
+      return;
+    }
     this.held.delete(id);
     for (const e of h.events) this.send(e);
   }

@@ -79,6 +79,11 @@ export class OutageService implements Consumer {
     this.dirty = true;
   }
 
+  /** Whether the outage rooted at `root` may yet be taken in by one above it (for the alert hold-down). */
+  awaitingParent(root: string): boolean {
+    return this.outages.awaitingParent(root, this.health.all);
+  }
+
   onEvent(l: OutageListener): void {
     this.listeners.push(l);
   }

@@ -8,7 +8,8 @@ import type { Store } from './store.ts';
  */
 export class StoreRecorder {
   private readonly queue: { write: (s: Store) => Promise<void>; done: () => void }[] = [];
-  private running: Promise<void> | undefined;
+  /** A loop is writing; cleared in the same turn it finds the queue empty, so a write added after it is never left waiting. */
+  private running = false;
   private failing = false;
   private stopped = false;
   private readonly store: Store;
@@ -26,10 +27,14 @@ export class StoreRecorder {
   /** Queues a write; the promise settles once it is written (never, if the daemon stops first). */
   add(write: (s: Store) => Promise<void>): Promise<void> {
     const written = new Promise<void>((done) => this.queue.push({ write, done }));
-    this.running ??= this.loop().finally(() => { this.running = undefined; });
+    if (!this.running) {
+      this.running = true;
+      void this.loop();
+    }
     return written;
   }
 
+  /** Writes until the queue is empty; it clears `running` in the same turn it finds it so, before any awaiting code runs. */
   private async loop(): Promise<void> {
     let delay = 100;
     while (this.queue.length > 0) {
@@ -42,11 +47,12 @@ export class StoreRecorder {
       } catch (err) {
         if (!this.failing) this.log.error({ err, pending: this.queue.length }, 'store write failed; holding writes and retrying');
         this.failing = true;
-        if (this.stopped) return;
+        if (this.stopped) break;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 10_000);
       }
     }
+    this.running = false;
   }
 
   /** Waits until the queue is empty or the deadline passes; true when everything was written. */

@@ -3,11 +3,12 @@ import mqttPacket from 'mqtt-packet';
 
 /**
  * A TCP relay between netpulse and the broker that reads the MQTT packets going each way (what
- * the broker sees), and whose connections a test can cut. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed, and
+ * the broker sees), and whose connections a test can cut. `unacked` is QoS 1 PUBLISHes delivered to netpulse and not yet PUBACKed,
  * `worst` the most it ever was, measured at each packet (not sampled).
  */
 export async function watchedLink(target: number) {
-  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0, duplicates: 0, connections: 0 };
+  /** `closed` connections so far; `unackedAtClose`: what the last of them left unacknowledged (what the broker must send again). */
+  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0, duplicates: 0, connections: 0, closed: 0, unackedAtClose: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(target, '127.0.0.1');
@@ -29,6 +30,10 @@ export async function watchedLink(target: number) {
     });
     upstream.on('data', (b) => down.parse(b));
     client.on('data', (b) => up.parse(b));
+    client.once('close', () => {
+      state.closed++;
+      state.unackedAtClose = state.unacked;
+    });
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {});

@@ -44,6 +44,28 @@ describe('the alert hold-down', () => {
     expect(sent.at(-1)).toBe('opened C@1');
   });
 
+  it('holds on while the outage may still be taken in above it, up to the longest hold; then pages whatever', () => {
+    vi.useFakeTimers();
+    const sent: string[] = [];
+    const silenced: string[] = [];
+    let pending = new Set(['BS-1', 'BS-9']);
+    const h = new HoldDown(10_000, (e) => sent.push(`${e.type} ${e.outage.id}`), (e) => silenced.push(e.outage.id),
+      { pending: (e) => pending.has(e.outage.root), maxHoldMs: 120_000 });
+    h.offer(ev('opened', 'BS-1@1'));
+    h.offer(ev('opened', 'BS-2@1'));
+    h.offer(ev('opened', 'BS-9@1'));
+    vi.advanceTimersByTime(10_000);
+    expect(sent).toEqual(['opened BS-2@1']); // nothing above it is going: paged at the usual time
+    vi.advanceTimersByTime(20_000);
+    h.offer(ev('closed', 'BS-1@1', 'SW-1@3')); // its switch's outage took it in, 30 s after it opened
+    expect(silenced).toEqual(['BS-1@1']);
+    pending = new Set(['BS-9']);
+    vi.advanceTimersByTime(89_999);
+    expect(sent).toEqual(['opened BS-2@1']);
+    vi.advanceTimersByTime(1); // still "pending", but 2 min is the most it waits
+    expect(sent).toEqual(['opened BS-2@1', 'opened BS-9@1']);
+  });
+
   it('0 pages at once', () => {
     const sent: string[] = [];
     new HoldDown(0, (e) => sent.push(e.type)).offer(ev('opened', 'A@1'));

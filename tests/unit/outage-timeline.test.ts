@@ -180,6 +180,12 @@ describe('outages along the topology, as timelines', () => {
     expect(tl.types()).toEqual(['opened AGG-7', 'cleared AGG-7']);
   });
 
+  it('an outage is never dated across a good check: sparse checks (fail, ok, then fail days later) start it at the later failure', () => {
+    const tl = new Timeline().at(0, { 'BS-2': 'fail' }).at(10, { 'BS-2': 'ok' }).at(3 * 86_400, { 'BS-2': 'fail' });
+    expect(tl.types()).toEqual(['opened BS-2']);
+    expect(tl.events[0].outage.startedAt).toBe(3 * 86_400 * S);
+  });
+
   it('a cell with poor signal is a degradation; the same cell going down turns it into an outage', () => {
     const tl = new Timeline();
     const cell = (t: number, rsrp: number, oper = 1) => {
@@ -326,6 +332,21 @@ describe('a silent parent inferred from the elements behind it', () => {
     tl.every10(30, 60, darkBehindAgg7);
     expect(tl.types()).toEqual(['opened BS-1', 'opened BS-2']);
     expect(tl.outages.outages.find((o) => o.root === 'BS-2')?.planned).toBe(true);
+  });
+
+  it('tells the alert hold-down when a station outage may yet be taken in above it', () => {
+    // A silent switch: BS-1 down, BS-2 (behind the same switch alone) has failed one poll.
+    const silent = new Timeline().every10(0, 20, up);
+    silent.every10(30, 40, () => ({ ...up(), ...all('fail', 'BS-1', 'BS-1-C1') })).at(45, { 'BS-2': 'fail' });
+    expect(silent.types()).toEqual(['opened BS-1']);
+    expect(silent.outages.awaitingParent('BS-1', silent.health.all)).toBe(true);
+    // A polled switch whose own poll just failed once.
+    const polled = new Timeline().every10(0, 20, allUp);
+    polled.every10(30, 40, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-1-C1') })).at(45, { 'AGG-7': 'fail' });
+    expect(polled.outages.awaitingParent('BS-1', polled.health.all)).toBe(true);
+    // A station failing alone under a switch that answers: nothing to wait for.
+    const alone = new Timeline().every10(0, 20, allUp).every10(30, 50, () => ({ ...allUp(), ...all('fail', 'BS-1', 'BS-1-C1') }));
+    expect(alone.outages.awaitingParent('BS-1', alone.health.all)).toBe(false);
   });
 
   it('off, or a share not reached: one outage per station as before', () => {
