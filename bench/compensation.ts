@@ -7,11 +7,11 @@ import http from 'node:http';
 import pino from 'pino';
 import { Store } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite.ts';
-import { Ledger, CREDIT_COLUMNS, creditIds } from '../src/compensation/ledger.ts';
-import { loadPolicies } from '../src/compensation/policies.ts';
+import { Ledger, CREDIT_COLUMNS, creditIds } from '../correlators/compensation/ledger.ts';
+import { loadPolicies } from '../correlators/compensation/policies.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { build } from '../src/daemon.ts';
-import { importSubscribers } from '../src/subscribers/import.ts';
+import { importSubscribers } from '../correlators/subscribers/import.ts';
 import type { FieldValue } from '../src/sample.ts';
 import { line, fmt, percentile, rssMb } from './lib.ts';
 

@@ -4,7 +4,7 @@
 // element attributed to the right root cause (target: within 2 s). Reference in the same run: one
 // evaluation of the quiet network, the floor any evaluation costs.
 import { HealthTracker } from '../correlators/health/tracker.ts';
-import { OutageCorrelator } from '../correlators/outage/correlator.ts';
+import { OutageCorrelator } from '../correlators/outages/correlator.ts';
 import { Topology, type Element } from '../src/topology/topology.ts';
 import { line, fmt, median } from './lib.ts';
 

@@ -3,7 +3,7 @@
 // first failing observation) to the outage opened with its base stations attributed. Target: p95
 // at most one poll interval plus 5 s. The daemon's own code path, in this process.
 import { testDaemon } from '../tests/helpers/daemon.ts';
-import type { OutageEvent } from '../correlators/outage/outage.ts';
+import type { OutageEvent } from '../correlators/outages/outage.ts';
 import { line, fmt } from './lib.ts';
 
 const INTERVAL_MS = 10_000;

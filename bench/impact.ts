@@ -18,10 +18,10 @@ import { createInterface } from 'node:readline';
 import http from 'node:http';
 import { Store } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite.ts';
-import { importSubscribers } from '../src/subscribers/import.ts';
-import { ImpactService } from '../src/subscribers/impacts.ts';
+import { importSubscribers } from '../correlators/subscribers/import.ts';
+import { ImpactService } from '../correlators/impact/service.ts';
 import { hashToken } from '../src/api/auth.ts';
-import type { Outage, OutageEvent } from '../correlators/outage/outage.ts';
+import type { Outage, OutageEvent } from '../correlators/outages/outage.ts';
 import { line, fmt, START_FLAGS, rssMb, percentile } from './lib.ts';
 
 export const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);

@@ -20,9 +20,9 @@ import { createLogger } from '../src/log.ts';
 import { Store } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite.ts';
 import { StoreRecorder } from '../src/store/recorder.ts';
-import { importSubscribers } from '../src/subscribers/import.ts';
-import { ImpactService } from '../src/subscribers/impacts.ts';
-import { ComplaintService, type SuspectedOutage } from '../src/complaints/service.ts';
+import { importSubscribers } from '../correlators/subscribers/import.ts';
+import { ImpactService } from '../correlators/impact/service.ts';
+import { ComplaintService, type SuspectedOutage } from '../correlators/complaints/service.ts';
 import type { Grade } from '../correlators/complaints/complaint.ts';
 import type { Deadlines } from '../correlators/complaints/grade.ts';
 import { tempDir } from '../tests/helpers/servers.ts';
@@ -39,7 +39,7 @@ interface RunResult {
   /** Every outage event, at the simulated time it was emitted (an outage opens at the tick that finds it). */
   events: { type: string; id: string; root: string; at: number; mergedInto?: string }[];
   suspicions: SuspectedOutage[];
-  /** Outages the alert hold-down would page (src/alerts/hold.ts's rule, on the simulated clock). */
+  /** Outages the alert hold-down would page (correlators/alerts/hold.ts's rule, on the simulated clock). */
   paged: Set<string>;
   seconds: number;
 }

@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite.ts';
-import { importSubscribers } from '../src/subscribers/import.ts';
+import { importSubscribers } from '../correlators/subscribers/import.ts';
 import { tempDir } from '../tests/helpers/servers.ts';
 import { line, fmt } from './lib.ts';
 

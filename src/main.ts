@@ -7,9 +7,9 @@ import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { build, checkProfiles, checkTopology, configWarnings, openStore, readTopology } from './daemon.ts';
-import { checkPolicies } from './compensation/assemble.ts';
+import { checkPolicies } from '../correlators/compensation/assemble.ts';
 import { SimNetwork } from './sim/network.ts';
-import { importSubscribers } from './subscribers/import.ts';
+import { importSubscribers } from '../correlators/subscribers/import.ts';
 import { hashToken } from './api/auth.ts';
 
 const USAGE = `netpulse: network-quality monitoring and outage correlation

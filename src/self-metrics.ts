@@ -5,12 +5,12 @@ import type { FileSink } from './sinks/files.ts';
 import { SnmpCollector } from '../collectors/snmp/collector.ts';
 import { MqttCollector } from '../collectors/mqtt/collector.ts';
 import { IcmpCollector } from '../collectors/icmp/collector.ts';
-import type { OutageService } from './outages/service.ts';
+import type { OutageService } from '../correlators/outages/service.ts';
 import type { StoreRecorder } from './store/recorder.ts';
-import type { ComplaintMqttIntake } from './complaints/mqtt.ts';
-import type { CompensationService } from './compensation/service.ts';
-import type { CreditPusher } from './compensation/delivery.ts';
-import type { AlertDispatcher } from './alerts/dispatcher.ts';
+import type { ComplaintMqttIntake } from '../correlators/complaints/mqtt.ts';
+import type { CompensationService } from '../correlators/compensation/service.ts';
+import type { CreditPusher } from '../correlators/compensation/delivery.ts';
+import type { AlertDispatcher } from '../correlators/alerts/dispatcher.ts';
 import type { EventHub } from './api/events.ts';
 import { metric } from './api/metrics.ts';
 

@@ -3,7 +3,7 @@ import type { WorkingCalendar } from './calendar.ts';
 
 /**
  * A compensation policy: a published rule turned into data. Amounts are in minor currency units
- * (cents, pence); durations in ms. The loader (`src/compensation/policies.ts`) reads these from
+ * (cents, pence); durations in ms. The loader (`correlators/compensation/policies.ts`) reads these from
  * YAML in `config/policies/` and checks them; everything here is plain data.
  */
 

@@ -1,4 +1,4 @@
-import type { Outage } from '../outage/outage.ts';
+import type { Outage } from '../outages/outage.ts';
 
 /**
  * `no_service`: every element that serves the subscriber is lost. `degraded`: some are lost or

@@ -1,5 +1,5 @@
 import type { Category, Channel, Complaint } from '../../correlators/complaints/complaint.ts';
-import type { MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import type { MaintenanceWindow } from '../../correlators/outages/outage.ts';
 import type { Element } from '../topology/topology.ts';
 import type { Logger } from '../log.ts';
 import type { SimNetwork } from './network.ts';

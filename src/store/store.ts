@@ -2,9 +2,9 @@ import type { Db } from './db.ts';
 import { migrate } from './migrations.ts';
 import type { Element } from '../topology/topology.ts';
 import type { HealthTransition } from '../../correlators/health/tracker.ts';
-import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outages/outage.ts';
 import type { ImpactKind, Scope } from '../../correlators/impact/impact.ts';
-import type { Subscriber } from '../subscribers/parse.ts';
+import type { Subscriber } from '../../correlators/subscribers/parse.ts';
 
 /** An outage as stored: with the subscribers it hits, counted (once its scope was computed). */
 export type StoredOutage = Outage & { scope?: Scope; forceMajeure?: ForceMajeure };

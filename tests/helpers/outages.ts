@@ -1,8 +1,8 @@
 import { Topology, type Element } from '../../src/topology/topology.ts';
 import type { Store } from '../../src/store/store.ts';
-import { ImpactService } from '../../src/subscribers/impacts.ts';
-import { importSubscribers } from '../../src/subscribers/import.ts';
-import type { Outage, OutageEvent, OutageEventType } from '../../correlators/outage/outage.ts';
+import { ImpactService } from '../../correlators/impact/service.ts';
+import { importSubscribers } from '../../correlators/subscribers/import.ts';
+import type { Outage, OutageEvent, OutageEventType } from '../../correlators/outages/outage.ts';
 
 /** CORE above AGG-1 (BS-1, BS-2) and AGG-2 (BS-3, BS-4), each base station with cells C1 and C2. */
 export function smallNetwork(): Topology {

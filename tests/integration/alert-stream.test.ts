@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
-import type { Outage } from '../../correlators/outage/outage.ts';
+import type { Outage } from '../../correlators/outages/outage.ts';
 
 const NOC = 'noc-token-0123456789abcdef';
 const WALL = 'wall-token-0123456789abcdef';

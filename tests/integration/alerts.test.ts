@@ -3,8 +3,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import mqtt from 'mqtt';
 import { startMosquitto, type Server } from '../helpers/servers.ts';
 import { testDaemon } from '../helpers/daemon.ts';
-import { verifySignature } from '../../src/alerts/notifier.ts';
-import type { Alert } from '../../src/alerts/alert.ts';
+import { verifySignature } from '../../correlators/alerts/notifier.ts';
+import type { Alert } from '../../correlators/alerts/alert.ts';
 import { hashToken } from '../../src/api/auth.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';

@@ -6,7 +6,7 @@ import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Outage, OutageEvent } from '../../correlators/outages/outage.ts';
 
 const TOKENS = { noc: 'noc-token-0123456789abcdef', complaints: 'complaints-token-0123456789', admin: 'admin-token-0123456789ab', limited: 'limited-token-0123456789ab', planner: 'planner-token-0123456789ab' };
 const H = 3_600_000;

@@ -7,7 +7,7 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { tempDir, startMosquitto } from '../helpers/servers.ts';
 import { smallNetwork } from '../helpers/outages.ts';
 import { hashToken } from '../../src/api/auth.ts';
-import { verifySignature } from '../../src/alerts/notifier.ts';
+import { verifySignature } from '../../correlators/alerts/notifier.ts';
 import type { FieldValue } from '../../src/sample.ts';
 
 const SECRET = 'billing-secret-0123456789';
@@ -152,7 +152,7 @@ describe('compensation in the daemon', () => {
     try {
       await daemon.start();
       async function* rows() { yield 'id,tier,service,serving,fee\n'; for (let i = 0; i < 50; i++) yield `M${i},standard,mobile,BS-3-C1,45\n`; }
-      const { importSubscribers } = await import('../../src/subscribers/import.ts');
+      const { importSubscribers } = await import('../../correlators/subscribers/import.ts');
       await importSubscribers(daemon.store, rows(), { format: 'csv', mode: 'replace', known: () => true });
       const t = Date.now() - 3 * H;
       const sample = (up: boolean, at: number) => daemon.outages.write([1, 2].map((i) => ({ element: 'BS-3', measurement: 'reachability', tags: { probe: 'snmp' }, fields: (up ? { up: true } : { up: false, error: 'timeout' }) as Record<string, FieldValue>, time: at + i })));

@@ -9,9 +9,9 @@ import { smallNetwork, subscribersOf, loadNetwork, OutageWriter } from '../helpe
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
-import { Ledger } from '../../src/compensation/ledger.ts';
-import { loadPolicies } from '../../src/compensation/policies.ts';
-import { verifySignature } from '../../src/alerts/notifier.ts';
+import { Ledger } from '../../correlators/compensation/ledger.ts';
+import { loadPolicies } from '../../correlators/compensation/policies.ts';
+import { verifySignature } from '../../correlators/alerts/notifier.ts';
 
 afterAll(() => stopDatabases());
 

@@ -9,14 +9,14 @@ import { memoryLogger } from '../fakes/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
-import { Ledger, CREDIT_COLUMNS } from '../../src/compensation/ledger.ts';
+import { Ledger, CREDIT_COLUMNS } from '../../correlators/compensation/ledger.ts';
 import { MIGRATIONS } from '../../src/store/migrations.ts';
-import { CreditBook, type Credit } from '../../src/compensation/credits.ts';
-import { loadPolicies } from '../../src/compensation/policies.ts';
-import { CompensationService } from '../../src/compensation/service.ts';
-import { compensationRoutes } from '../../src/api/compensation.ts';
+import { CreditBook, type Credit } from '../../correlators/compensation/credits.ts';
+import { loadPolicies } from '../../correlators/compensation/policies.ts';
+import { CompensationService } from '../../correlators/compensation/service.ts';
+import { compensationRoutes } from '../../correlators/compensation/routes.ts';
 import { ApiError } from '../../src/api/http.ts';
-import type { Outage } from '../../correlators/outage/outage.ts';
+import type { Outage } from '../../correlators/outages/outage.ts';
 
 afterAll(() => stopDatabases());
 

@@ -2,11 +2,11 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { smallNetwork, subscribersOf, loadNetwork, OutageWriter } from '../helpers/outages.ts';
 import { Store } from '../../src/store/store.ts';
-import { Ledger, creditIds } from '../../src/compensation/ledger.ts';
-import { CreditBook } from '../../src/compensation/credits.ts';
-import { loadPolicies } from '../../src/compensation/policies.ts';
+import { Ledger, creditIds } from '../../correlators/compensation/ledger.ts';
+import { CreditBook } from '../../correlators/compensation/credits.ts';
+import { loadPolicies } from '../../correlators/compensation/policies.ts';
 import { compensate } from '../../correlators/compensation/compute.ts';
-import { CompensationService } from '../../src/compensation/service.ts';
+import { CompensationService } from '../../correlators/compensation/service.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 
 afterAll(() => stopDatabases());

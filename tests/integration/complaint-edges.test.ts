@@ -2,8 +2,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { smallNetwork, subscribersOf, loadNetwork, OutageWriter } from '../helpers/outages.ts';
 import { Store } from '../../src/store/store.ts';
-import { ComplaintService, type SuspectedOutage } from '../../src/complaints/service.ts';
-import { suspicionAlertOf } from '../../src/alerts/alert.ts';
+import { ComplaintService, type SuspectedOutage } from '../../correlators/complaints/service.ts';
+import { suspicionAlertOf } from '../../correlators/alerts/alert.ts';
 import type { Category } from '../../correlators/complaints/complaint.ts';
 
 afterAll(() => stopDatabases());

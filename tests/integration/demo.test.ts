@@ -10,7 +10,7 @@ import { simSubscribers } from '../../src/sim/inventory.ts';
 import { Story } from '../../src/sim/story.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import type { Complaint } from '../../correlators/complaints/complaint.ts';
-import type { MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import type { MaintenanceWindow } from '../../correlators/outages/outage.ts';
 
 describe('the demo on embedded defaults', () => {
   it('runs the simulator with its telemetry through the embedded MQTT broker', () => {

@@ -4,11 +4,11 @@ import { validateConfig } from '../../src/config/load.ts';
 import { SimNetwork } from '../../src/sim/network.ts';
 import { Topology } from '../../src/topology/topology.ts';
 import { Store } from '../../src/store/store.ts';
-import { importSubscribers } from '../../src/subscribers/import.ts';
-import { ImpactService } from '../../src/subscribers/impacts.ts';
-import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
+import { importSubscribers } from '../../correlators/subscribers/import.ts';
+import { ImpactService } from '../../correlators/impact/service.ts';
+import { OutageCorrelator } from '../../correlators/outages/correlator.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import type { OutageEvent } from '../../correlators/outages/outage.ts';
 
 afterAll(() => stopDatabases());
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startSnmpd, tempDir, type Server } from '../helpers/servers.ts';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import type { OutageEvent } from '../../correlators/outages/outage.ts';
 
 /** The store the daemon keeps its outages in: SQLite (the default) or a fresh PostgreSQL database. */
 const STORES = DATABASES.map(([kind, d]) => [kind, d.url] as const);

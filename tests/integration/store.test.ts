@@ -5,8 +5,8 @@ import { tempDir } from '../helpers/servers.ts';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
-import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
+import type { Outage, OutageEvent } from '../../correlators/outages/outage.ts';
+import { OutageCorrelator } from '../../correlators/outages/correlator.ts';
 import { Topology, type Element } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { Store } from '../../src/store/store.ts';
-import { importSubscribers, inventoryDdl } from '../../src/subscribers/import.ts';
+import { importSubscribers, inventoryDdl } from '../../correlators/subscribers/import.ts';
 
 afterAll(() => stopDatabases());
 

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import Fastify from 'fastify';
-import { compensationRoutes } from '../../src/api/compensation.ts';
+import { compensationRoutes } from '../../correlators/compensation/routes.ts';
 import { ApiError } from '../../src/api/http.ts';
-import { LedgerConflict } from '../../src/compensation/ledger.ts';
+import { LedgerConflict } from '../../correlators/compensation/ledger.ts';
 
 describe('compensation routes when a settlement races a hand-over', () => {
   it('answer 409 with what happened and what to do, never 500', async () => {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicies, PolicyError } from '../../src/compensation/policies.ts';
+import { loadPolicies, PolicyError } from '../../correlators/compensation/policies.ts';
 import { compensate, thresholds, policyFor } from '../../correlators/compensation/compute.ts';
 import { dayOf, startOfDay, isoDay, WorkingDays, dayNumber } from '../../correlators/compensation/calendar.ts';
 import type { Claimant, EventFacts, ImpactInterval, Policy } from '../../correlators/compensation/policy.ts';

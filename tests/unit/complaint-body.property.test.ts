@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { parseComplaint } from '../../src/complaints/schema.ts';
+import { parseComplaint } from '../../correlators/complaints/schema.ts';
 import { epochMs, checkTime, describeRefusal } from '../../src/intake/time.ts';
 import { CATEGORIES, CHANNELS } from '../../correlators/complaints/complaint.ts';
 import { hostileText } from '../helpers/arbitraries.ts';

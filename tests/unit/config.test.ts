@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
 import { configWarnings, checkProfiles } from '../../src/daemon.ts';
-import { checkPolicies } from '../../src/compensation/assemble.ts';
+import { checkPolicies } from '../../correlators/compensation/assemble.ts';
 
 describe('config', () => {
   it('accepts the embedded defaults: simulator on, series in local files', () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { HealthTracker } from '../../correlators/health/tracker.ts';
-import { sourceOf } from '../../src/outages/service.ts';
+import { sourceOf } from '../../correlators/outages/service.ts';
 
 const S = 1000;
 const check = (element: string, source: string, verdict: 'ok' | 'fail' | 'degraded', time: number) => ({ element, source, verdict, time, reason: `${source}: ${verdict}` });

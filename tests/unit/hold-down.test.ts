@@ -1,6 +1,6 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
-import { HoldDown } from '../../src/alerts/hold.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import { HoldDown } from '../../correlators/alerts/hold.ts';
+import type { OutageEvent } from '../../correlators/outages/outage.ts';
 
 const ev = (type: OutageEvent['type'], id: string, mergedInto?: string): OutageEvent => ({
   type, at: 0,

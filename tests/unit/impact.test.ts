@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { elementStatus, changedElements, impactsOf, diffImpacts, scopeOf, type OpenImpact } from '../../correlators/impact/impact.ts';
-import type { Outage } from '../../correlators/outage/outage.ts';
+import type { Outage } from '../../correlators/outages/outage.ts';
 
 const outage = (root: string, startedAt: number, impacted: [string, number][] = [], over: Partial<Outage> = {}): Outage => ({
   id: `${root}@${startedAt}`, root, severity: 'outage', state: 'open', startedAt, impacted: impacted.map(([element, since]) => ({ element, since })),

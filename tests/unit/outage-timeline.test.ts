@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { HealthTracker } from '../../correlators/health/tracker.ts';
 import { checksOf, type Verdict } from '../../correlators/health/check.ts';
-import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
-import type { OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import { OutageCorrelator } from '../../correlators/outages/correlator.ts';
+import type { OutageEvent, MaintenanceWindow } from '../../correlators/outages/outage.ts';
 import { Topology, type Element } from '../../src/topology/topology.ts';
-import { alertOf } from '../../src/alerts/alert.ts';
+import { alertOf } from '../../correlators/alerts/alert.ts';
 
 //            CORE-1
 //           /      \

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
-import { importSubscribers, lines, MAX_ROW_LENGTH, type ImportReport } from '../../src/subscribers/import.ts';
-import { csvHeader, parseJsonLine, TIERS, SERVICES, type Subscriber } from '../../src/subscribers/parse.ts';
+import { importSubscribers, lines, MAX_ROW_LENGTH, type ImportReport } from '../../correlators/subscribers/import.ts';
+import { csvHeader, parseJsonLine, TIERS, SERVICES, type Subscriber } from '../../correlators/subscribers/parse.ts';
 import { hostileText } from '../helpers/arbitraries.ts';
 
 /**

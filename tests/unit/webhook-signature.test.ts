@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { WebhookNotifier, verifySignature, SIGNATURE_TOLERANCE_MS } from '../../src/alerts/notifier.ts';
+import { WebhookNotifier, verifySignature, SIGNATURE_TOLERANCE_MS } from '../../correlators/alerts/notifier.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const T = Date.parse('2026-11-22T10:00:00Z');

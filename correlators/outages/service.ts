@@ -1,12 +1,12 @@
-import type { Batch } from '../sample.ts';
-import type { Logger } from '../log.ts';
-import type { Consumer } from '../pipeline.ts';
-import type { Config } from '../config/schema.ts';
-import type { Topology } from '../topology/topology.ts';
-import { HealthTracker, type HealthTransition } from '../../correlators/health/tracker.ts';
-import { checksOf, ruleBook, type FieldRule, type Thresholds } from '../../correlators/health/check.ts';
-import { OutageCorrelator } from '../../correlators/outage/correlator.ts';
-import type { Outage, OutageEvent, MaintenanceWindow } from '../../correlators/outage/outage.ts';
+import type { Batch } from '../../src/sample.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Consumer } from '../../src/pipeline.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { Topology } from '../../src/topology/topology.ts';
+import { HealthTracker, type HealthTransition } from '../health/tracker.ts';
+import { checksOf, ruleBook, type FieldRule, type Thresholds } from '../health/check.ts';
+import { OutageCorrelator } from './correlator.ts';
+import type { Outage, OutageEvent, MaintenanceWindow } from './outage.ts';
 
 export type OutageListener = (e: OutageEvent) => void;
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Store } from '../store/store.ts';
-import type { Db } from '../store/db.ts';
-import { compensate, formFor, policyFor, quantityOf, type Decision } from '../../correlators/compensation/compute.ts';
-import { dayOf, isoDay, monthOf } from '../../correlators/compensation/calendar.ts';
-import type { Claimant, EventFacts, ImpactInterval, Policy } from '../../correlators/compensation/policy.ts';
-import type { ImpactKind } from '../../correlators/impact/impact.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { Db } from '../../src/store/db.ts';
+import { compensate, formFor, policyFor, quantityOf, type Decision } from './compute.ts';
+import { dayOf, isoDay, monthOf } from './calendar.ts';
+import type { Claimant, EventFacts, ImpactInterval, Policy } from './policy.ts';
+import type { ImpactKind } from '../impact/impact.ts';
 
 /**
  * computed (owed; maybe pulled already), delivered (pushed to the operator's job), applied

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { formatPath } from '../config/load.ts';
-import { CONTROL } from '../intake/text.ts';
+import { formatPath } from '../../src/config/load.ts';
+import { CONTROL } from '../../src/intake/text.ts';
 
 export const TIERS = ['vip', 'gold', 'standard', 'enterprise'] as const;
 export const SERVICES = ['mobile', 'broadband', 'enterprise_line'] as const;

@@ -1,6 +1,6 @@
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
-import type { Topology } from '../topology/topology.ts';
-import type { Scope } from '../../correlators/impact/impact.ts';
+import type { Outage, OutageEvent } from '../outages/outage.ts';
+import type { Topology } from '../../src/topology/topology.ts';
+import type { Scope } from '../impact/impact.ts';
 
 /**
  * One alert event per outage state change, its fields named after TM Forum TMF642 (Alarm) where

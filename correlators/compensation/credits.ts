@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import type { Db } from '../../src/store/db.ts';
 import type { CreditState } from './ledger.ts';
 
 /** One ledger entry: a first credit or a correction of what an outage owes one subscriber. */

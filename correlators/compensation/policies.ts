@@ -3,10 +3,10 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { duration } from '../config/units.ts';
-import { formatPath } from '../config/load.ts';
-import { checkTimeZone } from '../../correlators/compensation/calendar.ts';
-import { FORMS, type Amount, type Policy, type Value } from '../../correlators/compensation/policy.ts';
+import { duration } from '../../src/config/units.ts';
+import { formatPath } from '../../src/config/load.ts';
+import { checkTimeZone } from './calendar.ts';
+import { FORMS, type Amount, type Policy, type Value } from './policy.ts';
 
 /** The shipped policies and calendars (`config/policies`, `config/calendars`). */
 export const SHIPPED_POLICIES = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/policies');

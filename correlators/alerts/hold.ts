@@ -1,4 +1,4 @@
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
+import type { OutageEvent } from '../outages/outage.ts';
 
 /**
  * Holds a new outage's alerts for `holdMs` before paging (Alertmanager's group_wait, for one

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../src/log.ts';
 import type { Message, Notifier } from './notifier.ts';
 import type { Outbox } from './outbox.ts';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../src/log.ts';
 import { WebhookNotifier, MqttNotifier, type Message } from '../alerts/notifier.ts';
 import { creditView, type Credit, type CreditBook } from './credits.ts';
 

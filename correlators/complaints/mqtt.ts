@@ -1,11 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Store } from '../../src/store/store.ts';
 import type { ComplaintService } from './service.ts';
 import { parseComplaint } from './schema.ts';
-import { LogThrottle } from '../throttle.ts';
-import { checkTime, describeRefusal, type TimeWindow } from '../intake/time.ts';
-import { findNul } from '../intake/text.ts';
+import { LogThrottle } from '../../src/throttle.ts';
+import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
+import { findNul } from '../../src/intake/text.ts';
 
 export interface ComplaintMqttConfig { url: string; topic: string; clientId: string; username?: string; password?: string }
 

@@ -1,10 +1,10 @@
-import type { Store } from '../store/store.ts';
-import type { Db } from '../store/db.ts';
-import type { Outage, OutageEvent } from '../../correlators/outage/outage.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { Db } from '../../src/store/db.ts';
+import type { Outage, OutageEvent } from '../outages/outage.ts';
 import {
   elementStatus, changedElements, impactsOf, diffImpacts, scopeOf,
   type ElementStatus, type OpenImpact, type ImpactKind, type Scope,
-} from '../../correlators/impact/impact.ts';
+} from './impact.ts';
 
 /** How many ids go in one `IN (...)` list: well under both databases' parameter limits. */
 const CHUNK = 500;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { Db } from '../store/db.ts';
-import type { Store } from '../store/store.ts';
+import type { Db } from '../../src/store/db.ts';
+import type { Store } from '../../src/store/store.ts';
 import { csvHeader, parseJsonLine, type RowResult, type Subscriber } from './parse.ts';
 
 export interface ImportOptions {

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.ts';
+import type { Db } from '../../src/store/db.ts';
 import type { Message } from './notifier.ts';
 
 /**

@@ -1,8 +1,8 @@
-import type { Logger } from '../log.ts';
-import type { Topology } from '../topology/topology.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
-import type { Scope } from '../../correlators/impact/impact.ts';
-import type { Store } from '../store/store.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Topology } from '../../src/topology/topology.ts';
+import type { OutageEvent } from '../outages/outage.ts';
+import type { Scope } from '../impact/impact.ts';
+import type { Store } from '../../src/store/store.ts';
 import { alertOf, type Alert } from './alert.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliveryLanes } from './lanes.ts';

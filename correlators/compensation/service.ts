@@ -1,9 +1,9 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
-import type { Policy } from '../../correlators/compensation/policy.ts';
-import { thresholds } from '../../correlators/compensation/compute.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { OutageEvent } from '../outages/outage.ts';
+import type { Policy } from './policy.ts';
+import { thresholds } from './compute.ts';
 import type { Ledger, SettleReport } from './ledger.ts';
 import type { CreditPusher } from './delivery.ts';
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { Config } from '../config/schema.ts';
-import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
-import type { Policy } from '../../correlators/compensation/policy.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { Policy } from './policy.ts';
 import { loadPolicies, PolicyError, SHIPPED_POLICIES } from './policies.ts';
 import { Ledger } from './ledger.ts';
 import { CreditBook } from './credits.ts';

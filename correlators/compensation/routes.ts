@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Store } from '../store/store.ts';
-import type { CompensationService } from '../compensation/service.ts';
-import { creditView, tmf678, IdempotencyConflict, type Credit, type CreditBook } from '../compensation/credits.ts';
-import { LedgerConflict, type CreditState } from '../compensation/ledger.ts';
-import type { Policy } from '../../correlators/compensation/policy.ts';
-import type { Caller, Role } from './auth.ts';
-import { ApiError, parse, iso } from './http.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { CompensationService } from './service.ts';
+import { creditView, tmf678, IdempotencyConflict, type Credit, type CreditBook } from './credits.ts';
+import { LedgerConflict, type CreditState } from './ledger.ts';
+import type { Policy } from './policy.ts';
+import type { Caller, Role } from '../../src/api/auth.ts';
+import { ApiError, parse, iso } from '../../src/api/http.ts';
 
 export interface CompensationApiDeps {
   service: CompensationService;

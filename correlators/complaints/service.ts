@@ -1,14 +1,14 @@
-import type { Store } from '../store/store.ts';
-import type { Db } from '../store/db.ts';
-import { GroupCommit } from '../store/group.ts';
-import type { ElementHealth } from '../../correlators/health/tracker.ts';
-import type { OutageEvent } from '../../correlators/outage/outage.ts';
-import type { ImpactKind } from '../../correlators/impact/impact.ts';
-import { GRADES, NETWORK_CATEGORIES, type Complaint, type Grade } from '../../correlators/complaints/complaint.ts';
-import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult, type ServingState } from '../../correlators/complaints/match.ts';
-import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from '../../correlators/complaints/grade.ts';
-import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from '../../correlators/complaints/suspect.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { Db } from '../../src/store/db.ts';
+import { GroupCommit } from '../../src/store/group.ts';
+import type { ElementHealth } from '../health/tracker.ts';
+import type { OutageEvent } from '../outages/outage.ts';
+import type { ImpactKind } from '../impact/impact.ts';
+import { GRADES, NETWORK_CATEGORIES, type Complaint, type Grade } from './complaint.ts';
+import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult, type ServingState } from './match.ts';
+import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from './grade.ts';
+import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from './suspect.ts';
+import type { Topology } from '../../src/topology/topology.ts';
 import type { ComplaintChange } from './communication.ts';
 
 /** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { formatPath } from '../config/load.ts';
-import { CONTROL } from '../intake/text.ts';
-import { CATEGORIES, CHANNELS, type Complaint } from '../../correlators/complaints/complaint.ts';
+import { formatPath } from '../../src/config/load.ts';
+import { CONTROL } from '../../src/intake/text.ts';
+import { CATEGORIES, CHANNELS, type Complaint } from './complaint.ts';
 
 /** A complaint as complaint systems send it, over HTTP or MQTT. */
 const id = (max: number) => z.string().min(1).max(max).refine((v) => !CONTROL.test(v), 'no control characters');
