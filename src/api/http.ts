@@ -1,5 +1,44 @@
 import { z } from 'zod';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatPath } from '../config/load.ts';
+import { CONTROL } from '../intake/text.ts';
+import type { Caller, Role } from './auth.ts';
+
+/**
+ * What a noun's routes are registered with: the fastify app, the guard (run when the request
+ * arrives, before its body is read: a known token with one of the roles, within its rate), the
+ * clock, the role sets, and `refuse` to count a refusal sent without throwing.
+ */
+export interface RouteContext {
+  app: FastifyInstance;
+  guard: (roles: Role[]) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  now: () => number;
+  refuse: (reply: FastifyReply, code: string) => void;
+  roles: typeof ROLE_SETS;
+}
+
+/** Who may call what: reading (NOC, complaint and compensation systems), the NOC's own, maintenance planners, complaint systems, admins. */
+export const ROLE_SETS: Record<'READ' | 'NOC' | 'MAINTENANCE' | 'COMPLAINTS' | 'ADMIN', Role[]> = {
+  READ: ['noc', 'complaints', 'compensation'], NOC: ['noc'], MAINTENANCE: ['maintenance'], COMPLAINTS: ['complaints'], ADMIN: ['admin'],
+};
+
+/** Who is calling: set by the guard before any route runs. */
+export const callerOf = (req: FastifyRequest): Caller => (req as FastifyRequest & { caller: Caller }).caller;
+
+/** A duration as people write it: 7 d, 1 h, 5 min, 30 s. */
+export const span = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+/** A page cursor: the last item's time and id. */
+export const encodeCursor = (o: { startedAt: number; id: string }) => Buffer.from(`${o.startedAt}|${o.id}`).toString('base64url');
+export function decodeCursor(c: string): { startedAt: number; id: string } {
+  const s = Buffer.from(c, 'base64url').toString('utf8');
+  const bar = s.indexOf('|');
+  // A cursor comes back from the client: the time an integer ms, the id without control characters.
+  const startedAt = /^-?\d{1,16}$/.test(s.slice(0, bar)) ? Number(s.slice(0, bar)) : NaN;
+  const id = s.slice(bar + 1);
+  if (bar < 0 || !Number.isSafeInteger(startedAt) || CONTROL.test(id) || id.length > 300) throw new ApiError(400, 'bad_request', 'query cursor: not a cursor from a previous page', 'cursor');
+  return { startedAt, id };
+}
 
 /** A stable error: `code` for programs, `message` for people, `field` when one input is wrong. */
 export class ApiError extends Error {

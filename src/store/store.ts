@@ -173,6 +173,12 @@ export class Store {
     });
   }
 
+  /** An outage's events in order (opened, updated, cleared, ...), with when each happened. */
+  async outageHistory(id: string): Promise<{ type: string; at: number }[]> {
+    const rows = await this.db.query<{ type: string; at: number }>('SELECT type, at FROM outage_events WHERE outage_id = $1 ORDER BY seq', [id]);
+    return rows.map((r) => ({ type: r.type, at: Number(r.at) }));
+  }
+
   /** Open and cleared outages with their current impacted elements: what a restart restores. */
   activeOutages(): Promise<StoredOutage[]> {
     return this.outages({ state: 'active' });

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { Store } from '../../src/store/store.ts';
+import type { AlertStream } from './sse.ts';
+import { ApiError, parse, iso, decodeCursor, callerOf, type RouteContext } from '../../src/api/http.ts';
+
+export interface AlertRouteDeps {
+  store: Store;
+  /** The alerts served at /v1/alerts/stream. */
+  alertStream?: AlertStream;
+}
+
+const alertsQuery = z.strictObject({
+  outage: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+});
+
+/** Alerts (`/v1/alerts`), their live stream, and acknowledgements. */
+export function alertRoutes({ app, guard, now, roles }: RouteContext, d: AlertRouteDeps): void {
+  const { NOC } = roles;
+  app.get('/v1/alerts', { onRequest: guard(NOC) }, async (req) => {
+    const q = parse(alertsQuery, req.query, 'query');
+    const page = await d.store.alerts(q.outage, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+    // Oldest first within the page; the page is the newest `limit` before the cursor.
+    const more = page.length > q.limit;
+    const items = more ? page.slice(1) : page;
+    return {
+      items: items.map((a) => ({ ...a.body, ackState: a.ackState, ackBy: a.ackBy, ackTime: iso(a.ackAt) })),
+      nextCursor: more ? Buffer.from(`${items[0].raisedAt}|${items[0].id}`).toString('base64url') : null,
+    };
+  });
+
+  app.get('/v1/alerts/stream', { onRequest: guard(NOC) }, async (req, reply) => {
+    if (!d.alertStream) throw new ApiError(404, 'not_found', 'no alert stream in this daemon');
+    if (req.method === 'HEAD') return reply.type('text/event-stream').send(); // a probe, not a stream: no slot held
+    const caller = callerOf(req);
+    if (!d.alertStream.admits(caller.name)) throw new ApiError(429, 'too_many_streams', `${caller.name} already holds the most streams a token may open`);
+    const last = req.headers['last-event-id'];
+    reply.hijack();
+    d.alertStream.attach(reply.raw, typeof last === 'string' ? last : undefined, caller.name);
+  });
+
+  app.post('/v1/alerts/:id/ack', { onRequest: guard(['noc', 'dashboard']) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const caller = callerOf(req);
+    if (!(await d.store.ackAlert(id, caller.name, now()))) throw new ApiError(404, 'not_found', `no alert ${id}`);
+    return { id, ackState: 'acknowledged', ackBy: caller.name, ackTime: iso(now()) };
+  });
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { Store } from '../../src/store/store.ts';
+import type { Topology } from '../../src/topology/topology.ts';
+import type { RecentSeries } from '../../src/measurements/recent.ts';
+import type { ElementHealth } from './tracker.ts';
+import { ApiError, parse, iso, time, type RouteContext } from '../../src/api/http.ts';
+
+export interface HealthRouteDeps {
+  store: Store;
+  topology: () => Topology;
+  health: (element: string) => ElementHealth | undefined;
+  /** An element's recent measurements (kept in memory by the daemon). */
+  recent: (element: string) => RecentSeries[];
+}
+
+const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
+
+/** Elements with their health (`/v1/elements`), one element whole, and availability by element and site. */
+export function healthRoutes({ app, guard, now, roles }: RouteContext, d: HealthRouteDeps): void {
+  const { READ } = roles;
+  const elementsQuery = z.strictObject({
+    region: z.string().min(1).optional(),
+    site: z.string().min(1).optional(),
+    kind: z.string().min(1).optional(),
+    state: z.enum(['up', 'degraded', 'down', 'unknown']).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    cursor: z.string().min(1).max(300).optional(),
+  });
+  app.get('/v1/elements', { onRequest: guard(READ) }, async (req) => {
+    const q = parse(elementsQuery, req.query, 'query');
+    const items = [];
+    let more = false;
+    // Topology order is stable between reloads of the same file; the cursor is the last id shown.
+    let skipping = q.cursor !== undefined;
+    for (const e of d.topology().elements.values()) {
+      if (skipping) {
+        skipping = e.id !== q.cursor;
+        continue;
+      }
+      if ((q.region && e.region !== q.region) || (q.site && e.site !== q.site) || (q.kind && e.kind !== q.kind)) continue;
+      const h = d.health(e.id);
+      const state = h?.state ?? 'unknown';
+      if (q.state && state !== q.state) continue;
+      if (items.length === q.limit) {
+        more = true;
+        break;
+      }
+      items.push({ id: e.id, kind: e.kind, site: e.site, region: e.region, parents: e.parents, state, since: iso(h?.since) ?? null, reason: h?.reason ?? null });
+    }
+    if (skipping) throw new ApiError(400, 'bad_request', 'query cursor: no such element (the topology changed?); start again without a cursor', 'cursor');
+    return { items, nextCursor: more ? items.at(-1)!.id : null };
+  });
+
+  app.get('/v1/elements/:id', { onRequest: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    const e = d.topology().elements.get(id);
+    if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
+    const h = d.health(id);
+    const transitions = await d.store.transitions(id, now() - 7 * 86_400_000);
+    const active = await d.store.outages({ state: 'active', element: id, limit: 50 });
+    return {
+      ...e, health: h ? { state: h.state, since: iso(h.since), reason: h.reason } : { state: 'unknown', since: null, reason: 'no data yet' },
+      recentTransitions: transitions.slice(-50).map((t) => ({ from: t.from, to: t.to, at: iso(t.at), reason: t.reason })),
+      activeOutages: active.map((o) => ({ id: o.id, root: o.root, severity: o.severity, state: o.state })),
+      measurements: d.recent(id).map((m) => ({
+        measurement: m.measurement, tags: m.tags, time: iso(m.time), latest: m.latest,
+        history: Object.fromEntries(Object.entries(m.history).map(([f, pts]) => [f, pts.map(([t, v]) => ({ time: iso(t), value: v }))])),
+        trend: Object.fromEntries(Object.entries(m.trend).map(([f, pts]) => [f, pts.map(([t, v]) => ({ time: iso(t), value: v }))])),
+      })),
+    };
+  });
+
+  app.get('/v1/elements/:id/availability', { onRequest: guard([...READ]) }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
+    const p = parse(period, req.query, 'query');
+    const a = await d.store.availability(id, p.from, p.to, now());
+    return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
+  });
+
+  app.get('/v1/sites/:site/availability', { onRequest: guard([...READ]) }, async (req) => {
+    const { site } = req.params as { site: string };
+    const p = parse(period, req.query, 'query');
+    const a = await d.store.siteAvailability(site, p.from, p.to, now());
+    if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
+    return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
+  });
+}
