@@ -152,7 +152,8 @@ describe.each(DATABASES.map(([kind, d]) => [kind, d.url] as const))('complaints 
       for (let i = 0; i < 5; i++) detector.add({ id: `${element}-${at}-${i}`, subscriberId: `${element}-sub${i}`, at: at + i, elements: [element] });
     };
     // Straight through the detector and service: the suspicion's bookkeeping, not intake, is under test here.
-    raise('BS-1', t0 + 10);
+    // Two hours after the complaints of the tests before, so no window holds theirs (whether matched yet or not).
+    raise('BS-1', t0 + 2 * 3_600_000);
     expect(detector.active.map((s) => s.element)).toContain('BS-1');
     const store = daemon.store;
     await store.db.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at) VALUES ('suspect:BS-1@1', 'BS-1', 1, $1, 5, '[]', 1e-6, 'suspected', NULL, $1)`, [t0]);

@@ -1,0 +1,48 @@
+import type { Kernel, Module } from '../src/module.ts';
+import { bounded, module } from '../src/module.ts';
+import type { SimNetwork } from '../src/sim/network.ts';
+import type { Collector } from './collector.ts';
+import { SnmpCollector } from './snmp/collector.ts';
+import { loadProfiles, resolveProfiles } from './snmp/profile.ts';
+import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from './snmp/session.ts';
+import { MqttCollector } from './mqtt/collector.ts';
+import { IcmpCollector } from './icmp/collector.ts';
+
+/** The I/O the collectors are built with; tests and benchmarks pass their own. */
+export interface CollectorFactories {
+  snmpSession?: SessionFactory;
+}
+
+/**
+ * The inputs, last up and first down: SNMP targets (the config's and the simulator's), one MQTT
+ * collector per broker, ICMP when it has targets; each emits into the pipeline. Built at start,
+ * so a profile that went missing since check-config stops the start with its name.
+ */
+export function collectorsModule(k: Kernel, sim: SimNetwork | undefined, io: CollectorFactories) {
+  const { config, log } = k;
+  const collectors: Collector[] = [];
+  const m: Module = module('collectors', 'every', async () => {
+    const profiles = loadProfiles(config.snmp.profilesDir);
+    const targets = [...config.snmp.targets, ...(sim?.targets() ?? [])].map((t) => resolveTarget(t, config.snmp.defaults));
+    for (const t of targets) resolveProfiles(t.profiles, profiles, `snmp target ${t.name}`);
+    if (targets.length > 0) {
+      collectors.push(new SnmpCollector({
+        targets, profiles, concurrency: config.snmp.concurrency,
+        sessionFactory: io.snmpSession ?? netSnmpSessionFactory,
+        logger: log.child({ component: 'collector', collector: 'snmp' }),
+      }));
+    }
+    for (const broker of [...config.mqtt.brokers, ...(sim?.brokers() ?? [])]) {
+      collectors.push(new MqttCollector({
+        broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }),
+        elements: (id) => k.topology().elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },
+      }));
+    }
+    if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }) }));
+    for (const c of collectors) await c.start(k.pipeline.emit);
+    log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
+  }, async (deadline) => {
+    await bounded(Promise.all(collectors.map((c) => c.stop())), deadline, 'collectors', log);
+  });
+  return { module: m, collectors };
+}

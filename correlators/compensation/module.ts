@@ -1,0 +1,33 @@
+import type { Kernel, Module } from '../../src/module.ts';
+import { bounded, module } from '../../src/module.ts';
+import type { OutageService } from '../outages/service.ts';
+import { readPolicies, assembleCompensation } from './assemble.ts';
+import type { CompensationService } from './service.ts';
+import type { CreditBook } from './credits.ts';
+import type { CreditPusher } from './delivery.ts';
+
+/**
+ * Compensation, when on: the policies are read when the daemon is built (a bad file stops it
+ * there); at start the ledger, the push channel and the settlement schedule come up. Every outage
+ * event reaches it after its scope is written, so a close starts the settle delay.
+ */
+export function compensationModule(k: Kernel, outages: OutageService) {
+  const { config, log } = k;
+  const policies = readPolicies(config);
+  let service: CompensationService | undefined;
+  let book: CreditBook | undefined;
+  let pusher: CreditPusher | undefined;
+  outages.onEvent((e) => void k.recorder()?.add(async () => service?.onOutageEvent(e)));
+  const m: Module = module('compensation', 'leader', async () => {
+    if (!config.compensation.enabled) return;
+    const store = k.store();
+    ({ service, book, pusher } = assembleCompensation(config, policies, () => store, log.child({ component: 'compensation' })));
+    service.onSettled((r) => k.events.publish({ type: 'compensation', data: { outage: r.outageId, entries: r.entries } }));
+    service.start();
+    pusher?.start();
+  }, async (deadline) => {
+    if (service) await bounded(service.stop(), deadline, 'compensation', log);
+    if (pusher) await bounded(pusher.close(), deadline, 'credit delivery', log);
+  });
+  return { module: m, policies, service: () => service, book: () => book, pusher: () => pusher };
+}

@@ -1,0 +1,27 @@
+import type { Kernel, Module } from '../../src/module.ts';
+import { module } from '../../src/module.ts';
+import type { OutageService } from '../outages/service.ts';
+import type { Outage } from '../outages/outage.ts';
+import { ImpactService } from './service.ts';
+
+/**
+ * Who each outage hits: every outage event's scope is written after the event itself (the store
+ * writes in order); at start, what a crash between an outage write and its scope write left
+ * behind is put right. `subscribersChanged` makes the scopes of active outages follow the
+ * inventory (an import, a topology reload).
+ */
+export function impactModule(k: Kernel, outages: OutageService, restored: () => readonly Outage[]) {
+  const impacts = new ImpactService();
+  outages.onEvent((e) => void k.recorder()?.add((s) => impacts.apply(s, e)));
+  const subscribersChanged = () => k.recorder()!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), k.clock.now()));
+  const m: Module = module('impact', 'leader', async () => {
+    const active = restored();
+    const store = k.store();
+    void k.recorder()!.add(async (s) => {
+      const t0 = performance.now();
+      await impacts.reconcile(s, active, k.clock.now(), await store.openedAt(active.map((o) => o.id)));
+      k.log.info({ outages: active.length, affected: active.reduce((n, o) => n + (impacts.scope(o.id)?.current ?? 0), 0), ms: Math.round(performance.now() - t0) }, 'subscriber impacts reconciled');
+    });
+  });
+  return { module: m, impacts, subscribersChanged };
+}

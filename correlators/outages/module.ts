@@ -1,0 +1,44 @@
+import type { Kernel, Module } from '../../src/module.ts';
+import { bounded, module } from '../../src/module.ts';
+import type { OutageService } from './service.ts';
+import type { MaintenanceWindow, Outage } from './outage.ts';
+
+/**
+ * Health and outages, in two parts. `state` (early in the order): records every transition and
+ * outage event in the store, in order, and at start takes up the outages and health a previous run
+ * left. `clock` (after everything that listens to outage events is up): applies the maintenance
+ * windows and starts evaluating; at stop, lets the pipeline drain into the correlators first.
+ */
+export function outageModules(k: Kernel, outages: OutageService, configWindows: readonly MaintenanceWindow[]) {
+  let restored: Outage[] = [];
+  outages.setMaintenance([...configWindows]);
+  outages.onEvent((e) => {
+    k.events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
+    void k.recorder()?.add((s) => s.recordOutageEvent(e));
+  });
+  outages.onTransition((t) => {
+    k.events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason } });
+    void k.recorder()?.add((s) => s.recordTransition(t));
+  });
+  /** The windows in force: config and API together; called again whenever the API changes one. */
+  const maintenanceChanged = async () => outages.setMaintenance([...configWindows, ...(await k.store().maintenance())]);
+
+  const state: Module = module('outages', 'leader', async () => {
+    const store = k.store();
+    restored = await store.activeOutages();
+    outages.restore(restored);
+    // Health as the last run left it, so an element last seen down is not `unknown` until it speaks again.
+    const health = outages.restoreHealth(await store.lastTransitions(), k.clock.now());
+    if (health > 0) k.log.info({ elements: health }, 'element health restored from the last run');
+    if (restored.length > 0) k.log.info({ outages: restored.map((o) => o.id) }, 'continuing outages open before the restart');
+  });
+  const clock: Module = module('outage-evaluation', 'leader', async () => {
+    await maintenanceChanged();
+    outages.start();
+    k.log.info({ elements: k.topology().size, store: k.store().db.kind }, 'topology loaded');
+  }, async (deadline) => {
+    await bounded(k.pipeline.idle(), deadline, 'pipeline', k.log);
+    outages.stop();
+  });
+  return { state, clock, maintenanceChanged, restored: () => restored };
+}
