@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import type { Collector } from '../collectors/collector.ts';
@@ -10,11 +10,11 @@ import type { CompensationService } from '../correlators/compensation/service.ts
 import type { ComplaintService } from '../correlators/complaints/service.ts';
 import type { MaintenanceWindow } from '../correlators/outages/outage.ts';
 import { Pipeline } from './pipeline.ts';
-import { EventHub } from './api/events.ts';
+import { EventHub } from './events.ts';
 import { SimNetwork } from './sim/network.ts';
 import { RecentMeasurements } from './measurements/recent.ts';
 import { OutageService } from '../correlators/outages/service.ts';
-import { readTopology } from './config/checks.ts';
+import { readTopology } from './check-config.ts';
 import { selfMetrics } from './self-metrics.ts';
 import { SYSTEM_CLOCK, type Clock, type Kernel, type Module } from './module.ts';
 import { sinkFromConfig, sinkModule } from './sinks/module.ts';
@@ -25,6 +25,9 @@ import { complaintsModule } from '../correlators/complaints/module.ts';
 import { compensationModule } from '../correlators/compensation/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
 import { apiModule } from './api/module.ts';
+import { hashToken } from './api/auth.ts';
+import { dashboardToken } from './sim/assemble.ts';
+import type { CommunicationMessage } from '../correlators/complaints/communication.ts';
 import { simModules } from './sim/module.ts';
 import { collectorsModule } from '../collectors/module.ts';
 
@@ -88,27 +91,25 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.add(recent);
 
   const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
-  const correlation = outageModules(k, outages, configWindows);
+  const correlation = outageModules(k, outages, configWindows, recent);
   const impact = impactModule(k, outages, correlation.restored);
-  // Complaints and paging reach each other through these two: a suspicion or a deadline is an alert; a change is a message.
+  // Complaints, compensation and paging reach each other through these two: a suspicion or a deadline is an alert; a change is a message.
   let alertsOut: ReturnType<typeof alertsModule> | undefined;
-  const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell: (m) => alertsOut?.tell(m) });
-  const compensation = compensationModule(k, outages);
+  const tell = (m: CommunicationMessage) => alertsOut?.tell(m);
+  const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell });
+  const compensation = compensationModule(k, outages, tell);
   const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored));
   const collectors = collectorsModule(k, sim, { snmpSession: deps.snmpSession });
   const metrics = (): string => selfMetrics({
     pipeline, sink, collectors: collectors.collectors, outages, recorder: store.recorder(), intake: complaints.intake(),
     compensation: compensation.service(), pusher: compensation.pusher(), alerts: alerts.dispatcher(), events: k.events,
   });
+  // With the simulator's dashboard token on, that token may read the dashboard (its file is logged, never the token).
+  const token = sim && config.sim.dashboardToken ? dashboardToken(k.dataDir) : undefined;
   const api = apiModule(k, {
-    health: (id) => outages.health.get(id), topology: () => topology, alerts: alerts.dispatcher, recent: (id) => recent.of(id),
-    complaints: complaints.complaints, alertStream: alerts.stream, metrics, tell: alerts.tell,
-    maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged,
-    compensation: () => {
-      const service = compensation.service();
-      const book = compensation.book();
-      return service && book ? { service, book, policies: compensation.policies } : undefined;
-    },
+    modules: () => modules, metrics,
+    extraTokens: () => (token ? [{ name: 'dashboard', hash: hashToken(token), roles: ['dashboard'] }] : []),
+    onListening: (url) => { if (token) log.info({ url: `${url}/ui/`, tokenFile: join(k.dataDir, 'dashboard-token') }, 'NOC dashboard (its token is in tokenFile)'); },
   });
   const simulation = sim && simModules(k, sim, { complaints: complaints.complaints, maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged });
 

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { build } from './daemon.ts';
-import { checkProfiles, checkTopology, configWarnings, readTopology } from './config/checks.ts';
+import { checkProfiles, checkTopology, configWarnings, readTopology } from './check-config.ts';
 import { openStore } from './store/module.ts';
 import { checkPolicies } from '../correlators/compensation/assemble.ts';
 import { SimNetwork } from './sim/network.ts';

@@ -4,7 +4,8 @@ import type { Pipeline } from './pipeline.ts';
 import type { Store } from './store/store.ts';
 import type { StoreRecorder } from './store/recorder.ts';
 import type { Topology } from './topology/topology.ts';
-import type { EventHub } from './api/events.ts';
+import type { EventHub } from './events.ts';
+import type { RouteContext } from './api/http.ts';
 
 /** The time every module reads: injected, so a test can run the daemon on a fake clock. */
 export interface Clock {
@@ -28,6 +29,8 @@ export interface Module {
   stop(deadline: number): Promise<void>;
   /** Its own metrics in Prometheus text format, when it has any. */
   metrics?(): string;
+  /** Registers its HTTP routes (under /v1) with the API shell, once the modules before the API are up. */
+  routes?(ctx: RouteContext): void;
 }
 
 /**
@@ -61,8 +64,9 @@ export function bounded<T>(p: Promise<T>, deadline: number, what: string, log: L
   ]).finally(() => clearTimeout(timer));
 }
 
-/** A module made of two functions; `stop` runs once. */
-export function module(name: string, runs: Module['runs'], start: () => Promise<void>, stop: (deadline: number) => Promise<void> = async () => {}, metrics?: () => string): Module {
+/** A module made of functions; `stop` runs once. */
+export function module(name: string, runs: Module['runs'], start: () => Promise<void>, stop: (deadline: number) => Promise<void> = async () => {},
+  more: Pick<Module, 'metrics' | 'routes'> = {}): Module {
   let stopping: Promise<void> | undefined;
-  return { name, runs, start, stop: (deadline) => (stopping ??= stop(deadline)), ...(metrics && { metrics }) };
+  return { name, runs, start, stop: (deadline) => (stopping ??= stop(deadline)), ...more };
 }

@@ -11,7 +11,7 @@ import type { ComplaintMqttIntake } from '../correlators/complaints/mqtt.ts';
 import type { CompensationService } from '../correlators/compensation/service.ts';
 import type { CreditPusher } from '../correlators/compensation/delivery.ts';
 import type { AlertDispatcher } from '../correlators/alerts/dispatcher.ts';
-import type { EventHub } from './api/events.ts';
+import type { EventHub } from './events.ts';
 import { metric } from './api/metrics.ts';
 
 /** The parts of a running daemon that report on themselves; absent ones are not started (or not configured). */

@@ -1,6 +1,6 @@
 import type { Kernel, Module } from '../../src/module.ts';
 import { bounded, module } from '../../src/module.ts';
-import { EventHub } from '../../src/api/events.ts';
+import { EventHub } from '../../src/events.ts';
 import type { OutageService } from '../outages/service.ts';
 import type { Outage, OutageEvent } from '../outages/outage.ts';
 import type { Scope } from '../impact/impact.ts';
@@ -11,6 +11,7 @@ import { DeliveryLanes } from './lanes.ts';
 import { HoldDown } from './hold.ts';
 import { Outbox } from './outbox.ts';
 import type { Alert } from './alert.ts';
+import { alertRoutes } from './routes.ts';
 
 /**
  * Paging and what goes out to people: the NOC's alerts (webhooks, MQTT, the SSE stream) and the
@@ -60,7 +61,7 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     if (alerts) await bounded(alerts.close(share()), deadline, 'alerts', log);
     if (communications) await bounded(communications.close(share()), deadline, 'communications', log);
     stream.close();
-  });
+  }, { routes: (ctx) => alertRoutes(ctx, { store: k.store(), alertStream: stream }) });
   return {
     module: m,
     stream,

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Alert } from './alert.ts';
-import type { EventHub } from '../../src/api/events.ts';
+import type { EventHub } from '../../src/events.ts';
 
 /**
  * The alerts served at `GET /v1/alerts/stream` (server-sent events, on the API with its tokens):

@@ -5,13 +5,16 @@ import { readPolicies, assembleCompensation } from './assemble.ts';
 import type { CompensationService } from './service.ts';
 import type { CreditBook } from './credits.ts';
 import type { CreditPusher } from './delivery.ts';
+import type { CommunicationMessage } from '../complaints/communication.ts';
+import { creditMessageOf } from './message.ts';
+import { compensationRoutes } from './routes.ts';
 
 /**
  * Compensation, when on: the policies are read when the daemon is built (a bad file stops it
  * there); at start the ledger, the push channel and the settlement schedule come up. Every outage
  * event reaches it after its scope is written, so a close starts the settle delay.
  */
-export function compensationModule(k: Kernel, outages: OutageService) {
+export function compensationModule(k: Kernel, outages: OutageService, tell: (m: CommunicationMessage) => void) {
   const { config, log } = k;
   const policies = readPolicies(config);
   let service: CompensationService | undefined;
@@ -28,6 +31,21 @@ export function compensationModule(k: Kernel, outages: OutageService) {
   }, async (deadline) => {
     if (service) await bounded(service.stop(), deadline, 'compensation', log);
     if (pusher) await bounded(pusher.close(), deadline, 'credit delivery', log);
+  }, {
+    // Credits, settlements and confirmations; a credit the job confirmed as applied is told to its subscriber.
+    routes: ({ app, guard, now }) => {
+      if (!service || !book) return;
+      compensationRoutes(app, k.store(), {
+        service, book, policies,
+        onApplied: (credits) => {
+          if (!config.compensation.notifySubscribers) return;
+          for (const c of credits) {
+            const msg = creditMessageOf(c);
+            if (msg) tell(msg);
+          }
+        },
+      }, guard, now);
+    },
   });
   return { module: m, policies, service: () => service, book: () => book, pusher: () => pusher };
 }

@@ -7,6 +7,7 @@ import type { CommunicationMessage } from './communication.ts';
 import { communicationOf } from './communication.ts';
 import { ComplaintService, type ComplaintOptions } from './service.ts';
 import { ComplaintMqttIntake } from './mqtt.ts';
+import { complaintRoutes } from './routes.ts';
 import type { Grade } from './complaint.ts';
 import type { Deadlines } from './grade.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -64,6 +65,8 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
   }, async () => {
     await intake?.stop();
     if (timer) clearInterval(timer);
+  }, {
+    routes: (ctx) => complaintRoutes(ctx, { store: k.store(), complaints, times: { aheadMs: config.times.maxAhead, complaintPastMs: config.times.maxComplaintAge } }),
   });
   return { module: m, complaints, intake: () => intake };
 }

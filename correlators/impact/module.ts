@@ -3,12 +3,15 @@ import { module } from '../../src/module.ts';
 import type { OutageService } from '../outages/service.ts';
 import type { Outage } from '../outages/outage.ts';
 import { ImpactService } from './service.ts';
+import { impactRoutes } from './routes.ts';
+import { subscriberRoutes } from '../subscribers/routes.ts';
 
 /**
  * Who each outage hits: every outage event's scope is written after the event itself (the store
  * writes in order); at start, what a crash between an outage write and its scope write left
  * behind is put right. `subscribersChanged` makes the scopes of active outages follow the
- * inventory (an import, a topology reload).
+ * inventory (an import, a topology reload). Its routes: who an outage hits, whether a subscriber
+ * is hit, and the inventory import.
  */
 export function impactModule(k: Kernel, outages: OutageService, restored: () => readonly Outage[]) {
   const impacts = new ImpactService();
@@ -22,6 +25,11 @@ export function impactModule(k: Kernel, outages: OutageService, restored: () => 
       await impacts.reconcile(s, active, k.clock.now(), await store.openedAt(active.map((o) => o.id)));
       k.log.info({ outages: active.length, affected: active.reduce((n, o) => n + (impacts.scope(o.id)?.current ?? 0), 0), ms: Math.round(performance.now() - t0) }, 'subscriber impacts reconciled');
     });
+  }, undefined, {
+    routes: (ctx) => {
+      impactRoutes(ctx, { store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id) });
+      subscriberRoutes(ctx, { store: k.store(), topology: () => k.topology(), subscribersChanged, importLimit: k.config.api?.importLimit ?? 0 });
+    },
   });
   return { module: m, impacts, subscribersChanged };
 }

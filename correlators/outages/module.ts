@@ -1,6 +1,9 @@
 import type { Kernel, Module } from '../../src/module.ts';
 import { bounded, module } from '../../src/module.ts';
 import type { OutageService } from './service.ts';
+import type { RecentMeasurements } from '../../src/measurements/recent.ts';
+import { outageRoutes } from './routes.ts';
+import { healthRoutes } from '../health/routes.ts';
 import type { MaintenanceWindow, Outage } from './outage.ts';
 
 /**
@@ -9,7 +12,7 @@ import type { MaintenanceWindow, Outage } from './outage.ts';
  * left. `clock` (after everything that listens to outage events is up): applies the maintenance
  * windows and starts evaluating; at stop, lets the pipeline drain into the correlators first.
  */
-export function outageModules(k: Kernel, outages: OutageService, configWindows: readonly MaintenanceWindow[]) {
+export function outageModules(k: Kernel, outages: OutageService, configWindows: readonly MaintenanceWindow[], recent: RecentMeasurements) {
   let restored: Outage[] = [];
   outages.setMaintenance([...configWindows]);
   outages.onEvent((e) => {
@@ -23,6 +26,14 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
   /** The windows in force: config and API together; called again whenever the API changes one. */
   const maintenanceChanged = async () => outages.setMaintenance([...configWindows, ...(await k.store().maintenance())]);
 
+  const api = k.config.api;
+  const routes = (ctx: Parameters<NonNullable<Module['routes']>>[0]) => {
+    outageRoutes(ctx, {
+      store: k.store(), topology: () => k.topology(), maintenanceChanged,
+      ...(api && { maintenance: { maxLengthMs: api.maintenance.maxLength, maxPastMs: api.maintenance.maxPast, maxAheadMs: api.maintenance.maxAhead } }),
+    });
+    healthRoutes(ctx, { store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id), recent: (id) => recent.of(id) });
+  };
   const state: Module = module('outages', 'leader', async () => {
     const store = k.store();
     restored = await store.activeOutages();
@@ -31,7 +42,7 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
     const health = outages.restoreHealth(await store.lastTransitions(), k.clock.now());
     if (health > 0) k.log.info({ elements: health }, 'element health restored from the last run');
     if (restored.length > 0) k.log.info({ outages: restored.map((o) => o.id) }, 'continuing outages open before the restart');
-  });
+  }, undefined, { routes });
   const clock: Module = module('outage-evaluation', 'leader', async () => {
     await maintenanceChanged();
     outages.start();

@@ -1,27 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
-import type { AlertDispatcher } from '../../correlators/alerts/dispatcher.ts';
 import { ApiError, callerOf, ROLE_SETS, type RouteContext } from './http.ts';
 import { Authenticator, FailureLimiter, RateLimiter, type Caller, type Role } from './auth.ts';
 import { CONTROL, findNul } from '../intake/text.ts';
 import { OPENAPI } from './openapi.ts';
 import { ApiMetrics } from './metrics.ts';
-import type { EventHub } from './events.ts';
+import type { EventHub } from '../events.ts';
 import { staticFiles } from './static.ts';
 import type { Readable } from 'node:stream';
-import { outageRoutes, type OutageRouteDeps } from '../../correlators/outages/routes.ts';
-import { impactRoutes, type ImpactRouteDeps } from '../../correlators/impact/routes.ts';
-import { subscriberRoutes, type SubscriberRouteDeps } from '../../correlators/subscribers/routes.ts';
-import { complaintRoutes, type ComplaintRouteDeps } from '../../correlators/complaints/routes.ts';
-import { healthRoutes, type HealthRouteDeps } from '../../correlators/health/routes.ts';
-import { alertRoutes, type AlertRouteDeps } from '../../correlators/alerts/routes.ts';
-import { compensationRoutes, type CompensationApiDeps } from '../../correlators/compensation/routes.ts';
 
-/** What the API needs: each noun's route dependencies, and the shell's own. */
-export interface ApiDeps extends OutageRouteDeps, ImpactRouteDeps, SubscriberRouteDeps, ComplaintRouteDeps, HealthRouteDeps, AlertRouteDeps {
-  alerts: () => AlertDispatcher | undefined;
-  /** Credits and settlements; absent when compensation is turned off. */
-  compensation?: CompensationApiDeps;
+/** What the API shell needs; every noun brings its own routes (registered in order). */
+export interface ApiDeps {
+  routes: readonly ((ctx: RouteContext) => void)[];
   /** The live event stream served at /v1/events. */
   events?: EventHub;
   /** The dashboard's static files, served at /ui/ (and / redirects there). */
@@ -158,12 +148,6 @@ export function buildApi(d: ApiDeps): FastifyInstance {
   });
 
   // Each noun's routes, from its own folder.
-  outageRoutes(ctx, d);
-  impactRoutes(ctx, d);
-  subscriberRoutes(ctx, d);
-  complaintRoutes(ctx, d);
-  healthRoutes(ctx, d);
-  alertRoutes(ctx, d);
-  if (d.compensation) compensationRoutes(app, d.store, d.compensation, guard, now);
+  for (const register of d.routes) register(ctx);
   return app;
 }

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
-import { configWarnings, checkProfiles } from '../../src/config/checks.ts';
+import { configWarnings, checkProfiles } from '../../src/check-config.ts';
 import { checkPolicies } from '../../correlators/compensation/assemble.ts';
 
 describe('config', () => {

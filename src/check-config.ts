@@ -1,9 +1,9 @@
-import type { Config } from './schema.ts';
-import type { SimNetwork } from '../sim/network.ts';
-import { loadProfiles, type Profile } from '../../collectors/snmp/profile.ts';
-import { ruleBook } from '../../correlators/health/check.ts';
-import { Topology, TopologyError } from '../topology/topology.ts';
-import { loadTopology } from '../topology/load.ts';
+import type { Config } from './config/schema.ts';
+import type { SimNetwork } from './sim/network.ts';
+import { loadProfiles, type Profile } from '../collectors/snmp/profile.ts';
+import { ruleBook } from '../correlators/health/check.ts';
+import { Topology, TopologyError } from './topology/topology.ts';
+import { loadTopology } from './topology/load.ts';
 
 // What check-config (and the start) checks beyond the schema: the files the config names, and
 // what is valid but unwise. Each problem in the `path: message` form of the config validation.
