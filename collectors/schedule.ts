@@ -1,14 +1,20 @@
 /**
- * Runs periodic jobs (one per target) the way a polling runtime should: each job's first run is
- * offset by a hash of its key so a thousand targets on one interval are spread over it instead of
- * firing together; at most `concurrency` runs at once; a job whose previous run is still going
- * when it is due again is skipped (counted as an overrun), so one slow or dead target holds one
- * slot and never delays the others beyond that.
+ * Runs every periodic job of the collectors (SNMP polls, ICMP rounds, MQTT staleness checks) the
+ * way a polling runtime should: each job's first run is offset by a hash of its key so a thousand
+ * targets on one interval are spread over it instead of firing together; at most `concurrency`
+ * runs at once; a job whose previous run is still going when it is due again is skipped (counted
+ * as an overrun), so one slow or dead target holds one slot and never delays the others beyond
+ * that. Timers are unref-ed (they never keep the process alive); `start` and `stop` are
+ * idempotent, and `stop` resolves once no run is under way.
  */
 export interface ScheduledJob {
   key: string;
   intervalMs: number;
   run: () => Promise<void>;
+  /** The first run this long after `start` (0: at once); default a stable spread over the interval. */
+  firstRunMs?: number;
+  /** Called when the job is due while its previous run still goes (the run is skipped). */
+  onOverrun?: () => void;
 }
 
 export interface ScheduleStats {
@@ -49,16 +55,15 @@ export class PollSchedule {
     this.stopped = false;
     const t0 = Date.now();
     for (const job of jobs) {
-      const offset = spreadOffset(job.key, job.intervalMs);
-      this.arm(job, t0 + offset, 0);
+      const offset = job.firstRunMs ?? spreadOffset(job.key, job.intervalMs);
+      this.arm(job, t0 + offset, 0, t0);
     }
   }
 
   /** Fixed-rate timing: run k is due at first + k * interval, so timing does not drift. */
-  private arm(job: ScheduledJob, first: number, k: number): void {
+  private arm(job: ScheduledJob, first: number, k: number, now = Date.now()): void {
     if (this.stopped) return;
     let due = first + k * job.intervalMs;
-    const now = Date.now();
     if (due < now) {
       // Fell behind (event loop stalled): skip the missed runs rather than bursting them.
       const missed = Math.ceil((now - due) / job.intervalMs);
@@ -76,6 +81,7 @@ export class PollSchedule {
   private fire(job: ScheduledJob): void {
     if (this.busy.has(job.key)) {
       this.stats.overruns++;
+      job.onOverrun?.();
       return;
     }
     this.busy.add(job.key);

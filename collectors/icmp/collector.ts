@@ -4,13 +4,17 @@ import type { Sample } from '../../src/sample.ts';
 import type { IcmpConfig } from '../../src/config/schema.ts';
 import { runFping, type FpingOptions, type FpingRound } from './fping.ts';
 import { pingFields } from './stats.ts';
+import { PollSchedule } from '../schedule.ts';
+
+/** Runs one fping process over `targets` (`runFping` spawns the real one). */
+export type Fping = (targets: readonly string[], o: FpingOptions, signal?: AbortSignal) => Promise<FpingRound>;
 
 export interface IcmpCollectorOptions {
   config: IcmpConfig;
   logger: Logger;
   now?: () => number;
-  /** The prober; tests of the scheduling pass a fake, everything else uses fping. */
-  run?: (targets: readonly string[], o: FpingOptions, signal?: AbortSignal) => Promise<FpingRound>;
+  /** The prober (default `runFping`, which spawns fping); tests and benchmarks pass a fake. */
+  run?: Fping;
 }
 
 export interface IcmpStats { rounds: number; skipped: number; failures: number; samples: number }
@@ -20,8 +24,9 @@ export interface IcmpStats { rounds: number; skipped: number; failures: number; 
  * requests per target, `period` apart, and one `ping` sample per target with loss, min, median,
  * average, max, standard deviation and p95 (Telegraf's field names), plus a reachability sample.
  * Targets are shared among as few fping processes as keep every target's probes `period` apart
- * at fping's `spacing` (period / spacing targets each). A round still running when the next is
- * due is not doubled up: the next one is skipped and counted.
+ * at fping's `spacing` (period / spacing targets each). Rounds run on the collectors' schedule,
+ * the first at once: a round still running when the next is due is not doubled up, the next one
+ * is skipped and counted. `stop` kills the fping processes of a round under way and waits for it.
  */
 export class IcmpCollector implements Collector {
   readonly name = 'icmp';
@@ -29,8 +34,8 @@ export class IcmpCollector implements Collector {
   private readonly o: IcmpCollectorOptions;
   private readonly log: Logger;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly schedule: PollSchedule;
+  private started = false;
   private abort = new AbortController();
   private emit: Emit | undefined;
 
@@ -38,17 +43,17 @@ export class IcmpCollector implements Collector {
     this.o = o;
     this.log = o.logger;
     this.now = o.now ?? Date.now;
+    this.schedule = new PollSchedule(1, (_key, err) => this.log.error({ err }, 'icmp round failed'));
   }
 
   async start(emit: Emit): Promise<void> {
-    if (this.timer || this.o.config.targets.length === 0) return;
+    if (this.started || this.o.config.targets.length === 0) return;
+    this.started = true;
     this.emit = emit;
     this.abort = new AbortController();
     const c = this.o.config;
     this.log.info({ targets: c.targets.length, count: c.count, interval: c.interval, processes: this.chunks().length }, 'icmp collector started');
-    this.timer = setInterval(() => this.tick(), c.interval);
-    this.timer.unref();
-    this.tick();
+    this.schedule.start([{ key: 'icmp', intervalMs: c.interval, firstRunMs: 0, run: () => this.round(), onOverrun: () => this.skipped() }]);
   }
 
   /** Targets per fping process, so that each target's probes stay `period` apart. */
@@ -61,13 +66,9 @@ export class IcmpCollector implements Collector {
     return out;
   }
 
-  private tick(): void {
-    if (this.running) {
-      this.stats.skipped++;
-      this.log.warn({ interval: this.o.config.interval }, 'icmp round still running when the next was due; skipped one (lower count or period, or raise interval)');
-      return;
-    }
-    this.running = this.round().finally(() => { this.running = undefined; });
+  private skipped(): void {
+    this.stats.skipped++;
+    this.log.warn({ interval: this.o.config.interval }, 'icmp round still running when the next was due; skipped one (lower count or period, or raise interval)');
   }
 
   /** One round: every chunk in its own fping, all at once; samples stamped with the round's start. */
@@ -111,9 +112,9 @@ export class IcmpCollector implements Collector {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.abort.abort();
-    await this.running?.catch(() => {});
+    this.started = false;
+    const stopped = this.schedule.stop(); // no new round from here on
+    this.abort.abort(); // the round under way ends its fping processes and emits nothing
+    await stopped;
   }
 }

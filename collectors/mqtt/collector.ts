@@ -1,5 +1,4 @@
-import mqtt, { type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
-import { readFileSync } from 'node:fs';
+import type { MqttClient, IPublishPacket } from 'mqtt';
 import { hostname } from 'node:os';
 import type { Collector, Emit } from '../collector.ts';
 import type { Logger } from '../../src/log.ts';
@@ -9,6 +8,9 @@ import { LogThrottle } from '../../src/throttle.ts';
 import { compileDecoder, topicMatches, DecodeError, type Decoder } from './decode.ts';
 import { compileAllow, type AllowCheck, type ElementFacts } from './allow.ts';
 import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
+import { PollSchedule } from '../schedule.ts';
+import { AckCork, type HeldAck } from './acks.ts';
+import { connectMqtt, type MqttConnect } from './connect.ts';
 
 export interface MqttCollectorOptions {
   broker: MqttBrokerConfig;
@@ -21,6 +23,8 @@ export interface MqttCollectorOptions {
   elements?: (id: string) => ElementFacts | undefined;
   /** The window sample times must fall in (default: 5 min ahead, 7 days back). */
   times?: TimeWindow;
+  /** Opens the connection (default `connectMqtt`); tests and benchmarks pass a fake. */
+  connect?: MqttConnect;
 }
 
 export interface MqttStats {
@@ -48,12 +52,6 @@ export interface MqttStats {
 
 interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
 
-type Stream = NodeJS.WritableStream & { destroy(err?: Error): void; destroyed: boolean };
-type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: () => void, ...rest: unknown[]) => void;
-
-/** A QoS 1 message's PUBACK, held until what it acknowledges is persisted. */
-interface HeldAck { stream: Stream; messageId: number; persisted: boolean; puback?: { cmd: string; messageId?: number }; send?: SendPacket }
-
 const MAX_TOPIC_KEYS = 1_000;
 const MAX_PUBLISHERS = 100_000;
 
@@ -67,6 +65,9 @@ const MAX_PUBLISHERS = 100_000;
  *
  * A message that does not decode is counted per topic, logged (rate-limited) with the topic and
  * the reason, and acknowledged, so it can never wedge the session.
+ *
+ * Elements silent past their subscription's `staleAfter` become stale; the check runs on the
+ * collectors' schedule. `subscribed()` says when the broker has granted the subscriptions.
  */
 export class MqttCollector implements Collector {
   readonly name: string;
@@ -82,15 +83,15 @@ export class MqttCollector implements Collector {
   private readonly elements = new Map<string, ElementState>();
   private client: MqttClient | undefined;
   private emit: Emit | undefined;
-  private staleTimer: NodeJS.Timeout | undefined;
+  private readonly schedule: PollSchedule;
+  /** QoS 1 PUBACKs, each held until its message is persisted. */
+  private readonly acks: AckCork;
   private connectedOnce = false;
   private down = false;
   private stopping = false;
-  /** PUBACKs not yet sent, in the order their messages came (MQTT wants them sent in that order). */
-  private readonly held: HeldAck[] = [];
-  private readonly heldById = new Map<number, HeldAck>();
-  /** PUBACKs sent in this turn of the event loop (one group commit's, as its promises settle together). */
-  private releasedThisTurn = 0;
+  /** The broker granted the subscriptions on the current connection. */
+  private granted = false;
+  private readonly waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Each publisher's last counter, per subscription (bounded: the oldest forgotten past MAX_PUBLISHERS). */
   private readonly sequences = new Map<string, number>();
 
@@ -104,6 +105,8 @@ export class MqttCollector implements Collector {
     const p = o.broker.presence;
     this.presenceAllow = p && compileAllow({ ...p.allow, measurements: ['reachability'], probes: ['mqtt'] }, 'reachability', o.elements !== undefined);
     this.times = o.times ?? { aheadMs: 5 * 60_000, pastMs: 7 * 86_400_000 };
+    this.acks = new AckCork(this.stats);
+    this.schedule = new PollSchedule(1, (_key, err) => this.log.error({ err }, 'mqtt staleness check failed'));
   }
 
   get connected(): boolean {
@@ -113,31 +116,26 @@ export class MqttCollector implements Collector {
   async start(emit: Emit): Promise<void> {
     if (this.client) return;
     this.emit = emit;
+    this.stopping = false;
     const b = this.o.broker;
-    const options: IClientOptions = {
+    const client = (this.o.connect ?? connectMqtt)({
+      url: b.url,
       clientId: b.clientId ?? `netpulse-${hostname()}-${b.name}`,
       clean: false,
       protocolVersion: b.protocolVersion,
-      keepalive: Math.round(b.keepalive / 1000),
-      reconnectPeriod: b.reconnectPeriod,
-      connectTimeout: 10_000,
+      keepaliveMs: b.keepalive,
+      reconnectPeriodMs: b.reconnectPeriod,
+      connectTimeoutMs: 10_000,
       resubscribe: false, // subscribed on every connect below
       username: b.username,
       password: b.password,
-    };
-    if (b.protocolVersion === 5) {
-      options.properties = { sessionExpiryInterval: Math.round(b.sessionExpiry / 1000), receiveMaximum: b.maxInFlight };
-    }
-    if (b.tls) {
-      if (b.tls.ca) options.ca = readFileSync(b.tls.ca);
-      if (b.tls.cert) options.cert = readFileSync(b.tls.cert);
-      if (b.tls.key) options.key = readFileSync(b.tls.key);
-      options.rejectUnauthorized = b.tls.rejectUnauthorized;
-    }
-    const client = mqtt.connect(b.url, options);
+      sessionExpiryMs: b.sessionExpiry,
+      receiveMaximum: b.maxInFlight,
+      tls: b.tls,
+      cork: this.acks,
+    });
     this.client = client;
     client.handleMessage = (packet, done) => this.onMessage(client, packet, done);
-    this.holdAcks(client);
     client.on('connect', (connack) => {
       if (this.down || !this.connectedOnce) this.log.info({ broker: b.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
       this.connectedOnce = true;
@@ -145,7 +143,8 @@ export class MqttCollector implements Collector {
       this.subscribe(client);
     });
     client.on('close', () => {
-      this.forget();
+      this.acks.forget();
+      this.granted = false;
       if (!this.down && !this.stopping) this.log.warn({ broker: b.url }, 'mqtt connection lost; reconnecting (the broker keeps the session)');
       this.down = true;
     });
@@ -154,16 +153,35 @@ export class MqttCollector implements Collector {
       if (suppressed !== undefined) this.log.error({ broker: b.url, reason: err.message, suppressed }, 'mqtt error');
     });
     const minStale = Math.min(...b.subscriptions.map((s) => s.staleAfter), 60_000);
-    this.staleTimer = setInterval(() => void this.checkStale(), Math.max(250, Math.floor(minStale / 4)));
-    this.staleTimer.unref();
+    const every = Math.max(250, Math.floor(minStale / 4));
+    this.schedule.start([{ key: 'stale', intervalMs: every, firstRunMs: every, run: () => this.checkStale() }]);
     this.log.info({ broker: b.url, subscriptions: this.decoders.map((d) => d.filter), presence: b.presence?.topic }, 'mqtt collector started');
+  }
+
+  /**
+   * Resolves once the broker has granted the subscriptions on the current connection: at once if
+   * it already has, else at the SUBACK (after a reconnect, the next one). A filter the broker
+   * refused is logged, not waited for. Rejects when the collector is stopped first.
+   */
+  subscribed(): Promise<void> {
+    if (this.granted) return Promise.resolve();
+    if (this.stopping) return Promise.reject(new Error(`${this.name} is stopped`));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private grant(): void {
+    this.granted = true;
+    for (const w of this.waiting.splice(0)) w.resolve();
   }
 
   private subscribe(client: MqttClient): void {
     const filters: Record<string, { qos: 0 | 1 }> = {};
     for (const d of this.decoders) filters[d.filter] = { qos: d.sub.qos };
     if (this.o.broker.presence) filters[this.o.broker.presence.topic] = { qos: 1 };
-    if (Object.keys(filters).length === 0) return;
+    if (Object.keys(filters).length === 0) {
+      this.grant();
+      return;
+    }
     client.subscribe(filters, (err, granted) => {
       if (err) {
         this.log.error({ reason: err.message }, 'mqtt subscribe failed');
@@ -172,13 +190,16 @@ export class MqttCollector implements Collector {
       for (const g of granted ?? []) {
         if (g.qos >= 0x80) this.log.error({ topic: g.topic, reasonCode: g.qos }, 'mqtt broker refused the subscription');
       }
+      if (client !== this.client || !client.connected) return; // stopped, or the connection went meanwhile
+      this.log.info({ broker: this.o.broker.url, filters: Object.keys(filters).length }, 'mqtt subscribed');
+      this.grant();
     });
   }
 
   /**
    * mqtt.js calls this for each message, one at a time, and hands the next one over when `done`
    * is called, sending the PUBACK then. `done` is called at once, so messages keep coming while
-   * earlier ones are persisted; the PUBACK itself is held (see `holdAcks`) until the pipeline's
+   * earlier ones are persisted; the PUBACK itself is held (see `AckCork`) until the pipeline's
    * group commit that holds the message is durable, and released the moment it is: under a steady
    * stream, the broker's unacknowledged count stays at what one or two commits cover. If
    * persisting fails, the connection is dropped with those PUBACKs unsent, and the broker delivers
@@ -197,72 +218,23 @@ export class MqttCollector implements Collector {
       done();
       return;
     }
-    const ack: HeldAck = { stream: client.stream as unknown as Stream, messageId: packet.messageId, persisted: accepted === undefined };
-    this.held.push(ack);
-    this.heldById.set(ack.messageId, ack);
-    accepted?.then(() => {
-      ack.persisted = true;
-      this.release();
-    }, (err) => this.persistFailed(err, ack.stream));
-    done(); // mqtt.js now asks to send the PUBACK: `holdAcks` keeps it with `ack`
-  }
-
-  /**
-   * Routes mqtt.js's PUBACKs through `held`: each waits for its message's persistence and for
-   * every PUBACK before it. mqtt.js has no hook for this; `_sendPacket` is its one way out to the
-   * socket (mqtt 5.x), and anything that is not a held PUBACK passes straight through.
-   */
-  private holdAcks(client: MqttClient): void {
-    const c = client as unknown as { _sendPacket: SendPacket };
-    const send = c._sendPacket.bind(client) as SendPacket;
-    c._sendPacket = (packet, cb, ...rest) => {
-      const ack = packet.cmd === 'puback' && packet.messageId !== undefined ? this.heldById.get(packet.messageId) : undefined;
-      if (!ack || ack.puback) return send(packet, cb, ...rest);
-      ack.puback = packet;
-      ack.send = send;
-      cb?.(); // the pump goes on to the next message; the PUBACK goes out from release()
-      this.release();
-    };
-  }
-
-  /** Sends the PUBACKs at the head of the queue whose messages are persisted, in order. */
-  private release(): void {
-    while (this.held.length > 0 && this.held[0].persisted && this.held[0].puback) {
-      const ack = this.held.shift()!;
-      this.heldById.delete(ack.messageId);
-      this.stats.acknowledged++;
-      if (this.releasedThisTurn++ === 0) {
-        setImmediate(() => {
-          this.stats.largestCommit = Math.max(this.stats.largestCommit, this.releasedThisTurn);
-          this.releasedThisTurn = 0;
-        });
-      }
-      if (!ack.stream.destroyed) ack.send!(ack.puback!, () => {});
-    }
-  }
-
-  /** The connection is gone: the broker delivers again whatever was not acknowledged on it. */
-  private forget(stream?: Stream): void {
-    for (let i = this.held.length - 1; i >= 0; i--) {
-      if (stream && this.held[i].stream !== stream) continue;
-      this.heldById.delete(this.held[i].messageId);
-      this.held.splice(i, 1);
-    }
+    const ack = this.acks.hold(client, packet.messageId, accepted === undefined);
+    accepted?.then(() => ack.persisted(), (err) => this.persistFailed(err, ack));
+    done(); // mqtt.js now asks to send the PUBACK: the cork keeps it with `ack`
   }
 
   /** Messages taken and not yet acknowledged to the broker. */
   get unacknowledged(): number {
-    return this.held.length;
+    return this.acks.unacknowledged;
   }
 
-  private persistFailed(err: unknown, stream: Stream | undefined): void {
+  private persistFailed(err: unknown, ack: HeldAck | undefined): void {
     this.stats.persistFailures++;
     const suppressed = this.throttle.allow('persist');
     if (suppressed !== undefined) {
       this.log.error({ err, suppressed }, 'cannot persist mqtt samples; dropping the connection unacknowledged (the broker will deliver them again)');
     }
-    if (stream && !stream.destroyed) stream.destroy();
-    if (stream) this.forget(stream);
+    ack?.failed();
   }
 
   /** Decodes one message; returns the promise of its persistence, or nothing when there is nothing to keep. */
@@ -417,9 +389,12 @@ export class MqttCollector implements Collector {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.granted = false;
+    for (const w of this.waiting.splice(0)) w.reject(new Error(`${this.name} is stopped`));
+    const checks = this.schedule.stop(); // no staleness check from here on
     const c = this.client;
     this.client = undefined;
     if (c) await c.endAsync(true);
+    await checks;
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, type MqttConnect, type MqttTls } from '../../collectors/mqtt/connect.ts';
 /** What goes out: an alert, or a message to a subscriber; its id lets a receiver drop a retried duplicate. */
 export interface Message { readonly id: string }
 
@@ -73,15 +74,21 @@ export class WebhookNotifier implements Notifier {
   async close(): Promise<void> {}
 }
 
-/** Publishes each alert at QoS 1 (retained per outage is left to the receiver) to one topic. */
+/**
+ * Publishes each alert at QoS 1 (retained per outage is left to the receiver) to one topic, on a
+ * clean session (`connectMqtt`: `mqtts://` with the broker's TLS settings).
+ */
 export class MqttNotifier implements Notifier {
   readonly name = 'mqtt';
   private readonly client: MqttClient;
   private readonly topic: string;
 
-  constructor(o: { url: string; topic: string; clientId: string; username?: string; password?: string }) {
+  /** `connect`: opens the connection (default `connectMqtt`); tests pass a fake. */
+  constructor(o: { url: string; topic: string; clientId: string; username?: string; password?: string; tls?: MqttTls; connect?: MqttConnect }) {
     this.topic = o.topic;
-    this.client = mqtt.connect(o.url, { clientId: o.clientId, username: o.username, password: o.password, reconnectPeriod: 1000, clean: true });
+    this.client = (o.connect ?? connectMqtt)({
+      url: o.url, clientId: o.clientId, username: o.username, password: o.password, tls: o.tls, reconnectPeriodMs: 1000, clean: true,
+    });
     this.client.on('error', () => { /* reported through failed sends */ });
   }
 

@@ -1,4 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, type MqttConnect, type MqttTls } from '../../collectors/mqtt/connect.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { ComplaintService } from './service.ts';
@@ -7,14 +8,15 @@ import { LogThrottle } from '../../src/throttle.ts';
 import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
 import { findNul } from '../../src/intake/text.ts';
 
-export interface ComplaintMqttConfig { url: string; topic: string; clientId: string; username?: string; password?: string }
+export interface ComplaintMqttConfig { url: string; topic: string; clientId: string; username?: string; password?: string; tls?: MqttTls }
 
 /**
  * Complaints over MQTT: one JSON complaint per message (the API's body), QoS 1 on a persistent
  * session. A message is acknowledged only once its complaint is stored, so a crash or an
  * unreachable database loses none: the broker delivers it again, and the complaint's own id makes
  * the second delivery a duplicate, not a second complaint. A malformed message is logged with its
- * topic and field, counted, and acknowledged (sending it again would not mend it).
+ * topic and field, counted, and acknowledged (sending it again would not mend it). The connection
+ * is `connectMqtt`'s (`mqtts://` with the broker's TLS settings).
  */
 export class ComplaintMqttIntake {
   readonly stats = { received: 0, stored: 0, duplicates: 0, rejected: 0 };
@@ -25,6 +27,8 @@ export class ComplaintMqttIntake {
     config: ComplaintMqttConfig; complaints: ComplaintService; store: () => Store; logger: Logger; now?: () => number;
     /** The window a complaint's reportedAt must fall in (default: 5 min ahead, 30 days back). */
     times?: TimeWindow;
+    /** Opens the connection (default `connectMqtt`); tests pass a fake. */
+    connect?: MqttConnect;
   };
 
   constructor(o: ComplaintMqttIntake['o']) {
@@ -33,7 +37,9 @@ export class ComplaintMqttIntake {
 
   start(): void {
     const c = this.o.config;
-    const client = mqtt.connect(c.url, { clientId: c.clientId, clean: false, username: c.username, password: c.password, reconnectPeriod: 1000 });
+    const client = (this.o.connect ?? connectMqtt)({
+      url: c.url, clientId: c.clientId, clean: false, username: c.username, password: c.password, tls: c.tls, reconnectPeriodMs: 1000,
+    });
     this.client = client;
     client.handleMessage = (packet, done) => {
       void this.handle(client, packet.topic, packet.payload as Buffer).then((ok) => { if (ok) done(); });

@@ -138,6 +138,14 @@ export const mqttSubscription = z.strictObject({
   if (s.format === 'value' && !s.field) ctx.addIssue({ code: 'custom', path: ['field'], message: 'required for format value' });
 });
 
+/** TLS for an mqtts:// broker: the CA that signed its certificate, a client certificate if it asks for one. */
+const mqttTls = z.strictObject({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
 export const mqttBroker = z.strictObject({
   name,
   url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'expected mqtt://host:port or mqtts://host:port'),
@@ -146,12 +154,7 @@ export const mqttBroker = z.strictObject({
   clientId: z.string().min(1).optional(),
   username: z.string().optional(),
   password: z.string().optional(),
-  tls: z.strictObject({
-    ca: z.string().optional(),
-    cert: z.string().optional(),
-    key: z.string().optional(),
-    rejectUnauthorized: z.boolean().default(true),
-  }).optional(),
+  tls: mqttTls.optional(),
   keepalive: duration(1000).default(30_000),
   reconnectPeriod: duration(100).default(1_000),
   /** MQTT 5: how long the broker keeps the session while netpulse is away. */
@@ -336,6 +339,7 @@ export const configSchema = z.strictObject({
       clientId: z.string().min(1).default('netpulse-complaints'),
       username: z.string().optional(),
       password: z.string().optional(),
+      tls: mqttTls.optional(),
     }).optional(),
     /** Messages to subscribers (TMF681 CommunicationMessage) per complaint state change, for the operator's SMS gateway. */
     notify: z.strictObject({
@@ -350,7 +354,7 @@ export const configSchema = z.strictObject({
     /** A new outage is paged this long after it opened, unless merged into another or closed by then. 0: at once. */
     holdDown: duration(0).default(10_000),
     webhooks: z.array(webhookTarget).default([]),
-    mqtt: mqttTarget('netpulse/alerts', 'netpulse-alerts').nullable().default(null),
+    mqtt: mqttTarget('netpulse/alerts', 'netpulse-alerts').extend({ tls: mqttTls.optional() }).nullable().default(null),
     /** Gone: the alert stream is served by the API (GET /v1/alerts/stream, with a token). Only null is accepted. */
     sse: z.unknown().optional().superRefine((v, ctx) => {
       if (v !== undefined && v !== null) ctx.addIssue({ code: 'custom', message: 'the alert stream moved to the API: GET /v1/alerts/stream with a bearer token (role noc or dashboard); remove alerts.sse' });

@@ -1,4 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, type MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { cellRadio, backhaul, type DeviceState, type SimClock } from './mib.ts';
 
 export interface TelemetryOptions {
@@ -6,6 +7,8 @@ export interface TelemetryOptions {
   prefix: string;
   intervalMs: number;
   cells: number;
+  /** Opens the connection (default `connectMqtt`). */
+  connect?: MqttConnect;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
@@ -38,8 +41,8 @@ export class SimTelemetry {
   start(): void {
     if (this.client) return;
     const presence = SimTelemetry.presenceTopic(this.o.prefix, this.state.name);
-    const client = mqtt.connect(this.o.url, {
-      clientId: `sim-${this.state.name}`, reconnectPeriod: 1000,
+    const client = (this.o.connect ?? connectMqtt)({
+      url: this.o.url, clientId: `sim-${this.state.name}`, reconnectPeriodMs: 1000,
       will: { topic: presence, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     client.on('error', () => { /* the simulator retries quietly */ });

@@ -2,8 +2,10 @@ import { mkdirSync, readdirSync, openSync, writeSync, closeSync, fstatSync, unli
 import { join } from 'node:path';
 import type { Batch } from '../sample.ts';
 import type { Logger } from '../log.ts';
+import type { Sample } from '../sample.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { encodeLine } from './line-protocol.ts';
+import { LogThrottle } from '../throttle.ts';
 
 export interface FileSinkOptions {
   dir: string;
@@ -33,7 +35,15 @@ const NAME = /^series-(\d{12})\.lp$/;
  */
 export class FileSink implements Sink {
   readonly name = 'files';
-  readonly stats = { accepted: 0, rotatedAway: 0, refused: 0, writeErrors: 0 };
+  readonly stats = {
+    accepted: 0, rotatedAway: 0, refused: 0, writeErrors: 0,
+    /** Points that could not be encoded at all (see `encodeLine`), dropped. */
+    invalid: 0,
+    /** Fields left out of points that were written (NaN, an integer outside int64, ...). */
+    fieldsDropped: 0,
+    /** Lines the disk never took before `close`, lost with the process. */
+    lost: 0,
+  };
   private readonly o: FileSinkOptions;
   private pending: string[] = [];
   private fd: number | undefined;
@@ -42,6 +52,8 @@ export class FileSink implements Sink {
   private timer: NodeJS.Timeout | undefined;
   /** A failed write left bytes past `size` that could not be cut yet. */
   private torn = false;
+  private closed = false;
+  private readonly throttle = new LogThrottle(60_000);
 
   constructor(o: FileSinkOptions) {
     this.o = o;
@@ -51,7 +63,9 @@ export class FileSink implements Sink {
     return `line-protocol files in ${this.o.dir}`;
   }
 
+  /** Opens the newest file and starts the flush timer. Once: again, or after `close`, it does nothing. */
   start(): void {
+    if (this.fd !== undefined || this.closed) return;
     mkdirSync(this.o.dir, { recursive: true });
     const seqs = this.files();
     this.seq = seqs.at(-1) ?? 0;
@@ -77,6 +91,7 @@ export class FileSink implements Sink {
   }
 
   write(batch: Batch): void {
+    if (this.closed) throw new Error(`sink ${this.name} is closed`);
     if (this.pending.length + batch.length > (this.o.maxPendingLines ?? 100_000)) {
       try {
         this.flushNow();
@@ -86,8 +101,18 @@ export class FileSink implements Sink {
       }
     }
     for (const s of batch) {
-      const line = encodeLine(s);
+      const line = encodeLine(s, (reason, field) => this.unwritable(s, reason, field));
       if (line !== undefined) this.pending.push(line);
+    }
+  }
+
+  private unwritable(s: Sample, reason: string, field: string | undefined): void {
+    if (field === undefined) this.stats.invalid++;
+    else this.stats.fieldsDropped++;
+    // One line a minute for points and one for fields, whatever the names; the counts are in the stats.
+    const suppressed = this.throttle.allow(field === undefined ? 'unwritable point' : 'unwritable field');
+    if (suppressed !== undefined) {
+      this.o.logger.warn({ measurement: s.measurement.slice(0, 100), element: s.element.slice(0, 100), reason, suppressed }, field === undefined ? 'point cannot be written as line protocol; dropped' : 'field cannot be written as line protocol; left out');
     }
   }
 
@@ -139,11 +164,20 @@ export class FileSink implements Sink {
     this.flushNow();
   }
 
+  /** Writes what is in memory and closes the file; what the disk still refuses is lost, and reported as dropped. */
   async close(): Promise<SinkCloseReport> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.flushNow();
+    this.timer = undefined;
+    try {
+      this.flushNow();
+    } catch (err) {
+      this.stats.lost += this.pending.length;
+      this.o.logger.error({ err, points: this.pending.length }, 'local series files never became writable; points in memory lost at close');
+      this.pending = [];
+    }
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    return { pending: 0, dropped: 0 };
+    return { pending: 0, dropped: this.stats.invalid + this.stats.lost };
   }
 }

@@ -107,8 +107,9 @@ export class SpooledSink implements Sink {
     this.log = o.logger;
   }
 
-  /** Opens the spool, replays what a previous run left in it, and starts the flush timer. */
+  /** Opens the spool, replays what a previous run left in it, and starts the flush timer. Once: again, or after `close`, it does nothing. */
   start(): void {
+    if (this.draining || this.closed) return; // a second drain loop would send every point again, without end
     this.o.spool.open();
     this.o.spool.onDrop = (lines, bytes) => {
       this.stats.overflowed += lines;

@@ -8,6 +8,8 @@ import { startMosquitto, startMosquittoTls, startVictoriaMetrics, vmExport, temp
 import { testDaemon } from '../helpers/daemon.ts';
 import { watchedLink } from '../helpers/mqtt-wire.ts';
 import { MqttCollector } from '../../collectors/mqtt/collector.ts';
+import { MqttNotifier } from '../../correlators/alerts/notifier.ts';
+import { readFileSync } from 'node:fs';
 import { mqttBroker } from '../../src/config/schema.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import type { Batch } from '../../src/sample.ts';
@@ -59,8 +61,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     await daemon.start();
     const mq = daemon.collectors.find((c) => c.name === 'mqtt:main') as MqttCollector;
     try {
-      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300)); // subscriptions in place
+      await mq.subscribed();
       const now = Date.now();
       pub(broker.port, 'tele/BS-1/cell/1', JSON.stringify({ rsrp: -97.5, seq: 1, ts: now }));
       pub(broker.port, 'tele/BS-1/cell/1', '{"rsrp": -9');                         // truncated JSON
@@ -102,8 +103,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     const mq = daemon.collectors[0] as MqttCollector;
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-restart', clean: false, reconnectPeriod: 200 });
     try {
-      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await mq.subscribed();
       const t0 = Date.now() - 60_000;
       const acks: Promise<unknown>[] = [];
       for (let i = 0; i < N; i++) {
@@ -136,8 +136,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     const mq = daemon.collectors[0] as MqttCollector;
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-cut' });
     try {
-      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await mq.subscribed();
       const t0 = Date.now() - 90_000;
       const acks: Promise<unknown>[] = [];
       for (let i = 0; i < N; i++) {
@@ -174,8 +173,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     }));
     const startDaemon = () => netpulse('start', '--config', cfg);
     let d = startDaemon();
-    await vi.waitFor(() => expect(d.output()).toContain('mqtt connected'), { timeout: 20_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await vi.waitFor(() => expect(d.output()).toContain('mqtt subscribed'), { timeout: 20_000 });
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-kill' });
     try {
       const t0 = Date.now() - 120_000;
@@ -214,8 +212,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     await collector.start(emit);
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-enospc' });
     try {
-      await vi.waitFor(() => expect(collector.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await collector.subscribed();
       await Promise.all(Array.from({ length: N }, (_, i) =>
         publisher.publishAsync('tele/BS-F/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: RECENT + i }), { qos: 1 })));
       await vi.waitFor(() => expect(seqs.size).toBe(N), { timeout: 30_000, interval: 100 });
@@ -238,8 +235,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     await daemon.start();
     const mq = daemon.collectors[0] as MqttCollector;
     try {
-      await vi.waitFor(() => expect(mq.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await mq.subscribed();
       // A base station's agent: "online" when it connects, the broker publishes its will when it dies.
       const agent = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
         clientId: 'bs-p', will: { topic: 'presence/BS-P', payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -314,8 +310,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
     await b.start();
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'pub-share' });
     try {
-      await vi.waitFor(() => expect(a.c.connected && b.c.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all([a.c.subscribed(), b.c.subscribed()]);
       await Promise.all(Array.from({ length: 200 }, (_, i) =>
         publisher.publishAsync('tele/BS-S/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: RECENT + i }), { qos: 1 })));
       await vi.waitFor(() => expect(a.seqs.length + b.seqs.length).toBe(200), { timeout: 10_000 });
@@ -348,8 +343,7 @@ describe('MQTT over TLS with a username and password', () => {
     const ok = collector('s3cret-pw', broker.ca);
     await ok.start();
     try {
-      await vi.waitFor(() => expect(ok.c.connected).toBe(true), { timeout: 10_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await ok.c.subscribed();
       execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '--cafile', broker.ca, '-u', 'netpulse', '-P', 's3cret-pw',
         '-q', '1', '-t', 'tele/BS-T/cell/1', '-m', JSON.stringify({ rsrp: -88, seq: 1, ts: RECENT })]);
       await vi.waitFor(() => expect(ok.got.flat().map((s) => s.element)).toEqual(['BS-T']), { timeout: 10_000 });
@@ -374,6 +368,30 @@ describe('MQTT over TLS with a username and password', () => {
     } finally {
       await wrong.c.stop();
       await untrusted.c.stop();
+    }
+  });
+
+  it('the complaint intake and the alert notifier take the same TLS settings', async () => {
+    const secure = { username: 'netpulse', password: 's3cret-pw', tls: { ca: broker.ca } };
+    const url = `mqtts://127.0.0.1:${broker.port}`;
+    const { daemon, logs } = testDaemon({ api: null, complaints: { mqtt: { url, topic: 'crm/complaints', clientId: 'np-tls-complaints', ...secure } } });
+    const notifier = new MqttNotifier({ url, topic: 'noc/alerts', clientId: 'np-tls-alerts', ...secure });
+    const noc = await mqtt.connectAsync(url, { clientId: 'noc-tls', username: 'netpulse', password: 's3cret-pw', ca: readFileSync(broker.ca) });
+    const got: string[] = [];
+    noc.on('message', (_t, m) => got.push(m.toString()));
+    await noc.subscribeAsync('noc/alerts', { qos: 1 });
+    await daemon.start();
+    try {
+      await vi.waitFor(() => expect(logs.some((l) => l.msg === 'complaint intake connected')).toBe(true), { timeout: 10_000 });
+      await noc.publishAsync('crm/complaints', '{"id": ', { qos: 1 }); // malformed: counted as rejected
+      await vi.waitFor(() => expect(daemon.metrics()).toContain('netpulse_complaint_messages_total{outcome="rejected"} 1'), { timeout: 10_000 });
+      await vi.waitFor(() => notifier.send({ id: 'a-1' }), { timeout: 10_000, interval: 100 }); // refused until connected
+      await vi.waitFor(() => expect(got.map((m) => JSON.parse(m).id)).toEqual(['a-1']), { timeout: 10_000 });
+      expect(JSON.stringify(logs)).not.toContain('s3cret-pw');
+    } finally {
+      await noc.endAsync();
+      await notifier.close();
+      await daemon.stop();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { pingFields, percentile } from '../../collectors/icmp/stats.ts';
 import { parseFpingReport, type FpingOptions } from '../../collectors/icmp/fping.ts';
 import { IcmpCollector } from '../../collectors/icmp/collector.ts';
@@ -62,16 +62,31 @@ describe('IcmpCollector', () => {
   });
 
   it('skips a round rather than stacking it on one still running', async () => {
-    let release!: () => void;
-    const run = () => new Promise<any>((r) => { release = () => r({ results: new Map(), errors: [] }); });
-    const { logger, lines } = memoryLogger();
-    const c = new IcmpCollector({ config: config(1), logger, run });
-    await c.start(async () => {});
-    (c as any).tick();
-    expect(c.stats.skipped).toBe(1);
-    expect(lines.some((l) => /skipped one/.test(l.msg))).toBe(true);
-    release();
-    await c.stop();
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      let release!: () => void;
+      const run = () => new Promise<any>((r) => {
+        calls++;
+        release = () => r({ results: new Map(), errors: [] });
+      });
+      const { logger, lines } = memoryLogger();
+      const c = new IcmpCollector({ config: config(1), logger, run });
+      await c.start(async () => {});
+      await vi.advanceTimersByTimeAsync(0); // the first round starts at once...
+      expect(calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_000); // ...and is still running when the next is due
+      expect(calls).toBe(1);
+      expect(c.stats.skipped).toBe(1);
+      expect(lines.some((l) => /skipped one/.test(l.msg))).toBe(true);
+      release();
+      await vi.advanceTimersByTimeAsync(1_000); // the one after runs again
+      expect(calls).toBe(2);
+      release();
+      await c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('logs a failed fping and still gives its targets a sample', async () => {
