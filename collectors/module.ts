@@ -6,11 +6,14 @@ import { SnmpCollector } from './snmp/collector.ts';
 import { loadProfiles, resolveProfiles } from './snmp/profile.ts';
 import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from './snmp/session.ts';
 import { MqttCollector } from './mqtt/collector.ts';
-import { IcmpCollector } from './icmp/collector.ts';
+import type { MqttConnect } from './mqtt/connect.ts';
+import { IcmpCollector, type Fping } from './icmp/collector.ts';
 
 /** The I/O the collectors are built with; tests and benchmarks pass their own. */
 export interface CollectorFactories {
   snmpSession?: SessionFactory;
+  mqttConnect?: MqttConnect;
+  fping?: Fping;
 }
 
 /**
@@ -34,11 +37,11 @@ export function collectorsModule(k: Kernel, sim: SimNetwork | undefined, io: Col
     }
     for (const broker of [...config.mqtt.brokers, ...(sim?.brokers() ?? [])]) {
       collectors.push(new MqttCollector({
-        broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }),
+        broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }), ...(io.mqttConnect && { connect: io.mqttConnect }),
         elements: (id) => k.topology().elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },
       }));
     }
-    if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }) }));
+    if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }) }));
     for (const c of collectors) await c.start(k.pipeline.emit);
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
   }, async (deadline) => {

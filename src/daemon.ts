@@ -4,7 +4,6 @@ import type { Logger } from './log.ts';
 import type { Collector } from '../collectors/collector.ts';
 import type { Sink } from './sinks/sink.ts';
 import type { Store } from './store/store.ts';
-import type { SessionFactory } from '../collectors/snmp/session.ts';
 import type { AlertDispatcher } from '../correlators/alerts/dispatcher.ts';
 import type { CompensationService } from '../correlators/compensation/service.ts';
 import type { ComplaintService } from '../correlators/complaints/service.ts';
@@ -29,12 +28,11 @@ import { hashToken } from './api/auth.ts';
 import { dashboardToken } from './sim/assemble.ts';
 import type { CommunicationMessage } from '../correlators/complaints/communication.ts';
 import { simModules } from './sim/module.ts';
-import { collectorsModule } from '../collectors/module.ts';
+import { collectorsModule, type CollectorFactories } from '../collectors/module.ts';
 
 /** The clock and the I/O factories the daemon is built with; tests pass their own. */
-export interface DaemonDeps {
+export interface DaemonDeps extends CollectorFactories {
   logger: Logger;
-  snmpSession?: SessionFactory;
   clock?: Clock;
 }
 
@@ -82,7 +80,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.addSink(sink);
   const store = storeModule(config, () => topology, log);
   const k: Kernel = {
-    config, log, clock: deps.clock ?? SYSTEM_CLOCK, dataDir, pipeline, events: new EventHub(1 << 20, config.api?.streamsPerToken ?? 4),
+    config, log, clock: deps.clock ?? SYSTEM_CLOCK, ...(deps.mqttConnect && { mqttConnect: deps.mqttConnect }), dataDir, pipeline, events: new EventHub(1 << 20, config.api?.streamsPerToken ?? 4),
     topology: () => topology, store: store.store, recorder: store.recorder,
   };
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }), now: () => k.clock.now() });
@@ -99,7 +97,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell });
   const compensation = compensationModule(k, outages, tell);
   const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored));
-  const collectors = collectorsModule(k, sim, { snmpSession: deps.snmpSession });
+  const collectors = collectorsModule(k, sim, deps);
   const metrics = (): string => selfMetrics({
     pipeline, sink, collectors: collectors.collectors, outages, recorder: store.recorder(), intake: complaints.intake(),
     compensation: compensation.service(), pusher: compensation.pusher(), alerts: alerts.dispatcher(), events: k.events,

@@ -44,10 +44,10 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
   const m: Module = module('alerts', 'leader', async () => {
     const store = k.store();
     const notifiers: Notifier[] = config.alerts.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout }));
-    if (config.alerts.mqtt) notifiers.push(new MqttNotifier(config.alerts.mqtt));
+    if (config.alerts.mqtt) notifiers.push(new MqttNotifier({ ...config.alerts.mqtt, ...(k.mqttConnect && { connect: k.mqttConnect }) }));
     const cc = config.complaints;
     const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
-    if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier(cc.notify.mqtt));
+    if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier({ ...cc.notify.mqtt, ...(k.mqttConnect && { connect: k.mqttConnect }) }));
     communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => store.db) });
     const owedMessages = await communications.restore();
     alerts = new AlertDispatcher(notifiers, { topology: () => k.topology(), store: () => store, stream: { publish: (a) => { stream.publish(a); k.events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });

@@ -57,7 +57,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
     timer.unref();
     if (cc.mqtt) {
       intake = new ComplaintMqttIntake({
-        config: cc.mqtt, complaints, store: () => store, logger: log.child({ component: 'complaints', intake: 'mqtt' }),
+        config: cc.mqtt, complaints, store: () => store, logger: log.child({ component: 'complaints', intake: 'mqtt' }), ...(k.mqttConnect && { connect: k.mqttConnect }),
         times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxComplaintAge },
       });
       intake.start();
