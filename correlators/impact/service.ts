@@ -81,7 +81,7 @@ export class ImpactService {
     const current: OpenImpact[] = openRows.map((r) => ({ outage: r.outage_id, subscriber: r.subscriber_id, kind: r.kind, since: Number(r.since) }));
     const { close, open } = diffImpacts(current, next, at);
     const touched = new Set<string>();
-    // Closes grouped by outage: one UPDATE per outage and chunk of subscribers.
+    // Closes grouped by outage: one statement per outage and chunk of subscribers.
     const byOutage = new Map<string, string[]>();
     for (const c of close) {
       touched.add(c.outage);
