@@ -3,7 +3,41 @@ import { GroupCommit } from '../../src/store/group.ts';
 import type { ImpactKind } from '../impact/impact.ts';
 import type { Complaint, Grade } from './complaint.ts';
 import type { Suspicion } from './suspect.ts';
-import type { ComplaintStatus, StoredComplaint, SuspectedOutage } from './service.ts';
+
+/** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
+export interface SuspectedOutage extends Suspicion {
+  id: string;
+  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired' | 'merged';
+  outageId?: string;
+  /** Taken into a suspicion above it (state `merged`): its id. */
+  mergedInto?: string;
+}
+
+export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored' | 'resolved';
+
+/** A complaint as stored: what was sent, the customer's value and history, its grade and match. */
+export interface StoredComplaint extends Complaint {
+  receivedAt: number;
+  tier?: string;
+  arpuMinor?: number;
+  plan?: string;
+  previous30d: number;
+  escalations: number;
+  grade: Grade;
+  gradeReasons: string[];
+  respondBy: number;
+  resolveBy: number;
+  status: ComplaintStatus;
+  match?: { outageId: string; kind: ImpactKind; confidence: number };
+  /** Why it matched, or why nothing did: what an agent reads out. */
+  reasons: string[];
+  matchedAt?: number;
+  restoredAt?: number;
+  firstResponseAt?: number;
+  resolvedAt?: number;
+  resolution?: string;
+  satisfied?: boolean;
+}
 
 interface Row {
   id: string; subscriber_id: string; channel: string; category: string; text: string | null; reported_at: number; received_at: number;

@@ -9,20 +9,11 @@ import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule,
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from './suspect.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ComplaintChange } from './communication.ts';
-import { ComplaintRepository } from './repository.ts';
+import { ComplaintRepository, type StoredComplaint, type SuspectedOutage } from './repository.ts';
 
-/** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
-export interface SuspectedOutage extends Suspicion {
-  id: string;
-  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired' | 'merged';
-  outageId?: string;
-  /** Taken into a suspicion above it (state `merged`): its id. */
-  mergedInto?: string;
-}
+export type { ComplaintStatus, StoredComplaint, SuspectedOutage } from './repository.ts';
 
 const suspicionId = (s: Pick<Suspicion, 'element' | 'since'>) => `suspect:${s.element}@${s.since}`;
-
-export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored' | 'resolved';
 
 /** What a complaint system reports back while handling a complaint. */
 export interface HandlingUpdate {
@@ -39,30 +30,6 @@ export interface DeadlineWarning {
   deadline: 'response' | 'resolution';
   due: number;
   missed: boolean;
-}
-
-/** A complaint as stored: what was sent, the customer's value and history, its grade and match. */
-export interface StoredComplaint extends Complaint {
-  receivedAt: number;
-  tier?: string;
-  arpuMinor?: number;
-  plan?: string;
-  previous30d: number;
-  escalations: number;
-  grade: Grade;
-  gradeReasons: string[];
-  respondBy: number;
-  resolveBy: number;
-  status: ComplaintStatus;
-  match?: { outageId: string; kind: ImpactKind; confidence: number };
-  /** Why it matched, or why nothing did: what an agent reads out. */
-  reasons: string[];
-  matchedAt?: number;
-  restoredAt?: number;
-  firstResponseAt?: number;
-  resolvedAt?: number;
-  resolution?: string;
-  satisfied?: boolean;
 }
 
 export interface ComplaintOptions {
