@@ -7,6 +7,9 @@ import type { Message } from './notifier.ts';
  * here before it is queued and deleted once delivered; at start the rest is queued again, in order.
  * Delivery is at least once (a crash between sending and deleting sends it again), and every
  * message's id lets the receiver drop the repeat.
+ *
+ * It is the alerts' repository: every statement on the `outbox` table is here (the same on
+ * SQLite and PostgreSQL), and `DeliveryLanes` reaches the table only through it.
  */
 export class Outbox {
   private readonly db: () => Db;

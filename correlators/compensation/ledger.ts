@@ -4,7 +4,9 @@ import type { Db } from '../../src/store/db.ts';
 import { compensate, formFor, policyFor, quantityOf, type Decision } from './compute.ts';
 import { dayOf, isoDay, monthOf } from './calendar.ts';
 import type { Claimant, EventFacts, ImpactInterval, Policy } from './policy.ts';
-import type { ImpactKind } from '../impact/impact.ts';
+import { LedgerRepository, type EntryRow, type NewEntry } from './ledger-repository.ts';
+
+export { CREDIT_COLUMNS, takeSequence } from './ledger-repository.ts';
 
 /**
  * computed (owed; maybe pulled already), delivered (pushed to the operator's job), applied
@@ -13,27 +15,6 @@ import type { ImpactKind } from '../impact/impact.ts';
  * an entry out of the push queue.
  */
 export type CreditState = 'computed' | 'delivered' | 'applied' | 'failed' | 'reversed';
-
-export const CREDIT_COLUMNS = [
-  'id', 'outage_id', 'subscriber_id', 'revision', 'kind', 'policy', 'policy_version', 'rule', 'amount_minor', 'currency', 'form', 'quantity', 'unit',
-  'duration_ms', 'impact_from', 'impact_to', 'tier', 'service', 'region', 'month', 'day', 'steps', 'state', 'reason', 'attempts', 'seq', 'computed_at',
-] as const;
-
-/** What the ledger writes for a new entry: the columns above and the credit a correction refers to. */
-const ENTRY_COLUMNS = [...CREDIT_COLUMNS, 'corrects'] as const;
-const SEQ = CREDIT_COLUMNS.indexOf('seq');
-
-/**
- * Takes `n` numbers from the ledger's sequence (a counter row, not the clock) inside the caller's
- * transaction; returns the last. The row stays locked until that transaction ends, so entries
- * become visible in sequence order and a cursor that passed a number never misses a smaller one
- * committed later.
- */
-export async function takeSequence(db: Db, n: number): Promise<number> {
-  const r = await db.query<{ last: number }>('UPDATE credit_sequence SET last = last + $1 WHERE id = 1 RETURNING last', [n]);
-  if (r.length === 0) throw new Error('the ledger sequence is missing (migration 9 not applied)');
-  return Number(r[0].last);
-}
 
 /** A settlement found the ledger changed under it (an entry handed over between its read and its write); it rolled back. */
 export class LedgerConflict extends Error {}
@@ -74,10 +55,6 @@ export interface SettleReport {
   ms: number;
 }
 
-interface SpanRow { subscriber_id: string; kind: ImpactKind; since: number; until: number | null; tier: string; service: string; region: string | null; fee_minor: number | null; arpu_minor: number | null; usage: string | null }
-interface EntryRow { id: string; subscriber_id: string; revision: number; amount_minor: number; quantity: number; form: string; state: CreditState; handed_over_at: number | null }
-
-const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 const money = (minor: number) => (minor / 100).toFixed(2);
 
 /**
@@ -92,8 +69,9 @@ const money = (minor: number) => (minor / 100).toFixed(2);
  * change after that is a signed correction that names the credit it corrects (`corrects`), so the
  * sum of the entries a job applies is what is owed. Only when none of a subscriber's entries for the
  * event has left netpulse does a correction down withdraw them (`reversed`) instead. On PostgreSQL
- * the chunk's entries are read `FOR UPDATE`, so a confirmation or a pull waits for the settlement
- * (or the settlement for them); the reversal also re-checks the state it changes and the row count.
+ * the chunk's entries are locked as they are read (`LedgerRepository.entries`), so a confirmation
+ * or a pull waits for the settlement (or the settlement for them); the reversal also re-checks the
+ * state it changes and the row count.
  * Entries are numbered from the ledger's sequence (`takeSequence`), never from the clock.
  */
 export class Ledger {
@@ -113,16 +91,16 @@ export class Ledger {
   async members(db: Db, outageId: string): Promise<string[]> {
     const out = [outageId];
     for (let i = 0; i < out.length && out.length < 10_000; i++) {
-      for (const r of await db.query<{ id: string }>('SELECT id FROM outages WHERE merged_into = $1 ORDER BY id', [out[i]])) if (!out.includes(r.id)) out.push(r.id);
+      for (const id of await new LedgerRepository(db).mergedInto(out[i])) if (!out.includes(id)) out.push(id);
     }
     return out;
   }
 
   /** How far ahead the planned work covering the outage's root was announced (the longest notice of the windows covering its start). */
   async plannedNotice(store: Store, root: string, startedAt: number): Promise<number | undefined> {
-    const site = (await store.db.query<{ site: string | null }>('SELECT site FROM elements WHERE id = $1', [root]))[0]?.site ?? undefined;
-    const stored = (await store.db.query<{ elements: string; sites: string; start_at: number; end_at: number; created_at: number }>('SELECT elements, sites, start_at, end_at, created_at FROM maintenance'))
-      .map((r) => ({ elements: JSON.parse(r.elements) as string[], sites: JSON.parse(r.sites) as string[], start: Number(r.start_at), end: Number(r.end_at), announced: Number(r.created_at) }));
+    const repo = new LedgerRepository(store.db);
+    const site = await repo.siteOf(root);
+    const stored = await repo.announcedWindows();
     let notice: number | undefined;
     for (const w of [...stored, ...this.windows()]) {
       const covers = (w.elements?.includes(root) || (site !== undefined && w.sites?.includes(site))) && w.start <= startedAt && startedAt < w.end;
@@ -157,35 +135,24 @@ export class Ledger {
     const monthly = policies.some((p) => p.caps.perMonth);
     const owed = new Map<string, SettleReport['owed'][number]>();
     const idOf = creditIds(outageId);
-    const m = list(members.length);
     let last = '';
     for (;;) {
-      const ids = await store.db.query<{ subscriber_id: string }>(
-        `SELECT subscriber_id FROM subscriber_impacts WHERE outage_id IN (${m}) AND subscriber_id > $${members.length + 1} GROUP BY subscriber_id ORDER BY subscriber_id LIMIT ${this.chunk}`, [...members, last]);
+      const ids = await new LedgerRepository(store.db).hitAfter(members, last, this.chunk);
       if (ids.length === 0) break;
       const lo = last;
-      const hi = ids.at(-1)!.subscriber_id;
+      const hi = ids.at(-1)!;
       const work = async (db: Db) => {
-        const range = [...members, lo, hi];
-        const where = `outage_id IN (${m}) AND subscriber_id > $${members.length + 1} AND subscriber_id <= $${members.length + 2}`;
-        const spans = await db.query<SpanRow>(
-          `SELECT i.subscriber_id, i.kind, i.since, i.until, i.tier, i.service, i.region, s.fee_minor, s.arpu_minor, s.usage
-           FROM subscriber_impacts i LEFT JOIN subscribers s ON s.id = i.subscriber_id 
-           WHERE i.outage_id IN (${m}) AND i.subscriber_id > $${members.length + 1} AND i.subscriber_id <= $${members.length + 2} ORDER BY i.subscriber_id`, range);
+        const repo = new LedgerRepository(db);
+        const spans = await repo.spans(members, lo, hi);
         // PostgreSQL: lock what this chunk may change, in `lockCredits`' order; a confirmation or a pull of them waits (SQLite has one writer).
-        const entries = await db.query<EntryRow>(`SELECT id, subscriber_id, revision, amount_minor, quantity, form, state, handed_over_at FROM credits WHERE ${where}
-          ORDER BY subscriber_id, outage_id, revision${mode !== 'preview' && db.kind === 'postgres' ? ' FOR UPDATE' : ''}`, range);
+        const entries = await repo.entries(members, lo, hi, mode !== 'preview');
         const before = new Map<string, EntryRow[]>();
         for (const e of entries) (before.get(e.subscriber_id) ?? before.set(e.subscriber_id, []).get(e.subscriber_id)!).push(e);
         const month = new Map<string, number>();
         if (monthly) {
-          for (const r of await db.query<{ subscriber_id: string; policy: string; month: string; n: number }>(
-            `SELECT subscriber_id, policy, month, SUM(amount_minor) AS n FROM credits WHERE subscriber_id > $1 AND subscriber_id <= $2 AND state <> 'reversed'
-             AND outage_id NOT IN (${list(members.length, 3)}) GROUP BY subscriber_id, policy, month`, [lo, hi, ...members])) {
-            month.set(`${r.subscriber_id}\u0000${r.policy}\u0000${r.month}`, Number(r.n));
-          }
+          for (const t of await repo.monthTotals(members, lo, hi)) month.set(`${t.subscriberId}\u0000${t.policy}\u0000${t.month}`, t.amountMinor);
         }
-        const rows: unknown[][] = [];
+        const rows: NewEntry[] = [];
         const reverse: string[] = [];
         for (let i = 0; i < spans.length;) {
           const first = spans[i];
@@ -233,27 +200,26 @@ export class Ledger {
           const quantity = sameForm ? d.quantity - kept.reduce((a, e) => a + Number(e.quantity), 0) : quantityOf(p, formFor(p, c), delta, c, dayOf(firstSince, p.timezone));
           if (kept.length > 0) steps.push(`already recorded for this outage: ${money(recorded)}; this entry is the difference, ${money(delta)}`);
           const revision = prior.reduce((a, e) => Math.max(a, Number(e.revision)), -1) + 1;
-          rows.push([
-            idOf(c.subscriberId, revision), outageId, c.subscriberId, revision, kept.length > 0 ? 'correction' : 'credit', p.id, p.version, d.rule ?? null,
-            delta, p.currency, d.form, quantity, d.unit, d.durationMs, d.from ?? null, d.to ?? null, c.tier, c.service, c.region ?? null,
-            monthKey, isoDay(dayOf(at, p.timezone)), JSON.stringify(steps), 'computed', null, 0, 0, at, kept[0]?.id ?? null,
-          ]);
+          rows.push({
+            id: idOf(c.subscriberId, revision), outageId, subscriberId: c.subscriberId, revision, kind: kept.length > 0 ? 'correction' : 'credit', policy: p.id, policyVersion: p.version,
+            rule: d.rule, amountMinor: delta, currency: p.currency, form: d.form, quantity, unit: d.unit, durationMs: d.durationMs, impactFrom: d.from, impactTo: d.to,
+            tier: c.tier, service: c.service, region: c.region, month: monthKey, day: isoDay(dayOf(at, p.timezone)), steps, seq: 0, computedAt: at, corrects: kept[0]?.id,
+          });
           report.addedMinor[p.currency] = (report.addedMinor[p.currency] ?? 0) + delta;
         }
         if (mode === 'preview') return;
         for (let k = 0; k < reverse.length; k += 500) {
           const part = reverse.slice(k, k + 500);
           // Only what is still unapplied; if anything was handed over (or retried) since the read, roll the chunk back.
-          const n = await db.run(`UPDATE credits SET state = 'reversed', reason = $1 WHERE ((state = 'computed' AND handed_over_at IS NULL) OR state = 'failed') AND id IN (${list(part.length, 2)})`,
-            [`superseded before it was applied: the outage's compensation was recomputed at ${new Date(at).toISOString()}`, ...part]);
+          const n = await repo.withdraw(part, `superseded before it was applied: the outage's compensation was recomputed at ${new Date(at).toISOString()}`);
           if (n !== part.length) throw new LedgerConflict(`${outageId}: ${part.length - n} of the entries to withdraw were handed over meanwhile; settle again`);
           report.reversed += n;
         }
         if (rows.length > 0) {
-          let seq = (await takeSequence(db, rows.length)) - rows.length;
-          for (const r of rows) r[SEQ] = ++seq;
+          let seq = (await repo.takeSequence(rows.length)) - rows.length;
+          for (const r of rows) r.seq = ++seq;
         }
-        await db.insertMany('credits', ENTRY_COLUMNS, rows);
+        await repo.add(rows);
         report.entries += rows.length;
       };
       if (mode === 'preview') await work(store.db);
@@ -263,9 +229,8 @@ export class Ledger {
       await new Promise((r) => setImmediate(r));
     }
     if (mode !== 'preview') {
-      const [col, v] = mode === 'final' ? ['settled_closed_at', o.closedAt ?? at] : ['interim_at', at];
-      await store.db.run(`INSERT INTO compensation_runs (outage_id, ${col}, settled_at) VALUES ($1, $2, $3)
-        ON CONFLICT (outage_id) DO UPDATE SET ${col} = excluded.${col}, settled_at = excluded.settled_at`, [outageId, v, at]);
+      const runs = new LedgerRepository(store.db);
+      await (mode === 'final' ? runs.recordFinal(outageId, o.closedAt ?? at, at) : runs.recordInterim(outageId, at));
     }
     report.owed = [...owed.values()].sort((a, b) => a.currency.localeCompare(b.currency) || a.tier.localeCompare(b.tier) || a.form.localeCompare(b.form));
     report.ms = Math.round(performance.now() - t0);

@@ -4,6 +4,8 @@ import type { Store } from '../../src/store/store.ts';
 import type { CompensationService } from './service.ts';
 import { creditView, tmf678, IdempotencyConflict, type Credit, type CreditBook } from './credits.ts';
 import { LedgerConflict, type CreditState } from './ledger.ts';
+import { CreditRepository } from './credits-repository.ts';
+import { LedgerRepository } from './ledger-repository.ts';
 import type { Policy } from './policy.ts';
 import type { Caller, Role } from '../../src/api/auth.ts';
 import { ApiError, parse, iso } from '../../src/api/http.ts';
@@ -114,10 +116,8 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
   app.get('/v1/outages/:id/compensation', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await outageOr404(id);
-    const run = (await store.db.query<{ interim_at: number | null; settled_at: number | null; settled_closed_at: number | null }>('SELECT * FROM compensation_runs WHERE outage_id = $1', [id]))[0];
-    const byTier = await store.db.query<{ tier: string; form: string; currency: string; state: string; entries: number; amount: number; quantity: number }>(
-      `SELECT tier, form, currency, state, COUNT(*) AS entries, SUM(amount_minor) AS amount, SUM(quantity) AS quantity FROM credits WHERE outage_id = $1
-       GROUP BY tier, form, currency, state ORDER BY tier, form, currency, state`, [id]);
+    const run = await new LedgerRepository(store.db).settlement(id);
+    const byTier = await new CreditRepository(store.db).ofOutageByTier(id);
     return {
       outageId: id, state: o.state, mergedInto: o.mergedInto ?? null, forceMajeure: o.forceMajeure ? { ...o.forceMajeure, at: iso(o.forceMajeure.at) } : null,
       settlement: { settledAt: iso(run?.settled_at ?? undefined) ?? null, final: run?.settled_closed_at != null && Number(run.settled_closed_at) === o.closedAt, lastInterimAt: iso(run?.interim_at ?? undefined) ?? null },

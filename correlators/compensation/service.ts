@@ -5,6 +5,7 @@ import type { OutageEvent } from '../outages/outage.ts';
 import type { Policy } from './policy.ts';
 import { thresholds } from './compute.ts';
 import type { Ledger, SettleReport } from './ledger.ts';
+import { LedgerRepository } from './ledger-repository.ts';
 import type { CreditPusher } from './delivery.ts';
 
 export interface CompensationStats { settlements: number; entries: number; failures: number }
@@ -110,20 +111,15 @@ export class CompensationService {
    */
   runPending(): Promise<number> {
     return this.enqueue(async () => {
-      const store = this.o.store();
+      const runs = new LedgerRepository(this.o.store().db);
       const now = this.now();
-      const closed = await store.db.query<{ id: string }>(`
-        SELECT o.id FROM outages o LEFT JOIN compensation_runs r ON r.outage_id = o.id
-        WHERE o.state = 'closed' AND o.merged_into IS NULL AND o.closed_at <= $1 AND (r.settled_closed_at IS NULL OR r.settled_closed_at <> o.closed_at)
-        ORDER BY o.closed_at`, [now - this.o.settleMs]);
+      const closed = await runs.closedUnsettled(now - this.o.settleMs);
       let n = 0;
-      for (const { id } of closed) {
+      for (const id of closed) {
         if (this.stopped) break;
         await this.run(id, 'final').then(() => n++, () => {});
       }
-      const open = await store.db.query<{ id: string; started_at: number; interim_at: number | null }>(`
-        SELECT o.id, o.started_at, r.interim_at FROM outages o LEFT JOIN compensation_runs r ON r.outage_id = o.id
-        WHERE o.state IN ('open', 'cleared') AND o.merged_into IS NULL ORDER BY o.started_at`);
+      const open = await runs.openWithLastInterim();
       for (const o of open) {
         if (this.stopped) break;
         const last = Number(o.interim_at ?? o.started_at);

@@ -1,6 +1,5 @@
 import type { Store } from '../../src/store/store.ts';
 import type { Db } from '../../src/store/db.ts';
-import { GroupCommit } from '../../src/store/group.ts';
 import type { ElementHealth } from '../health/tracker.ts';
 import type { OutageEvent } from '../outages/outage.ts';
 import type { ImpactKind } from '../impact/impact.ts';
@@ -10,19 +9,11 @@ import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule,
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from './suspect.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ComplaintChange } from './communication.ts';
+import { ComplaintRepository, type StoredComplaint, type SuspectedOutage } from './repository.ts';
 
-/** An outage found by complaints: suspected until monitoring confirms it (or someone dismisses it). */
-export interface SuspectedOutage extends Suspicion {
-  id: string;
-  state: 'suspected' | 'confirmed' | 'dismissed' | 'expired' | 'merged';
-  outageId?: string;
-  /** Taken into a suspicion above it (state `merged`): its id. */
-  mergedInto?: string;
-}
+export type { ComplaintStatus, StoredComplaint, SuspectedOutage } from './repository.ts';
 
 const suspicionId = (s: Pick<Suspicion, 'element' | 'since'>) => `suspect:${s.element}@${s.since}`;
-
-export type ComplaintStatus = 'accepted' | 'matched' | 'network_restored' | 'resolved';
 
 /** What a complaint system reports back while handling a complaint. */
 export interface HandlingUpdate {
@@ -41,30 +32,6 @@ export interface DeadlineWarning {
   missed: boolean;
 }
 
-/** A complaint as stored: what was sent, the customer's value and history, its grade and match. */
-export interface StoredComplaint extends Complaint {
-  receivedAt: number;
-  tier?: string;
-  arpuMinor?: number;
-  plan?: string;
-  previous30d: number;
-  escalations: number;
-  grade: Grade;
-  gradeReasons: string[];
-  respondBy: number;
-  resolveBy: number;
-  status: ComplaintStatus;
-  match?: { outageId: string; kind: ImpactKind; confidence: number };
-  /** Why it matched, or why nothing did: what an agent reads out. */
-  reasons: string[];
-  matchedAt?: number;
-  restoredAt?: number;
-  firstResponseAt?: number;
-  resolvedAt?: number;
-  resolution?: string;
-  satisfied?: boolean;
-}
-
 export interface ComplaintOptions {
   match: MatchOptions;
   rules: GradeRule[];
@@ -73,28 +40,6 @@ export interface ComplaintOptions {
 }
 
 const DAY = 86_400_000;
-
-interface Row {
-  id: string; subscriber_id: string; channel: string; category: string; text: string | null; reported_at: number; received_at: number;
-  cell: string | null; lat: number | null; lon: number | null; tier: string | null; arpu_minor: number | null; plan: string | null;
-  previous_30d: number; escalations: number; grade: string; grade_reasons: string; respond_by: number; resolve_by: number;
-  status: string; outage_id: string | null; impact_kind: string | null; confidence: number | null; match_reasons: string;
-  matched_at: number | null; restored_at: number | null;
-  first_response_at: number | null; resolved_at: number | null; resolution: string | null; satisfied: number | null; alerted: string;
-}
-
-const fromRow = (r: Row): StoredComplaint => ({
-  id: r.id, subscriberId: r.subscriber_id, channel: r.channel as Complaint['channel'], category: r.category as Complaint['category'],
-  ...(r.text !== null && { text: r.text }), reportedAt: Number(r.reported_at), receivedAt: Number(r.received_at),
-  ...(r.cell !== null && { cell: r.cell }), ...(r.lat !== null && r.lon !== null && { location: { lat: r.lat, lon: r.lon } }),
-  ...(r.tier !== null && { tier: r.tier }), ...(r.arpu_minor !== null && { arpuMinor: Number(r.arpu_minor) }), ...(r.plan !== null && { plan: r.plan }),
-  previous30d: Number(r.previous_30d), escalations: Number(r.escalations), grade: r.grade as Grade, gradeReasons: JSON.parse(r.grade_reasons),
-  respondBy: Number(r.respond_by), resolveBy: Number(r.resolve_by), status: r.status as ComplaintStatus,
-  ...(r.outage_id !== null && { match: { outageId: r.outage_id, kind: r.impact_kind as ImpactKind, confidence: Number(r.confidence) } }),
-  reasons: JSON.parse(r.match_reasons), ...(r.matched_at !== null && { matchedAt: Number(r.matched_at) }), ...(r.restored_at !== null && { restoredAt: Number(r.restored_at) }),
-  ...(r.first_response_at !== null && { firstResponseAt: Number(r.first_response_at) }), ...(r.resolved_at !== null && { resolvedAt: Number(r.resolved_at) }),
-  ...(r.resolution !== null && { resolution: r.resolution }), ...(r.satisfied !== null && { satisfied: Number(r.satisfied) === 1 }),
-});
 
 /**
  * Complaint intake and matching around the pure rules in `correlators/complaints`: a complaint is
@@ -109,8 +54,8 @@ export class ComplaintService {
   private readonly health: (element: string) => ElementHealth | undefined;
   private readonly topology: () => Topology;
   readonly detector: SuspectDetector;
-  /** Complaint inserts share commits under load (one fsync for all that arrive together). */
-  private readonly groups = new WeakMap<Db, GroupCommit>();
+  /** One per database: complaint inserts share commits under load (one fsync for all that arrive together). */
+  private readonly repositories = new WeakMap<Db, ComplaintRepository>();
   private readonly suspicionListeners: ((s: SuspectedOutage) => void)[] = [];
   private readonly changeListeners: ((c: ComplaintChange) => void)[] = [];
 
@@ -125,10 +70,10 @@ export class ComplaintService {
     return Math.round(this.o.suspect.windowMs / 60_000);
   }
 
-  private group(store: Store): GroupCommit {
-    let g = this.groups.get(store.db);
-    if (!g) this.groups.set(store.db, (g = new GroupCommit(store.db)));
-    return g;
+  private repo(store: Store): ComplaintRepository {
+    let r = this.repositories.get(store.db);
+    if (!r) this.repositories.set(store.db, (r = new ComplaintRepository(store.db)));
+    return r;
   }
 
   /** Called for each outage found by complaints (the NOC's alert). */
@@ -153,14 +98,9 @@ export class ComplaintService {
     for (const s of await this.suspected(store, 'suspected')) this.detector.restore(s);
   }
 
-  async suspected(store: Store, state?: SuspectedOutage['state']): Promise<SuspectedOutage[]> {
-    const rows = await store.db.query<{ id: string; element: string; since: number; raised_at: number; subscribers: number; complaints: string; probability: number; state: string; outage_id: string | null; merged_into: string | null }>(
-      `SELECT * FROM suspected_outages ${state ? 'WHERE state = $1' : ''} ORDER BY raised_at DESC LIMIT 1000`, state ? [state] : []);
-    return rows.map((r) => ({
-      id: r.id, element: r.element, since: Number(r.since), at: Number(r.raised_at), subscribers: Number(r.subscribers), complaints: JSON.parse(r.complaints),
-      probability: Number(r.probability), state: r.state as SuspectedOutage['state'], ...(r.outage_id !== null && { outageId: r.outage_id }),
-      ...(r.merged_into !== null && { mergedInto: r.merged_into }),
-    }));
+  /** The suspected outages (in a state, or all), newest first, at most 1,000. */
+  suspected(store: Store, state?: SuspectedOutage['state']): Promise<SuspectedOutage[]> {
+    return this.repo(store).suspected(state);
   }
 
   /** Stores a complaint once; a second submission of the same id returns the first, unchanged. */
@@ -168,20 +108,12 @@ export class ComplaintService {
     const existing = await this.get(store, c.id);
     if (existing) return { complaint: existing, duplicate: true };
     const sub = await store.subscriber(c.subscriberId);
-    const prev = await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM complaints WHERE subscriber_id = $1 AND reported_at >= $2 AND reported_at < $3',
-      [c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt]);
-    const previous30d = Number(prev[0].n);
+    const previous30d = await this.repo(store).countReported(c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt);
     const m = sub ? await this.match(store, c, sub.serving) : { matched: false as const, reasons: [`subscriber ${c.subscriberId} is not in the inventory`] };
     const stored = await this.graded(store, c, {
       receivedAt: now, tier: sub?.tier, arpuMinor: sub?.arpuMinor, plan: sub?.plan, previous30d, escalations: c.escalations ?? 0,
     }, m, now);
-    const inserted = await this.group(store).run(`INSERT INTO complaints (id, subscriber_id, channel, category, text, reported_at, received_at, cell, lat, lon, tier, arpu_minor, plan,
-        previous_30d, escalations, grade, grade_reasons, respond_by, resolve_by, status, outage_id, impact_kind, confidence, match_reasons, matched_at, restored_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, NULL, $26) ON CONFLICT (id) DO NOTHING`,
-    [c.id, c.subscriberId, c.channel, c.category, c.text ?? null, c.reportedAt, now, c.cell ?? null, c.location?.lat ?? null, c.location?.lon ?? null,
-      stored.tier ?? null, stored.arpuMinor ?? null, stored.plan ?? null, previous30d, stored.escalations, stored.grade, JSON.stringify(stored.gradeReasons),
-      stored.respondBy, stored.resolveBy, stored.status, stored.match?.outageId ?? null, stored.match?.kind ?? null, stored.match?.confidence ?? null,
-      JSON.stringify(stored.reasons), stored.matchedAt ?? null, now]);
+    const inserted = await this.repo(store).add(stored, now);
     if (inserted === 0) return { complaint: (await this.get(store, c.id))!, duplicate: true }; // a concurrent twin won
     await this.changed(store, stored, stored.status === 'matched' ? 'matched' : 'accepted', now);
     if (sub && !stored.match && NETWORK_CATEGORIES.has(c.category)) {
@@ -191,9 +123,8 @@ export class ComplaintService {
     return { complaint: stored, duplicate: false };
   }
 
-  async get(store: Store, id: string): Promise<StoredComplaint | undefined> {
-    const r = await store.db.query<Row>('SELECT * FROM complaints WHERE id = $1', [id]);
-    return r[0] ? fromRow(r[0]) : undefined;
+  get(store: Store, id: string): Promise<StoredComplaint | undefined> {
+    return this.repo(store).get(id);
   }
 
   /**
@@ -210,10 +141,7 @@ export class ComplaintService {
       const g = await this.graded(store, c, { ...c, escalations: u.escalations }, { ...match, outageSubscribers: size }, c.matchedAt ?? now);
       next = { ...next, grade: g.grade, gradeReasons: g.gradeReasons, respondBy: g.respondBy, resolveBy: g.resolveBy };
     }
-    await store.db.run(`UPDATE complaints SET first_response_at = $1, resolved_at = $2, resolution = $3, satisfied = $4, escalations = $5, status = $6,
-        grade = $7, grade_reasons = $8, respond_by = $9, resolve_by = $10, updated_at = $11 WHERE id = $12`,
-    [next.firstResponseAt ?? null, next.resolvedAt ?? null, next.resolution ?? null, next.satisfied === undefined ? null : next.satisfied ? 1 : 0, next.escalations,
-      next.status, next.grade, JSON.stringify(next.gradeReasons), next.respondBy, next.resolveBy, now, id]);
+    await this.repo(store).saveHandling(next, now);
     if (u.resolvedAt !== undefined && c.status !== 'resolved') await this.changed(store, next, 'resolved', u.resolvedAt);
     return next;
   }
@@ -224,12 +152,8 @@ export class ComplaintService {
    */
   async dueSoon(store: Store, now: number, warnMs: number): Promise<DeadlineWarning[]> {
     const out: DeadlineWarning[] = [];
-    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE resolved_at IS NULL AND (
-        (first_response_at IS NULL AND respond_by <= $1 AND alerted NOT LIKE '%response%')
-        OR (resolve_by <= $1 AND alerted NOT LIKE '%resolution%')) ORDER BY respond_by LIMIT 1000`, [now + warnMs]);
-    for (const r of rows) {
-      const c = fromRow(r);
-      const warned: string[] = r.alerted ? r.alerted.split(',') : [];
+    const repo = this.repo(store);
+    for (const { complaint: c, warned } of await repo.dueUnwarned(now + warnMs)) {
       if (c.firstResponseAt === undefined && c.respondBy <= now + warnMs && !warned.includes('response')) {
         out.push({ complaint: c, deadline: 'response', due: c.respondBy, missed: c.respondBy <= now });
         warned.push('response');
@@ -238,15 +162,14 @@ export class ComplaintService {
         out.push({ complaint: c, deadline: 'resolution', due: c.resolveBy, missed: c.resolveBy <= now });
         warned.push('resolution');
       }
-      await store.db.run('UPDATE complaints SET alerted = $1 WHERE id = $2', [warned.join(','), c.id]);
+      await repo.markWarned(c.id, warned);
     }
     return out;
   }
 
   /** The complaints matched to an outage (TMF656 troubleTicket[]), oldest first. */
-  async ofOutage(store: Store, outageId: string, limit = 1000): Promise<StoredComplaint[]> {
-    const r = await store.db.query<Row>(`SELECT * FROM complaints WHERE outage_id = $1 ORDER BY reported_at, id LIMIT ${Math.max(1, Math.min(limit, 10_000))}`, [outageId]);
-    return r.map(fromRow);
+  ofOutage(store: Store, outageId: string, limit = 1000): Promise<StoredComplaint[]> {
+    return this.repo(store).ofOutage(outageId, limit);
   }
 
   /**
@@ -255,26 +178,24 @@ export class ComplaintService {
    */
   async onOutageEvent(store: Store, e: OutageEvent): Promise<void> {
     const o = e.outage;
+    const repo = this.repo(store);
     if (e.type === 'cleared' || (e.type === 'closed' && o.clearedAt !== undefined)) {
       const at = o.clearedAt ?? e.at;
-      const matched = (await store.db.query<Row>(`SELECT * FROM complaints WHERE outage_id = $1 AND status = 'matched'`, [o.id])).map(fromRow);
-      await store.db.run(`UPDATE complaints SET status = 'network_restored', restored_at = $1, updated_at = $1 WHERE outage_id = $2 AND status = 'matched'`, [at, o.id]);
+      const matched = await repo.matchedTo(o.id);
+      await repo.markRestored(o.id, at);
       for (const c of matched) await this.changed(store, { ...c, status: 'network_restored', restoredAt: at }, 'network_restored', at);
       return;
     }
     if (e.type === 'closed') return;
     if (e.type === 'opened') await this.confirm(store, e);
-    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE status = 'accepted' AND reported_at >= $1
-      AND subscriber_id IN (SELECT subscriber_id FROM subscriber_impacts WHERE outage_id = $2)`, [o.startedAt - this.o.match.graceBeforeMs, o.id]);
-    for (const r of rows) {
-      const c = fromRow(r);
+    for (const c of await repo.acceptedHitBy(o.id, o.startedAt - this.o.match.graceBeforeMs)) {
       if (!NETWORK_CATEGORIES.has(c.category) && c.category !== 'other') continue;
       const sub = await store.subscriber(c.subscriberId);
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving);
       if (!m.matched) continue;
       const next = await this.graded(store, c, c, m, e.at);
-      await this.saveMatch(store.db, next, e.at);
+      await repo.saveMatch(next, e.at);
       this.detector.remove(c.id);
       await this.changed(store, next, 'matched', e.at);
     }
@@ -289,10 +210,8 @@ export class ComplaintService {
    */
   private async upgrade(store: Store, e: OutageEvent): Promise<void> {
     const o = e.outage;
-    const rows = await store.db.query<Row>(`SELECT * FROM complaints WHERE status = 'matched' AND impact_kind = 'degraded' AND reported_at >= $1
-      AND subscriber_id IN (SELECT subscriber_id FROM subscriber_impacts WHERE outage_id = $2 AND kind = 'no_service')`, [o.startedAt - this.o.match.graceBeforeMs, o.id]);
-    for (const r of rows) {
-      const c = fromRow(r);
+    const repo = this.repo(store);
+    for (const c of await repo.matchedDegradedHitBy(o.id, o.startedAt - this.o.match.graceBeforeMs)) {
       const sub = await store.subscriber(c.subscriberId);
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving, 'no_service');
@@ -300,9 +219,7 @@ export class ComplaintService {
       let next = await this.graded(store, c, c, m, e.at);
       if (GRADES.indexOf(next.grade) < GRADES.indexOf(c.grade)) next = { ...next, grade: c.grade, gradeReasons: c.gradeReasons, respondBy: c.respondBy, resolveBy: c.resolveBy };
       next.reasons = [...next.reasons, `upgraded from a degradation (outage ${c.match!.outageId}): the subscriber lost service`];
-      const n = await store.db.run(`UPDATE complaints SET outage_id = $1, impact_kind = $2, confidence = $3, match_reasons = $4, matched_at = $5,
-          grade = $6, grade_reasons = $7, respond_by = $8, resolve_by = $9, updated_at = $5 WHERE id = $10 AND status = 'matched' AND impact_kind = 'degraded'`,
-      [next.match!.outageId, next.match!.kind, next.match!.confidence, JSON.stringify(next.reasons), e.at, next.grade, JSON.stringify(next.gradeReasons), next.respondBy, next.resolveBy, c.id]);
+      const n = await repo.saveUpgrade(next, e.at);
       // The subscriber hears of it when it is another outage; the same one worsening they know of.
       if (n > 0 && next.match!.outageId !== c.match!.outageId) await this.changed(store, next, 'matched', e.at, true);
     }
@@ -311,13 +228,7 @@ export class ComplaintService {
   /** Stores a suspicion, and the ones below it that it takes in as merged into it, in one transaction; then tells the listeners. */
   private async raiseSuspicion(store: Store, s: Suspicion, now: number): Promise<void> {
     const id = suspicionId(s);
-    await store.db.transaction(async (tx) => {
-      await tx.run(`INSERT INTO suspected_outages (id, element, since, raised_at, subscribers, complaints, probability, state, outage_id, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, 'suspected', NULL, $8) ON CONFLICT (id) DO NOTHING`, [id, s.element, s.since, s.at, s.subscribers, JSON.stringify(s.complaints), s.probability, now]);
-      for (const r of s.replaces ?? []) {
-        await tx.run(`UPDATE suspected_outages SET state = 'merged', merged_into = $1, updated_at = $2 WHERE element = $3 AND state = 'suspected'`, [id, now, r.element]);
-      }
-    });
+    await this.repo(store).raiseSuspicion(id, s, now);
     const so: SuspectedOutage = { ...s, id, state: 'suspected' };
     for (const l of this.suspicionListeners) l(so);
   }
@@ -326,7 +237,7 @@ export class ComplaintService {
   async dismiss(store: Store, id: string, now: number): Promise<boolean> {
     const open = (await this.suspected(store, 'suspected')).find((s) => s.id === id);
     if (!open) return false;
-    await store.db.run(`UPDATE suspected_outages SET state = 'dismissed', updated_at = $1 WHERE id = $2 AND state = 'suspected'`, [now, id]);
+    await this.repo(store).dismissSuspicion(id, now);
     this.detector.clear(open.element);
     return true;
   }
@@ -335,7 +246,7 @@ export class ComplaintService {
   async expire(store: Store, now: number, afterMs: number): Promise<SuspectedOutage[]> {
     const old = (await this.suspected(store, 'suspected')).filter((s) => s.at + afterMs <= now);
     for (const s of old) {
-      await store.db.run(`UPDATE suspected_outages SET state = 'expired', updated_at = $1 WHERE id = $2 AND state = 'suspected'`, [now, s.id]);
+      await this.repo(store).expireSuspicion(s.id, now);
       this.detector.clear(s.element);
     }
     return old.map((s) => ({ ...s, state: 'expired' as const }));
@@ -350,14 +261,8 @@ export class ComplaintService {
       const related = touched.has(s.element) || t.ancestors(s.element).some((a) => touched.has(a)) || t.ancestors(o.root).includes(s.element);
       if (!related) continue;
       this.detector.clear(s.element);
-      await store.db.run(`UPDATE suspected_outages SET state = 'confirmed', outage_id = $1, updated_at = $2 WHERE element = $3 AND state = 'suspected'`, [o.id, e.at, s.element]);
+      await this.repo(store).confirmSuspicion(s.element, o.id, e.at);
     }
-  }
-
-  private async saveMatch(db: Db, c: StoredComplaint, at: number): Promise<void> {
-    await db.run(`UPDATE complaints SET status = $1, outage_id = $2, impact_kind = $3, confidence = $4, match_reasons = $5, matched_at = $6,
-        grade = $7, grade_reasons = $8, respond_by = $9, resolve_by = $10, updated_at = $6 WHERE id = $11 AND status = 'accepted'`,
-    [c.status, c.match!.outageId, c.match!.kind, c.match!.confidence, JSON.stringify(c.reasons), at, c.grade, JSON.stringify(c.gradeReasons), c.respondBy, c.resolveBy, c.id]);
   }
 
   /** The match for a complaint from the subscriber's stored impacts around its time. */
@@ -382,8 +287,7 @@ export class ComplaintService {
   private async stateAt(store: Store, element: string, at: number): Promise<ServingState['state']> {
     const now = this.health(element);
     if (now && now.since <= at) return now.state;
-    const [t] = await store.db.query<{ to_state: string }>('SELECT to_state FROM health_transitions WHERE element = $1 AND at <= $2 ORDER BY at DESC LIMIT 1', [element, at]);
-    return (t?.to_state as ServingState['state'] | undefined) ?? 'unknown';
+    return ((await this.repo(store).healthAt(element, at)) as ServingState['state'] | undefined) ?? 'unknown';
   }
 
   /** The complaint with its grade, deadlines and match applied. */

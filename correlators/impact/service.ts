@@ -1,22 +1,10 @@
 import type { Store } from '../../src/store/store.ts';
-import type { Db } from '../../src/store/db.ts';
 import type { Outage, OutageEvent } from '../outages/outage.ts';
 import {
   elementStatus, changedElements, impactsOf, diffImpacts, scopeOf,
-  type ElementStatus, type OpenImpact, type ImpactKind, type Scope,
+  type ElementStatus, type OpenImpact, type Scope,
 } from './impact.ts';
-
-/** How many ids go in one `IN (...)` list: well under both databases' parameter limits. */
-const CHUNK = 500;
-
-interface Candidate { id: string; tier: string; service: string; region: string | null; serving: string }
-
-const chunks = <T>(xs: readonly T[], n = CHUNK): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-};
-const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+import { ImpactRepository, type Candidate, type ImpactRow, type NewImpact } from './repository.ts';
 
 /**
  * Keeps the stored scope of every outage (which subscribers it hits, how, from when until when)
@@ -46,10 +34,11 @@ export class ImpactService {
     else this.active.delete(o.id);
     const next = elementStatus(this.active.values(), this.openedAt);
     const changed = [...changedElements(this.committed, next)];
-    await store.db.transaction(async (db) => {
-      const touched = changed.length > 0 ? await this.write(db, next, await candidatesServedBy(db, changed), await openImpactsServedBy(db, changed), e.at) : new Set<string>();
+    await store.db.transaction(async (tx) => {
+      const repo = new ImpactRepository(tx);
+      const touched = changed.length > 0 ? await this.write(repo, next, await repo.servedBy(changed), await repo.openServedBy(changed), e.at) : new Set<string>();
       touched.add(o.id); // its state changed even if its scope did not
-      await this.saveScopes(db, touched);
+      await this.saveScopes(repo, touched);
     });
     this.committed = next;
     if (o.state === 'closed') this.openedAt.delete(o.id);
@@ -66,21 +55,22 @@ export class ImpactService {
     for (const o of active) if (o.state === 'open') this.active.set(o.id, o);
     if (openedAt) for (const [k, v] of openedAt) this.openedAt.set(k, v);
     const next = elementStatus(this.active.values(), this.openedAt);
-    await store.db.transaction(async (db) => {
-      const served = await candidatesServedBy(db, [...next.keys()]);
-      const open = await db.query<ImpactRow>('SELECT outage_id, subscriber_id, kind, since FROM subscriber_impacts WHERE until IS NULL');
+    await store.db.transaction(async (tx) => {
+      const repo = new ImpactRepository(tx);
+      const served = await repo.servedBy([...next.keys()]);
+      const open = await repo.open();
       const have = new Set(served.map((c) => c.id));
       const missing = [...new Set(open.map((r) => r.subscriber_id))].filter((id) => !have.has(id));
-      for (const ids of chunks(missing)) served.push(...await db.query<Candidate>(`SELECT id, tier, service, region, serving FROM subscribers WHERE id IN (${list(ids.length)})`, ids));
-      const touched = await this.write(db, next, served, open, at);
+      served.push(...await repo.subscribers(missing));
+      const touched = await this.write(repo, next, served, open, at);
       for (const o of active) touched.add(o.id);
-      await this.saveScopes(db, touched);
+      await this.saveScopes(repo, touched);
     });
     this.committed = next;
   }
 
   /** Writes the difference for these candidates; returns the outages whose scope changed. */
-  private async write(db: Db, status: ElementStatus, candidates: readonly Candidate[], openRows: readonly ImpactRow[], at: number): Promise<Set<string>> {
+  private async write(repo: ImpactRepository, status: ElementStatus, candidates: readonly Candidate[], openRows: readonly ImpactRow[], at: number): Promise<Set<string>> {
     const profile = new Map<string, Candidate>();
     const next: OpenImpact[] = [];
     for (const c of candidates) {
@@ -91,71 +81,34 @@ export class ImpactService {
     const current: OpenImpact[] = openRows.map((r) => ({ outage: r.outage_id, subscriber: r.subscriber_id, kind: r.kind, since: Number(r.since) }));
     const { close, open } = diffImpacts(current, next, at);
     const touched = new Set<string>();
-    // Closes grouped by outage: one UPDATE per outage and chunk of subscribers.
+    // Closes grouped by outage: one statement per outage and chunk of subscribers.
     const byOutage = new Map<string, string[]>();
     for (const c of close) {
       touched.add(c.outage);
       (byOutage.get(c.outage) ?? byOutage.set(c.outage, []).get(c.outage)!).push(c.subscriber);
     }
-    for (const [outage, subs] of byOutage) {
-      for (const ids of chunks(subs)) {
-        await db.run(`UPDATE subscriber_impacts SET until = $1 WHERE outage_id = $2 AND until IS NULL AND subscriber_id IN (${list(ids.length, 3)})`, [at, outage, ...ids]);
-      }
-    }
-    const rows: unknown[][] = [];
+    for (const [outage, subs] of byOutage) await repo.close(outage, subs, at);
+    const added: NewImpact[] = [];
     for (const i of open) {
       touched.add(i.outage);
       const p = profile.get(i.subscriber)!;
-      rows.push([i.outage, i.subscriber, i.since, null, i.kind, p.tier, p.service, p.region]);
+      added.push({ outage: i.outage, subscriber: i.subscriber, since: i.since, kind: i.kind, tier: p.tier, service: p.service, region: p.region });
     }
     // A span that ended and starts again at the same instant (an inventory round trip) reopens.
-    await db.insertMany('subscriber_impacts', ['outage_id', 'subscriber_id', 'since', 'until', 'kind', 'tier', 'service', 'region'], rows,
-      { key: ['outage_id', 'subscriber_id', 'since'], set: ['until', 'kind'] });
+    await repo.add(added);
     return touched;
   }
 
   /** Counts each outage's scope from its stored impacts and records it on the outage. */
-  private async saveScopes(db: Db, outages: Iterable<string>): Promise<void> {
+  private async saveScopes(repo: ImpactRepository, outages: Iterable<string>): Promise<void> {
     for (const id of outages) {
-      const groups = await db.query<{ tier: string; service: string; region: string | null; kind: ImpactKind; is_current: number; n: number }>(`
-        SELECT tier, service, region, kind, is_current, COUNT(*) AS n FROM (
-          SELECT subscriber_id, tier, service, region, MAX(kind) AS kind, MAX(CASE WHEN until IS NULL THEN 1 ELSE 0 END) AS is_current
-          FROM subscriber_impacts WHERE outage_id = $1 GROUP BY subscriber_id, tier, service, region
-        ) per_subscriber GROUP BY tier, service, region, kind, is_current`, [id]);
+      const groups = await repo.scopeGroups(id);
       const scope = scopeOf(groups.map((g) => ({ ...g, current: Number(g.is_current) === 1, n: Number(g.n) })));
       this.scopes.delete(id);
       this.scopes.set(id, scope);
       // Bounded: the scopes of the latest outages (alerts read them right after the write).
       if (this.scopes.size > 10_000) this.scopes.delete(this.scopes.keys().next().value!);
-      await db.run('UPDATE outages SET scope = $1 WHERE id = $2', [JSON.stringify(scope), id]);
+      await repo.saveScope(id, scope);
     }
   }
-}
-
-interface ImpactRow { outage_id: string; subscriber_id: string; kind: ImpactKind; since: number }
-
-async function candidatesServedBy(db: Db, elements: readonly string[]): Promise<Candidate[]> {
-  const out: Candidate[] = [];
-  for (const els of chunks(elements)) {
-    out.push(...await db.query<Candidate>(
-      `SELECT id, tier, service, region, serving FROM subscribers WHERE id IN (SELECT subscriber_id FROM subscriber_serving WHERE element IN (${list(els.length)}))`, els));
-  }
-  return out;
-}
-
-async function openImpactsServedBy(db: Db, elements: readonly string[]): Promise<ImpactRow[]> {
-  const out: ImpactRow[] = [];
-  const seen = new Set<string>();
-  for (const els of chunks(elements)) {
-    const rows = await db.query<ImpactRow>(
-      `SELECT outage_id, subscriber_id, kind, since FROM subscriber_impacts WHERE until IS NULL AND subscriber_id IN (SELECT subscriber_id FROM subscriber_serving WHERE element IN (${list(els.length)}))`, els);
-    for (const r of rows) {
-      const k = `${r.outage_id}\u0000${r.subscriber_id}`;
-      if (!seen.has(k)) {
-        seen.add(k);
-        out.push(r);
-      }
-    }
-  }
-  return out;
 }
