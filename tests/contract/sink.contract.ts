@@ -109,7 +109,7 @@ export function sinkContract(name: string, make: () => Promise<SinkUnderTest>, o
       }
     });
 
-    it.runIf(o.unreachable)('with its destination unreachable, close returns and reports every point as pending', async () => {
+    if (o.unreachable) it('with its destination unreachable, close returns and reports every point as pending', async () => {
       const t = await o.unreachable!();
       const { measurement, batch } = points(40);
       try {
