@@ -14,6 +14,7 @@ import { build } from '../src/daemon.ts';
 import { importSubscribers } from '../correlators/subscribers/import.ts';
 import type { FieldValue } from '../src/sample.ts';
 import { line, fmt, percentile, rssMb } from './lib.ts';
+import { outagesOf } from '../correlators/outages/repository.ts';
 
 const N = Number(process.env.BENCH_AFFECTED ?? 1_000_000);
 const DIR = `/var/tmp/netpulse-bench/compensation-${N}-v1`;
@@ -32,9 +33,9 @@ async function baseDatabase(): Promise<string> {
   const store = new Store(new SqliteDb(file));
   await store.migrate();
   await store.saveTopology([{ id: 'AGG-1', kind: 'aggregation', parents: [] }]);
-  await store.recordOutageEvent({ type: 'opened', outage: { id: 'O-BIG', root: 'AGG-1', severity: 'outage', state: 'open', startedAt: T0, impacted: [], planned: false, flapping: false, reopened: 0, reason: 'fibre cut' }, at: T0 });
+  await outagesOf(store).recordOutageEvent({ type: 'opened', outage: { id: 'O-BIG', root: 'AGG-1', severity: 'outage', state: 'open', startedAt: T0, impacted: [], planned: false, flapping: false, reopened: 0, reason: 'fibre cut' }, at: T0 });
   const end = T0 + 30 * H;
-  await store.recordOutageEvent({ type: 'closed', outage: { id: 'O-BIG', root: 'AGG-1', severity: 'outage', state: 'closed', startedAt: T0, clearedAt: end, closedAt: end + 120_000, impacted: [], planned: false, flapping: false, reopened: 0, reason: 'fibre cut' }, at: end + 120_000 });
+  await outagesOf(store).recordOutageEvent({ type: 'closed', outage: { id: 'O-BIG', root: 'AGG-1', severity: 'outage', state: 'closed', startedAt: T0, clearedAt: end, closedAt: end + 120_000, impacted: [], planned: false, flapping: false, reopened: 0, reason: 'fibre cut' }, at: end + 120_000 });
   await store.db.bulk(async () => {
     for (let i = 0; i < N; i += 20_000) {
       const subs: unknown[][] = [];

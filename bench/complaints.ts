@@ -22,6 +22,7 @@ import type { Category } from '../correlators/complaints/complaint.ts';
 import { tempDir } from '../tests/helpers/servers.ts';
 import { buildDatabase, setUpActiveOutages, startDaemon, startBare, load, subscriberId, N, type Request } from './impact.ts';
 import { line, fmt, rssMb } from './lib.ts';
+import { outagesOf } from '../correlators/outages/repository.ts';
 
 function random(seed: number) {
   return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -108,12 +109,12 @@ export async function quality(background: number): Promise<void> {
   for (const c of changes) {
     health.set(c.element, { state: c.state, since: c.t, reason: c.state });
     for (const e of correlator.evaluate(health, c.t)) {
-      await store.recordOutageEvent(e);
+      await outagesOf(store).recordOutageEvent(e);
       await impacts.apply(store, e);
     }
   }
   for (const e of correlator.evaluate(health, T0 + 8 * 24 * H)) {
-    await store.recordOutageEvent(e);
+    await outagesOf(store).recordOutageEvent(e);
     await impacts.apply(store, e);
   }
 

@@ -23,6 +23,7 @@ import { ImpactService } from '../correlators/impact/service.ts';
 import { hashToken } from '../src/api/auth.ts';
 import type { Outage, OutageEvent } from '../correlators/outages/outage.ts';
 import { line, fmt, START_FLAGS, rssMb, percentile } from './lib.ts';
+import { outagesOf } from '../correlators/outages/repository.ts';
 
 export const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);
 const PER_BS = 500;
@@ -98,7 +99,7 @@ async function scopeFigures(): Promise<void> {
   const t0 = Date.now() - 3_600_000;
   const sw = outageOf(`SW-${5 % SWITCHES}`, t0);
   const opened: OutageEvent = { type: 'opened', outage: sw, at: t0 };
-  await store.recordOutageEvent(opened);
+  await outagesOf(store).recordOutageEvent(opened);
 
   // Reference: the bare minimum, the affected subscribers written with one INSERT ... SELECT.
   const elements = [sw.root, ...sw.impacted.map((i) => i.element)];
@@ -122,7 +123,7 @@ async function scopeFigures(): Promise<void> {
   line('RATIO scope / bare insert', (openMs / bareMs).toFixed(2));
 
   const cleared: OutageEvent = { type: 'cleared', outage: { ...sw, state: 'cleared', clearedAt: t0 + 600_000, impacted: [] }, at: t0 + 600_000 };
-  await store.recordOutageEvent(cleared);
+  await outagesOf(store).recordOutageEvent(cleared);
   t = performance.now();
   await impacts.apply(store, cleared);
   line('the same outage cleared: every impact closed', `${((performance.now() - t) / 1000).toFixed(2)} s`);
@@ -145,7 +146,7 @@ export async function setUpActiveOutages(): Promise<{ affected: string[] }> {
   const t = performance.now();
   for (const o of active) {
     const e: OutageEvent = { type: 'opened', outage: o, at: o.startedAt };
-    await store.recordOutageEvent(e);
+    await outagesOf(store).recordOutageEvent(e);
     await impacts.apply(store, e);
   }
   const rows = Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM subscriber_impacts WHERE until IS NULL'))[0].n);

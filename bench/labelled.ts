@@ -32,6 +32,8 @@ import {
 } from './fixtures/labelled-world.ts';
 import { Timeline, daemonMonitor, oracleMonitor } from './fixtures/labelled-feeds.ts';
 import { line, fmt, percentile } from './lib.ts';
+import { healthOf } from '../correlators/health/repository.ts';
+import { outagesOf } from '../correlators/outages/repository.ts';
 
 interface RunResult {
   complaints: Map<string, { outageId: string | null; kind: string | null }>;
@@ -81,11 +83,11 @@ async function run(w: World, faults: readonly Fault[], complaints: readonly Labe
     events.push({ type: e.type, id: e.outage.id, root: e.outage.root, at: clock.now, ...(e.outage.mergedInto && { mergedInto: e.outage.mergedInto }) });
     if (e.type === 'opened' && !paged.has(e.outage.id)) held.set(e.outage.id, { root: e.outage.root, due: clock.now + holdMs, until: clock.now + maxHoldMs });
     if (e.type === 'closed') held.delete(e.outage.id);
-    void recorder.add((s) => s.recordOutageEvent(e));
+    void recorder.add((s) => outagesOf(s).recordOutageEvent(e));
     void recorder.add((s) => impacts.apply(s, e));
     void recorder.add((s) => service.onOutageEvent(s, e));
   });
-  monitor.onTransition((t) => void recorder.add((s) => s.recordTransition(t)));
+  monitor.onTransition((t) => void recorder.add((s) => healthOf(s).recordTransition(t)));
   const end = Math.max(T0 + WEEK, complaints.at(-1)?.postedAt ?? 0) + 10 * MIN;
   let next = 0;
   for (let now = clock.now; now <= end; now += 1000) {

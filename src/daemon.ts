@@ -80,7 +80,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   pipeline.addSink(sink);
   const store = storeModule(config, () => topology, log);
   const k: Kernel = {
-    config, log, clock: deps.clock ?? SYSTEM_CLOCK, ...(deps.mqttConnect && { mqttConnect: deps.mqttConnect }), dataDir, pipeline, events: new EventHub(1 << 20, config.api?.streamsPerToken ?? 4),
+    config, log, clock: deps.clock ?? SYSTEM_CLOCK, dataDir, pipeline, events: new EventHub(1 << 20, config.api?.streamsPerToken ?? 4),
     topology: () => topology, store: store.store, recorder: store.recorder,
   };
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }), now: () => k.clock.now() });
@@ -94,9 +94,9 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   // Complaints, compensation and paging reach each other through these two: a suspicion or a deadline is an alert; a change is a message.
   let alertsOut: ReturnType<typeof alertsModule> | undefined;
   const tell = (m: CommunicationMessage) => alertsOut?.tell(m);
-  const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell });
+  const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(k, outages, tell);
-  const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored));
+  const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
   const collectors = collectorsModule(k, sim, deps);
   const metrics = (): string => selfMetrics({
     pipeline, sink, collectors: collectors.collectors, outages, recorder: store.recorder(), intake: complaints.intake(),

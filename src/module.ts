@@ -6,7 +6,6 @@ import type { StoreRecorder } from './store/recorder.ts';
 import type { Topology } from './topology/topology.ts';
 import type { EventHub } from './events.ts';
 import type { RouteContext } from './api/http.ts';
-import type { MqttConnect } from '../collectors/mqtt/connect.ts';
 
 /** The time every module reads: injected, so a test can run the daemon on a fake clock. */
 export interface Clock {
@@ -43,8 +42,6 @@ export interface Kernel {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
-  /** How MQTT connections are opened (the real helper unless a test gives its own). */
-  readonly mqttConnect?: MqttConnect;
   readonly dataDir: string;
   readonly pipeline: Pipeline;
   readonly events: EventHub;

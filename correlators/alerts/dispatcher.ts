@@ -7,6 +7,7 @@ import { alertOf, type Alert } from './alert.ts';
 import type { Notifier } from './notifier.ts';
 import { DeliveryLanes } from './lanes.ts';
 import { Outbox } from './outbox.ts';
+import { alertsOf } from './repository.ts';
 
 export interface AlertStats { raised: number; duplicates: number; delivered: number; retries: number; dropped: number }
 
@@ -34,7 +35,7 @@ export class AlertDispatcher {
 
   /** Stores an alert once, shows it on the stream and pages it (unless planned). */
   async raise(alert: Alert, at: number): Promise<Alert | undefined> {
-    const fresh = await this.o.store().saveAlert({ id: alert.id, outageId: alert.outageId, event: alert.event, raisedAt: at, body: alert as unknown as Record<string, unknown>, ackState: 'unacknowledged' });
+    const fresh = await alertsOf(this.o.store()).saveAlert({ id: alert.id, outageId: alert.outageId, event: alert.event, raisedAt: at, body: alert as unknown as Record<string, unknown>, ackState: 'unacknowledged' });
     if (!fresh) {
       this.counts.duplicates++;
       return undefined;
@@ -53,7 +54,7 @@ export class AlertDispatcher {
 
   /** Records a NOC engineer's acknowledgement; false for an unknown alert. */
   ack(id: string, by: string, at = Date.now()): Promise<boolean> {
-    return this.o.store().ackAlert(id, by, at);
+    return alertsOf(this.o.store()).ackAlert(id, by, at);
   }
 
   /** Gives queued alerts until the deadline, then closes the notifiers. */

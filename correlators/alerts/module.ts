@@ -11,7 +11,9 @@ import { DeliveryLanes } from './lanes.ts';
 import { HoldDown } from './hold.ts';
 import { Outbox } from './outbox.ts';
 import type { Alert } from './alert.ts';
+import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { alertRoutes } from './routes.ts';
+import { alertsOf } from './repository.ts';
 
 /**
  * Paging and what goes out to people: the NOC's alerts (webhooks, MQTT, the SSE stream) and the
@@ -22,7 +24,7 @@ import { alertRoutes } from './routes.ts';
  * database delays an alert by seconds, never holds it back). At start, an outage opened just
  * before a crash that was never paged is paged.
  */
-export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId: string) => Scope | undefined, restored: () => readonly Outage[]) {
+export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId: string) => Scope | undefined, restored: () => readonly Outage[], connect?: MqttConnect) {
   const { config, log } = k;
   const stream = new AlertStream(new EventHub(1 << 20, config.api?.streamsPerToken ?? 4));
   let alerts: AlertDispatcher | undefined;
@@ -44,16 +46,16 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
   const m: Module = module('alerts', 'leader', async () => {
     const store = k.store();
     const notifiers: Notifier[] = config.alerts.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout }));
-    if (config.alerts.mqtt) notifiers.push(new MqttNotifier({ ...config.alerts.mqtt, ...(k.mqttConnect && { connect: k.mqttConnect }) }));
+    if (config.alerts.mqtt) notifiers.push(new MqttNotifier({ ...config.alerts.mqtt, ...(connect && { connect }) }));
     const cc = config.complaints;
     const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
-    if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier({ ...cc.notify.mqtt, ...(k.mqttConnect && { connect: k.mqttConnect }) }));
+    if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier({ ...cc.notify.mqtt, ...(connect && { connect }) }));
     communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => store.db) });
     const owedMessages = await communications.restore();
     alerts = new AlertDispatcher(notifiers, { topology: () => k.topology(), store: () => store, stream: { publish: (a) => { stream.publish(a); k.events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
     const owedAlerts = await alerts.restore();
     // An outage opened just before a crash may have been in the hold-down, never paged: page it now.
-    for (const o of restored()) if (o.state === 'open' && (await store.alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });
+    for (const o of restored()) if (o.state === 'open' && (await alertsOf(store).alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });
     if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
   }, async (deadline) => {
     hold.flush();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Store } from '../../src/store/store.ts';
 import type { AlertStream } from './sse.ts';
 import { ApiError, parse, iso, decodeCursor, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { alertsOf } from './repository.ts';
 
 export interface AlertRouteDeps {
   store: Store;
@@ -20,7 +21,7 @@ export function alertRoutes({ app, guard, now, roles }: RouteContext, d: AlertRo
   const { NOC } = roles;
   app.get('/v1/alerts', { onRequest: guard(NOC) }, async (req) => {
     const q = parse(alertsQuery, req.query, 'query');
-    const page = await d.store.alerts(q.outage, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+    const page = await alertsOf(d.store).alerts(q.outage, q.limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
     // Oldest first within the page; the page is the newest `limit` before the cursor.
     const more = page.length > q.limit;
     const items = more ? page.slice(1) : page;
@@ -43,7 +44,7 @@ export function alertRoutes({ app, guard, now, roles }: RouteContext, d: AlertRo
   app.post('/v1/alerts/:id/ack', { onRequest: guard(['noc', 'dashboard']) }, async (req) => {
     const { id } = req.params as { id: string };
     const caller = callerOf(req);
-    if (!(await d.store.ackAlert(id, caller.name, now()))) throw new ApiError(404, 'not_found', `no alert ${id}`);
+    if (!(await alertsOf(d.store).ackAlert(id, caller.name, now()))) throw new ApiError(404, 'not_found', `no alert ${id}`);
     return { id, ackState: 'acknowledged', ackBy: caller.name, ackTime: iso(now()) };
   });
 }

@@ -5,6 +5,7 @@ import { compensate, formFor, policyFor, quantityOf, type Decision } from './com
 import { dayOf, isoDay, monthOf } from './calendar.ts';
 import type { Claimant, EventFacts, ImpactInterval, Policy } from './policy.ts';
 import { LedgerRepository, type EntryRow, type NewEntry } from './ledger-repository.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 export { CREDIT_COLUMNS, takeSequence } from './ledger-repository.ts';
 
@@ -121,7 +122,7 @@ export class Ledger {
   private async run(store: Store, outageId: string, at: number, mode: SettleReport['mode']): Promise<SettleReport> {
     const t0 = performance.now();
     const report: SettleReport = { outageId, members: [outageId], mode, subscribers: 0, eligible: 0, entries: 0, reversed: 0, noPolicy: 0, owed: [], addedMinor: {}, ms: 0 };
-    const o = await store.outage(outageId, { impacted: false });
+    const o = await outagesOf(store).outage(outageId, { impacted: false });
     if (!o) return { ...report, skipped: 'no such outage' };
     if (o.mergedInto) return { ...report, skipped: `merged into ${o.mergedInto}: settled with it` };
     const members = await this.members(store.db, outageId);

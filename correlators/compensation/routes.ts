@@ -9,6 +9,7 @@ import { LedgerRepository } from './ledger-repository.ts';
 import type { Policy } from './policy.ts';
 import type { Caller, Role } from '../../src/api/auth.ts';
 import { ApiError, parse, iso } from '../../src/api/http.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 export interface CompensationApiDeps {
   service: CompensationService;
@@ -55,7 +56,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
   const MAINTENANCE: Role[] = ['maintenance'];
   const view = (c: Credit, format: 'netpulse' | 'tmf678') => (format === 'tmf678' ? tmf678(c) : creditView(c));
   const outageOr404 = async (id: string) => {
-    const o = await store.outage(id, { impacted: false });
+    const o = await outagesOf(store).outage(id, { impacted: false });
     if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
     return o;
   };
@@ -152,7 +153,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
     const b = parse(z.strictObject({ reason: z.string().min(3).max(2000) }), req.body, 'body');
     const o = await outageOr404(id);
     const caller = (req as FastifyRequest & { caller: Caller }).caller;
-    await store.setForceMajeure(id, { by: caller.name, at: now(), reason: b.reason });
+    await outagesOf(store).setForceMajeure(id, { by: caller.name, at: now(), reason: b.reason });
     // Credits already computed are withdrawn (or corrected) by settling again.
     const r = o.state === 'closed' ? await settle(id, 'force majeure is set, but its settlement conflicted: ') : undefined;
     return { outageId: id, forceMajeure: { by: caller.name, at: iso(now()), reason: b.reason }, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
@@ -161,7 +162,7 @@ export function compensationRoutes(app: FastifyInstance, store: Store, d: Compen
   app.delete('/v1/outages/:id/force-majeure', { onRequest: guard(MAINTENANCE) }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await outageOr404(id);
-    await store.setForceMajeure(id, undefined);
+    await outagesOf(store).setForceMajeure(id, undefined);
     const r = o.state === 'closed' ? await settle(id, 'force majeure is withdrawn, but its settlement conflicted: ') : undefined;
     return { outageId: id, forceMajeure: null, resettled: r ? { entries: r.entries, reversed: r.reversed, added: r.addedMinor } : null };
   });

@@ -7,6 +7,7 @@ import { thresholds } from './compute.ts';
 import type { Ledger, SettleReport } from './ledger.ts';
 import { LedgerRepository } from './ledger-repository.ts';
 import type { CreditPusher } from './delivery.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 export interface CompensationStats { settlements: number; entries: number; failures: number }
 
@@ -47,7 +48,7 @@ export class CompensationService {
   /** Settles one outage now (final when closed, interim when not); used by the API and tests. */
   settle(outageId: string): Promise<SettleReport> {
     return this.enqueue(async () => {
-      const o = await this.o.store().outage(outageId, { impacted: false });
+      const o = await outagesOf(this.o.store()).outage(outageId, { impacted: false });
       return this.run(outageId, o?.state === 'closed' ? 'final' : 'interim');
     });
   }

@@ -7,6 +7,7 @@ import type { CommunicationMessage } from './communication.ts';
 import { communicationOf } from './communication.ts';
 import { ComplaintService, type ComplaintOptions } from './service.ts';
 import { ComplaintMqttIntake } from './mqtt.ts';
+import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { complaintRoutes } from './routes.ts';
 import type { Grade } from './complaint.ts';
 import type { Deadlines } from './grade.ts';
@@ -29,7 +30,7 @@ export function complaintOptions(config: Config): Partial<ComplaintOptions> {
  * deadlines about to be missed are alerted (each once) and stale suspicions expire. With
  * `complaints.mqtt`, complaints also come in over MQTT.
  */
-export function complaintsModule(k: Kernel, outages: OutageService, out: { raise(a: Alert, at: number): Promise<void>; tell(m: CommunicationMessage): void }) {
+export function complaintsModule(k: Kernel, outages: OutageService, out: { raise(a: Alert, at: number): Promise<void>; tell(m: CommunicationMessage): void }, connect?: MqttConnect) {
   const { config, log } = k;
   const cc = config.complaints;
   const complaints = new ComplaintService({ health: (id) => outages.health.get(id), topology: () => k.topology() }, complaintOptions(config));
@@ -57,7 +58,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
     timer.unref();
     if (cc.mqtt) {
       intake = new ComplaintMqttIntake({
-        config: cc.mqtt, complaints, store: () => store, logger: log.child({ component: 'complaints', intake: 'mqtt' }), ...(k.mqttConnect && { connect: k.mqttConnect }),
+        config: cc.mqtt, complaints, store: () => store, logger: log.child({ component: 'complaints', intake: 'mqtt' }), ...(connect && { connect }),
         times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxComplaintAge },
       });
       intake.start();

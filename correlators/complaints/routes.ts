@@ -4,6 +4,7 @@ import type { ComplaintService, StoredComplaint } from './service.ts';
 import { complaintSchema, parseComplaint, toComplaint } from './schema.ts';
 import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
 import { ApiError, parse, iso, type RouteContext } from '../../src/api/http.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 export interface ComplaintRouteDeps {
   store: Store;
@@ -111,7 +112,7 @@ export function complaintRoutes({ app, guard, now, roles }: RouteContext, d: Com
 
   app.get('/v1/outages/:id/complaints', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
-    if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
+    if (!(await outagesOf(d.store).outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
     const items = await d.complaints.ofOutage(d.store, id);
     // TMF656 Service Problem: the trouble tickets (complaints) it explains.
     return { outageId: id, troubleTicket: items.map((c) => ({ id: c.id, '@referredType': 'TroubleTicket', status: c.status, grade: c.grade, reportedAt: iso(c.reportedAt) })), items: items.map(complaintView) };

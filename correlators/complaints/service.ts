@@ -10,6 +10,9 @@ import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion }
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ComplaintChange } from './communication.ts';
 import { ComplaintRepository, type StoredComplaint, type SuspectedOutage } from './repository.ts';
+import { inventoryOf } from '../subscribers/inventory-repository.ts';
+import { outagesOf } from '../outages/repository.ts';
+import { spansOf } from '../impact/spans-repository.ts';
 
 export type { ComplaintStatus, StoredComplaint, SuspectedOutage } from './repository.ts';
 
@@ -88,7 +91,7 @@ export class ComplaintService {
 
   private async changed(store: Store, complaint: StoredComplaint, state: ComplaintChange['state'], at: number, rematched = false): Promise<void> {
     if (this.changeListeners.length === 0) return;
-    const o = complaint.match ? await store.outage(complaint.match.outageId, { impacted: false }) : undefined;
+    const o = complaint.match ? await outagesOf(store).outage(complaint.match.outageId, { impacted: false }) : undefined;
     const ch: ComplaintChange = { complaint, state, at, ...(o && { outage: { id: o.id, root: o.root, startedAt: o.startedAt, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) } }), ...(rematched && { rematched: true as const }) };
     for (const l of this.changeListeners) l(ch);
   }
@@ -107,7 +110,7 @@ export class ComplaintService {
   async submit(store: Store, c: Complaint, now: number): Promise<{ complaint: StoredComplaint; duplicate: boolean }> {
     const existing = await this.get(store, c.id);
     if (existing) return { complaint: existing, duplicate: true };
-    const sub = await store.subscriber(c.subscriberId);
+    const sub = await inventoryOf(store).subscriber(c.subscriberId);
     const previous30d = await this.repo(store).countReported(c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt);
     const m = sub ? await this.match(store, c, sub.serving) : { matched: false as const, reasons: [`subscriber ${c.subscriberId} is not in the inventory`] };
     const stored = await this.graded(store, c, {
@@ -137,7 +140,7 @@ export class ComplaintService {
     let next: StoredComplaint = { ...c, ...u, ...(u.resolvedAt !== undefined && { status: 'resolved' as const }) };
     if (u.escalations !== undefined && u.escalations !== c.escalations) {
       const match = c.match ? { matched: true as const, outageId: c.match.outageId, kind: c.match.kind, confidence: c.match.confidence, reasons: c.reasons } : { matched: false as const, reasons: c.reasons };
-      const size = c.match ? ((await store.outage(c.match.outageId, { impacted: false }))?.scope?.subscribers ?? 0) : 0;
+      const size = c.match ? ((await outagesOf(store).outage(c.match.outageId, { impacted: false }))?.scope?.subscribers ?? 0) : 0;
       const g = await this.graded(store, c, { ...c, escalations: u.escalations }, { ...match, outageSubscribers: size }, c.matchedAt ?? now);
       next = { ...next, grade: g.grade, gradeReasons: g.gradeReasons, respondBy: g.respondBy, resolveBy: g.resolveBy };
     }
@@ -190,7 +193,7 @@ export class ComplaintService {
     if (e.type === 'opened') await this.confirm(store, e);
     for (const c of await repo.acceptedHitBy(o.id, o.startedAt - this.o.match.graceBeforeMs)) {
       if (!NETWORK_CATEGORIES.has(c.category) && c.category !== 'other') continue;
-      const sub = await store.subscriber(c.subscriberId);
+      const sub = await inventoryOf(store).subscriber(c.subscriberId);
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving);
       if (!m.matched) continue;
@@ -212,7 +215,7 @@ export class ComplaintService {
     const o = e.outage;
     const repo = this.repo(store);
     for (const c of await repo.matchedDegradedHitBy(o.id, o.startedAt - this.o.match.graceBeforeMs)) {
-      const sub = await store.subscriber(c.subscriberId);
+      const sub = await inventoryOf(store).subscriber(c.subscriberId);
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving, 'no_service');
       if (!m.matched) continue;
@@ -267,12 +270,12 @@ export class ComplaintService {
 
   /** The match for a complaint from the subscriber's stored impacts around its time. */
   private async match(store: Store, c: Complaint, serving: readonly string[], only?: ImpactKind): Promise<MatchResult & { outageSubscribers?: number }> {
-    const spans = await store.subscriberImpacts(c.subscriberId, c.reportedAt - this.o.match.graceAfterMs);
+    const spans = await spansOf(store).subscriberImpacts(c.subscriberId, c.reportedAt - this.o.match.graceAfterMs);
     const candidates: CandidateImpact[] = [];
     const sizes = new Map<string, number>();
     for (const s of spans) {
       if (s.since - this.o.match.graceBeforeMs > c.reportedAt || (only !== undefined && s.kind !== only)) continue;
-      const o = await store.outage(s.outageId, { impacted: false });
+      const o = await outagesOf(store).outage(s.outageId, { impacted: false });
       if (!o) continue;
       sizes.set(o.id, o.scope?.subscribers ?? 0);
       candidates.push({ outageId: s.outageId, kind: s.kind, since: s.since, ...(s.until !== undefined && { until: s.until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });

@@ -4,6 +4,8 @@ import type { Topology } from '../../src/topology/topology.ts';
 import type { RecentSeries } from '../../src/measurements/recent.ts';
 import type { ElementHealth } from './tracker.ts';
 import { ApiError, parse, iso, time, type RouteContext } from '../../src/api/http.ts';
+import { healthOf } from './repository.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 export interface HealthRouteDeps {
   store: Store;
@@ -56,8 +58,8 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     const e = d.topology().elements.get(id);
     if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
     const h = d.health(id);
-    const transitions = await d.store.transitions(id, now() - 7 * 86_400_000);
-    const active = await d.store.outages({ state: 'active', element: id, limit: 50 });
+    const transitions = await healthOf(d.store).transitions(id, now() - 7 * 86_400_000);
+    const active = await outagesOf(d.store).outages({ state: 'active', element: id, limit: 50 });
     return {
       ...e, health: h ? { state: h.state, since: iso(h.since), reason: h.reason } : { state: 'unknown', since: null, reason: 'no data yet' },
       recentTransitions: transitions.slice(-50).map((t) => ({ from: t.from, to: t.to, at: iso(t.at), reason: t.reason })),
@@ -74,14 +76,14 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     const { id } = req.params as { id: string };
     if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
     const p = parse(period, req.query, 'query');
-    const a = await d.store.availability(id, p.from, p.to, now());
+    const a = await outagesOf(d.store).availability(id, p.from, p.to, now());
     return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
   app.get('/v1/sites/:site/availability', { onRequest: guard([...READ]) }, async (req) => {
     const { site } = req.params as { site: string };
     const p = parse(period, req.query, 'query');
-    const a = await d.store.siteAvailability(site, p.from, p.to, now());
+    const a = await outagesOf(d.store).siteAvailability(site, p.from, p.to, now());
     if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
     return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });

@@ -5,6 +5,7 @@ import type { Outage } from '../outages/outage.ts';
 import { ImpactService } from './service.ts';
 import { impactRoutes } from './routes.ts';
 import { subscriberRoutes } from '../subscribers/routes.ts';
+import { outagesOf } from '../outages/repository.ts';
 
 /**
  * Who each outage hits: every outage event's scope is written after the event itself (the store
@@ -16,13 +17,13 @@ import { subscriberRoutes } from '../subscribers/routes.ts';
 export function impactModule(k: Kernel, outages: OutageService, restored: () => readonly Outage[]) {
   const impacts = new ImpactService();
   outages.onEvent((e) => void k.recorder()?.add((s) => impacts.apply(s, e)));
-  const subscribersChanged = () => k.recorder()!.add(async (s) => impacts.reconcile(s, await s.activeOutages(), k.clock.now()));
+  const subscribersChanged = () => k.recorder()!.add(async (s) => impacts.reconcile(s, await outagesOf(s).activeOutages(), k.clock.now()));
   const m: Module = module('impact', 'leader', async () => {
     const active = restored();
     const store = k.store();
     void k.recorder()!.add(async (s) => {
       const t0 = performance.now();
-      await impacts.reconcile(s, active, k.clock.now(), await store.openedAt(active.map((o) => o.id)));
+      await impacts.reconcile(s, active, k.clock.now(), await outagesOf(store).openedAt(active.map((o) => o.id)));
       k.log.info({ outages: active.length, affected: active.reduce((n, o) => n + (impacts.scope(o.id)?.current ?? 0), 0), ms: Math.round(performance.now() - t0) }, 'subscriber impacts reconciled');
     });
   }, undefined, {

@@ -1,9 +1,15 @@
 import { z } from 'zod';
-import type { Store, StoredOutage, ImpactSpan } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { StoredOutage } from '../outages/repository.ts';
+import type { ImpactSpan } from './spans-repository.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../health/tracker.ts';
 import { TIERS } from '../subscribers/parse.ts';
 import { ApiError, parse, iso, decodeCursor, type RouteContext } from '../../src/api/http.ts';
+import { alertsOf } from '../alerts/repository.ts';
+import { inventoryOf } from '../subscribers/inventory-repository.ts';
+import { outagesOf } from '../outages/repository.ts';
+import { spansOf } from './spans-repository.ts';
 
 export interface ImpactRouteDeps {
   store: Store;
@@ -36,8 +42,8 @@ export function impactRoutes({ app, guard, now, roles }: RouteContext, d: Impact
   app.get('/v1/outages/:id/subscribers', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(impactQuery, req.query, 'query');
-    if (!(await d.store.outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
-    const page = await d.store.outageImpacts(id, { tier: q.tier, kind: q.kind, current: q.current, limit: q.limit + 1, after: q.cursor ? decodeImpactCursor(q.cursor) : undefined });
+    if (!(await outagesOf(d.store).outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
+    const page = await spansOf(d.store).outageImpacts(id, { tier: q.tier, kind: q.kind, current: q.current, limit: q.limit + 1, after: q.cursor ? decodeImpactCursor(q.cursor) : undefined });
     const items = page.slice(0, q.limit);
     return { items: items.map(spanView), nextCursor: page.length > q.limit ? encodeImpactCursor(items.at(-1)!) : null };
   });
@@ -45,17 +51,17 @@ export function impactRoutes({ app, guard, now, roles }: RouteContext, d: Impact
   app.get('/v1/subscribers/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
     const q = parse(subscriberQuery, req.query, 'query');
-    const s = await d.store.subscriber(id);
+    const s = await inventoryOf(d.store).subscriber(id);
     if (!s) throw new ApiError(404, 'not_found', `no subscriber ${id}`);
-    const spans = await d.store.subscriberImpacts(id, now() - q.days * 86_400_000);
+    const spans = await spansOf(d.store).subscriberImpacts(id, now() - q.days * 86_400_000);
     const topology = d.topology();
     const outages = new Map<string, StoredOutage | undefined>();
-    for (const sp of spans) if (!outages.has(sp.outageId)) outages.set(sp.outageId, await d.store.outage(sp.outageId, { impacted: false }));
+    for (const sp of spans) if (!outages.has(sp.outageId)) outages.set(sp.outageId, await outagesOf(d.store).outage(sp.outageId, { impacted: false }));
     const current = spans.filter((sp) => sp.until === undefined);
     const impacts = [];
     for (const sp of current) {
       const o = outages.get(sp.outageId);
-      const ack = await d.store.acknowledgement(sp.outageId);
+      const ack = await alertsOf(d.store).acknowledgement(sp.outageId);
       impacts.push({
         kind: sp.kind, since: iso(sp.since),
         outage: o && {

@@ -5,6 +5,8 @@ import type { RecentMeasurements } from '../../src/measurements/recent.ts';
 import { outageRoutes } from './routes.ts';
 import { healthRoutes } from '../health/routes.ts';
 import type { MaintenanceWindow, Outage } from './outage.ts';
+import { healthOf } from '../health/repository.ts';
+import { outagesOf } from './repository.ts';
 
 /**
  * Health and outages, in two parts. `state` (early in the order): records every transition and
@@ -17,14 +19,14 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
   outages.setMaintenance([...configWindows]);
   outages.onEvent((e) => {
     k.events.publish({ type: 'outage', data: { outage: e.outage.id, event: e.type, at: e.at } });
-    void k.recorder()?.add((s) => s.recordOutageEvent(e));
+    void k.recorder()?.add((s) => outagesOf(s).recordOutageEvent(e));
   });
   outages.onTransition((t) => {
     k.events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason } });
-    void k.recorder()?.add((s) => s.recordTransition(t));
+    void k.recorder()?.add((s) => healthOf(s).recordTransition(t));
   });
   /** The windows in force: config and API together; called again whenever the API changes one. */
-  const maintenanceChanged = async () => outages.setMaintenance([...configWindows, ...(await k.store().maintenance())]);
+  const maintenanceChanged = async () => outages.setMaintenance([...configWindows, ...(await outagesOf(k.store()).maintenance())]);
 
   const api = k.config.api;
   const routes = (ctx: Parameters<NonNullable<Module['routes']>>[0]) => {
@@ -36,10 +38,10 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
   };
   const state: Module = module('outages', 'leader', async () => {
     const store = k.store();
-    restored = await store.activeOutages();
+    restored = await outagesOf(store).activeOutages();
     outages.restore(restored);
     // Health as the last run left it, so an element last seen down is not `unknown` until it speaks again.
-    const health = outages.restoreHealth(await store.lastTransitions(), k.clock.now());
+    const health = outages.restoreHealth(await healthOf(store).lastTransitions(), k.clock.now());
     if (health > 0) k.log.info({ elements: health }, 'element health restored from the last run');
     if (restored.length > 0) k.log.info({ outages: restored.map((o) => o.id) }, 'continuing outages open before the restart');
   }, undefined, { routes });

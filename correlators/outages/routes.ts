@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import type { Store, StoredOutage } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { StoredOutage } from './repository.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { MaintenanceWindow } from './outage.ts';
 import { ApiError, parse, iso, time, span, encodeCursor, decodeCursor, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { outagesOf } from './repository.ts';
 
 export interface OutageRouteDeps {
   store: Store;
@@ -57,7 +59,7 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
   const { READ, NOC, MAINTENANCE } = roles;
   app.get('/v1/outages', { onRequest: guard(READ) }, async (req) => {
     const q = parse(outageQuery, req.query, 'query');
-    const page = await d.store.outages({
+    const page = await outagesOf(d.store).outages({
       state: q.state, element: q.element, region: q.region, from: q.from, to: q.to, limit: q.limit + 1,
       before: q.cursor ? decodeCursor(q.cursor) : undefined,
     });
@@ -68,9 +70,9 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
 
   app.get('/v1/outages/:id', { onRequest: guard(READ) }, async (req) => {
     const { id } = req.params as { id: string };
-    const o = await d.store.outage(id);
+    const o = await outagesOf(d.store).outage(id);
     if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
-    const history = await d.store.outageHistory(id);
+    const history = await outagesOf(d.store).outageHistory(id);
     return { ...outageView(o, d.topology()), history: history.map((h) => ({ event: h.type, at: iso(h.at) })) };
   });
 
@@ -78,7 +80,7 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     // Bounded: windows still to come or ended in the last `days` (30), at most `limit` (500), by start.
     const q = parse(z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30), limit: z.coerce.number().int().min(1).max(5000).default(500) }), req.query, 'query');
     const since = now() - q.days * 86_400_000;
-    const all = (await d.store.maintenance()).filter((w) => w.end >= since);
+    const all = (await outagesOf(d.store).maintenance()).filter((w) => w.end >= since);
     return { items: all.slice(0, q.limit).map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })), more: all.length > q.limit };
   });
 
@@ -93,7 +95,7 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     // A running window may still be changed (ended early, extended, its reason fixed) as long as
     // the change reaches no earlier and no further into the past: same or later start, no new elements or sites.
     const t = now();
-    const before = w.start < t - bounds.maxPastMs ? (await d.store.maintenance()).find((x) => x.id === w.id) : undefined;
+    const before = w.start < t - bounds.maxPastMs ? (await outagesOf(d.store).maintenance()).find((x) => x.id === w.id) : undefined;
     const sameScope = before !== undefined && w.start >= before.start
       && (w.elements ?? []).every((e) => (before.elements ?? []).includes(e)) && (w.sites ?? []).every((x) => (before.sites ?? []).includes(x));
     if (w.start < t - bounds.maxPastMs && !sameScope) {
@@ -101,14 +103,14 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     }
     if (w.start > t + bounds.maxAheadMs) throw new ApiError(400, 'bad_request', `body start: more than ${span(bounds.maxAheadMs)} ahead`, 'start');
     if (w.end - w.start > bounds.maxLengthMs) throw new ApiError(400, 'bad_request', `body end: a window may last at most ${span(bounds.maxLengthMs)}`, 'end');
-    const created = await d.store.saveMaintenance(w, callerOf(req).name, now());
+    const created = await outagesOf(d.store).saveMaintenance(w, callerOf(req).name, now());
     await d.maintenanceChanged();
     return reply.code(created ? 201 : 200).send({ ...w, start: b.start, end: b.end });
   });
 
   app.delete('/v1/maintenance/:id', { onRequest: guard(MAINTENANCE) }, async (req, reply) => {
     const { id } = req.params as { id: string };
-    if (!(await d.store.deleteMaintenance(id))) throw new ApiError(404, 'not_found', `no maintenance window ${id}`);
+    if (!(await outagesOf(d.store).deleteMaintenance(id))) throw new ApiError(404, 'not_found', `no maintenance window ${id}`);
     await d.maintenanceChanged();
     return reply.code(204).send();
   });

@@ -12,6 +12,8 @@ import { EmbeddedBroker } from './broker.ts';
 import type { SimNetwork } from './network.ts';
 import { simSubscribers } from './inventory.ts';
 import { Story } from './story.ts';
+import { inventoryOf } from '../../correlators/subscribers/inventory-repository.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 export interface SimulationDeps {
   store: Store;
@@ -43,7 +45,7 @@ export async function startSimulation(config: Config, sim: SimNetwork, d: Simula
   }
   await sim.start();
   log.info({ devices: sim.devices.length }, 'simulated network started');
-  if (cfg.subscribers > 0 && (await d.store.subscriberCount()) === 0) {
+  if (cfg.subscribers > 0 && (await inventoryOf(d.store).subscriberCount()) === 0) {
     const elements = sim.elements();
     const lines = (async function* () {
       for (const s of simSubscribers(elements, cfg.subscribers)) yield JSON.stringify(s) + '\n';
@@ -58,7 +60,7 @@ export async function startSimulation(config: Config, sim: SimNetwork, d: Simula
     story = new Story(sim, [...simSubscribers(sim.elements(), cfg.subscribers)], cfg.story, {
       complain: async (c) => { await d.complaints.submit(d.store, c, Date.now()); },
       plan: async (w: MaintenanceWindow) => {
-        await d.store.saveMaintenance(w, 'demo-story', Date.now());
+        await outagesOf(d.store).saveMaintenance(w, 'demo-story', Date.now());
         await d.maintenanceChanged();
       },
       told: d.told,

@@ -3,6 +3,7 @@ import type { Store } from '../../src/store/store.ts';
 import { ImpactService } from '../../correlators/impact/service.ts';
 import { importSubscribers } from '../../correlators/subscribers/import.ts';
 import type { Outage, OutageEvent, OutageEventType } from '../../correlators/outages/outage.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 /** CORE above AGG-1 (BS-1, BS-2) and AGG-2 (BS-3, BS-4), each base station with cells C1 and C2. */
 export function smallNetwork(): Topology {
@@ -62,7 +63,7 @@ export class OutageWriter {
 
   async event(type: OutageEventType, o: Outage, at: number): Promise<OutageEvent> {
     const e: OutageEvent = { type, outage: structuredClone(o), at };
-    await this.store.recordOutageEvent(e);
+    await outagesOf(this.store).recordOutageEvent(e);
     await this.impacts.apply(this.store, e);
     return e;
   }

@@ -6,6 +6,7 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { verifySignature } from '../../correlators/alerts/notifier.ts';
 import type { Alert } from '../../correlators/alerts/alert.ts';
 import { hashToken } from '../../src/api/auth.ts';
+import { alertsOf } from '../../correlators/alerts/repository.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -108,7 +109,7 @@ describe('NOC alerts', () => {
 
       // A NOC engineer acknowledges; the store has it.
       expect(await daemon.alerts!.ack(raised.id, 'noc-anna')).toBe(true);
-      const stored = await daemon.store.alerts(raised.outageId);
+      const stored = await alertsOf(daemon.store).alerts(raised.outageId);
       expect(stored.find((a) => a.id === raised.id)).toMatchObject({ ackState: 'acknowledged', ackBy: 'noc-anna' });
       expect(stored.map((a) => a.event)).toEqual(['opened', 'cleared', 'closed']); // each change once
     } finally {

@@ -7,6 +7,8 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
 import type { Outage, OutageEvent } from '../../correlators/outages/outage.ts';
+import { alertsOf } from '../../correlators/alerts/repository.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 const TOKENS = { noc: 'noc-token-0123456789abcdef', complaints: 'complaints-token-0123456789', admin: 'admin-token-0123456789ab', limited: 'limited-token-0123456789ab', planner: 'planner-token-0123456789ab' };
 const H = 3_600_000;
@@ -62,9 +64,9 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     await daemon.start();
     base = `http://127.0.0.1:${daemon.apiPort}`;
     for (const e of [...outage('AGG-7', T0 + H, T0 + 2 * H, ['BS-1']), ...outage('AGG-9', T0 + 3 * H, T0 + 4 * H, ['BS-9']), ...outage('BS-1', T0 + 5 * H, undefined, [])]) {
-      await daemon.store.recordOutageEvent(e);
+      await outagesOf(daemon.store).recordOutageEvent(e);
     }
-    await daemon.store.saveAlert({ id: 'BS-1@x#opened', outageId: `BS-1@${T0 + 5 * H}`, event: 'opened', raisedAt: T0 + 5 * H, body: { id: 'BS-1@x#opened', perceivedSeverity: 'major' }, ackState: 'unacknowledged' });
+    await alertsOf(daemon.store).saveAlert({ id: 'BS-1@x#opened', outageId: `BS-1@${T0 + 5 * H}`, event: 'opened', raisedAt: T0 + 5 * H, body: { id: 'BS-1@x#opened', perceivedSeverity: 'major' }, ackState: 'unacknowledged' });
   });
   afterAll(async () => {
     await daemon?.stop();
@@ -183,7 +185,7 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
       .toEqual({ error: { code: 'bad_request', field: 'end', message: 'body end: a window may last at most 7 d' } });
     // A window running for 3 h may still be extended or ended, not started earlier nor widened.
     const running = { id: 'RUN-1', elements: ['BS-9'], start: Date.now() - 3 * H, end: Date.now() + H };
-    await daemon.store.saveMaintenance(running, 'planner', running.start - H);
+    await outagesOf(daemon.store).saveMaintenance(running, 'planner', running.start - H);
     const change = (c: object) => json('/v1/maintenance', 'planner', { method: 'POST', body: JSON.stringify({ id: 'RUN-1', elements: ['BS-9'], start: new Date(running.start).toISOString(), end: iso(2 * H), ...c }) });
     expect((await change({})).status).toBe(200);
     expect((await change({ reason: 'overran', end: iso(3 * H) })).status).toBe(200);
@@ -254,7 +256,7 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     const [opened] = daemon.outages.tick(t + 10);
     expect(opened.outage.root).toBe('AGG-5');
     const id = opened.outage.id;
-    await expect.poll(async () => (await daemon.store.outage(id))?.scope?.current, { timeout: 5000 }).toBe(2);
+    await expect.poll(async () => (await outagesOf(daemon.store).outage(id))?.scope?.current, { timeout: 5000 }).toBe(2);
     const a = await json('/v1/subscribers/A', 'complaints');
     expect(a.status).toBe(200);
     expect(a.body).toMatchObject({
@@ -285,7 +287,7 @@ describe.each(STORES)('the HTTP API on %s', (_kind, storeUrl) => {
     // AGG-5 recovers: the impacts end, and stay in the subscriber's recent history.
     daemon.outages.write([3, 4].map((i) => ({ element: 'AGG-5', measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: true }, time: t + i * 1000 })));
     daemon.outages.tick(t + 5000);
-    await expect.poll(async () => (await daemon.store.outage(id))?.scope?.current, { timeout: 5000 }).toBe(0);
+    await expect.poll(async () => (await outagesOf(daemon.store).outage(id))?.scope?.current, { timeout: 5000 }).toBe(0);
     const after = await json('/v1/subscribers/A', 'complaints');
     expect(after.body).toMatchObject({ affected: false, impacts: [], recent: [{ outageId: id, kind: 'no_service', root: 'AGG-5' }] });
   });
@@ -386,7 +388,7 @@ describe('the HTTP API under hostile clients', () => {
     await daemon.start();
     try {
       for (let i = 0; i < 250; i++) {
-        await daemon.store.saveAlert({ id: `a${String(i).padStart(3, '0')}`, outageId: 'X@1', event: 'opened', raisedAt: T0 + i, body: { id: `a${String(i).padStart(3, '0')}` }, ackState: 'unacknowledged' });
+        await alertsOf(daemon.store).saveAlert({ id: `a${String(i).padStart(3, '0')}`, outageId: 'X@1', event: 'opened', raisedAt: T0 + i, body: { id: `a${String(i).padStart(3, '0')}` }, ackState: 'unacknowledged' });
       }
       const get = async (q: string) => (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/alerts${q}`, { headers: { authorization: `Bearer ${TOKENS.noc}` } })).json();
       const first = await get('');

@@ -17,6 +17,7 @@ import { CompensationService } from '../../correlators/compensation/service.ts';
 import { compensationRoutes } from '../../correlators/compensation/routes.ts';
 import { ApiError } from '../../src/api/http.ts';
 import type { Outage } from '../../correlators/outages/outage.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 afterAll(() => stopDatabases());
 
@@ -234,7 +235,7 @@ describe.each(DATABASES)('a billing job pulling credits on %s', (_kind, d) => {
       expect(read.body.items.length).toBeGreaterThan(0);
       for (const c of read.body.items) expect((await h.call('GET', `/v1/credits/${c.id}`)).body.handedOverAt ?? null).toBeNull();
       h.caller.roles = ['compensation'];
-      await h.store.setForceMajeure('O-R', { by: 'ops', at: h.clock.now, reason: 'flood' });
+      await outagesOf(h.store).setForceMajeure('O-R', { by: 'ops', at: h.clock.now, reason: 'flood' });
       expect(await h.settle('O-R')).toMatchObject({ entries: 0, reversed: read.body.items.length });
     } finally {
       await h.close();
@@ -375,7 +376,7 @@ describe.each(DATABASES)('a billing job pulling credits on %s', (_kind, d) => {
       // The job has a credit's id without having pulled it (ids are derived); force majeure is flagged meanwhile.
       const [c] = await h.book.list({ outageId: 'O-X', limit: 1 });
       expect(c.handedOverAt).toBeUndefined();
-      await h.store.setForceMajeure('O-X', { by: 'noc', at: h.clock.now, reason: 'flood' });
+      await outagesOf(h.store).setForceMajeure('O-X', { by: 'noc', at: h.clock.now, reason: 'flood' });
       const confirm = () => h.call('POST', '/v1/credits/confirm', { confirmations: [{ id: c.id, outcome: 'applied' }] }, { 'idempotency-key': 'job-run-0001' });
       const settle = () => h.ledger.settle(h.store, 'O-X', h.clock.now, 'final');
       const [answer] = firstOne === 'the confirmation' ? await race(h, c.id, confirm, settle) : (await race(h, c.id, settle, confirm)).reverse() as [Awaited<ReturnType<typeof confirm>>];
@@ -405,7 +406,7 @@ describe.each(DATABASES)('a billing job pulling credits on %s', (_kind, d) => {
       h.clock.now = T0 + 31 * H;
       await h.settle('O-P');
       const [c] = await h.book.list({ outageId: 'O-P', limit: 1 });
-      await h.store.setForceMajeure('O-P', { by: 'noc', at: h.clock.now, reason: 'flood' });
+      await outagesOf(h.store).setForceMajeure('O-P', { by: 'noc', at: h.clock.now, reason: 'flood' });
       const settle = () => h.ledger.settle(h.store, 'O-P', h.clock.now, 'final');
       const pulled = firstOne === 'the pull' ? (await race(h, c.id, () => job.pull(), settle))[0] : (await race(h, c.id, settle, () => job.pull()))[1];
       if (h.url) expect(pulled.length).toBe(firstOne === 'the pull' ? 12 : 0);

@@ -8,6 +8,7 @@ import { loadPolicies } from '../../correlators/compensation/policies.ts';
 import { compensate } from '../../correlators/compensation/compute.ts';
 import { CompensationService } from '../../correlators/compensation/service.ts';
 import { memoryLogger } from '../fakes/logger.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 afterAll(() => stopDatabases());
 
@@ -91,7 +92,7 @@ describe.each(DATABASES)('the compensation ledger on %s', (_kind, d) => {
       // Force majeure after the fact: a subscriber none of whose entries was handed over has them
       // withdrawn; one whose first credit was delivered is debited for all of it, by a correction
       // that names that credit (their undelivered correction stays: the job may see it too).
-      await store.setForceMajeure('O1', { by: 'noc', at: closed2.closedAt + 1, reason: 'flood' });
+      await outagesOf(store).setForceMajeure('O1', { by: 'noc', at: closed2.closedAt + 1, reason: 'flood' });
       const r3 = await ledger.settle(store, 'O1', closed2.closedAt + 5000, 'final');
       const rows3 = await ledgerRows(store, 'O1');
       const handed = new Set(rows1.slice(0, 10).map((r) => r.subscriber_id));

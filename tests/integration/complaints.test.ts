@@ -8,6 +8,7 @@ import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import type { Daemon } from '../../src/daemon.ts';
 import type { FieldValue } from '../../src/sample.ts';
+import { healthOf } from '../../correlators/health/repository.ts';
 
 const TOKENS = { crm: 'crm-token-0123456789abcdef', noc: 'noc-token-0123456789abcdef', admin: 'admin-token-0123456789abcd' };
 afterAll(() => stopDatabases());
@@ -397,7 +398,7 @@ describe('an unmatched complaint is explained from the health at its reported ti
       const probe = (up: boolean, at: number) => ({ element: 'BS-T', measurement: 'reachability', tags: { probe: 'snmp' }, fields: (up ? { up: true } : { up: false, error: 'timeout' }) as Record<string, FieldValue>, time: at });
       daemon.outages.write([probe(false, t - 2 * H), probe(false, t - 2 * H + 1)]);
       daemon.outages.write([probe(true, t - H), probe(true, t - H + 1)]);
-      await vi.waitFor(async () => expect((await daemon.store.transitions('BS-T')).map((x) => x.to)).toEqual(['down', 'up']), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(async () => expect((await healthOf(daemon.store).transitions('BS-T')).map((x) => x.to)).toEqual(['down', 'up']), { timeout: 10_000, interval: 50 });
       const api = (path: string, body: string, type: string) => fetch(`http://127.0.0.1:${daemon.apiPort}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': type } });
       await api('/v1/subscribers/import', 'id,tier,service,serving\nLATE,gold,mobile,BS-T\n', 'text/csv'); // no impact on record for this subscriber
       const r = await (await api('/v1/complaints', JSON.stringify({ id: 'THEN-1', subscriberId: 'LATE', channel: 'app', category: 'weak_signal', reportedAt: new Date(t - 1.5 * H).toISOString() }), 'application/json')).json() as any;

@@ -9,6 +9,8 @@ import { ImpactService } from '../../correlators/impact/service.ts';
 import { OutageCorrelator } from '../../correlators/outages/correlator.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
 import type { OutageEvent } from '../../correlators/outages/outage.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
+import { spansOf } from '../../correlators/impact/spans-repository.ts';
 
 afterAll(() => stopDatabases());
 
@@ -93,7 +95,7 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
         const events: OutageEvent[] = correlator.evaluate(health, t);
         for (const e of events) {
           rootOf.set(e.outage.id, e.outage.root);
-          await store.recordOutageEvent(e);
+          await outagesOf(store).recordOutageEvent(e);
           await impacts.apply(store, e);
         }
         const open = await store.db.query<{ outage_id: string; subscriber_id: string; kind: string }>('SELECT outage_id, subscriber_id, kind FROM subscriber_impacts WHERE until IS NULL');
@@ -114,7 +116,7 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
       const sw = r.events.find((e) => e.outage.root === 'SIM-SW-002')!.outage;
       const swTruth = [...r.want].filter(([k]) => k.endsWith(' SIM-SW-002'));
       expect(swTruth.length).toBeGreaterThan(500);
-      const scope = (await store.outage(sw.id))!.scope!;
+      const scope = (await outagesOf(store).outage(sw.id))!.scope!;
       expect(scope.current).toBe(swTruth.length);
       expect(scope.noService).toBe(swTruth.filter(([, k]) => k === 'no_service').length);
       expect(scope.byService.enterprise_line).toBe(swTruth.filter(([k]) => subs[Number(k.slice(1, 6))].service === 'enterprise_line').length);
@@ -124,12 +126,12 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
       // Partial recovery: the switch comes back; subscribers of its cells that also had the lost
       // cell SIM-BS-0001-C1 go from no service to degraded (or out of scope).
       await step(5000, { 'SIM-SW-002': 'up' });
-      const spans = await store.outageImpacts(sw.id, { limit: 10_000 });
+      const spans = await spansOf(store).outageImpacts(sw.id, { limit: 10_000 });
       expect(spans.length).toBeGreaterThanOrEqual(swTruth.length);
       expect(spans.every((s) => s.until === 5000)).toBe(true);
       // Everything back: nothing open, each outage's history kept.
       await step(6000, { 'SIM-BS-0001-C1': 'up', 'SIM-BS-0005': 'up', 'SIM-BS-0003-C2': 'up' });
-      const after = (await store.outage(sw.id))!.scope!;
+      const after = (await outagesOf(store).outage(sw.id))!.scope!;
       expect(after).toMatchObject({ subscribers: swTruth.length, current: 0 });
     } finally {
       await store.close();
@@ -150,26 +152,26 @@ describe.each(DATABASES)('subscriber impact on the simulator topology, on %s', (
       const correlator = new OutageCorrelator(topology);
       const health = new Map<string, ElementHealth>([['SIM-BS-0002', { state: 'down', since: 100, reason: 'snmp: timeout' }]]);
       const [opened] = correlator.evaluate(health, 100);
-      await store.recordOutageEvent(opened);
+      await outagesOf(store).recordOutageEvent(opened);
       // The daemon died after writing the outage and before its scope: a new service reconciles.
       const after = new ImpactService();
-      await after.reconcile(store, await store.activeOutages(), 200, await store.openedAt([opened.outage.id]));
+      await after.reconcile(store, await outagesOf(store).activeOutages(), 200, await outagesOf(store).openedAt([opened.outage.id]));
       const open = async () => (await store.db.query<{ subscriber_id: string; kind: string; since: number }>('SELECT subscriber_id, kind, since FROM subscriber_impacts WHERE until IS NULL ORDER BY subscriber_id'))
         .map((x) => `${x.subscriber_id}:${x.kind}@${Number(x.since)}`);
       expect(await open()).toEqual(['A:no_service@100', 'B:degraded@100']);
       // Reconciling again writes nothing new.
-      await after.reconcile(store, await store.activeOutages(), 300);
+      await after.reconcile(store, await outagesOf(store).activeOutages(), 300);
       expect(await open()).toEqual(['A:no_service@100', 'B:degraded@100']);
       // B moves away from the lost base station; C arrives on it; A leaves the inventory.
       await importSubscribers(store, lines([
         { id: 'B', tier: 'gold', service: 'mobile', serving: ['SIM-BS-0003-C1'] },
         { id: 'C', tier: 'standard', service: 'mobile', serving: ['SIM-BS-0002-C2'] },
       ]), { format: 'jsonl', mode: 'replace', known });
-      await after.reconcile(store, await store.activeOutages(), 400);
+      await after.reconcile(store, await outagesOf(store).activeOutages(), 400);
       expect(await open()).toEqual(['C:no_service@100']);
-      const all = await store.outageImpacts(opened.outage.id);
+      const all = await spansOf(store).outageImpacts(opened.outage.id);
       expect(all.map((s) => `${s.subscriberId}:${s.until ?? 'open'}`)).toEqual(['A:400', 'B:400', 'C:open']);
-      expect((await store.outage(opened.outage.id))!.scope).toMatchObject({ subscribers: 3, current: 1, byTier: { vip: 1, gold: 1, standard: 1 } });
+      expect((await outagesOf(store).outage(opened.outage.id))!.scope).toMatchObject({ subscribers: 3, current: 1, byTier: { vip: 1, gold: 1, standard: 1 } });
     } finally {
       await store.close();
     }

@@ -6,6 +6,7 @@ import { startSnmpd, tempDir } from '../helpers/servers.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { hashToken } from '../../src/api/auth.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 
 describe('an outage across a kill -9 of netpulse', () => {
@@ -25,7 +26,7 @@ describe('an outage across a kill -9 of netpulse', () => {
     // Read what the daemon committed, as a second reader of its SQLite file (WAL allows it).
     const outages = async () => {
       const s = new Store(new SqliteDb(join(dir, 'data', 'netpulse.db')));
-      try { return await s.outages(); } catch { return []; } finally { await s.close(); }
+      try { return await outagesOf(s).outages(); } catch { return []; } finally { await s.close(); }
     };
     let d = start();
     try {
@@ -77,7 +78,7 @@ describe('health across a kill -9 of netpulse (issue 16)', () => {
     }));
     const outages = async () => {
       const s = new Store(new SqliteDb(join(dir, 'data', 'netpulse.db')));
-      try { return await s.outages(); } catch { return []; } finally { await s.close(); }
+      try { return await outagesOf(s).outages(); } catch { return []; } finally { await s.close(); }
     };
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'health-pub' });
     let d = netpulse('start', '--config', cfg);

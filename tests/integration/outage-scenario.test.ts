@@ -5,6 +5,7 @@ import { startSnmpd, tempDir, type Server } from '../helpers/servers.ts';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import type { OutageEvent } from '../../correlators/outages/outage.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 /** The store the daemon keeps its outages in: SQLite (the default) or a fresh PostgreSQL database. */
 const STORES = DATABASES.map(([kind, d]) => [kind, d.url] as const);
@@ -60,7 +61,7 @@ describe.each(STORES)('an aggregation switch dies on real agents (store: %s)', (
       expect(events[2].outage.closedAt! - cleared.clearedAt!).toBeGreaterThanOrEqual(2_000);
       expect(daemon.outages.outages.outages).toEqual([]);
       await vi.waitFor(async () => {
-        const kept = await daemon.store.outages();
+        const kept = await outagesOf(daemon.store).outages();
         expect(kept.map((o) => [o.id, o.state, o.startedAt, o.clearedAt])).toEqual([[opened.id, 'closed', opened.startedAt, cleared.clearedAt]]);
       }, { timeout: 5_000 });
       expect(daemon.store.db.kind).toBe(url ? 'postgres' : 'sqlite');

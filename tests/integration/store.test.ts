@@ -9,6 +9,8 @@ import type { Outage, OutageEvent } from '../../correlators/outages/outage.ts';
 import { OutageCorrelator } from '../../correlators/outages/correlator.ts';
 import { Topology, type Element } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../../correlators/health/tracker.ts';
+import { alertsOf } from '../../correlators/alerts/repository.ts';
+import { outagesOf } from '../../correlators/outages/repository.ts';
 
 const KINDS = DATABASES.map(([kind, d]) => [kind, d.open] as const);
 afterAll(() => stopDatabases());
@@ -55,15 +57,15 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
       events.push(...c.evaluate(health({ 'AGG-7': ['down', 10 * H], 'BS-1': ['down', 10 * H] }), 10 * H + 5_000));
       events.push(...c.evaluate(health({ 'AGG-7': ['up', 11 * H], 'BS-1': ['up', 11 * H] }), 11 * H));
       events.push(...c.evaluate(health({ 'AGG-7': ['up', 11 * H], 'BS-1': ['up', 11 * H] }), 11 * H + 60_000));
-      for (const e of events) await store.recordOutageEvent(e);
-      for (const e of events) await store.recordOutageEvent(e); // a replay changes nothing
-      const [o] = await store.outages();
+      for (const e of events) await outagesOf(store).recordOutageEvent(e);
+      for (const e of events) await outagesOf(store).recordOutageEvent(e); // a replay changes nothing
+      const [o] = await outagesOf(store).outages();
       expect(o).toMatchObject({ id: `AGG-7@${10 * H}`, root: 'AGG-7', state: 'closed', startedAt: 10 * H, clearedAt: 11 * H, closedAt: 11 * H + 60_000, impacted: [] });
       const history = await store.db.query<{ type: string; seq: number }>('SELECT type, seq FROM outage_events ORDER BY seq');
       expect(history.map((h) => h.type)).toEqual(['opened', 'cleared', 'closed']);
       const impacts = await store.db.query<{ element: string; since: number; until: number }>('SELECT element, since, until FROM outage_impacts ORDER BY element');
       expect(impacts.map((i) => [i.element, Number(i.since), Number(i.until)])).toEqual([['BS-1', 10 * H, 11 * H]]); // BS-2 has a second uplink
-      expect(await store.activeOutages()).toEqual([]);
+      expect(await outagesOf(store).activeOutages()).toEqual([]);
     } finally {
       await store.close();
     }
@@ -74,16 +76,16 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     let store = new Store(db);
     await store.migrate();
     const before = new OutageCorrelator(Topology.build(TOPO).topology!);
-    for (const e of before.evaluate(health({ 'AGG-7': ['down', 10 * H] }), 10 * H)) await store.recordOutageEvent(e);
+    for (const e of before.evaluate(health({ 'AGG-7': ['down', 10 * H] }), 10 * H)) await outagesOf(store).recordOutageEvent(e);
     store = new Store(db); // what a restarted daemon sees
-    const active = await store.activeOutages();
+    const active = await outagesOf(store).activeOutages();
     expect(active.map((o) => [o.id, o.state, o.impacted.map((i) => i.element)])).toEqual([[`AGG-7@${10 * H}`, 'open', ['BS-1']]]);
     const after = new OutageCorrelator(Topology.build(TOPO).topology!);
     after.restore(active);
     expect(after.evaluate(health({ 'AGG-7': ['down', 10 * H] }), 12 * H)).toEqual([]);
     const cleared = after.evaluate(health({ 'AGG-7': ['up', 12 * H] }), 12 * H);
-    for (const e of cleared) await store.recordOutageEvent(e);
-    expect((await store.outages()).map((o) => [o.id, o.state, o.clearedAt])).toEqual([[`AGG-7@${10 * H}`, 'cleared', 12 * H]]);
+    for (const e of cleared) await outagesOf(store).recordOutageEvent(e);
+    expect((await outagesOf(store).outages()).map((o) => [o.id, o.state, o.clearedAt])).toEqual([[`AGG-7@${10 * H}`, 'cleared', 12 * H]]);
     await store.close();
   });
 
@@ -96,17 +98,17 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     const before = new OutageCorrelator(topo);
     const opened = before.evaluate(health(dark), 10 * H + 30_000);
     expect(opened.map((e) => [e.type, e.outage.root, e.outage.inferred])).toEqual([['opened', 'AGG-7', true]]);
-    for (const e of opened) await store.recordOutageEvent(e);
+    for (const e of opened) await outagesOf(store).recordOutageEvent(e);
     store = new Store(db); // what a restarted daemon sees
-    const active = await store.activeOutages();
+    const active = await outagesOf(store).activeOutages();
     expect(active.map((o) => [o.id, o.inferred, o.reason.startsWith('inferred: 2 of 2 ')])).toEqual([[`AGG-7@${10 * H}`, true, true]]);
     const after = new OutageCorrelator(topo);
     after.restore(active);
     expect(after.evaluate(health(dark), 11 * H)).toEqual([]); // the same inference goes on: nothing new
     const confirmed = after.evaluate(health({ ...dark, 'AGG-7': ['down', 11 * H] }), 11 * H);
     expect(confirmed.map((e) => [e.type, e.outage.id, e.outage.inferred])).toEqual([['updated', `AGG-7@${10 * H}`, undefined]]);
-    for (const e of confirmed) await store.recordOutageEvent(e);
-    expect((await store.outages()).map((o) => [o.id, o.inferred, o.reason])).toEqual([[`AGG-7@${10 * H}`, undefined, 'down']]);
+    for (const e of confirmed) await outagesOf(store).recordOutageEvent(e);
+    expect((await outagesOf(store).outages()).map((o) => [o.id, o.inferred, o.reason])).toEqual([[`AGG-7@${10 * H}`, undefined, 'down']]);
     await store.close();
   });
 
@@ -124,14 +126,14 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
         ...outage('AGG-7', day + 2 * H, day + 2 * H + 60 * 60_000, { planned: true }),     // planned: not counted
         ...outage('AGG-7', day + 5 * H, day + 6 * H, { severity: 'degradation' }),         // degradation: not counted
         ...outage('BS-1', day + H + 20 * 60_000, day + H + 40 * 60_000, { impacted: [] }), // overlaps the first by 10 min
-      ]) await store.recordOutageEvent(e);
-      const agg = await store.availability('AGG-7', day, day + 24 * H, day + 30 * H);
+      ]) await outagesOf(store).recordOutageEvent(e);
+      const agg = await outagesOf(store).availability('AGG-7', day, day + 24 * H, day + 30 * H);
       expect(agg.downtimeMs).toBe(30 * 60_000);
       expect(agg.availability).toBeCloseTo(1 - 30 / 1440, 6);
-      const bs = await store.availability('BS-1', day, day + 24 * H, day + 30 * H);
+      const bs = await outagesOf(store).availability('BS-1', day, day + 24 * H, day + 30 * H);
       expect(bs.downtimeMs).toBe(40 * 60_000); // 30 min impacted + 10 more as its own root, merged
       await store.saveTopology([...TOPO, { id: 'BS-1b', kind: 'cell', site: 'n-01', parents: ['BS-1'] }]);
-      const site = await store.siteAvailability('n-01', day, day + 24 * H, day + 30 * H);
+      const site = await outagesOf(store).siteAvailability('n-01', day, day + 24 * H, day + 30 * H);
       expect(site.elements).toBe(2);
       expect(site.downtimeMs).toBe(20 * 60_000); // BS-1 down 40 min, its neighbour on the site never: the mean
     } finally {
@@ -170,16 +172,16 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
       const H = 3_600_000;
       const announced = async () => Number((await store.db.query<{ created_at: number }>("SELECT created_at FROM maintenance WHERE id = 'CHG-1'"))[0].created_at);
       const w = { id: 'CHG-1', elements: ['BS-1'], start: 100 * H, end: 102 * H };
-      expect(await store.saveMaintenance(w, 'planner', 10 * H)).toBe(true);
+      expect(await outagesOf(store).saveMaintenance(w, 'planner', 10 * H)).toBe(true);
       expect(await announced()).toBe(10 * H);
       // Narrower, or only a new reason: the notice given stands.
-      await store.saveMaintenance({ ...w, end: 101 * H, reason: 'shorter' }, 'planner', 50 * H);
+      await outagesOf(store).saveMaintenance({ ...w, end: 101 * H, reason: 'shorter' }, 'planner', 50 * H);
       expect(await announced()).toBe(10 * H);
       // Wider (later end, earlier start, another element): announced now, never backdated.
       let now = { ...w, end: 101 * H };
       for (const [change, at] of [[{ end: 103 * H }, 60 * H], [{ start: 99 * H }, 70 * H], [{ elements: ['BS-1', 'BS-2'] }, 80 * H]] as const) {
         now = { ...now, ...change } as typeof now;
-        await store.saveMaintenance(now, 'planner', at);
+        await outagesOf(store).saveMaintenance(now, 'planner', at);
         expect(await announced(), JSON.stringify(change)).toBe(at);
       }
     } finally {
@@ -192,11 +194,11 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
     try {
       await store.migrate();
       const a = { id: 'AGG-7@1:opened', outageId: 'AGG-7@1', event: 'opened', raisedAt: 1, body: { perceivedSeverity: 'major' }, ackState: 'unacknowledged' as const };
-      expect(await store.saveAlert(a)).toBe(true);
-      expect(await store.saveAlert(a)).toBe(false);
-      expect(await store.ackAlert(a.id, 'noc-anna', 5)).toBe(true);
-      expect(await store.ackAlert('nope', 'noc-anna', 5)).toBe(false);
-      expect(await store.alerts('AGG-7@1')).toEqual([{ ...a, ackState: 'acknowledged', ackBy: 'noc-anna', ackAt: 5 }]);
+      expect(await alertsOf(store).saveAlert(a)).toBe(true);
+      expect(await alertsOf(store).saveAlert(a)).toBe(false);
+      expect(await alertsOf(store).ackAlert(a.id, 'noc-anna', 5)).toBe(true);
+      expect(await alertsOf(store).ackAlert('nope', 'noc-anna', 5)).toBe(false);
+      expect(await alertsOf(store).alerts('AGG-7@1')).toEqual([{ ...a, ackState: 'acknowledged', ackBy: 'noc-anna', ackAt: 5 }]);
     } finally {
       await store.close();
     }

@@ -2,6 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { Store } from '../../src/store/store.ts';
 import { importSubscribers, inventoryDdl } from '../../correlators/subscribers/import.ts';
+import { inventoryOf } from '../../correlators/subscribers/inventory-repository.ts';
 
 afterAll(() => stopDatabases());
 
@@ -127,7 +128,7 @@ describe.each(DATABASES)('subscriber import on %s', (_kind, d) => {
       const huge = JSON.stringify({ id: 'H', tier: 'gold', service: 'mobile', serving: ['BS-1-C1'], plan: 'x'.repeat(200_000) });
       const r = await importSubscribers(store, from(`${huge}\n{"id":"Ü-1","tier":"gold","service":"mobile","serving":["BS-1-C1"],"plan":"Überall 5G"}\n`, 3), { format: 'jsonl', mode: 'incremental', known: (e) => KNOWN.has(e) });
       expect(r).toMatchObject({ rows: 2, loaded: 1, rejected: 1, problems: [{ line: 1, reason: 'the row is over 65536 characters' }] });
-      expect((await store.subscriber('Ü-1'))?.plan).toBe('Überall 5G');
+      expect((await inventoryOf(store).subscriber('Ü-1'))?.plan).toBe('Überall 5G');
     } finally {
       await store.close();
     }

@@ -1,0 +1,33 @@
+import type { Db } from '../../src/store/db.ts';
+import type { HealthTransition } from './tracker.ts';
+
+/** Health transitions: every change of an element's state, what a restart and an explanation read back. */
+export class HealthRepository {
+  private readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  async recordTransition(t: HealthTransition): Promise<void> {
+    await this.db.run(`INSERT INTO health_transitions (element, at, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (element, at, to_state) DO NOTHING`, [t.element, t.at, t.from, t.to, t.reason]);
+  }
+  async transitions(element: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<HealthTransition[]> {
+    const rows = await this.db.query<{ element: string; at: number; from_state: string; to_state: string; reason: string }>(
+      'SELECT * FROM health_transitions WHERE element = $1 AND at >= $2 AND at < $3 ORDER BY at', [element, from, to]);
+    return rows.map((r) => ({ element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason }));
+  }
+  /** Each element's last health transition: where a restart picks health up again. */
+  async lastTransitions(): Promise<HealthTransition[]> {
+    const rows = await this.db.query<{ element: string; at: number; from_state: string; to_state: string; reason: string }>(
+      'SELECT t.* FROM health_transitions t WHERE t.at = (SELECT MAX(at) FROM health_transitions l WHERE l.element = t.element) ORDER BY t.element');
+    // Two transitions of one element at the same time: the later row decides (ties are rare; either is a fair start).
+    const last = new Map<string, HealthTransition>();
+    for (const r of rows) last.set(r.element, { element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason });
+    return [...last.values()];
+  }
+}
+
+/** The health repository over a store's database. */
+export const healthOf = (store: { db: Db }) => new HealthRepository(store.db);
