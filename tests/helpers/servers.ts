@@ -3,10 +3,9 @@ import { writeFileSync, chmodSync, mkdirSync, rmSync, readFileSync, readdirSync,
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { freeUdpPort } from '../../src/sim/ports.ts';
 import { tempDir, beforeTempDirsRemoved } from './temp.ts';
 
-export { freeUdpPort, tempDir };
+export { tempDir };
 
 /**
  * A TCP port free right now, released again: another process can take it before the caller binds
