@@ -1,6 +1,5 @@
 import snmp from 'net-snmp';
-import type { AddressInfo } from 'node:net';
-import { freeUdpPort } from './ports.ts';
+import { HeldUdpPort } from './ports.ts';
 import { switchMib, baseStationMib, type DeviceState, type SimClock } from './mib.ts';
 import { SimTelemetry, type TelemetryOptions } from './telemetry.ts';
 
@@ -17,14 +16,15 @@ export interface DeviceSpec {
 }
 
 /**
- * One simulated SNMP agent (net-snmp's own agent) on a loopback UDP port. `stop` closes the
- * socket, so polls time out as they would on a dead device; `start` brings it back on the same
- * port with a fresh boot time (sysUpTime restarts, as after a real reboot).
+ * One simulated SNMP agent (net-snmp's own agent) on a loopback UDP port. `stop` closes the agent,
+ * so polls time out as they would on a dead device; `start` brings it back on the same port with a
+ * fresh boot time (sysUpTime restarts, as after a real reboot). The port stays the device's while
+ * it is off (see HeldUdpPort), so a restart never finds it taken.
  */
 export class SimDevice {
   readonly spec: DeviceSpec;
   readonly state: DeviceState;
-  port = 0;
+  private readonly held: HeldUdpPort;
   private agent: any;
   private readonly clock: SimClock;
   private readonly host: string;
@@ -33,8 +33,14 @@ export class SimDevice {
   constructor(spec: DeviceSpec, host = '127.0.0.1', clock: SimClock = { now: Date.now }) {
     this.spec = spec;
     this.host = host;
+    this.held = new HeldUdpPort(host);
     this.clock = clock;
     this.state = { name: spec.name, bootTime: clock.now(), downRows: new Set(), radioOffsetDb: 0, cellOffsetDb: new Map(), link: { extraRttMs: 0, lossPercent: 0 } };
+  }
+
+  /** The device's UDP port (0 before its first start). */
+  get port(): number {
+    return this.held.port;
   }
 
   get running(): boolean {
@@ -44,24 +50,18 @@ export class SimDevice {
   async start(): Promise<number> {
     if (this.agent) return this.port;
     this.state.bootTime = this.clock.now();
-    if (this.port === 0) this.port = await freeUdpPort(this.host);
+    const port = await this.held.bind();
     const mib = this.spec.kind === 'base-station'
       ? baseStationMib(this.state, this.spec.rows, this.clock)
       : switchMib(this.state, this.spec.kind === 'olt' ? this.spec.rows + 1 : this.spec.rows, this.clock, this.spec.kind === 'olt');
-    const agent = snmp.createAgent({ port: this.port, address: this.host, disableAuthorization: false }, () => {}, mib);
+    const agent = snmp.createAgent({ port, address: this.host, disableAuthorization: false, dgramModule: this.held.lend() }, () => {}, mib);
     agent.getAuthorizer().addCommunity(this.spec.community ?? 'public');
-    const socket: any = Object.values(agent.listener.sockets)[0];
-    await new Promise<void>((resolve, reject) => {
-      socket.once('listening', resolve);
-      socket.once('error', reject);
-    });
-    this.port = (socket.address() as AddressInfo).port;
     this.agent = agent;
     if (this.spec.telemetry && this.spec.kind === 'base-station') {
       this.telemetry = new SimTelemetry(this.state, { ...this.spec.telemetry, cells: this.spec.rows }, this.clock);
       this.telemetry.start();
     }
-    return this.port;
+    return port;
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import { beforeAll, afterAll } from 'vitest';
-import { startSnmpd, freeUdpPort, type Server } from '../helpers/servers.ts';
+import { createSocket, type Socket } from 'node:dgram';
+import { startSnmpd, type Server } from '../helpers/servers.ts';
 import { SnmpCollector } from '../../collectors/snmp/collector.ts';
 import { netSnmpSessionFactory, resolveTarget } from '../../collectors/snmp/session.ts';
 import { loadProfiles } from '../../collectors/snmp/profile.ts';
@@ -8,8 +9,17 @@ import { memoryLogger } from '../fakes/logger.ts';
 import { collectorContract } from './collector.contract.ts';
 
 let snmpd: Server;
-beforeAll(async () => { snmpd = await startSnmpd(); });
-afterAll(() => snmpd?.stop());
+/** A UDP port that takes requests and never answers: an agent that is gone. */
+let silent: Socket;
+beforeAll(async () => {
+  snmpd = await startSnmpd();
+  silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+});
+afterAll(() => {
+  silent?.close();
+  return snmpd?.stop();
+});
 
 const profiles = loadProfiles();
 
@@ -24,5 +34,5 @@ function collector(port: number): SnmpCollector {
 
 collectorContract('SnmpCollector (Debian snmpd)', async () => ({ collector: collector(snmpd.port) }), {
   quietMs: 1_000,
-  unreachable: async () => ({ collector: collector(await freeUdpPort()) }),
+  unreachable: async () => ({ collector: collector(silent.address().port) }),
 });

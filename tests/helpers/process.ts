@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { beforeTempDirsRemoved } from './temp.ts';
 
 export const MAIN = join(import.meta.dirname, '../../src/main.ts');
 
@@ -13,6 +14,13 @@ export interface NodeProcess {
   exited(): Promise<number | null>;
 }
 
+/** Children still running, until they exit. What a test left running when its file ends is killed then, before its temp dirs go. */
+const running = new Map<ChildProcess, Promise<unknown>>();
+beforeTempDirsRemoved(async () => {
+  for (const child of running.keys()) child.kill('SIGKILL');
+  await Promise.all(running.values());
+});
+
 /** Runs a script on this Node (24); `netpulse(...)` runs the daemon's CLI. */
 export function node(args: string[]): NodeProcess {
   let out = '';
@@ -20,6 +28,7 @@ export function node(args: string[]): NodeProcess {
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  running.set(child, new Promise<void>((r) => { child.once('exit', () => r()); child.once('error', () => r()); }).then(() => { running.delete(child); }));
   return {
     child,
     output: () => out,

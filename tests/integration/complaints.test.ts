@@ -286,26 +286,27 @@ describe('complaints over MQTT across a kill -9', () => {
     const N = 1500;
     let d = netpulse('start', '--config', cfg);
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'crm-kill' });
+    // What the daemon has committed, read beside it (WAL allows a second reader).
+    const db = new SqliteDb(join(dir, 'data', 'netpulse.db'));
+    const stored = async () => Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM complaints'))[0].n);
     try {
       await vi.waitFor(() => expect(d.output()).toContain('complaint intake connected'), { timeout: 20_000 });
       const acks: Promise<unknown>[] = [];
       for (let i = 0; i < N; i++) {
         const body = JSON.stringify({ id: `K${i}`, subscriberId: 'A', channel: 'app', category: 'slow_data', reportedAt: new Date(Date.now() - 3_600_000 + i * 1000).toISOString() });
         acks.push(publisher.publishAsync('crm/complaints', body, { qos: 1 }));
-        if (i === N / 3) await d.stop('SIGKILL'); // mid-stream: some stored, some in flight
-        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+        if (i === N / 3) {
+          // Mid-stream: some stored, the rest of what was sent still on its way.
+          await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(0), { timeout: 20_000, interval: 10 });
+          await d.stop('SIGKILL');
+        }
+        if (i % 100 === 0) await acks[i]; // sent in steps, each taken by the broker before the next
       }
       await Promise.all(acks);
       d = netpulse('start', '--config', cfg); // the same session: the broker hands over what was never acknowledged
-      const db = new SqliteDb(join(dir, 'data', 'netpulse.db'));
-      try {
-        await vi.waitFor(async () => {
-          expect(Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM complaints'))[0].n)).toBe(N);
-        }, { timeout: 40_000, interval: 500 });
-      } finally {
-        await db.close();
-      }
+      await vi.waitFor(async () => expect(await stored()).toBe(N), { timeout: 40_000, interval: 500 });
     } finally {
+      await db.close();
       await publisher.endAsync();
       await d.stop();
       await broker.stop();

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfluxdb, influxQuery, type Server } from '../helpers/servers.ts';
@@ -30,11 +30,15 @@ describe('the Grafana dashboard (config/grafana/netpulse.json)', () => {
       sim: { enabled: true, switches: 1, baseStations: 2, olts: 1, ponPortsPerOlt: 2, interval: '500ms', mqtt: { embedded: { port: 0 }, interval: '300ms' } },
       timeseries: { influx: { version: 1, url: `http://127.0.0.1:${influx.port}`, database: 'netpulse' }, flushInterval: '200ms' },
     });
+    let unanswered = false;
+    daemon.pipeline.add({ name: 'test-unanswered', write: (batch) => {
+      if (batch.some((s) => s.element === 'SIM-BS-0002' && s.measurement === 'reachability' && s.tags.probe === 'snmp' && s.fields.up === false)) unanswered = true;
+    } });
     await daemon.start();
     try {
       // One poll unanswered, so the "unanswered probes" panel has something to count.
       await daemon.sim!.device('SIM-BS-0002')!.stop();
-      await new Promise((r) => setTimeout(r, 4000));
+      await vi.waitFor(() => expect(unanswered).toBe(true), { timeout: 15_000, interval: 50 });
       await daemon.sim!.device('SIM-BS-0002')!.start();
       const fill = (q: string) => q.replaceAll('$element', '.*').replaceAll('$timeFilter', 'time > now() - 10m').replaceAll('$__interval', '1s');
       for (const p of panels) {

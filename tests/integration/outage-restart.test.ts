@@ -1,5 +1,5 @@
 import { describe, it, expect, vi } from 'vitest';
-import { netpulse } from '../helpers/process.ts';
+import { netpulse, type NodeProcess } from '../helpers/process.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSnmpd, tempDir } from '../helpers/servers.ts';
@@ -7,6 +7,7 @@ import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import { outagesOf } from '../../correlators/outages/repository.ts';
+import { healthOf } from '../../correlators/health/repository.ts';
 
 
 describe('an outage across a kill -9 of netpulse', () => {
@@ -24,34 +25,44 @@ describe('an outage across a kill -9 of netpulse', () => {
     }));
     const start = () => netpulse('start', '--config', cfg);
     // Read what the daemon committed, as a second reader of its SQLite file (WAL allows it).
-    const outages = async () => {
+    const read = async <T,>(what: (s: Store) => Promise<T[]>): Promise<T[]> => {
       const s = new Store(new SqliteDb(join(dir, 'data', 'netpulse.db')));
-      try { return await outagesOf(s).outages(); } catch { return []; } finally { await s.close(); }
+      try { return await what(s); } catch { return []; } finally { await s.close(); }
     };
+    const outages = () => read((s) => outagesOf(s).outages());
+    const health = () => read((s) => healthOf(s).transitions('CORE-R1'));
+    /** When a run logged `msg` last, by its own clock. */
+    const loggedAt = (p: NodeProcess, msg: string) => p.output().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).map((l) => JSON.parse(l).time as number).at(-1);
     let d = start();
     try {
       await vi.waitFor(() => expect(d.output()).toContain('netpulse started'), { timeout: 20_000 });
-      await new Promise((r) => setTimeout(r, 1_000)); // a few good polls
-      const downAt = Date.now();
+      // Good polls first: the daemon has seen the router up.
+      await vi.waitFor(async () => expect((await health()).map((t) => t.to)).toEqual(['up']), { timeout: 10_000, interval: 100 });
       await snmpd.stop();
       await vi.waitFor(async () => expect((await outages()).map((o) => o.state)).toEqual(['open']), { timeout: 10_000, interval: 100 });
       const [opened] = await outages();
       expect(opened.root).toBe('CORE-R1');
-      expect(opened.startedAt).toBeGreaterThanOrEqual(downAt - 400);
+      // Dated at the first failing poll: the observation that took the router from up to down.
+      const [up, down] = await health();
+      expect(down).toMatchObject({ from: 'up', to: 'down', at: opened.startedAt });
+      expect(opened.startedAt).toBeGreaterThan(up.at);
 
       await d.stop('SIGKILL');
       d = start();
       await vi.waitFor(() => expect(d.output()).toContain('continuing outages open before the restart'), { timeout: 20_000 });
-      await new Promise((r) => setTimeout(r, 1_500)); // polls fail again after the restart
+      // Polls fail again after the restart, and the outage stays the one it was.
+      await vi.waitFor(() => expect(loggedAt(d, 'snmp target not answering')).toBeDefined(), { timeout: 10_000, interval: 100 });
+      const failingAgainAt = loggedAt(d, 'snmp target not answering')!;
       expect((await outages()).map((o) => [o.id, o.state])).toEqual([[opened.id, 'open']]);
 
-      const upAt = Date.now();
       await snmpd.restart();
       await vi.waitFor(async () => expect((await outages()).map((o) => o.state)).toEqual(['closed']), { timeout: 15_000, interval: 100 });
       const [closed] = await outages();
       expect(closed.id).toBe(opened.id);
       expect(closed.startedAt).toBe(opened.startedAt);
-      expect(closed.clearedAt!).toBeGreaterThanOrEqual(upAt - 400);
+      // Cleared at the first good poll once the agent was back, which the new run made after it saw polls fail.
+      expect((await health()).at(-1)).toMatchObject({ to: 'up', at: closed.clearedAt });
+      expect(closed.clearedAt!).toBeGreaterThan(failingAgainAt);
       expect(d.output()).not.toContain('"msg":"outage opened"');
     } finally {
       await d.stop();

@@ -34,30 +34,41 @@ describe.each(STORES)('an aggregation switch dies on real agents (store: %s)', (
     });
     const events: OutageEvent[] = [];
     daemon.outages.onEvent((e) => events.push(e));
+    // The switch's SNMP polls as the daemon saw them, in order: when each started and whether it was answered.
+    const polls: { time: number; up: boolean }[] = [];
+    daemon.pipeline.add({ name: 'test-polls', write: (batch) => {
+      for (const s of batch) if (s.element === 'SIM-SW-001' && s.measurement === 'reachability') polls.push({ time: s.time, up: s.fields.up === true });
+    } });
     await daemon.start();
     try {
       await vi.waitFor(() => {
         for (const id of ['CORE-R1', 'SIM-SW-001', 'SIM-BS-0001', 'SIM-BS-0001-C1']) expect(daemon.outages.health.get(id)?.state, id).toBe('up');
       }, { timeout: 15_000, interval: 100 });
       const sw = daemon.sim!.device('SIM-SW-001')!;
-      const stoppedAt = Date.now();
+      const answeredBefore = polls.length;
+      expect(polls.every((p) => p.up)).toBe(true);
       await sw.stop();
       await vi.waitFor(() => expect(events.map((e) => e.type)).toContain('opened'), { timeout: 10_000, interval: 100 });
       const opened = events.find((e) => e.type === 'opened')!.outage;
       expect(opened.root).toBe('SIM-SW-001');
       // Base stations alternate between the two switches: 1 and 3 are behind SIM-SW-001.
       expect(opened.impacted.map((i) => i.element)).toEqual(['SIM-BS-0001', 'SIM-BS-0001-C1', 'SIM-BS-0001-C2', 'SIM-BS-0003', 'SIM-BS-0003-C1', 'SIM-BS-0003-C2']);
-      expect(opened.startedAt).toBeGreaterThanOrEqual(stoppedAt - 600); // the first failed poll (started up to one interval before)
-      expect(opened.startedAt).toBeLessThan(stoppedAt + 1_000);
+      // Dated at the first poll the stopped switch left unanswered (every poll before it was answered).
+      const failed = polls.findIndex((p) => !p.up);
+      expect(failed).toBeGreaterThanOrEqual(answeredBefore);
+      expect(opened.startedAt).toBe(polls[failed].time);
       expect(events.filter((e) => e.type === 'opened')).toHaveLength(1); // one outage, nothing for the base stations
       expect(logs.some((l) => l.msg === 'outage opened' && l.root === 'SIM-SW-001' && l.impacted === 6)).toBe(true);
 
-      const restartedAt = Date.now();
+      const failedBefore = polls.length;
       await sw.start();
       await vi.waitFor(() => expect(events.map((e) => e.type)).toEqual(['opened', 'cleared', 'closed']), { timeout: 15_000, interval: 100 });
       const cleared = events[1].outage;
-      expect(cleared.clearedAt!).toBeGreaterThanOrEqual(restartedAt - 600);
-      expect(cleared.clearedAt!).toBeLessThan(restartedAt + 1_500);
+      // Cleared at the first poll answered again, after it came back; every poll in between went unanswered.
+      const answered = polls.findIndex((p, i) => i > failed && p.up);
+      expect(answered).toBeGreaterThanOrEqual(failedBefore);
+      expect(polls.slice(failed, answered).every((p) => !p.up)).toBe(true);
+      expect(cleared.clearedAt).toBe(polls[answered].time);
       expect(events[2].outage.closedAt! - cleared.clearedAt!).toBeGreaterThanOrEqual(2_000);
       expect(daemon.outages.outages.outages).toEqual([]);
       await vi.waitFor(async () => {

@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicies, PolicyError } from '../../correlators/compensation/policies.ts';
 import { compensate, thresholds, policyFor } from '../../correlators/compensation/compute.ts';
 import { dayOf, startOfDay, isoDay, WorkingDays, dayNumber } from '../../correlators/compensation/calendar.ts';
 import type { Claimant, EventFacts, ImpactInterval, Policy } from '../../correlators/compensation/policy.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const H = 3_600_000;
 const [operator, ofcom, nl, be, de] = loadPolicies(['operator-default', 'ofcom-uk', 'nl-telecommunicatiewet', 'be-bipt', 'de-tkg'].map((policy) => ({ policy })));
@@ -155,7 +155,7 @@ describe('thresholds', () => {
 });
 
 describe('policy files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'policies-'));
+  const dir = tempDir('policies');
   mkdirSync(join(dir, 'calendars'));
   const write = (name: string, body: string) => writeFileSync(join(dir, 'policies', `${name}.yaml`), body);
   mkdirSync(join(dir, 'policies'));

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
 import { configWarnings, checkProfiles } from '../../src/check-config.ts';
 import { checkPolicies } from '../../correlators/compensation/assemble.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('config', () => {
   it('accepts the embedded defaults: simulator on, series in local files', () => {
@@ -151,10 +152,9 @@ mqtt:
 
 describe('check-config warnings about SNMP profiles', () => {
   it('names a profile writing lte_cell with none of the fields the radio rules read', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'netpulse-profiles-'));
+    const dir = tempDir('profiles');
     writeFileSync(join(dir, 'vendor-cell.yaml'), `name: vendor-cell
 measurements:
   - measurement: lte_cell

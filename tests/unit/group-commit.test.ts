@@ -1,14 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { GroupCommit } from '../../src/store/group.ts';
-import { mkdtempSync, writeSync, fdatasyncSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeSync, fdatasyncSync } from 'node:fs';
 import { Pipeline } from '../../src/pipeline.ts';
 import { Spool } from '../../src/sinks/spool.ts';
 import { SpooledSink, SpoolUnavailableError } from '../../src/sinks/spooled.ts';
 import { WriteError } from '../../src/sinks/writer.ts';
 import { memoryLogger } from '../fakes/logger.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('group commit', () => {
   it('puts the writes of one event-loop turn in one transaction, and fails only the bad one', async () => {
@@ -35,7 +34,7 @@ describe('the spool group commit that precedes a PUBACK', () => {
     const { logger } = memoryLogger();
     const sink = new SpooledSink({
       name: 'influx', writer: { describe: 'down', send: async () => { throw new WriteError('down', 'retry'); } },
-      spool: new Spool(mkdtempSync(join(tmpdir(), 'group-')), {
+      spool: new Spool(tempDir('group'), {
         maxBytes: 1 << 24, segmentBytes: 1 << 20,
         io: {
           write: (fd, data, off, len) => {

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { Pipeline } from '../../src/pipeline.ts';
 import type { Sink } from '../../src/sinks/sink.ts';
 import type { Batch } from '../../src/sample.ts';
@@ -61,12 +61,14 @@ describe('Pipeline', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     p.addSink(sink);
-    p.add({ name: 'slow', write: () => gate });
+    let slowHolds = false;
+    p.add({ name: 'slow', write: () => { slowHolds = true; return gate; } });
     p.add({ name: 'broken', write: () => { throw new Error('bug'); } });
     await p.emit([s(1), s(2)]);
     let second = false;
     const waiting = p.emit([s(3)]).then(() => { second = true; });
-    await new Promise((r) => setTimeout(r, 20));
+    // The queue has reached the slow consumer and stays full until it lets go: nothing frees room.
+    await vi.waitFor(() => expect(slowHolds).toBe(true));
     expect(second).toBe(false);
     expect(p.stats.waits).toBe(1);
     release();

@@ -1,15 +1,15 @@
 import { describe, it, expect, beforeEach } from 'vitest';
-import { mkdtempSync, appendFileSync, readdirSync, readFileSync, writeSync, fdatasyncSync, ftruncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync, readFileSync, writeSync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Spool, SpoolWriteError } from '../../src/sinks/spool.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `m v=${from + i}i ${from + i}`).join('\n') + '\n';
 const values = (body: string) => body.trim().split('\n').map((l) => Number(l.split(' ')[2]));
 
 describe('Spool', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'spool-')); });
+  beforeEach(() => { dir = tempDir('spool'); });
 
   it('reads lines back in append order and in whole lines, across segments', () => {
     const s = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 1024 });
@@ -101,7 +101,7 @@ const segmentText = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('
 
 describe('Spool on a failing disk', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'spool-')); });
+  beforeEach(() => { dir = tempDir('spool'); });
 
   it('cuts a write that failed half way (disk full) back to the last whole line, and says so by throwing', () => {
     const io = failingIo();
@@ -141,7 +141,7 @@ describe('Spool on a failing disk', () => {
     io.failSync = true;
     expect(() => s.append(lines(2, 2), 2)).toThrow(/EIO/);
     expect(segmentText(dir)).toBe(lines(0, 2));
-    const unsynced = new Spool(mkdtempSync(join(tmpdir(), 'spool-')), { maxBytes: 1 << 20, segmentBytes: 1 << 16, fsync: false, io });
+    const unsynced = new Spool(tempDir('spool'), { maxBytes: 1 << 20, segmentBytes: 1 << 16, fsync: false, io });
     unsynced.open();
     unsynced.append(lines(0, 2), 2);
     expect(io.syncs).toBe(2); // the failed one above counted; none more

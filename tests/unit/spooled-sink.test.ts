@@ -1,12 +1,12 @@
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
-import { mkdtempSync, writeSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Spool } from '../../src/sinks/spool.ts';
 import { SpooledSink, SpoolUnavailableError } from '../../src/sinks/spooled.ts';
 import { WriteError, type LineWriter } from '../../src/sinks/writer.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import type { Sample } from '../../src/sample.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** A destination that can be down, and refuses lines containing "bad". */
 class FakeDestination implements LineWriter {
@@ -35,7 +35,7 @@ describe('SpooledSink', () => {
     batchSize: 100, flushIntervalMs: 20, retry: { minDelayMs: 5, maxDelayMs: 20 }, logger,
   });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    dir = tempDir('sink');
     dest = new FakeDestination();
     sink = make();
     sink.start();
@@ -151,7 +151,7 @@ describe('SpooledSink', () => {
 
   it('passes over a line in the spool it cannot read, counted, instead of retrying it for ever', async () => {
     await sink.close(10);
-    const spoolDir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const spoolDir = tempDir('sink');
     writeFileSync(join(spoolDir, '000000000001.lp'), `m v=1i 1\nm s="${'x'.repeat(2000)}" 2\nm v=3i 3\n`);
     sink = new SpooledSink({
       name: 'influx', writer: dest, spool: new Spool(spoolDir, { maxBytes: 1 << 24, segmentBytes: 1 << 16, maxLineBytes: 1024 }),

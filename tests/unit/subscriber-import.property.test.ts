@@ -1,13 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
 import { importSubscribers, lines, MAX_ROW_LENGTH, type ImportReport } from '../../correlators/subscribers/import.ts';
 import { csvHeader, parseJsonLine, TIERS, SERVICES, type Subscriber } from '../../correlators/subscribers/parse.ts';
 import { hostileText } from '../helpers/arbitraries.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * Fuzz campaign (issue 15) for subscriber files: valid rows, however they are quoted and however
@@ -118,14 +117,13 @@ let dir: string;
 let store: Store;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'netpulse-import-fuzz-'));
+  dir = tempDir('import-fuzz');
   store = new Store(new SqliteDb(join(dir, 'netpulse.db')));
   await store.migrate();
 });
 
 afterAll(async () => {
   await store?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The inventory as stored, sorted by id in JS order, in the importer's own shape. */
