@@ -1,6 +1,6 @@
 import type { Kernel, Module } from '../src/module.ts';
 import { bounded, module } from '../src/module.ts';
-import type { SimNetwork } from '../src/sim/network.ts';
+import type { SnmpTargetConfig, MqttBrokerConfig } from '../src/config/schema.ts';
 import type { Collector } from './collector.ts';
 import { SnmpCollector } from './snmp/collector.ts';
 import { loadProfiles, resolveProfiles } from './snmp/profile.ts';
@@ -17,16 +17,16 @@ export interface CollectorFactories {
 }
 
 /**
- * The inputs, last up and first down: SNMP targets (the config's and the simulator's), one MQTT
- * collector per broker, ICMP when it has targets; each emits into the pipeline. Built at start,
+ * The inputs, last up and first down: SNMP targets (the config's and `more`'s: the simulator's),
+ * one MQTT collector per broker (likewise), ICMP when it has targets; each emits into the pipeline. Built at start,
  * so a profile that went missing since check-config stops the start with its name.
  */
-export function collectorsModule(k: Kernel, sim: SimNetwork | undefined, io: CollectorFactories) {
+export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[] }, io: CollectorFactories) {
   const { config, log } = k;
   const collectors: Collector[] = [];
   const m: Module = module('collectors', 'every', async () => {
     const profiles = loadProfiles(config.snmp.profilesDir);
-    const targets = [...config.snmp.targets, ...(sim?.targets() ?? [])].map((t) => resolveTarget(t, config.snmp.defaults));
+    const targets = [...config.snmp.targets, ...more.targets()].map((t) => resolveTarget(t, config.snmp.defaults));
     for (const t of targets) resolveProfiles(t.profiles, profiles, `snmp target ${t.name}`);
     if (targets.length > 0) {
       collectors.push(new SnmpCollector({
@@ -35,7 +35,7 @@ export function collectorsModule(k: Kernel, sim: SimNetwork | undefined, io: Col
         logger: log.child({ component: 'collector', collector: 'snmp' }),
       }));
     }
-    for (const broker of [...config.mqtt.brokers, ...(sim?.brokers() ?? [])]) {
+    for (const broker of [...config.mqtt.brokers, ...more.brokers()]) {
       collectors.push(new MqttCollector({
         broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }), ...(io.mqttConnect && { connect: io.mqttConnect }),
         elements: (id) => k.topology().elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },

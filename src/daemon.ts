@@ -23,6 +23,7 @@ import { impactModule } from '../correlators/impact/module.ts';
 import { complaintsModule } from '../correlators/complaints/module.ts';
 import { compensationModule } from '../correlators/compensation/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
+import { alertsOf } from '../correlators/alerts/repository.ts';
 import { apiModule } from './api/module.ts';
 import { hashToken } from './api/auth.ts';
 import { dashboardToken } from './sim/assemble.ts';
@@ -90,14 +91,14 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
 
   const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
   const correlation = outageModules(k, outages, configWindows, recent);
-  const impact = impactModule(k, outages, correlation.restored);
+  const impact = impactModule(k, outages, correlation.restored, (id) => alertsOf(k.store()).acknowledgement(id));
   // Complaints, compensation and paging reach each other through these two: a suspicion or a deadline is an alert; a change is a message.
   let alertsOut: ReturnType<typeof alertsModule> | undefined;
   const tell = (m: CommunicationMessage) => alertsOut?.tell(m);
   const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(k, outages, tell);
   const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
-  const collectors = collectorsModule(k, sim, deps);
+  const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [] }, deps);
   const metrics = (): string => selfMetrics({
     pipeline, sink, collectors: collectors.collectors, outages, recorder: store.recorder(), intake: complaints.intake(),
     compensation: compensation.service(), pusher: compensation.pusher(), alerts: alerts.dispatcher(), events: k.events,

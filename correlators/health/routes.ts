@@ -5,7 +5,6 @@ import type { RecentSeries } from '../../src/measurements/recent.ts';
 import type { ElementHealth } from './tracker.ts';
 import { ApiError, parse, iso, time, type RouteContext } from '../../src/api/http.ts';
 import { healthOf } from './repository.ts';
-import { outagesOf } from '../outages/repository.ts';
 
 export interface HealthRouteDeps {
   store: Store;
@@ -13,11 +12,11 @@ export interface HealthRouteDeps {
   health: (element: string) => ElementHealth | undefined;
   /** An element's recent measurements (kept in memory by the daemon). */
   recent: (element: string) => RecentSeries[];
+  /** The open and cleared outages an element is the root of or in (at most 50). */
+  activeOutages: (element: string) => Promise<{ id: string; root: string; severity: string; state: string }[]>;
 }
 
-const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
-
-/** Elements with their health (`/v1/elements`), one element whole, and availability by element and site. */
+/** Elements with their health (`/v1/elements`), and one element whole. */
 export function healthRoutes({ app, guard, now, roles }: RouteContext, d: HealthRouteDeps): void {
   const { READ } = roles;
   const elementsQuery = z.strictObject({
@@ -59,7 +58,7 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
     const h = d.health(id);
     const transitions = await healthOf(d.store).transitions(id, now() - 7 * 86_400_000);
-    const active = await outagesOf(d.store).outages({ state: 'active', element: id, limit: 50 });
+    const active = await d.activeOutages(id);
     return {
       ...e, health: h ? { state: h.state, since: iso(h.since), reason: h.reason } : { state: 'unknown', since: null, reason: 'no data yet' },
       recentTransitions: transitions.slice(-50).map((t) => ({ from: t.from, to: t.to, at: iso(t.at), reason: t.reason })),
@@ -72,19 +71,4 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     };
   });
 
-  app.get('/v1/elements/:id/availability', { onRequest: guard([...READ]) }, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
-    const p = parse(period, req.query, 'query');
-    const a = await outagesOf(d.store).availability(id, p.from, p.to, now());
-    return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
-  });
-
-  app.get('/v1/sites/:site/availability', { onRequest: guard([...READ]) }, async (req) => {
-    const { site } = req.params as { site: string };
-    const p = parse(period, req.query, 'query');
-    const a = await outagesOf(d.store).siteAvailability(site, p.from, p.to, now());
-    if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
-    return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
-  });
 }

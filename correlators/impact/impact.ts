@@ -120,19 +120,8 @@ export function diffImpacts(current: readonly OpenImpact[], next: readonly OpenI
   return { close, open };
 }
 
-/** Affected subscribers counted for an outage record and its alerts. */
-export interface Scope {
-  /** Subscribers the outage has hit so far (distinct). */
-  subscribers: number;
-  /** Of those, hit right now. */
-  current: number;
-  /** Subscribers that lost service at some point, and those only ever degraded. */
-  noService: number;
-  degraded: number;
-  byTier: Record<string, number>;
-  byService: Record<string, number>;
-  byRegion: Record<string, number>;
-}
+export type { Scope } from '../outages/outage.ts';
+import type { Scope } from '../outages/outage.ts';
 
 export const EMPTY_SCOPE: Scope = { subscribers: 0, current: 0, noService: 0, degraded: 0, byTier: {}, byService: {}, byRegion: {} };
 

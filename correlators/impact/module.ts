@@ -14,7 +14,7 @@ import { outagesOf } from '../outages/repository.ts';
  * inventory (an import, a topology reload). Its routes: who an outage hits, whether a subscriber
  * is hit, and the inventory import.
  */
-export function impactModule(k: Kernel, outages: OutageService, restored: () => readonly Outage[]) {
+export function impactModule(k: Kernel, outages: OutageService, restored: () => readonly Outage[], acknowledgement: (outageId: string) => Promise<{ by: string; at: number } | undefined>) {
   const impacts = new ImpactService();
   outages.onEvent((e) => void k.recorder()?.add((s) => impacts.apply(s, e)));
   const subscribersChanged = () => k.recorder()!.add(async (s) => impacts.reconcile(s, await outagesOf(s).activeOutages(), k.clock.now()));
@@ -28,7 +28,7 @@ export function impactModule(k: Kernel, outages: OutageService, restored: () => 
     });
   }, undefined, {
     routes: (ctx) => {
-      impactRoutes(ctx, { store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id) });
+      impactRoutes(ctx, { store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id), acknowledgement });
       subscriberRoutes(ctx, { store: k.store(), topology: () => k.topology(), subscribersChanged, importLimit: k.config.api?.importLimit ?? 0 });
     },
   });

@@ -6,7 +6,6 @@ import type { Topology } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../health/tracker.ts';
 import { TIERS } from '../subscribers/parse.ts';
 import { ApiError, parse, iso, decodeCursor, type RouteContext } from '../../src/api/http.ts';
-import { alertsOf } from '../alerts/repository.ts';
 import { inventoryOf } from '../subscribers/inventory-repository.ts';
 import { outagesOf } from '../outages/repository.ts';
 import { spansOf } from './spans-repository.ts';
@@ -15,6 +14,8 @@ export interface ImpactRouteDeps {
   store: Store;
   topology: () => Topology;
   health: (element: string) => ElementHealth | undefined;
+  /** Whether the NOC has an outage in hand: who acknowledged its alerts last, and when. */
+  acknowledgement: (outageId: string) => Promise<{ by: string; at: number } | undefined>;
 }
 
 const impactQuery = z.strictObject({
@@ -61,7 +62,7 @@ export function impactRoutes({ app, guard, now, roles }: RouteContext, d: Impact
     const impacts = [];
     for (const sp of current) {
       const o = outages.get(sp.outageId);
-      const ack = await alertsOf(d.store).acknowledgement(sp.outageId);
+      const ack = await d.acknowledgement(sp.outageId);
       impacts.push({
         kind: sp.kind, since: iso(sp.since),
         outage: o && {

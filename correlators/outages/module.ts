@@ -34,7 +34,10 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
       store: k.store(), topology: () => k.topology(), maintenanceChanged,
       ...(api && { maintenance: { maxLengthMs: api.maintenance.maxLength, maxPastMs: api.maintenance.maxPast, maxAheadMs: api.maintenance.maxAhead } }),
     });
-    healthRoutes(ctx, { store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id), recent: (id) => recent.of(id) });
+    healthRoutes(ctx, {
+      store: k.store(), topology: () => k.topology(), health: (id) => outages.health.get(id), recent: (id) => recent.of(id),
+      activeOutages: (id) => outagesOf(k.store()).outages({ state: 'active', element: id, limit: 50 }),
+    });
   };
   const state: Module = module('outages', 'leader', async () => {
     const store = k.store();

@@ -48,3 +48,20 @@ export interface MaintenanceWindow {
   end: number;
   reason?: string;
 }
+
+/**
+ * The subscribers an outage hits, counted: stored on the outage record and carried by its alerts.
+ * Computed by `correlators/impact`.
+ */
+export interface Scope {
+  /** Subscribers the outage has hit so far (distinct). */
+  subscribers: number;
+  /** Of those, hit right now. */
+  current: number;
+  /** Subscribers that lost service at some point, and those only ever degraded. */
+  noService: number;
+  degraded: number;
+  byTier: Record<string, number>;
+  byService: Record<string, number>;
+  byRegion: Record<string, number>;
+}

@@ -1,6 +1,5 @@
 import type { Db } from '../../src/store/db.ts';
-import type { Outage, OutageEvent, MaintenanceWindow } from './outage.ts';
-import type { Scope } from '../impact/impact.ts';
+import type { Outage, OutageEvent, MaintenanceWindow, Scope } from './outage.ts';
 
 /** An outage as stored: with the subscribers it hits, counted (once its scope was computed). */
 export type StoredOutage = Outage & { scope?: Scope; forceMajeure?: ForceMajeure };

@@ -24,6 +24,7 @@ const outageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
 });
+const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
 const maintenanceBody = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only'),
   elements: z.array(z.string().min(1)).max(10_000).optional(),
@@ -54,7 +55,7 @@ export function outageView(o: StoredOutage, topology: Topology) {
 /**
  * The HTTP API, built from its dependencies (no socket until `listen`; tests use `inject`).
 
-/** Outages (`/v1/outages`, `/v1/outages/:id`) and maintenance windows (`/v1/maintenance`). */
+/** Outages (`/v1/outages`, `/v1/outages/:id`), maintenance windows (`/v1/maintenance`), and the availability they add up to, by element and site. */
 export function outageRoutes({ app, guard, now, roles }: RouteContext, d: OutageRouteDeps): void {
   const { READ, NOC, MAINTENANCE } = roles;
   app.get('/v1/outages', { onRequest: guard(READ) }, async (req) => {
@@ -113,5 +114,21 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     if (!(await outagesOf(d.store).deleteMaintenance(id))) throw new ApiError(404, 'not_found', `no maintenance window ${id}`);
     await d.maintenanceChanged();
     return reply.code(204).send();
+  });
+
+  app.get('/v1/elements/:id/availability', { onRequest: guard(READ) }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
+    const p = parse(period, req.query, 'query');
+    const a = await outagesOf(d.store).availability(id, p.from, p.to, now());
+    return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
+  });
+
+  app.get('/v1/sites/:site/availability', { onRequest: guard(READ) }, async (req) => {
+    const { site } = req.params as { site: string };
+    const p = parse(period, req.query, 'query');
+    const a = await outagesOf(d.store).siteAvailability(site, p.from, p.to, now());
+    if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
+    return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 }
