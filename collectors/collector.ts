@@ -20,4 +20,6 @@ export interface Collector {
   readonly name: string;
   start(emit: Emit): Promise<void>;
   stop(): Promise<void>;
+  /** Its own metrics in Prometheus text format (registered with its module, never discovered). */
+  metrics?(): string;
 }

@@ -46,6 +46,6 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
   }, async (deadline) => {
     await bounded(Promise.all(collectors.map((c) => c.stop())), deadline, 'collectors', log);
-  });
+  }, { metrics: () => collectors.map((c) => c.metrics?.() ?? '').join('') });
   return { module: m, collectors };
 }

@@ -99,10 +99,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const compensation = compensationModule(k, outages, tell);
   const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [] }, deps);
-  const metrics = (): string => selfMetrics({
-    pipeline, sink, collectors: collectors.collectors, outages, recorder: store.recorder(), intake: complaints.intake(),
-    compensation: compensation.service(), pusher: compensation.pusher(), alerts: alerts.dispatcher(), events: k.events,
-  });
+  const metrics = (): string => selfMetrics(pipeline, modules);
   // With the simulator's dashboard token on, that token may read the dashboard (its file is logged, never the token).
   const token = sim && config.sim.dashboardToken ? dashboardToken(k.dataDir) : undefined;
   const api = apiModule(k, {

@@ -5,6 +5,7 @@ import type { IcmpConfig } from '../../src/config/schema.ts';
 import { runFping, type FpingOptions, type FpingRound } from './fping.ts';
 import { pingFields } from './stats.ts';
 import { PollSchedule } from '../schedule.ts';
+import { metric } from '../../src/api/metrics.ts';
 
 /** Runs one fping process over `targets` (`runFping` spawns the real one). */
 export type Fping = (targets: readonly string[], o: FpingOptions, signal?: AbortSignal) => Promise<FpingRound>;
@@ -38,6 +39,12 @@ export class IcmpCollector implements Collector {
   private started = false;
   private abort = new AbortController();
   private emit: Emit | undefined;
+
+
+  /** Its metrics in Prometheus text format. */
+  metrics(): string {
+    return metric('netpulse_icmp_rounds_total', 'counter', 'ICMP probe rounds by outcome.', [[{ outcome: 'done' }, this.stats.rounds], [{ outcome: 'skipped' }, this.stats.skipped], [{ outcome: 'failed' }, this.stats.failures]]);
+  }
 
   constructor(o: IcmpCollectorOptions) {
     this.o = o;

@@ -11,6 +11,7 @@ import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/ti
 import { PollSchedule } from '../schedule.ts';
 import { AckCork, type HeldAck } from './acks.ts';
 import { connectMqtt, type MqttConnect } from './connect.ts';
+import { metric } from '../../src/api/metrics.ts';
 
 export interface MqttCollectorOptions {
   broker: MqttBrokerConfig;
@@ -94,6 +95,19 @@ export class MqttCollector implements Collector {
   private readonly waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Each publisher's last counter, per subscription (bounded: the oldest forgotten past MAX_PUBLISHERS). */
   private readonly sequences = new Map<string, number>();
+
+
+  /** Its metrics in Prometheus text format. */
+  metrics(): string {
+    const broker = this.name;
+    const s = this.stats;
+    return metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker, outcome: 'accepted' }, s.messages - s.rejected - s.unmatched], [{ broker, outcome: 'rejected' }, s.rejected], [{ broker, outcome: 'unmatched' }, s.unmatched]])
+      + metric('netpulse_mqtt_unacknowledged_messages', 'gauge', 'QoS 1 messages taken whose PUBACK waits for their group commit.', [[{ broker }, this.unacknowledged]])
+      + metric('netpulse_mqtt_missing_messages_total', 'counter', 'Messages that never arrived, by the publishers\' own counters (subscriptions with a sequence).', [[{ broker }, s.missing]])
+      + metric('netpulse_mqtt_largest_commit_messages', 'gauge', 'The most QoS 1 messages one group commit covered (their PUBACKs went out together).', [[{ broker }, s.largestCommit]])
+      + metric('netpulse_mqtt_acknowledged_total', 'counter', 'QoS 1 messages acknowledged to the broker once persisted.', [[{ broker }, s.acknowledged]])
+      + metric('netpulse_mqtt_refused_total', 'counter', 'MQTT messages refused whole and samples refused one by one, by reason.', [...s.refused].map(([reason, n]) => [{ broker, reason }, n]));
+  }
 
   constructor(o: MqttCollectorOptions) {
     this.o = o;

@@ -7,6 +7,7 @@ import { compilePlan, pollTarget, reachabilitySample, type PollPlan } from './po
 import { CounterRates } from './rates.ts';
 import { PollSchedule } from '../schedule.ts';
 import { LogThrottle } from '../../src/throttle.ts';
+import { metric } from '../../src/api/metrics.ts';
 
 export interface SnmpCollectorOptions {
   targets: readonly ResolvedTarget[];
@@ -47,6 +48,14 @@ export class SnmpCollector implements Collector {
   private readonly schedule: PollSchedule;
   private readonly throttle = new LogThrottle(60_000);
   private readonly log: Logger;
+
+
+  /** Its metrics in Prometheus text format. */
+  metrics(): string {
+    return metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome; skipped: due again while the last poll of the target still ran (the poller is falling behind).',
+      [[{ outcome: 'answered' }, this.stats.polls - this.stats.failures], [{ outcome: 'failed' }, this.stats.failures], [{ outcome: 'skipped' }, this.scheduleStats.overruns]])
+      + metric('netpulse_snmp_polls_waiting', 'gauge', 'Polls due and waiting for a free slot (concurrency).', [[{}, this.scheduleStats.waiting]]);
+  }
 
   constructor(opts: SnmpCollectorOptions) {
     this.opts = opts;

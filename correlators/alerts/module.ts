@@ -13,6 +13,7 @@ import { Outbox } from './outbox.ts';
 import type { Alert } from './alert.ts';
 import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { alertRoutes } from './routes.ts';
+import { metric } from '../../src/api/metrics.ts';
 import { alertsOf } from './repository.ts';
 
 /**
@@ -63,7 +64,10 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     if (alerts) await bounded(alerts.close(share()), deadline, 'alerts', log);
     if (communications) await bounded(communications.close(share()), deadline, 'communications', log);
     stream.close();
-  }, { routes: (ctx) => alertRoutes(ctx, { store: k.store(), alertStream: stream }) });
+  }, {
+    routes: (ctx) => alertRoutes(ctx, { store: k.store(), alertStream: stream }),
+    metrics: () => (alerts ? metric('netpulse_alerts_total', 'counter', 'Alerts by outcome.', [[{ outcome: 'raised' }, alerts.stats.raised], [{ outcome: 'delivered' }, alerts.stats.delivered], [{ outcome: 'retried' }, alerts.stats.retries], [{ outcome: 'dropped' }, alerts.stats.dropped]]) : ''),
+  });
   return {
     module: m,
     stream,

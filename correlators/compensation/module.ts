@@ -8,6 +8,7 @@ import type { CreditPusher } from './delivery.ts';
 import type { CommunicationMessage } from '../complaints/communication.ts';
 import { creditMessageOf } from './message.ts';
 import { compensationRoutes } from './routes.ts';
+import { metric } from '../../src/api/metrics.ts';
 
 /**
  * Compensation, when on: the policies are read when the daemon is built (a bad file stops it
@@ -32,6 +33,9 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
     if (service) await bounded(service.stop(), deadline, 'compensation', log);
     if (pusher) await bounded(pusher.close(), deadline, 'credit delivery', log);
   }, {
+    metrics: () => (service ? metric('netpulse_compensation_settlements_total', 'counter', 'Compensation settlements by outcome.', [[{ outcome: 'done' }, service.stats.settlements], [{ outcome: 'failed' }, service.stats.failures]])
+      + metric('netpulse_compensation_entries_total', 'counter', 'Ledger entries written (credits and corrections).', [[{}, service.stats.entries]]) : '')
+      + (pusher ? metric('netpulse_credits_pushed_total', 'counter', 'Credits pushed to the compensation job by outcome.', [[{ outcome: 'delivered' }, pusher.stats.delivered], [{ outcome: 'retried' }, pusher.stats.retries], [{ outcome: 'parked' }, pusher.stats.parked]]) : ''),
     // Credits, settlements and confirmations; a credit the job confirmed as applied is told to its subscriber.
     routes: ({ app, guard, now }) => {
       if (!service || !book) return;

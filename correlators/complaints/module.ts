@@ -9,6 +9,7 @@ import { ComplaintService, type ComplaintOptions } from './service.ts';
 import { ComplaintMqttIntake } from './mqtt.ts';
 import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { complaintRoutes } from './routes.ts';
+import { metric } from '../../src/api/metrics.ts';
 import type { Grade } from './complaint.ts';
 import type { Deadlines } from './grade.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -67,6 +68,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
     await intake?.stop();
     if (timer) clearInterval(timer);
   }, {
+    metrics: () => (intake ? metric('netpulse_complaint_messages_total', 'counter', 'Complaints over MQTT by outcome.', [[{ outcome: 'stored' }, intake.stats.stored], [{ outcome: 'duplicate' }, intake.stats.duplicates], [{ outcome: 'rejected' }, intake.stats.rejected]]) : ''),
     routes: (ctx) => complaintRoutes(ctx, { store: k.store(), complaints, times: { aheadMs: config.times.maxAhead, complaintPastMs: config.times.maxComplaintAge } }),
   });
   return { module: m, complaints, intake: () => intake };

@@ -3,6 +3,7 @@ import { bounded, module } from '../../src/module.ts';
 import type { OutageService } from './service.ts';
 import type { RecentMeasurements } from '../../src/measurements/recent.ts';
 import { outageRoutes } from './routes.ts';
+import { metric } from '../../src/api/metrics.ts';
 import { healthRoutes } from '../health/routes.ts';
 import type { MaintenanceWindow, Outage } from './outage.ts';
 import { healthOf } from '../health/repository.ts';
@@ -47,7 +48,13 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
     const health = outages.restoreHealth(await healthOf(store).lastTransitions(), k.clock.now());
     if (health > 0) k.log.info({ elements: health }, 'element health restored from the last run');
     if (restored.length > 0) k.log.info({ outages: restored.map((o) => o.id) }, 'continuing outages open before the restart');
-  }, undefined, { routes });
+  }, undefined, {
+    routes,
+    metrics: () => {
+      const active = outages.outages.outages;
+      return metric('netpulse_outages_active', 'gauge', 'Open and cleared outages.', [[{ severity: 'outage' }, active.filter((o) => o.severity === 'outage').length], [{ severity: 'degradation' }, active.filter((o) => o.severity === 'degradation').length]]);
+    },
+  });
   const clock: Module = module('outage-evaluation', 'leader', async () => {
     await maintenanceChanged();
     outages.start();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kernel, Module } from '../module.ts';
 import { module } from '../module.ts';
 import { buildApi } from './app.ts';
+import { metric } from './metrics.ts';
 import { Authenticator, type Role } from './auth.ts';
 
 /** The NOC dashboard's files, served by the API at /ui/. */
@@ -32,6 +33,6 @@ export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metr
   }, async () => {
     k.events.close();
     await api?.close();
-  });
+  }, { metrics: () => metric('netpulse_live_listeners', 'gauge', 'Clients following the live event stream.', [[{}, k.events.listeners]]) });
   return { module: m, port: () => port };
 }

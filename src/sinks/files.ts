@@ -6,6 +6,7 @@ import type { Sample } from '../sample.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { encodeLine } from './line-protocol.ts';
 import { LogThrottle } from '../throttle.ts';
+import { metric } from '../api/metrics.ts';
 
 export interface FileSinkOptions {
   dir: string;
@@ -54,6 +55,13 @@ export class FileSink implements Sink {
   private torn = false;
   private closed = false;
   private readonly throttle = new LogThrottle(60_000);
+
+
+  /** Its metrics in Prometheus text format. */
+  metrics(): string {
+    return metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'written' }, this.stats.accepted], [{ outcome: 'refused' }, this.stats.refused]])
+      + metric('netpulse_spool_errors_total', 'counter', 'Writes the disk refused (full, gone); nothing they held was acknowledged.', [[{}, this.stats.writeErrors]]);
+  }
 
   constructor(o: FileSinkOptions) {
     this.o = o;

@@ -36,5 +36,5 @@ export function sinkModule(sink: SpooledSink | FileSink, log: Logger): Module {
   }, async (deadline) => {
     const report = await bounded(sink.close(Math.floor(Math.max(0, deadline - Date.now()) * 0.8)), deadline, 'sink', log);
     log.info({ ...(report ?? {}) }, 'netpulse stopped');
-  });
+  }, { metrics: () => sink.metrics() });
 }

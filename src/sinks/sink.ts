@@ -11,6 +11,8 @@ import type { Batch } from '../sample.ts';
  */
 export interface Sink {
   readonly name: string;
+  /** Its own metrics in Prometheus text format. */
+  metrics?(): string;
   /** Where the data goes, for logs ("InfluxDB v2 API at http://…"). Never includes secrets. */
   readonly destination: string;
   /**

@@ -5,6 +5,7 @@ import { LogThrottle } from '../throttle.ts';
 import { encodeLine } from './line-protocol.ts';
 import type { Spool, SpoolChunk, SpoolPosition } from './spool.ts';
 import { WriteError, type LineWriter } from './writer.ts';
+import { metric } from '../api/metrics.ts';
 
 export interface SpooledSinkOptions {
   name: string;
@@ -99,6 +100,18 @@ export class SpooledSink implements Sink {
 
   get destination(): string {
     return this.o.writer.describe;
+  }
+
+
+  /** Its metrics in Prometheus text format. */
+  metrics(): string {
+    const s = this.stats;
+    return metric('netpulse_sink_points_total', 'counter', 'Points by outcome.', [[{ outcome: 'accepted' }, s.accepted], [{ outcome: 'written' }, s.written], [{ outcome: 'rejected' }, s.rejected],
+      [{ outcome: 'overflowed' }, s.overflowed], [{ outcome: 'refused' }, s.refused], [{ outcome: 'invalid' }, s.invalid], [{ outcome: 'corrupt' }, s.corrupt]])
+      + metric('netpulse_sink_fields_dropped_total', 'counter', 'Fields left out of a point the destination could not take (a Counter64 past 2^63).', [[{}, s.fieldsDropped]])
+      + metric('netpulse_sink_write_errors_total', 'counter', 'Failed writes to InfluxDB (retried).', [[{}, s.sendErrors]])
+      + metric('netpulse_spool_errors_total', 'counter', 'Appends the disk refused (full, gone); nothing they held was acknowledged.', [[{}, s.spoolErrors]])
+      + metric('netpulse_spool_bytes', 'gauge', 'Bytes spooled and not yet delivered.', [[{}, s.spoolBytes]]);
   }
 
   constructor(o: SpooledSinkOptions) {

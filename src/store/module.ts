@@ -7,6 +7,7 @@ import { Store } from './store.ts';
 import { SqliteDb } from './sqlite.ts';
 import { PostgresDb } from './postgres.ts';
 import { StoreRecorder } from './recorder.ts';
+import { metric } from '../api/metrics.ts';
 
 /** The store the config names: PostgreSQL, or SQLite in the data directory. Opens it. */
 export function openStore(config: Config): Store {
@@ -30,7 +31,7 @@ export function storeModule(config: Config, topology: () => Topology, log: Logge
   }, async (deadline) => {
     if (recorder) await bounded(recorder.drain(Math.floor(Math.max(0, deadline - Date.now()) * 0.5)), deadline, 'store', log);
     await store?.close().catch((err) => log.error({ err }, 'closing the store'));
-  });
+  }, { metrics: () => metric('netpulse_store_pending_writes', 'gauge', 'Store writes queued (the database is slow or down).', [[{}, recorder?.pending ?? 0]]) });
   return {
     ...m,
     store: () => {
