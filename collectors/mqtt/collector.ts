@@ -12,6 +12,8 @@ import { PollSchedule } from '../schedule.ts';
 import { AckCork, type HeldAck } from './acks.ts';
 import { connectMqtt, type MqttConnect } from './connect.ts';
 import { metric } from '../../src/api/metrics.ts';
+import { Liveness } from './liveness.ts';
+import { SequenceWatch } from './sequence.ts';
 
 export interface MqttCollectorOptions {
   broker: MqttBrokerConfig;
@@ -51,10 +53,8 @@ export interface MqttStats {
   refused: Map<string, number>;
 }
 
-interface ElementState { lastSeen: number; staleAfter: number; stale: boolean }
 
 const MAX_TOPIC_KEYS = 1_000;
-const MAX_PUBLISHERS = 100_000;
 
 /**
  * Takes telemetry from one MQTT broker. The session is persistent (fixed client id, no clean
@@ -81,7 +81,7 @@ export class MqttCollector implements Collector {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly throttle = new LogThrottle(60_000);
-  private readonly elements = new Map<string, ElementState>();
+  private readonly liveness: Liveness;
   private client: MqttClient | undefined;
   private emit: Emit | undefined;
   private readonly schedule: PollSchedule;
@@ -94,7 +94,7 @@ export class MqttCollector implements Collector {
   private granted = false;
   private readonly waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Each publisher's last counter, per subscription (bounded: the oldest forgotten past MAX_PUBLISHERS). */
-  private readonly sequences = new Map<string, number>();
+  private readonly sequences = new SequenceWatch();
 
 
   /** Its metrics in Prometheus text format. */
@@ -115,6 +115,7 @@ export class MqttCollector implements Collector {
     this.log = o.logger;
     this.now = o.now ?? Date.now;
     this.decoders = o.broker.subscriptions.map(compileDecoder);
+    this.liveness = new Liveness(o.broker.name);
     this.allows = o.broker.subscriptions.map((s) => compileAllow(s.allow, s.measurement, o.elements !== undefined));
     const p = o.broker.presence;
     this.presenceAllow = p && compileAllow({ ...p.allow, measurements: ['reachability'], probes: ['mqtt'] }, 'reachability', o.elements !== undefined);
@@ -274,7 +275,11 @@ export class MqttCollector implements Collector {
       else this.reject(topic, 'malformed', `cannot decode: ${(err as Error).message}`);
       return undefined;
     }
-    if (decoded.sequence) this.follow(index, decoded.sequence);
+    const gap = decoded.sequence && this.sequences.follow(index, decoded.sequence);
+    if (gap) {
+      this.stats.missing += gap.missing;
+      this.warn(`gap:${gap.key}`, { publisher: decoded.sequence!.publisher, from: gap.from, to: gap.to, missing: gap.missing }, 'mqtt messages never arrived (the publisher counted them): check the broker queue');
+    }
     // Trust: each sample only for an element the subscription may speak for, at a plausible time.
     const allow = this.allows[index];
     const batch: Sample[] = [];
@@ -300,15 +305,7 @@ export class MqttCollector implements Collector {
       this.stats.rejected++;
       return undefined;
     }
-    for (const el of elements) {
-      const st = this.elements.get(el);
-      if (st?.stale) {
-        st.stale = false;
-        batch.push(this.reachability(el, true, 'data', now));
-      }
-      if (st) st.lastSeen = now;
-      else this.elements.set(el, { lastSeen: now, staleAfter: decoder.sub.staleAfter, stale: false });
-    }
+    batch.push(...this.liveness.heard(elements, now, decoder.sub.staleAfter));
     this.stats.samples += batch.length;
     return this.emit!(batch, { durable: true });
   }
@@ -322,38 +319,19 @@ export class MqttCollector implements Collector {
       return undefined;
     }
     const up = state === p.online;
-    const sample = this.reachability(element, up, up ? 'online' : 'offline', now);
+    const sample = this.liveness.point(element, up, up ? 'online' : 'offline', now);
     const refused = this.presenceAllow!(sample, this.o.elements?.(element));
     if (refused) {
       this.reject(topic, refused, `presence for ${element.slice(0, 100)}: ${refused.replaceAll('_', ' ')}`);
       return undefined;
     }
-    // After "offline", the element's next telemetry says it is back (a `data` reachability point), and
-    // silence adds nothing: the last word stands until it says otherwise.
-    const st = this.elements.get(element);
-    if (st) {
-      st.lastSeen = now;
-      st.stale = !up;
-    } else {
-      this.elements.set(element, { lastSeen: now, staleAfter: Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000), stale: !up });
-    }
+    this.liveness.presence(element, up, now, Math.min(...this.decoders.map((d) => d.sub.staleAfter), 300_000));
     return this.emit!([sample], { durable: true });
-  }
-
-  private reachability(element: string, up: boolean, reason: string, time: number): Sample {
-    return { element, measurement: 'reachability', tags: { probe: 'mqtt', broker: this.o.broker.name }, fields: { up, stale: reason === 'stale', reason }, time };
   }
 
   /** Elements silent past their period become stale, once, until they are heard from again. */
   private async checkStale(): Promise<void> {
-    const now = this.now();
-    const batch: Sample[] = [];
-    for (const [el, st] of this.elements) {
-      if (!st.stale && now - st.lastSeen > st.staleAfter) {
-        st.stale = true;
-        batch.push(this.reachability(el, false, 'stale', now));
-      }
-    }
+    const batch = this.liveness.stale(this.now());
     if (batch.length === 0 || !this.emit) return;
     this.log.warn({ elements: batch.map((s) => s.element).slice(0, 20), count: batch.length }, 'mqtt elements silent past their period: stale');
     try {
@@ -361,25 +339,6 @@ export class MqttCollector implements Collector {
     } catch (err) {
       this.log.error({ err }, 'cannot emit staleness');
     }
-  }
-
-  /**
-   * A publisher's counter jumped: the messages between never arrived (a broker queue that
-   * overflowed, a bridge that dropped them). A counter that goes back is a publisher that
-   * restarted, or a redelivery: nothing is missing.
-   */
-  private follow(subscription: number, s: { publisher: string; seq: number }): void {
-    const key = `${subscription}\u0000${s.publisher}`;
-    const last = this.sequences.get(key);
-    if (last !== undefined && s.seq <= last && last - s.seq < 1000) return; // a redelivery or a late one
-    if (last !== undefined && s.seq > last + 1) {
-      const gap = s.seq - last - 1;
-      this.stats.missing += gap;
-      this.warn(`gap:${key}`, { publisher: s.publisher, from: last + 1, to: s.seq - 1, missing: gap }, 'mqtt messages never arrived (the publisher counted them): check the broker queue');
-    }
-    this.sequences.delete(key);
-    this.sequences.set(key, s.seq);
-    if (this.sequences.size > MAX_PUBLISHERS) this.sequences.delete(this.sequences.keys().next().value!);
   }
 
   private count(reason: string): void {
