@@ -33,10 +33,10 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
     if (pusher) await bounded(pusher.close(), deadline, 'credit delivery', log);
   }, {
     // Credits, settlements and confirmations; a credit the job confirmed as applied is told to its subscriber.
-    routes: ({ app, guard, now }) => {
+    routes: (ctx) => {
       if (!service || !book) return;
-      compensationRoutes(app, k.store(), {
-        service, book, policies,
+      compensationRoutes(ctx, {
+        store: k.store(), service, book, policies,
         onApplied: (credits) => {
           if (!config.compensation.notifySubscribers) return;
           for (const c of credits) {
@@ -44,7 +44,7 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
             if (msg) tell(msg);
           }
         },
-      }, guard, now);
+      });
     },
   });
   return { module: m, policies, service: () => service, book: () => book, pusher: () => pusher };

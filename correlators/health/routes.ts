@@ -3,7 +3,8 @@ import type { Store } from '../../src/store/store.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { RecentSeries } from '../../src/measurements/recent.ts';
 import type { ElementHealth } from './tracker.ts';
-import { ApiError, parse, iso, time, type RouteContext } from '../../src/api/http.ts';
+import { ApiError, iso, time, type RouteContext } from '../../src/api/http.ts';
+import { ok, page } from '../../src/api/openapi.ts';
 import { healthOf } from './repository.ts';
 import { outagesOf } from '../outages/repository.ts';
 
@@ -15,21 +16,24 @@ export interface HealthRouteDeps {
   recent: (element: string) => RecentSeries[];
 }
 
-const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
+const period = z.strictObject({ from: time.describe('start'), to: time.describe('end') }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
+const elementsQuery = z.strictObject({
+  region: z.string().min(1).optional().describe('of one region'),
+  site: z.string().min(1).optional().describe('of one site'),
+  kind: z.string().min(1).optional().describe('of one kind'),
+  state: z.enum(['up', 'degraded', 'down', 'unknown']).optional().describe('in one state'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('page size (1000)'),
+  cursor: z.string().min(1).max(300).optional().describe('nextCursor of the previous page (an element id)'),
+});
 
 /** Elements with their health (`/v1/elements`), one element whole, and availability by element and site. */
-export function healthRoutes({ app, guard, now, roles }: RouteContext, d: HealthRouteDeps): void {
+export function healthRoutes({ route, now, roles }: RouteContext, d: HealthRouteDeps): void {
   const { READ } = roles;
-  const elementsQuery = z.strictObject({
-    region: z.string().min(1).optional(),
-    site: z.string().min(1).optional(),
-    kind: z.string().min(1).optional(),
-    state: z.enum(['up', 'degraded', 'down', 'unknown']).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-    cursor: z.string().min(1).max(300).optional(),
-  });
-  app.get('/v1/elements', { onRequest: guard(READ) }, async (req) => {
-    const q = parse(elementsQuery, req.query, 'query');
+  route({
+    method: 'GET', url: '/v1/elements', roles: READ, query: elementsQuery,
+    summary: 'Every element with its current health (what the dashboard colours)', responses: ok('A page of elements', page({ type: 'object' })),
+  }, async (_req, _reply, input) => {
+    const q = input.query();
     const items = [];
     let more = false;
     // Topology order is stable between reloads of the same file; the cursor is the last id shown.
@@ -53,7 +57,10 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     return { items, nextCursor: more ? items.at(-1)!.id : null };
   });
 
-  app.get('/v1/elements/:id', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/elements/:id', roles: READ,
+    summary: "An element's place, health, recent measurements, recent transitions and active outages", responses: ok('The element'),
+  }, async (req) => {
     const { id } = req.params as { id: string };
     const e = d.topology().elements.get(id);
     if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
@@ -72,17 +79,23 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     };
   });
 
-  app.get('/v1/elements/:id/availability', { onRequest: guard([...READ]) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/elements/:id/availability', roles: READ, query: period,
+    summary: 'Availability over a period (unplanned outages)', responses: ok('Availability'),
+  }, async (req, _reply, input) => {
     const { id } = req.params as { id: string };
     if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
-    const p = parse(period, req.query, 'query');
+    const p = input.query();
     const a = await outagesOf(d.store).availability(id, p.from, p.to, now());
     return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
-  app.get('/v1/sites/:site/availability', { onRequest: guard([...READ]) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/sites/:site/availability', roles: READ, query: period,
+    summary: "A site's availability: the mean of its elements'", responses: ok('Availability'),
+  }, async (req, _reply, input) => {
     const { site } = req.params as { site: string };
-    const p = parse(period, req.query, 'query');
+    const p = input.query();
     const a = await outagesOf(d.store).siteAvailability(site, p.from, p.to, now());
     if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
     return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
