@@ -25,7 +25,7 @@ export interface TestClock { t: number; now(): number }
  */
 export async function injectedApi(o: {
   topology: string;
-  callers: Record<string, Role[]>;
+  callers: Record<string, readonly Role[]>;
   config?: Record<string, any>;
   api?: Record<string, any>;
   clock?: TestClock;
@@ -33,7 +33,7 @@ export async function injectedApi(o: {
 }) {
   const dir = tempDir('routes');
   writeFileSync(join(dir, 'topology.yaml'), o.topology);
-  const tokens = Object.entries(o.callers).map(([name, roles]) => ({ name, hash: hashToken(tokenOf(name)), roles }));
+  const tokens = Object.entries(o.callers).map(([name, roles]) => ({ name, hash: hashToken(tokenOf(name)), roles: [...roles] }));
   const { config, problems } = validateConfig({
     topology: { file: join(dir, 'topology.yaml') }, alerts: { holdDown: 0 }, ...o.config,
     api: { port: 0, tokens, ...o.api }, daemon: { dataDir: dir, shutdownTimeout: '5s' },
