@@ -37,10 +37,10 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
       + metric('netpulse_compensation_entries_total', 'counter', 'Ledger entries written (credits and corrections).', [[{}, service.stats.entries]]) : '')
       + (pusher ? metric('netpulse_credits_pushed_total', 'counter', 'Credits pushed to the compensation job by outcome.', [[{ outcome: 'delivered' }, pusher.stats.delivered], [{ outcome: 'retried' }, pusher.stats.retries], [{ outcome: 'parked' }, pusher.stats.parked]]) : ''),
     // Credits, settlements and confirmations; a credit the job confirmed as applied is told to its subscriber.
-    routes: ({ app, guard, now }) => {
+    routes: (ctx) => {
       if (!service || !book) return;
-      compensationRoutes(app, k.store(), {
-        service, book, policies,
+      compensationRoutes(ctx, {
+        store: k.store(), service, book, policies,
         onApplied: (credits) => {
           if (!config.compensation.notifySubscribers) return;
           for (const c of credits) {
@@ -48,7 +48,7 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
             if (msg) tell(msg);
           }
         },
-      }, guard, now);
+      });
     },
   });
   return { module: m, policies, service: () => service, book: () => book, pusher: () => pusher };

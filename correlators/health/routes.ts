@@ -3,7 +3,8 @@ import type { Store } from '../../src/store/store.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { RecentSeries } from '../../src/measurements/recent.ts';
 import type { ElementHealth } from './tracker.ts';
-import { ApiError, parse, iso, time, type RouteContext } from '../../src/api/http.ts';
+import { ApiError, iso, type RouteContext } from '../../src/api/http.ts';
+import { ok, page } from '../../src/api/openapi.ts';
 import { healthOf } from './repository.ts';
 
 export interface HealthRouteDeps {
@@ -16,19 +17,23 @@ export interface HealthRouteDeps {
   activeOutages: (element: string) => Promise<{ id: string; root: string; severity: string; state: string }[]>;
 }
 
+const elementsQuery = z.strictObject({
+  region: z.string().min(1).optional().describe('of one region'),
+  site: z.string().min(1).optional().describe('of one site'),
+  kind: z.string().min(1).optional().describe('of one kind'),
+  state: z.enum(['up', 'degraded', 'down', 'unknown']).optional().describe('in one state'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('page size (1000)'),
+  cursor: z.string().min(1).max(300).optional().describe('nextCursor of the previous page (an element id)'),
+});
+
 /** Elements with their health (`/v1/elements`), and one element whole. */
-export function healthRoutes({ app, guard, now, roles }: RouteContext, d: HealthRouteDeps): void {
+export function healthRoutes({ route, now, roles }: RouteContext, d: HealthRouteDeps): void {
   const { READ } = roles;
-  const elementsQuery = z.strictObject({
-    region: z.string().min(1).optional(),
-    site: z.string().min(1).optional(),
-    kind: z.string().min(1).optional(),
-    state: z.enum(['up', 'degraded', 'down', 'unknown']).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-    cursor: z.string().min(1).max(300).optional(),
-  });
-  app.get('/v1/elements', { onRequest: guard(READ) }, async (req) => {
-    const q = parse(elementsQuery, req.query, 'query');
+  route({
+    method: 'GET', url: '/v1/elements', roles: READ, query: elementsQuery,
+    summary: 'Every element with its current health (what the dashboard colours)', responses: ok('A page of elements', page({ type: 'object' })),
+  }, async (_req, _reply, input) => {
+    const q = input.query();
     const items = [];
     let more = false;
     // Topology order is stable between reloads of the same file; the cursor is the last id shown.
@@ -52,7 +57,10 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
     return { items, nextCursor: more ? items.at(-1)!.id : null };
   });
 
-  app.get('/v1/elements/:id', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/elements/:id', roles: READ,
+    summary: "An element's place, health, recent measurements, recent transitions and active outages", responses: ok('The element'),
+  }, async (req) => {
     const { id } = req.params as { id: string };
     const e = d.topology().elements.get(id);
     if (!e) throw new ApiError(404, 'not_found', `no element ${id}`);
@@ -70,5 +78,4 @@ export function healthRoutes({ app, guard, now, roles }: RouteContext, d: Health
       })),
     };
   });
-
 }

@@ -5,7 +5,8 @@ import type { ImpactSpan } from './spans-repository.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../health/tracker.ts';
 import { TIERS } from '../subscribers/parse.ts';
-import { ApiError, parse, iso, decodeCursor, type RouteContext } from '../../src/api/http.ts';
+import { ApiError, iso, decodeCursor, type RouteContext } from '../../src/api/http.ts';
+import { ok, page, ref } from '../../src/api/openapi.ts';
 import { inventoryOf } from '../subscribers/inventory-repository.ts';
 import { outagesOf } from '../outages/repository.ts';
 import { spansOf } from './spans-repository.ts';
@@ -19,13 +20,13 @@ export interface ImpactRouteDeps {
 }
 
 const impactQuery = z.strictObject({
-  tier: z.enum(TIERS).optional(),
-  kind: z.enum(['no_service', 'degraded']).optional(),
-  current: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(1000),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+  tier: z.enum(TIERS).optional().describe('only this tier'),
+  kind: z.enum(['no_service', 'degraded']).optional().describe('only this impact'),
+  current: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('only impacts still open'),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000).describe('page size (1000)'),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional().describe('nextCursor of the previous page'),
 });
-const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30) });
+const subscriberQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30).describe('how far back recent impacts go (30)') });
 
 const encodeImpactCursor = (i: ImpactSpan) => Buffer.from(`${i.since}|${i.subscriberId}`).toString('base64url');
 function decodeImpactCursor(c: string): { subscriberId: string; since: number } {
@@ -38,20 +39,28 @@ const spanView = (i: ImpactSpan) => ({
 });
 
 /** Who an outage hits (`/v1/outages/:id/subscribers`) and whether a subscriber is hit (`/v1/subscribers/:id`). */
-export function impactRoutes({ app, guard, now, roles }: RouteContext, d: ImpactRouteDeps): void {
+export function impactRoutes({ route, now, roles }: RouteContext, d: ImpactRouteDeps): void {
   const { READ } = roles;
-  app.get('/v1/outages/:id/subscribers', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/outages/:id/subscribers', roles: READ, query: impactQuery,
+    summary: 'The subscribers an outage hits or hit, by subscriber id, cursor-paged', responses: ok('A page of impacts', page(ref('Impact'))),
+  }, async (req, _reply, input) => {
     const { id } = req.params as { id: string };
-    const q = parse(impactQuery, req.query, 'query');
+    const q = input.query();
     if (!(await outagesOf(d.store).outage(id, { impacted: false }))) throw new ApiError(404, 'not_found', `no outage ${id}`);
     const page = await spansOf(d.store).outageImpacts(id, { tier: q.tier, kind: q.kind, current: q.current, limit: q.limit + 1, after: q.cursor ? decodeImpactCursor(q.cursor) : undefined });
     const items = page.slice(0, q.limit);
     return { items: items.map(spanView), nextCursor: page.length > q.limit ? encodeImpactCursor(items.at(-1)!) : null };
   });
 
-  app.get('/v1/subscribers/:id', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/subscribers/:id', roles: READ, query: subscriberQuery,
+    summary: 'Is this subscriber affected? Current impacts with their outage (root cause, since, NOC acknowledgement) and recent ones',
+    responses: ok('The subscriber and their impacts', { type: 'object', properties: {
+      subscriber: { type: 'object' }, affected: { type: 'boolean' }, worst: { enum: ['no_service', 'degraded', null] }, impacts: { type: 'array', items: { type: 'object' } }, recent: { type: 'array', items: { type: 'object' } } } }),
+  }, async (req, _reply, input) => {
     const { id } = req.params as { id: string };
-    const q = parse(subscriberQuery, req.query, 'query');
+    const q = input.query();
     const s = await inventoryOf(d.store).subscriber(id);
     if (!s) throw new ApiError(404, 'not_found', `no subscriber ${id}`);
     const spans = await spansOf(d.store).subscriberImpacts(id, now() - q.days * 86_400_000);

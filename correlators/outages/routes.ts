@@ -3,7 +3,8 @@ import type { Store } from '../../src/store/store.ts';
 import type { StoredOutage } from './repository.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { MaintenanceWindow } from './outage.ts';
-import { ApiError, parse, iso, time, span, encodeCursor, decodeCursor, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { ApiError, iso, time, span, encodeCursor, decodeCursor, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { errors, ok, page, ref } from '../../src/api/openapi.ts';
 import { outagesOf } from './repository.ts';
 
 export interface OutageRouteDeps {
@@ -15,16 +16,21 @@ export interface OutageRouteDeps {
   maintenance?: { maxLengthMs: number; maxPastMs: number; maxAheadMs: number };
 }
 
+const period = z.strictObject({ from: time.describe('start'), to: time.describe('end') }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
 const outageQuery = z.strictObject({
-  state: z.enum(['open', 'cleared', 'closed', 'active']).optional(),
-  element: z.string().min(1).optional(),
-  region: z.string().min(1).optional(),
-  from: time.optional(),
-  to: time.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+  state: z.enum(['open', 'cleared', 'closed', 'active']).optional().describe('active = open or cleared'),
+  element: z.string().min(1).optional().describe('root or impacted'),
+  region: z.string().min(1).optional().describe("the root's region"),
+  from: time.optional().describe('overlapping from'),
+  to: time.optional().describe('overlapping until'),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe('page size (100)'),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional().describe('nextCursor of the previous page'),
 });
-const period = z.strictObject({ from: time, to: time }).refine((p) => p.to > p.from, { message: 'must be after from', path: ['to'] });
+/** Bounded: windows still to come or ended in the last `days` (30), at most `limit` (500), by start. */
+const maintenanceQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(400).default(30).describe('how far back ended windows go (30)'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500).describe('at most (500); `more` says whether there were more'),
+});
 const maintenanceBody = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only'),
   elements: z.array(z.string().min(1)).max(10_000).optional(),
@@ -52,14 +58,14 @@ export function outageView(o: StoredOutage, topology: Topology) {
   };
 }
 
-/**
- * The HTTP API, built from its dependencies (no socket until `listen`; tests use `inject`).
-
 /** Outages (`/v1/outages`, `/v1/outages/:id`), maintenance windows (`/v1/maintenance`), and the availability they add up to, by element and site. */
-export function outageRoutes({ app, guard, now, roles }: RouteContext, d: OutageRouteDeps): void {
+export function outageRoutes({ route, now, roles }: RouteContext, d: OutageRouteDeps): void {
   const { READ, NOC, MAINTENANCE } = roles;
-  app.get('/v1/outages', { onRequest: guard(READ) }, async (req) => {
-    const q = parse(outageQuery, req.query, 'query');
+  route({
+    method: 'GET', url: '/v1/outages', roles: READ, query: outageQuery,
+    summary: 'Active and past outages, newest first, cursor-paged', responses: ok('A page of outages', page(ref('Outage'))),
+  }, async (_req, _reply, input) => {
+    const q = input.query();
     const page = await outagesOf(d.store).outages({
       state: q.state, element: q.element, region: q.region, from: q.from, to: q.to, limit: q.limit + 1,
       before: q.cursor ? decodeCursor(q.cursor) : undefined,
@@ -69,7 +75,10 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     return { items: items.map((o) => outageView(o, d.topology())), nextCursor: more ? encodeCursor(items.at(-1)!) : null };
   });
 
-  app.get('/v1/outages/:id', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/outages/:id', roles: READ,
+    summary: 'One outage: root cause, impacted elements, history', responses: ok('The outage', ref('Outage')),
+  }, async (req) => {
     const { id } = req.params as { id: string };
     const o = await outagesOf(d.store).outage(id);
     if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
@@ -77,17 +86,23 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     return { ...outageView(o, d.topology()), history: history.map((h) => ({ event: h.type, at: iso(h.at) })) };
   });
 
-  app.get('/v1/maintenance', { onRequest: guard(NOC) }, async (req) => {
-    // Bounded: windows still to come or ended in the last `days` (30), at most `limit` (500), by start.
-    const q = parse(z.strictObject({ days: z.coerce.number().int().min(1).max(400).default(30), limit: z.coerce.number().int().min(1).max(5000).default(500) }), req.query, 'query');
+  route({
+    method: 'GET', url: '/v1/maintenance', roles: NOC, query: maintenanceQuery,
+    summary: 'Maintenance windows still to come or ended in the last `days` (role noc), by start', responses: ok('Windows'),
+  }, async (_req, _reply, input) => {
+    const q = input.query();
     const since = now() - q.days * 86_400_000;
     const all = (await outagesOf(d.store).maintenance()).filter((w) => w.end >= since);
     return { items: all.slice(0, q.limit).map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })), more: all.length > q.limit };
   });
 
   const bounds = d.maintenance ?? { maxLengthMs: 7 * 86_400_000, maxPastMs: 3_600_000, maxAheadMs: 366 * 86_400_000 };
-  app.post('/v1/maintenance', { onRequest: guard(MAINTENANCE) }, async (req, reply) => {
-    const b = parse(maintenanceBody, req.body, 'body');
+  route({
+    method: 'POST', url: '/v1/maintenance', roles: MAINTENANCE, body: maintenanceBody,
+    summary: 'Create or replace a window (role maintenance): outages inside are planned, not paged. Bounded by api.maintenance: it may start at most maxPast (1 h) ago and maxAhead ahead, and last at most maxLength (7 d). Its announcement time is when it was created, and becomes now again when a change makes it cover more',
+    responses: { 201: { description: 'Created' }, ...ok('Replaced') },
+  }, async (req, reply, input) => {
+    const b = input.body();
     const topology = d.topology();
     const unknown = (b.elements ?? []).filter((e) => !topology.elements.has(e));
     if (unknown.length > 0) throw new ApiError(400, 'bad_request', `elements: unknown element(s) ${unknown.slice(0, 5).join(', ')}`, 'elements');
@@ -109,24 +124,33 @@ export function outageRoutes({ app, guard, now, roles }: RouteContext, d: Outage
     return reply.code(created ? 201 : 200).send({ ...w, start: b.start, end: b.end });
   });
 
-  app.delete('/v1/maintenance/:id', { onRequest: guard(MAINTENANCE) }, async (req, reply) => {
+  route({
+    method: 'DELETE', url: '/v1/maintenance/:id', roles: MAINTENANCE,
+    summary: 'Remove a window (role maintenance)', responses: { 204: { description: 'Removed' }, ...errors },
+  }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await outagesOf(d.store).deleteMaintenance(id))) throw new ApiError(404, 'not_found', `no maintenance window ${id}`);
     await d.maintenanceChanged();
     return reply.code(204).send();
   });
 
-  app.get('/v1/elements/:id/availability', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/elements/:id/availability', roles: READ, query: period,
+    summary: 'Availability over a period (unplanned outages)', responses: ok('Availability'),
+  }, async (req, _reply, input) => {
     const { id } = req.params as { id: string };
     if (!d.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
-    const p = parse(period, req.query, 'query');
+    const p = input.query();
     const a = await outagesOf(d.store).availability(id, p.from, p.to, now());
     return { element: id, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };
   });
 
-  app.get('/v1/sites/:site/availability', { onRequest: guard(READ) }, async (req) => {
+  route({
+    method: 'GET', url: '/v1/sites/:site/availability', roles: READ, query: period,
+    summary: "A site's availability: the mean of its elements'", responses: ok('Availability'),
+  }, async (req, _reply, input) => {
     const { site } = req.params as { site: string };
-    const p = parse(period, req.query, 'query');
+    const p = input.query();
     const a = await outagesOf(d.store).siteAvailability(site, p.from, p.to, now());
     if (a.elements === 0) throw new ApiError(404, 'not_found', `no site ${site}`);
     return { site, from: iso(p.from), to: iso(p.to), ...a, availabilityPercent: Math.round(a.availability * 1e6) / 1e4 };

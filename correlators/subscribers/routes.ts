@@ -3,7 +3,8 @@ import { Transform, type Readable } from 'node:stream';
 import type { Store } from '../../src/store/store.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import { importSubscribers } from './import.ts';
-import { ApiError, parse, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { ApiError, callerOf, type RouteContext } from '../../src/api/http.ts';
+import { ok } from '../../src/api/openapi.ts';
 
 export interface SubscriberRouteDeps {
   store: Store;
@@ -15,19 +16,29 @@ export interface SubscriberRouteDeps {
 }
 
 const importQuery = z.strictObject({
-  mode: z.enum(['incremental', 'replace']).default('incremental'),
-  /** The share of rejected rows (0..1) past which nothing is committed; default 0 for a replace, 1 for incremental. */
-  maxRejected: z.coerce.number().min(0).max(1).optional(),
+  mode: z.enum(['incremental', 'replace']).default('incremental')
+    .describe('incremental upserts (default); replace makes the file the whole inventory. Either way the file is staged and goes in whole, in one short transaction at the end, or not at all'),
+  maxRejected: z.coerce.number().min(0).max(1).optional()
+    .describe('the share of rejected rows past which nothing is committed (default 0 for replace: any rejected row refuses it; 1 for incremental)'),
 });
 const IMPORT_TYPES: Record<string, 'csv' | 'jsonl'> = { 'text/csv': 'csv', 'application/x-ndjson': 'jsonl', 'application/jsonl': 'jsonl', 'application/x-jsonlines': 'jsonl' };
 
 /** The inventory import (`POST /v1/subscribers/import`): the file is streamed through the importer, never held whole in memory. */
-export function subscriberRoutes({ app, guard, refuse, roles }: RouteContext, d: SubscriberRouteDeps): void {
+export function subscriberRoutes({ route, app, refuse, roles }: RouteContext, d: SubscriberRouteDeps): void {
   const { ADMIN } = roles;
   app.addContentTypeParser(Object.keys(IMPORT_TYPES), (_req, payload, done) => done(null, payload));
   let importing: string | undefined;
-  app.post('/v1/subscribers/import', { onRequest: guard(ADMIN) }, async (req, reply) => {
-    const q = parse(importQuery, req.query, 'query');
+  route({
+    method: 'POST', url: '/v1/subscribers/import', roles: ADMIN, query: importQuery,
+    summary: 'Load subscribers from CSV or JSON Lines (role admin), row by row; streamed',
+    requestBody: { required: true, content: Object.fromEntries(Object.keys(IMPORT_TYPES).map((t) => [t, { schema: { type: 'string' } }])) },
+    responses: {
+      ...ok('The import report: rows, loaded, rejected, problems (line and reason), committed'), 409: { description: 'Another import is running (one at a time)' },
+      413: { description: 'Over api.importLimit' }, 415: { description: 'Not CSV or JSON Lines' },
+      422: { description: 'Refused, nothing changed: a replace that loaded no row, or rejected rows past maxRejected (the report says which)' },
+    },
+  }, async (req, reply, input) => {
+    const q = input.query();
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const format = IMPORT_TYPES[type];
     if (!format) throw new ApiError(415, 'unsupported_media_type', `send text/csv or application/x-ndjson, not ${type || 'nothing'}`);

@@ -3,7 +3,8 @@ import type { Logger } from '../log.ts';
 import { ApiError, callerOf, ROLE_SETS, type RouteContext } from './http.ts';
 import { Authenticator, FailureLimiter, RateLimiter, type Caller, type Role } from './auth.ts';
 import { CONTROL, findNul } from '../intake/text.ts';
-import { OPENAPI } from './openapi.ts';
+import { openApiDocument, stream } from './openapi.ts';
+import { routeContext } from './route.ts';
 import { ApiMetrics } from './metrics.ts';
 import type { EventHub } from '../events.ts';
 import { staticFiles } from './static.ts';
@@ -27,6 +28,10 @@ export interface ApiDeps {
   now?: () => number;
 }
 
+/** Every route an app answers (HEAD ones too), as fastify registered them: what /openapi.json must describe. */
+const registered = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
+export const registeredRoutes = (app: FastifyInstance): readonly { method: string; url: string }[] => registered.get(app) ?? [];
+
 /**
  * The HTTP API, built from its dependencies (no socket until `listen`; tests use `inject`).
  * Versioned under /v1; /openapi.json and /metrics are open, everything else needs a bearer token
@@ -45,6 +50,9 @@ export function buildApi(d: ApiDeps): FastifyInstance {
       return (reply as unknown as FastifyReply).code(status).send({ error: { code, message } });
     },
   });
+  const routes: { method: string; url: string }[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (r) => { for (const method of [r.method].flat()) routes.push({ method, url: r.url ?? r.path }); });
   const limiter = new RateLimiter(d.rateLimit);
   const failures = new FailureLimiter(d.authFailures ?? 20);
   const now = d.now ?? Date.now;
@@ -95,7 +103,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
    * one of the roles (admin may do everything; dashboard may do what noc may read), within its
    * rate, from an address that has not failed authentication too often.
    */
-  const guard = (roles: Role[]) => async (req: FastifyRequest, reply: FastifyReply) => {
+  const guard = (roles: readonly Role[]) => async (req: FastifyRequest, reply: FastifyReply) => {
     const source = req.ip;
     const blocked = failures.blocked(source, now());
     if (blocked !== undefined) {
@@ -120,10 +128,12 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     }
     (req as FastifyRequest & { caller: Caller }).caller = caller;
   };
-  const ctx: RouteContext = { app, guard, now, refuse: (reply, code) => refusals.set(reply, code), roles: ROLE_SETS };
+  const { ctx, operations } = routeContext(app, { guard, now, refuse: (reply, code) => refusals.set(reply, code) });
   const { READ } = ROLE_SETS;
 
-  app.get('/openapi.json', async () => OPENAPI);
+  // Described by every route as it is registered, so built once they all are (below).
+  let openapi: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', async () => openapi);
   if (d.webDir) {
     const files = staticFiles(d.webDir);
     app.get('/', async (_req, reply) => reply.redirect('/ui/'));
@@ -135,10 +145,15 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     app.get('/ui', async (req, reply) => serve('index.html', req.url, reply));
     app.get('/ui/*', async (req, reply) => serve((req.params as { '*': string })['*'], req.url, reply));
   }
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
+  ctx.route({
+    method: 'GET', url: '/metrics', summary: 'Prometheus self metrics (no token)',
+    responses: { 200: { description: 'text/plain', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
 
-
-  app.get('/v1/events', { onRequest: guard(READ) }, async (req, reply) => {
+  ctx.route({
+    method: 'GET', url: '/v1/events', roles: READ, responses: stream,
+    summary: 'Live events as server-sent events: health, outage, alert, complaint, compensation (and the demo story); nothing is replayed, read the state over the API first. At most api.streamsPerToken streams per token (429 past it); a client more than 1 MiB behind is dropped',
+  }, async (req, reply) => {
     if (!d.events) throw new ApiError(404, 'not_found', 'no live events in this daemon');
     if (req.method === 'HEAD') return reply.type('text/event-stream').send(); // a probe, not a stream: no slot held
     const caller = callerOf(req);
@@ -149,5 +164,6 @@ export function buildApi(d: ApiDeps): FastifyInstance {
 
   // Each noun's routes, from its own folder.
   for (const register of d.routes) register(ctx);
+  openapi = openApiDocument(operations);
   return app;
 }

@@ -3,15 +3,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatPath } from '../config/load.ts';
 import { CONTROL } from '../intake/text.ts';
 import type { Caller, Role } from './auth.ts';
+import type { RouteHandler, RouteSpec } from './route.ts';
 
 /**
- * What a noun's routes are registered with: the fastify app, the guard (run when the request
- * arrives, before its body is read: a known token with one of the roles, within its rate), the
- * clock, the role sets, and `refuse` to count a refusal sent without throwing.
+ * What a noun's routes are registered with: `route`, which registers a route and describes it in
+ * /openapi.json; the fastify app (for what is not a route: a content-type parser); the guard (run
+ * when the request arrives, before its body is read: a known token with one of the roles, within
+ * its rate); the clock, the role sets, and `refuse` to count a refusal sent without throwing.
  */
 export interface RouteContext {
+  route<Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(spec: RouteSpec<Q, B>, handler: RouteHandler<Q, B>): void;
   app: FastifyInstance;
-  guard: (roles: Role[]) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  guard: (roles: readonly Role[]) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   now: () => number;
   refuse: (reply: FastifyReply, code: string) => void;
   roles: typeof ROLE_SETS;
@@ -54,7 +57,10 @@ export class ApiError extends Error {
 }
 
 /** A time in a query: ms since the epoch, or ISO-8601; bounded to what a Date can hold. */
-export const time = z.union([z.coerce.number().int().nonnegative().max(8.64e15), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+export const time = z.union([
+  z.coerce.number().int().nonnegative().max(8.64e15).describe('ms since the epoch'),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
 
 /** ISO-8601 for a stored time; a value no Date can hold (only old or foreign data) shows as undefined, never a 500. */
 export const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15 ? undefined : new Date(ms).toISOString());

@@ -16,6 +16,7 @@ import { loadPolicies } from '../../correlators/compensation/policies.ts';
 import { CompensationService } from '../../correlators/compensation/service.ts';
 import { compensationRoutes } from '../../correlators/compensation/routes.ts';
 import { ApiError } from '../../src/api/http.ts';
+import { routeContext } from '../../src/api/route.ts';
 import type { Outage } from '../../correlators/outages/outage.ts';
 import { outagesOf } from '../../correlators/outages/repository.ts';
 
@@ -47,7 +48,7 @@ async function harness(d: Db) {
     : reply.code(500).send({ error: { code: 'internal', message: err.message } })));
   const caller = { name: 'billing', roles: ['compensation', 'noc'] };
   const guard = () => async (req: object) => { Object.assign(req, { caller: { ...caller } }); };
-  compensationRoutes(app, store, { service, book, policies: [operator], onApplied: (c) => told.push(...c) }, guard, () => clock.now);
+  compensationRoutes(routeContext(app, { guard, now: () => clock.now }).ctx, { store, service, book, policies: [operator], onApplied: (c) => told.push(...c) });
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object, headers: Record<string, string> = {}) => {
     const r = await app.inject({ method, url: path, ...(body && { payload: body }), headers });
     return { status: r.statusCode, body: r.json() as any };

@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import { join } from 'node:path';
 import { compensationRoutes } from '../../correlators/compensation/routes.ts';
 import { ApiError } from '../../src/api/http.ts';
+import { routeContext } from '../../src/api/route.ts';
 import { LedgerConflict } from '../../correlators/compensation/ledger.ts';
 import { Store } from '../../src/store/store.ts';
 import { SqliteDb } from '../../src/store/sqlite.ts';
@@ -19,7 +20,7 @@ describe('compensation routes when a settlement races a hand-over', () => {
     await outagesOf(store).recordOutageEvent({ type: 'closed', outage, at: 2 });
     const service = { settle: async () => { throw new LedgerConflict('O-1: 2 of the entries to withdraw were handed over meanwhile; settle again'); } };
     const guard = () => async (req: object) => { Object.assign(req, { caller: { name: 'ops', roles: ['admin'] } }); };
-    compensationRoutes(app, store, { service, book: {}, policies: [], onApplied: () => {} } as never, guard, () => 0);
+    compensationRoutes(routeContext(app, { guard, now: () => 0 }).ctx, { store, service, book: {}, policies: [], onApplied: () => {} } as never);
     try {
       const settle = await app.inject({ method: 'POST', url: '/v1/outages/O-1/compensation/settle' });
       expect(settle.statusCode).toBe(409);
