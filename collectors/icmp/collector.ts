@@ -4,7 +4,7 @@ import type { Sample } from '../../src/sample.ts';
 import type { IcmpConfig } from '../../src/config/schema.ts';
 import { runFping, type FpingOptions, type FpingRound } from './fping.ts';
 import { pingFields } from './stats.ts';
-import { PollSchedule } from '../schedule.ts';
+import { PollSchedule } from '../../src/schedule.ts';
 import { metric } from '../../src/api/metrics.ts';
 
 /** Runs one fping process over `targets` (`runFping` spawns the real one). */

@@ -8,7 +8,7 @@ import { LogThrottle } from '../../src/throttle.ts';
 import { compileDecoder, topicMatches, DecodeError, type Decoder } from './decode.ts';
 import { compileAllow, type AllowCheck, type ElementFacts } from './allow.ts';
 import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
-import { PollSchedule } from '../schedule.ts';
+import { PollSchedule } from '../../src/schedule.ts';
 import { AckCork, type HeldAck } from './acks.ts';
 import { connectMqtt, type MqttConnect } from './connect.ts';
 import { metric } from '../../src/api/metrics.ts';

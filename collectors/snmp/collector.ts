@@ -5,7 +5,7 @@ import { resolveProfiles } from './profile.ts';
 import type { ResolvedTarget, SessionFactory, SnmpSession } from './session.ts';
 import { compilePlan, pollTarget, reachabilitySample, type PollPlan } from './poll.ts';
 import { CounterRates } from './rates.ts';
-import { PollSchedule } from '../schedule.ts';
+import { PollSchedule } from '../../src/schedule.ts';
 import { LogThrottle } from '../../src/throttle.ts';
 import { metric } from '../../src/api/metrics.ts';
 

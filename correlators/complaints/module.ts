@@ -9,6 +9,7 @@ import { ComplaintService, type ComplaintOptions } from './service.ts';
 import { ComplaintMqttIntake } from './mqtt.ts';
 import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { complaintRoutes } from './routes.ts';
+import { PollSchedule } from '../../src/schedule.ts';
 import { metric } from '../../src/api/metrics.ts';
 import type { Grade } from './complaint.ts';
 import type { Deadlines } from './grade.ts';
@@ -46,7 +47,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
   outages.onEvent((e) => void k.recorder()?.add((s) => complaints.onOutageEvent(s, e)));
 
   let intake: ComplaintMqttIntake | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const schedule = new PollSchedule(1, (_key, err) => log.error({ err }, 'complaint deadline check failed'));
   const m: Module = module('complaints', 'leader', async () => {
     const store = k.store();
     await complaints.restore(store);
@@ -55,8 +56,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
       for (const w of await complaints.dueSoon(store, now, cc.warnBefore)) await out.raise(deadlineAlertOf(w, now), now);
       for (const s of await complaints.expire(store, now, cc.suspect.expireAfter)) log.info({ suspected: s.id, element: s.element }, 'suspected outage expired unconfirmed');
     };
-    timer = setInterval(() => void check().catch((err) => log.error({ err }, 'complaint deadline check failed')), 60_000);
-    timer.unref();
+    schedule.start([{ key: 'complaint-deadlines', intervalMs: 60_000, firstRunMs: 60_000, run: check }]);
     if (cc.mqtt) {
       intake = new ComplaintMqttIntake({
         config: cc.mqtt, complaints, store: () => store, logger: log.child({ component: 'complaints', intake: 'mqtt' }), ...(connect && { connect }),
@@ -66,7 +66,7 @@ export function complaintsModule(k: Kernel, outages: OutageService, out: { raise
     }
   }, async () => {
     await intake?.stop();
-    if (timer) clearInterval(timer);
+    await schedule.stop();
   }, {
     metrics: () => (intake ? metric('netpulse_complaint_messages_total', 'counter', 'Complaints over MQTT by outcome.', [[{ outcome: 'stored' }, intake.stats.stored], [{ outcome: 'duplicate' }, intake.stats.duplicates], [{ outcome: 'rejected' }, intake.stats.rejected]]) : ''),
     routes: (ctx) => complaintRoutes(ctx, { store: k.store(), complaints, times: { aheadMs: config.times.maxAhead, complaintPastMs: config.times.maxComplaintAge } }),

@@ -1,5 +1,5 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
-import { PollSchedule, spreadOffset } from '../../collectors/schedule.ts';
+import { PollSchedule, spreadOffset } from '../../src/schedule.ts';
 
 describe('the collectors\' schedule', () => {
   beforeEach(() => { vi.useFakeTimers(); });

@@ -1,6 +1,6 @@
 /**
- * Runs every periodic job of the collectors (SNMP polls, ICMP rounds, MQTT staleness checks) the
- * way a polling runtime should: each job's first run is offset by a hash of its key so a thousand
+ * Runs the daemon's periodic jobs (SNMP polls, ICMP rounds, MQTT staleness checks, the complaint
+ * deadline check) the way a polling runtime should: each job's first run is offset by a hash of its key so a thousand
  * targets on one interval are spread over it instead of firing together; at most `concurrency`
  * runs at once; a job whose previous run is still going when it is due again is skipped (counted
  * as an overrun), so one slow or dead target holds one slot and never delays the others beyond
