@@ -112,7 +112,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
           await broker.restart();
         }
         acks.push(publisher.publishAsync('tele/BS-R/cell/1', JSON.stringify({ rsrp: -90 - (i % 20), seq: i, ts: t0 + i }), { qos: 1 }));
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 10));
+        if (i % 50 === 0) await Promise.all(acks); // a steady stream: the broker has taken what was sent so far
       }
       await Promise.all(acks); // the broker accepted every message
       await vi.waitFor(async () => {
@@ -145,7 +145,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
           link.cut(); // mid-stream: messages in flight on the wire are lost with it
         }
         acks.push(publisher.publishAsync('tele/BS-C/cell/1', JSON.stringify({ rsrp: -85, seq: i, ts: t0 + i }), { qos: 1 }));
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+        if (i % 50 === 0) await Promise.all(acks); // a steady stream: the broker has taken what was sent so far
       }
       await Promise.all(acks);
       await vi.waitFor(async () => {
@@ -181,7 +181,7 @@ describe('MQTT telemetry from Mosquitto into VictoriaMetrics', () => {
       for (let i = 0; i < N; i++) {
         acks.push(publisher.publishAsync('tele/BS-K/cell/1', JSON.stringify({ rsrp: -80, seq: i, ts: t0 + i }), { qos: 1 }));
         if (i === N / 3) await d.stop('SIGKILL'); // mid-stream: some messages persisted, some in flight
-        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+        if (i % 100 === 0) await Promise.all(acks); // a steady stream: the broker has taken what was sent so far
       }
       await Promise.all(acks);
       d = startDaemon(); // same client id: the broker delivers what was never acknowledged
