@@ -25,9 +25,17 @@ export function inferSilentParents(topology: Topology, inf: InferenceOptions, he
   const out = new Map<string, ElementHealth>();
   const { elements, children, order } = topology;
   const failed = (id: string) => out.has(id) || health.get(id)?.state === 'down';
+  // How many children of each element are down (or inferred): only one with enough of them is
+  // looked at, so a quiet network costs one pass over what is down.
+  const downBelow = new Map<string, number>();
+  const countUp = (id: string) => {
+    for (const p of elements.get(id)?.parents ?? []) downBelow.set(p, (downBelow.get(p) ?? 0) + 1);
+  };
+  for (const [id, h] of health) if (h.state === 'down') countUp(id);
   const times: number[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
     const id = order[i];
+    if ((downBelow.get(id) ?? 0) < inf.minChildren) continue;
     const kids = children.get(id);
     if (!kids || kids.length < inf.minChildren) continue;
     const h = health.get(id);
@@ -54,6 +62,7 @@ export function inferSilentParents(topology: Topology, inf: InferenceOptions, he
     if (most < inf.minChildren || most < inf.share * dependents - 1e-9) continue;
     if (h?.aliveAt !== undefined && h.aliveAt >= first) continue; // it answered after they failed: not its fault
     const heard = h?.aliveAt !== undefined ? `last heard alive ${new Date(h.aliveAt).toISOString()}` : 'never heard from';
+    countUp(id);
     out.set(id, { state: 'down', since: first, reason: `inferred: ${most} of ${dependents} elements behind it went down within ${Math.round(inf.windowMs / 1000)} s from ${new Date(first).toISOString()}; ${heard}` });
   }
   return out;
