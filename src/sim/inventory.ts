@@ -14,7 +14,7 @@ export interface SimSubscriber {
 }
 
 /** A small deterministic generator (mulberry32), so every demo has the same subscribers. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
