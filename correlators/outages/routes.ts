@@ -42,7 +42,7 @@ const maintenanceBody = z.strictObject({
   .refine((w) => (w.elements?.length ?? 0) + (w.sites?.length ?? 0) > 0, { message: 'name elements or sites', path: ['elements'] });
 
 /** An outage as the API shows it: times in ISO-8601, the root and impacted elements with their place. */
-export function outageView(o: StoredOutage, topology: Topology) {
+export function outageView(o: StoredOutage, topology: Topology, now: number) {
   const el = (id: string) => {
     const e = topology.elements.get(id);
     return e ? { id, kind: e.kind, site: e.site, region: e.region } : { id };
@@ -51,7 +51,7 @@ export function outageView(o: StoredOutage, topology: Topology) {
     id: o.id, state: o.state, severity: o.severity, planned: o.planned, flapping: o.flapping, reopened: o.reopened,
     rootCause: { ...el(o.root), reason: o.reason, inferred: o.inferred ?? false },
     startedAt: iso(o.startedAt), clearedAt: iso(o.clearedAt), closedAt: iso(o.closedAt),
-    durationSeconds: Math.round(((o.clearedAt ?? o.closedAt ?? Date.now()) - o.startedAt) / 1000),
+    durationSeconds: Math.round(((o.clearedAt ?? o.closedAt ?? now) - o.startedAt) / 1000),
     impactedElements: o.impacted.map((i) => ({ ...el(i.element), since: iso(i.since) })),
     affectedSubscribers: o.scope ?? null,
     mergedInto: o.mergedInto,
@@ -72,7 +72,7 @@ export function outageRoutes({ route, now, roles }: RouteContext, d: OutageRoute
     });
     const more = page.length > q.limit;
     const items = page.slice(0, q.limit);
-    return { items: items.map((o) => outageView(o, d.topology())), nextCursor: more ? encodeCursor(items.at(-1)!) : null };
+    return { items: items.map((o) => outageView(o, d.topology(), now())), nextCursor: more ? encodeCursor(items.at(-1)!) : null };
   });
 
   route({
@@ -83,7 +83,7 @@ export function outageRoutes({ route, now, roles }: RouteContext, d: OutageRoute
     const o = await outagesOf(d.store).outage(id);
     if (!o) throw new ApiError(404, 'not_found', `no outage ${id}`);
     const history = await outagesOf(d.store).outageHistory(id);
-    return { ...outageView(o, d.topology()), history: history.map((h) => ({ event: h.type, at: iso(h.at) })) };
+    return { ...outageView(o, d.topology(), now()), history: history.map((h) => ({ event: h.type, at: iso(h.at) })) };
   });
 
   route({
