@@ -138,6 +138,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       return starting;
     },
     stop() {
+      if (!starting) return Promise.resolve(); // nothing started: nothing to stop (a later start stays stoppable)
       stopping ??= (async () => {
         const deadline = Date.now() + config.daemon.shutdownTimeout;
         for (const m of [...modules].reverse()) await m.stop(deadline).catch((err) => log.error({ err, module: m.name }, 'stopping a module failed'));

@@ -59,7 +59,9 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     for (const o of restored()) if (o.state === 'open' && (await alertsOf(store).alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });
     if (owedAlerts + owedMessages > 0) log.info({ alerts: owedAlerts, messages: owedMessages }, 'delivering what was owed before the restart');
   }, async (deadline) => {
+    // What waits in the hold-down is paged now, and handed to the notifiers before they close.
     hold.flush();
+    await bounded(alerting, deadline, 'paging', log);
     const share = () => Math.floor(Math.max(0, deadline - Date.now()) * 0.3);
     if (alerts) await bounded(alerts.close(share()), deadline, 'alerts', log);
     if (communications) await bounded(communications.close(share()), deadline, 'communications', log);

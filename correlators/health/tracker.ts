@@ -64,6 +64,9 @@ interface ElementState extends ElementHealth {
   sources: Map<string, SourceState>;
 }
 
+/** The reason a decisive "offline" (an MQTT last will) leaves on its transition. */
+const LAST_WORD = /^mqtt: offline$/;
+
 const RANK: Record<HealthState, number> = { unknown: 0, up: 1, degraded: 2, down: 3 };
 
 /**
@@ -155,13 +158,16 @@ export class HealthTracker {
    * Health as a previous run left it (after a restart or a kill -9): each element's last state,
    * with the source that set it, as if that source had just reported. New checks of that source go
    * on from there with the usual hysteresis (a restored `down` needs `recoverAfter` good checks);
-   * a source that says nothing goes stale `staleAfterMs` after `now`, as any silent source does.
+   * a source that says nothing goes stale `staleAfterMs` after `now`, as any silent source does,
+   * except one whose last word was an MQTT "offline": that stays down until it speaks.
    * Elements already seen in this run are left alone. Emits no transition.
    */
   restore(entries: readonly { element: string; source: string; state: HealthState; since: number; reason: string }[], now: number): void {
     for (const e of entries) {
       if (this.elements.has(e.element) || e.state === 'unknown') continue;
-      const src: SourceState = { recent: [], state: e.state, since: e.since, reason: e.reason, lastCheck: e.since, badSince: e.state === 'up' ? undefined : e.since, goodSince: e.state === 'up' ? e.since : undefined, goodRun: 0, restoredAt: now };
+      const src: SourceState = { recent: [], state: e.state, since: e.since, reason: e.reason, lastCheck: e.since, badSince: e.state === 'up' ? undefined : e.since, goodSince: e.state === 'up' ? e.since : undefined, goodRun: 0, restoredAt: now,
+        // A last word of "offline" (a will) stands across the restart too: down, never stale, until it speaks.
+        ...(e.state === 'down' && LAST_WORD.test(e.reason) && { held: true }) };
       this.elements.set(e.element, { state: e.state, since: e.since, reason: e.reason, sources: new Map([[e.source, src]]), ...(e.state !== 'down' && { aliveAt: e.since }) });
     }
   }

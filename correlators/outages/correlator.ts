@@ -98,6 +98,7 @@ export class OutageCorrelator {
 
   evaluate(observed: ReadonlyMap<string, ElementHealth>, now: number): OutageEvent[] {
     const inferred = this.infer(observed);
+    const isDown = (id: string) => inferred.has(id) || observed.get(id)?.state === 'down';
     // The health the evaluation reads: what was observed, with the inferred failures over it.
     const health = { get: (id: string) => inferred.get(id) ?? observed.get(id) };
     const { down, degraded, roots, cut, cutSince } = this.attribute(observed, inferred);
@@ -130,13 +131,15 @@ export class OutageCorrelator {
         continue;
       }
       if (existing.state === 'cleared') {
+        const clearedAt = existing.clearedAt ?? -Infinity;
         existing.state = 'open';
         existing.clearedAt = undefined;
         existing.reopened++;
         existing.flapping = existing.reopened >= this.o.flapAfterReopens;
         existing.severity = severity;
         existing.impacted = mergeImpacted(existing.impacted, imp);
-        events.push({ type: 'reopened', outage: copy(existing), at: h.since });
+        // Never dated before it cleared (an inferred root's failure may reach back past the clear).
+        events.push({ type: 'reopened', outage: copy(existing), at: Math.max(h.since, clearedAt) });
         continue;
       }
       const nextImpacted = mergeImpacted(existing.impacted, imp);
@@ -162,7 +165,7 @@ export class OutageCorrelator {
       let wrong = false;
       if (o.inferred) {
         const alive = h?.aliveAt !== undefined && h.aliveAt >= o.startedAt ? h.aliveAt : undefined;
-        const child = firstBack(this.topology, root, o.startedAt, observed);
+        const child = firstBack(this.topology, root, o.startedAt, observed, isDown);
         since = alive !== undefined && (child === undefined || alive <= child) ? alive : child;
         wrong = since !== undefined && since === alive;
         if (since === undefined) continue; // its children went silent: no data is not a recovery
@@ -273,7 +276,10 @@ export class OutageCorrelator {
 
   /** The silent parents inferred down now (see `inference.ts`). */
   private infer(health: ReadonlyMap<string, ElementHealth>): Map<string, ElementHealth> {
-    return this.o.inference ? inferSilentParents(this.topology, this.o.inference, health, (e, at) => this.planned(e, at)) : new Map();
+    if (!this.o.inference) return new Map();
+    const held = new Map<string, number>();
+    for (const o of this.active.values()) if (o.inferred && o.state === 'open') held.set(o.root, o.startedAt);
+    return inferSilentParents(this.topology, this.o.inference, health, (e, at) => this.planned(e, at), held);
   }
 
   /** Whether an outage at `root` may yet be taken in by one above it, so its page can wait (see `inference.ts`). */

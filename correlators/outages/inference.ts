@@ -21,7 +21,8 @@ export const DEFAULT_INFERENCE: InferenceOptions = { share: 0.8, minChildren: 2,
  * and why. One pass, children before parents, so an inferred element counts as a failed child of
  * its own parent.
  */
-export function inferSilentParents(topology: Topology, inf: InferenceOptions, health: ReadonlyMap<string, ElementHealth>, planned: (element: string, at: number) => boolean): Map<string, ElementHealth> {
+export function inferSilentParents(topology: Topology, inf: InferenceOptions, health: ReadonlyMap<string, ElementHealth>, planned: (element: string, at: number) => boolean,
+  held: ReadonlyMap<string, number> = new Map()): Map<string, ElementHealth> {
   const out = new Map<string, ElementHealth>();
   const { elements, children, order } = topology;
   const failed = (id: string) => out.has(id) || health.get(id)?.state === 'down';
@@ -35,6 +36,13 @@ export function inferSilentParents(topology: Topology, inf: InferenceOptions, he
   const times: number[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
     const id = order[i];
+    // Inferred before and nothing says it is back: it stays inferred (no data is not a recovery).
+    const since = held.get(id);
+    if (since !== undefined && stillDown(topology, id, since, health, failed)) {
+      countUp(id);
+      out.set(id, { state: 'down', since, reason: `inferred: elements behind it still down, none back, and it not heard alive since ${new Date(since).toISOString()}` });
+      continue;
+    }
     if ((downBelow.get(id) ?? 0) < inf.minChildren) continue;
     const kids = children.get(id);
     if (!kids || kids.length < inf.minChildren) continue;
@@ -91,11 +99,26 @@ export function awaitingParent(topology: Topology, inference: InferenceOptions |
   return false;
 }
 
-/** When the first element behind an inferred root that depends on it came back after `after` (undefined: none has). */
-export function firstBack(topology: Topology, root: string, after: number, health: ReadonlyMap<string, ElementHealth>): number | undefined {
+/**
+ * Whether an element inferred down since `since` still is: not seen failing itself (then it is
+ * observed, not inferred), not heard alive since, no element that depends on it back, and one
+ * still down behind it.
+ */
+function stillDown(topology: Topology, id: string, since: number, health: ReadonlyMap<string, ElementHealth>, failed: (id: string) => boolean): boolean {
+  const h = health.get(id);
+  if (h?.state === 'down' || (h?.aliveAt !== undefined && h.aliveAt >= since)) return false;
+  if (firstBack(topology, id, since, health, failed) !== undefined) return false;
+  return (topology.children.get(id) ?? []).some(failed);
+}
+
+/**
+ * When the first element behind an inferred root that depends on it (its other uplinks, if any,
+ * down) came back after `after`: then the root is back too (undefined: none has).
+ */
+export function firstBack(topology: Topology, root: string, after: number, health: ReadonlyMap<string, ElementHealth>, failed: (id: string) => boolean): number | undefined {
   let first: number | undefined;
   for (const k of topology.children.get(root) ?? []) {
-    if (topology.elements.get(k)!.parents.length > 1) continue;
+    if (topology.elements.get(k)!.parents.some((p) => p !== root && !failed(p))) continue;
     const kh = health.get(k);
     if (kh && (kh.state === 'up' || kh.state === 'degraded') && kh.since >= after && (first === undefined || kh.since < first)) first = kh.since;
   }

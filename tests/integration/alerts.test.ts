@@ -7,6 +7,9 @@ import { verifySignature } from '../../correlators/alerts/notifier.ts';
 import type { Alert } from '../../correlators/alerts/alert.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import { alertsOf } from '../../correlators/alerts/repository.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/temp.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -115,6 +118,28 @@ describe('NOC alerts', () => {
     } finally {
       stream.close();
       await sub.endAsync();
+      await daemon.stop();
+      hook.close();
+    }
+  });
+
+  it('pages what waits in the hold-down when the daemon stops, before stop returns', async () => {
+    const hook = await receiver(0);
+    const dir = tempDir('alerts-hold-stop');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: SW-1, kind: aggregation, site: s1 }\n');
+    const { daemon } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') }, api: null,
+      alerts: { holdDown: '30s', webhooks: [{ name: 'noc', url: hook.url, secret: SECRET, timeout: '2s' }] },
+    });
+    await daemon.start();
+    try {
+      const now = Date.now();
+      const fail = (t: number) => ({ element: 'SW-1', measurement: 'reachability', tags: { probe: 'icmp' }, fields: { up: false, error: 'timeout' }, time: t });
+      daemon.outages.write([fail(now - 2000), fail(now - 1000)]);
+      expect(daemon.outages.tick(now).map((e) => e.type)).toEqual(['opened']);
+      await daemon.stop(); // 30 s before the hold would have ended
+      expect(hook.got.map((a) => [a.event, a.alarmedObject.id])).toEqual([['opened', 'SW-1']]);
+    } finally {
       await daemon.stop();
       hook.close();
     }

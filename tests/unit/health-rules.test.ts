@@ -53,4 +53,16 @@ describe('MQTT presence is a statement, not a vote', () => {
     expect(feed({ ...presence('x', true, 3_801 * S), fields: { up: true } })).toEqual([]);
     expect(feed({ ...presence('x', true, 3_802 * S), fields: { up: true } })).toEqual([{ element: 'BS-9', from: 'down', to: 'up', at: 3_801 * S, reason: 'mqtt: answered' }]);
   });
+
+  it('a last will stands across a restart: the restored station stays down past staleAfter, until it speaks', async () => {
+    const { HealthTracker } = await import('../../correlators/health/tracker.ts');
+    const before = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60 * S });
+    const [t] = checksOf(presence('offline', false, 10 * S)).flatMap((c) => before.ingest(c));
+    const after = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60 * S });
+    after.restore([{ element: 'BS-9', source: 'mqtt', state: t.to, since: t.at, reason: t.reason }], 2_000 * S);
+    expect(after.tick(5_000 * S)).toEqual([]);
+    expect(after.get('BS-9')?.state).toBe('down');
+    const back = checksOf(presence('online', true, 5_001 * S)).flatMap((c) => after.ingest(c));
+    expect(back.map((x) => x.to)).toEqual(['up']);
+  });
 });

@@ -334,6 +334,36 @@ describe('a silent parent inferred from the elements behind it', () => {
     expect(tl.outages.outages.find((o) => o.root === 'BS-2')?.planned).toBe(true);
   });
 
+  it('stays one outage while its stations are down, though one of them falls silent (no data is not a recovery)', () => {
+    const tl = new Timeline().every10(0, 20, up).every10(30, 50, darkBehindAgg7);
+    // BS-2 stops reporting altogether (stale after 60 s); BS-1 keeps failing.
+    tl.every10(60, 250, () => ({ ...all('ok', 'CORE-1', 'AGG-8', 'BS-R'), ...all('fail', 'BS-1', 'BS-1-C1') }));
+    expect(tl.types()).toEqual(['opened AGG-7']);
+    expect(tl.outages.outages.map((o) => [o.root, o.inferred])).toEqual([['AGG-7', true]]);
+  });
+
+  it('a dual-homed station back while its other uplink is down says the inferred parent is back', () => {
+    // AGG-8 is polled and fails; everything behind AGG-7 goes dark too (BS-R, with AGG-8 down, depends on AGG-7 alone).
+    const tl = new Timeline({ followRecoveryMs: 0 }).every10(0, 20, up);
+    tl.every10(30, 60, () => ({ ...all('ok', 'CORE-1'), ...all('fail', 'AGG-8', 'BS-1', 'BS-2', 'BS-R', 'BS-1-C1') }));
+    expect(tl.outages.outages.find((o) => o.root === 'AGG-7')?.inferred).toBe(true);
+    // BS-R answers again at 70 (AGG-8 still down: only AGG-7 can carry it); BS-1 and BS-2 have faults of their own.
+    tl.every10(70, 100, () => ({ ...all('ok', 'CORE-1', 'BS-R'), ...all('fail', 'AGG-8', 'BS-1', 'BS-2', 'BS-1-C1') }));
+    const cleared = tl.events.find((e) => e.type === 'cleared' && e.outage.root === 'AGG-7');
+    expect(cleared?.outage.clearedAt).toBe(70 * S);
+    expect(tl.outages.outages.filter((o) => o.state === 'open').map((o) => o.root).sort()).toEqual(['AGG-8', 'BS-1', 'BS-2']);
+  });
+
+  it('a reopened inferred outage is never dated before it cleared', () => {
+    const tl = new Timeline().every10(0, 20, up).every10(30, 50, darkBehindAgg7);
+    tl.every10(60, 70, () => ({ ...up(), 'BS-2': 'fail' })); // BS-1 back at 60: AGG-7 is back
+    tl.every10(80, 100, darkBehindAgg7); // and both dark again
+    const cleared = tl.events.find((e) => e.type === 'cleared' && e.outage.root === 'AGG-7')!;
+    const reopened = tl.events.find((e) => e.type === 'reopened' && e.outage.root === 'AGG-7')!;
+    expect(cleared.outage.clearedAt).toBe(60 * S);
+    expect(reopened.at).toBeGreaterThanOrEqual(60 * S);
+  });
+
   it('tells the alert hold-down when a station outage may yet be taken in above it', () => {
     // A silent switch: BS-1 down, BS-2 (behind the same switch alone) has failed one poll.
     const silent = new Timeline().every10(0, 20, up);
