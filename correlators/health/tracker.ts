@@ -178,6 +178,9 @@ export class HealthTracker {
     for (const [id, el] of this.elements) {
       let changed = false;
       for (const src of el.sources.values()) {
+        // A last check later than now (the host's clock stepped back, or a sample dated ahead): from
+        // now on, checks from now on count again, or the source would be blind until time caught up.
+        if (src.lastCheck > now) src.lastCheck = now;
         const heard = Math.max(src.lastCheck, src.restoredAt ?? -Infinity);
         if (src.state !== 'unknown' && !src.held && now - heard > this.o.staleAfterMs) {
           this.setSource(src, 'unknown', heard + this.o.staleAfterMs, 'no data past its period');

@@ -38,4 +38,15 @@ describe('health restored after a restart', () => {
   ])('reads the source of "%s" as %s', (reason, source) => {
     expect(sourceOf(reason)).toBe(source);
   });
+
+  it('sees a failure after the host clock stepped back (checks from now on count again, not after time catches up)', () => {
+    const h = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60_000 });
+    for (let t = 0; t <= 1_000_000; t += 10_000) h.ingest({ element: 'SW', source: 'icmp', time: t, verdict: 'ok', reason: 'icmp: answered' });
+    // The clock steps back to 400 s; the element dies.
+    for (let t = 400_000; t <= 450_000; t += 10_000) {
+      h.ingest({ element: 'SW', source: 'icmp', time: t, verdict: 'fail', reason: 'icmp: timeout' });
+      h.tick(t);
+    }
+    expect(h.get('SW')?.state).toBe('down');
+  });
 });
