@@ -1,4 +1,5 @@
 import type { Sample } from '../../src/sample.ts';
+import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
 
 /** Why a sample was refused by its subscription's `allow`, as counted in `/metrics`. */
 export type AllowRefusal = 'unknown_element' | 'element_not_allowed' | 'measurement_not_allowed' | 'probe_not_allowed';
@@ -55,4 +56,29 @@ export function compileAllow(rule: AllowRule, measurement: string | undefined, t
     if (s.measurement === 'reachability' && !probes.has(s.tags.probe ?? '')) return 'probe_not_allowed';
     return undefined;
   };
+}
+
+/**
+ * The samples of one message that may come in: each only for an element its subscription may
+ * speak for (`allow`), at a plausible time (`times` around `now`); the others, each with its reason
+ * (counted) and a problem line for the log, whose names are cut short (a megabyte id must not make
+ * a megabyte line).
+ */
+export function admit(samples: readonly Sample[], allow: AllowCheck, elements: ((id: string) => ElementFacts | undefined) | undefined, now: number, times: TimeWindow):
+  { batch: Sample[]; elements: Set<string>; refused: { reason: string; problem: string }[] } {
+  const batch: Sample[] = [];
+  const seen = new Set<string>();
+  const refused: { reason: string; problem: string }[] = [];
+  for (const s of samples) {
+    const refusal = allow(s, elements?.(s.element), elements);
+    const late = refusal ? undefined : checkTime(s.time, now, times);
+    if (refusal || late) {
+      const what = `${s.measurement.slice(0, 60)} for ${s.element.slice(0, 100)}`;
+      refused.push({ reason: refusal ?? late!, problem: refusal ? `${what}: ${refusal.replaceAll('_', ' ')}` : `${what}: ${describeRefusal(late!, s.time, now, times)}` });
+      continue;
+    }
+    batch.push(s);
+    seen.add(s.element);
+  }
+  return { batch, elements: seen, refused };
 }

@@ -2,18 +2,19 @@ import type { MqttClient, IPublishPacket } from 'mqtt';
 import { hostname } from 'node:os';
 import type { Collector, Emit } from '../collector.ts';
 import type { Logger } from '../../src/log.ts';
-import type { Sample } from '../../src/sample.ts';
 import type { MqttBrokerConfig } from '../../src/config/schema.ts';
 import { LogThrottle } from '../../src/throttle.ts';
 import { compileDecoder, topicMatches, DecodeError, type Decoder } from './decode.ts';
-import { compileAllow, type AllowCheck, type ElementFacts } from './allow.ts';
-import { checkTime, describeRefusal, type TimeWindow } from '../../src/intake/time.ts';
+import { admit, compileAllow, type AllowCheck, type ElementFacts } from './allow.ts';
+import type { TimeWindow } from '../../src/intake/time.ts';
 import { PollSchedule } from '../../src/schedule.ts';
 import { AckCork, type HeldAck } from './acks.ts';
 import { connectMqtt, type MqttConnect } from './connect.ts';
-import { metric } from '../../src/api/metrics.ts';
+import { mqttMetrics, newStats, type MqttStats } from './stats.ts';
 import { Liveness } from './liveness.ts';
 import { SequenceWatch } from './sequence.ts';
+
+export type { MqttStats } from './stats.ts';
 
 export interface MqttCollectorOptions {
   broker: MqttBrokerConfig;
@@ -30,28 +31,6 @@ export interface MqttCollectorOptions {
   connect?: MqttConnect;
 }
 
-export interface MqttStats {
-  messages: number;
-  samples: number;
-  /** Messages that could not become samples (counted, logged, acknowledged). */
-  rejected: number;
-  /** Values left out of otherwise good messages. */
-  problems: number;
-  /** Messages on no configured subscription. */
-  unmatched: number;
-  /** Rejected messages per topic (the busiest 1,000 topics). */
-  rejectedByTopic: Map<string, number>;
-  /** Times the sinks could not persist a message; it stays unacknowledged with the broker. */
-  persistFailures: number;
-  /** QoS 1 messages acknowledged to the broker (each once its samples were persisted). */
-  acknowledged: number;
-  /** The most PUBACKs released in one turn of the event loop: what one group commit covers. */
-  largestCommit: number;
-  /** Messages that never arrived, by the publishers' own counters (`sequence`). */
-  missing: number;
-  /** Messages refused whole and samples refused one by one, by reason (a fixed set of reasons). */
-  refused: Map<string, number>;
-}
 
 
 const MAX_TOPIC_KEYS = 1_000;
@@ -72,7 +51,7 @@ const MAX_TOPIC_KEYS = 1_000;
  */
 export class MqttCollector implements Collector {
   readonly name: string;
-  readonly stats: MqttStats = { messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, missing: 0, refused: new Map() };
+  readonly stats: MqttStats = newStats();
   private readonly o: MqttCollectorOptions;
   private readonly decoders: Decoder[];
   private readonly allows: AllowCheck[];
@@ -99,15 +78,9 @@ export class MqttCollector implements Collector {
 
   /** Its metrics in Prometheus text format. */
   metrics(): string {
-    const broker = this.name;
-    const s = this.stats;
-    return metric('netpulse_mqtt_messages_total', 'counter', 'MQTT messages by outcome.', [[{ broker, outcome: 'accepted' }, s.messages - s.rejected - s.unmatched], [{ broker, outcome: 'rejected' }, s.rejected], [{ broker, outcome: 'unmatched' }, s.unmatched]])
-      + metric('netpulse_mqtt_unacknowledged_messages', 'gauge', 'QoS 1 messages taken whose PUBACK waits for their group commit.', [[{ broker }, this.unacknowledged]])
-      + metric('netpulse_mqtt_missing_messages_total', 'counter', 'Messages that never arrived, by the publishers\' own counters (subscriptions with a sequence).', [[{ broker }, s.missing]])
-      + metric('netpulse_mqtt_largest_commit_messages', 'gauge', 'The most QoS 1 messages one group commit covered (their PUBACKs went out together).', [[{ broker }, s.largestCommit]])
-      + metric('netpulse_mqtt_acknowledged_total', 'counter', 'QoS 1 messages acknowledged to the broker once persisted.', [[{ broker }, s.acknowledged]])
-      + metric('netpulse_mqtt_refused_total', 'counter', 'MQTT messages refused whole and samples refused one by one, by reason.', [...s.refused].map(([reason, n]) => [{ broker, reason }, n]));
+    return mqttMetrics(this.name, this.stats, this.unacknowledged);
   }
+
 
   constructor(o: MqttCollectorOptions) {
     this.o = o;
@@ -281,21 +254,10 @@ export class MqttCollector implements Collector {
       this.warn(`gap:${gap.key}`, { publisher: decoded.sequence!.publisher, from: gap.from, to: gap.to, missing: gap.missing }, 'mqtt messages never arrived (the publisher counted them): check the broker queue');
     }
     // Trust: each sample only for an element the subscription may speak for, at a plausible time.
-    const allow = this.allows[index];
-    const batch: Sample[] = [];
-    const elements = new Set<string>();
-    for (const s of decoded.samples) {
-      const refusal = allow(s, this.o.elements?.(s.element), this.o.elements);
-      const late = refusal ? undefined : checkTime(s.time, now, this.times);
-      if (refusal || late) {
-        this.count(refusal ?? late!);
-        // Names and ids from outside are cut short in what is logged: a megabyte id must not make a megabyte line.
-        const what = `${s.measurement.slice(0, 60)} for ${s.element.slice(0, 100)}`;
-        decoded.problems.push(refusal ? `${what}: ${refusal.replaceAll('_', ' ')}` : `${what}: ${describeRefusal(late!, s.time, now, this.times)}`);
-        continue;
-      }
-      batch.push(s);
-      elements.add(s.element);
+    const { batch, elements, refused } = admit(decoded.samples, this.allows[index], this.o.elements, now, this.times);
+    for (const r of refused) {
+      this.count(r.reason);
+      decoded.problems.push(r.problem);
     }
     if (decoded.problems.length > 0) {
       this.stats.problems += decoded.problems.length;
