@@ -1,6 +1,7 @@
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ElementHealth } from '../health/tracker.ts';
 import type { Outage, OutageEvent, MaintenanceWindow } from './outage.ts';
+import { attribute } from './attribution.ts';
 import { inferSilentParents, awaitingParent, firstBack, DEFAULT_INFERENCE, type InferenceOptions } from './inference.ts';
 
 export { DEFAULT_INFERENCE, type InferenceOptions } from './inference.ts';
@@ -101,7 +102,7 @@ export class OutageCorrelator {
     const isDown = (id: string) => inferred.has(id) || observed.get(id)?.state === 'down';
     // The health the evaluation reads: what was observed, with the inferred failures over it.
     const health = { get: (id: string) => inferred.get(id) ?? observed.get(id) };
-    const { down, degraded, roots, cut, cutSince } = this.attribute(observed, inferred);
+    const { down, degraded, roots, cut, cutSince } = attribute(this.topology, observed, inferred);
     const events: OutageEvent[] = [];
     const causes = new Map<string, 'outage' | 'degradation'>();
     for (const id of down) if (!cut.has(id)) causes.set(id, 'outage');
@@ -232,46 +233,7 @@ export class OutageCorrelator {
     return events;
   }
 
-  /**
-   * Which elements are down, degraded and cut off, and for each cut-off element the root causes
-   * above it. One pass over the topology, parents first.
-   */
-  private attribute(health: ReadonlyMap<string, ElementHealth>, inferred: ReadonlyMap<string, ElementHealth>) {
-    const down = new Set<string>(inferred.keys());
-    const degraded = new Set<string>();
-    for (const [id, h] of health) {
-      if (h.state === 'down') down.add(id);
-      else if (h.state === 'degraded' && !inferred.has(id)) degraded.add(id);
-    }
-    const cut = new Set<string>();
-    // When each element was cut off: when the last of its parents went down or was cut off.
-    const cutSince = new Map<string, number>();
-    const roots = new Map<string, Set<string>>();
-    const elements = this.topology.elements;
-    for (const id of this.topology.order) {
-      const parents = elements.get(id)!.parents;
-      if (parents.length === 0) continue;
-      let all = true;
-      for (const p of parents) {
-        if (!down.has(p) && !cut.has(p)) {
-          all = false;
-          break;
-        }
-      }
-      if (!all) continue;
-      cut.add(id);
-      const rs = new Set<string>();
-      let since = 0;
-      for (const p of parents) {
-        if (cut.has(p)) for (const r of roots.get(p)!) rs.add(r);
-        else rs.add(p);
-        since = Math.max(since, cut.has(p) ? cutSince.get(p)! : (inferred.get(p) ?? health.get(p))!.since);
-      }
-      roots.set(id, rs);
-      cutSince.set(id, since);
-    }
-    return { down, degraded, roots, cut, cutSince };
-  }
+
 
 
   /** The silent parents inferred down now (see `inference.ts`). */
