@@ -5,7 +5,8 @@ import type { OutageEvent } from '../outages/outage.ts';
 import type { ImpactKind } from '../impact/impact.ts';
 import { GRADES, NETWORK_CATEGORIES, type Complaint, type Grade } from './complaint.ts';
 import { matchComplaint, DEFAULT_MATCH, type CandidateImpact, type MatchOptions, type MatchResult, type ServingState } from './match.ts';
-import { gradeComplaint, DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from './grade.ts';
+import { DEFAULT_GRADE_RULES, DEFAULT_DEADLINES, type GradeRule, type Deadlines } from './grade.ts';
+import { gradedComplaint } from './graded.ts';
 import { SuspectDetector, DEFAULT_SUSPECT, type SuspectOptions, type Suspicion } from './suspect.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import type { ComplaintChange } from './communication.ts';
@@ -113,9 +114,9 @@ export class ComplaintService {
     const sub = await inventoryOf(store).subscriber(c.subscriberId);
     const previous30d = await this.repo(store).countReported(c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt);
     const m = sub ? await this.match(store, c, sub.serving) : { matched: false as const, reasons: [`subscriber ${c.subscriberId} is not in the inventory`] };
-    const stored = await this.graded(store, c, {
+    const stored = gradedComplaint(c, {
       receivedAt: now, tier: sub?.tier, arpuMinor: sub?.arpuMinor, plan: sub?.plan, previous30d, escalations: c.escalations ?? 0,
-    }, m, now);
+    }, m, now, this.o);
     const inserted = await this.repo(store).add(stored, now);
     if (inserted === 0) return { complaint: (await this.get(store, c.id))!, duplicate: true }; // a concurrent twin won
     await this.changed(store, stored, stored.status === 'matched' ? 'matched' : 'accepted', now);
@@ -141,7 +142,7 @@ export class ComplaintService {
     if (u.escalations !== undefined && u.escalations !== c.escalations) {
       const match = c.match ? { matched: true as const, outageId: c.match.outageId, kind: c.match.kind, confidence: c.match.confidence, reasons: c.reasons } : { matched: false as const, reasons: c.reasons };
       const size = c.match ? ((await outagesOf(store).outage(c.match.outageId, { impacted: false }))?.scope?.subscribers ?? 0) : 0;
-      const g = await this.graded(store, c, { ...c, escalations: u.escalations }, { ...match, outageSubscribers: size }, c.matchedAt ?? now);
+      const g = gradedComplaint(c, { ...c, escalations: u.escalations }, { ...match, outageSubscribers: size }, c.matchedAt ?? now, this.o);
       next = { ...next, grade: g.grade, gradeReasons: g.gradeReasons, respondBy: g.respondBy, resolveBy: g.resolveBy };
     }
     await this.repo(store).saveHandling(next, now);
@@ -197,7 +198,7 @@ export class ComplaintService {
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving);
       if (!m.matched) continue;
-      const next = await this.graded(store, c, c, m, e.at);
+      const next = gradedComplaint(c, c, m, e.at, this.o);
       await repo.saveMatch(next, e.at);
       this.detector.remove(c.id);
       await this.changed(store, next, 'matched', e.at);
@@ -219,7 +220,7 @@ export class ComplaintService {
       if (!sub) continue;
       const m = await this.match(store, c, sub.serving, 'no_service');
       if (!m.matched) continue;
-      let next = await this.graded(store, c, c, m, e.at);
+      let next = gradedComplaint(c, c, m, e.at, this.o);
       if (GRADES.indexOf(next.grade) < GRADES.indexOf(c.grade)) next = { ...next, grade: c.grade, gradeReasons: c.gradeReasons, respondBy: c.respondBy, resolveBy: c.resolveBy };
       next.reasons = [...next.reasons, `upgraded from a degradation (outage ${c.match!.outageId}): the subscriber lost service`];
       const n = await repo.saveUpgrade(next, e.at);
@@ -293,23 +294,4 @@ export class ComplaintService {
     return ((await this.repo(store).healthAt(element, at)) as ServingState['state'] | undefined) ?? 'unknown';
   }
 
-  /** The complaint with its grade, deadlines and match applied. */
-  private async graded(_store: Store, c: Complaint, ctx: Pick<StoredComplaint, 'receivedAt' | 'tier' | 'arpuMinor' | 'plan' | 'previous30d' | 'escalations'>,
-    m: MatchResult & { outageSubscribers?: number }, at: number): Promise<StoredComplaint> {
-    const g = gradeComplaint({
-      category: c.category, tier: ctx.tier ?? 'unknown', previous30d: ctx.previous30d, escalations: ctx.escalations,
-      ...(m.matched && { match: { kind: m.kind, outageSubscribers: m.outageSubscribers ?? 0 } }),
-    }, this.o.rules);
-    const d = this.o.deadlines[g.grade];
-    const { receivedAt, tier, arpuMinor, plan, previous30d, escalations } = ctx;
-    return {
-      id: c.id, subscriberId: c.subscriberId, channel: c.channel, category: c.category, reportedAt: c.reportedAt,
-      ...(c.text !== undefined && { text: c.text }), ...(c.cell !== undefined && { cell: c.cell }), ...(c.location && { location: c.location }),
-      receivedAt, ...(tier !== undefined && { tier }), ...(arpuMinor !== undefined && { arpuMinor }), ...(plan !== undefined && { plan }), previous30d, escalations,
-      grade: g.grade, gradeReasons: g.reasons, respondBy: c.reportedAt + d.respondMs, resolveBy: c.reportedAt + d.resolveMs,
-      status: m.matched ? 'matched' : 'accepted',
-      ...(m.matched && { match: { outageId: m.outageId, kind: m.kind, confidence: m.confidence }, matchedAt: at }),
-      reasons: m.reasons,
-    };
-  }
 }
