@@ -1,23 +1,12 @@
 import {
-  mkdirSync, readdirSync, openSync, closeSync, writeSync, readSync, ftruncateSync,
-  unlinkSync, renameSync, writeFileSync, readFileSync, statSync, fdatasyncSync, fsyncSync,
+  mkdirSync, readdirSync, openSync, closeSync, unlinkSync, renameSync, writeFileSync, readFileSync, statSync, ftruncateSync, fsyncSync,
 } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
+import { type SpoolIo, nodeIo, SpoolWriteError, type Segment, SEGMENT_NAME, segmentName, NL, countLines } from './spool-files.ts';
+import { SpoolReader, type SpoolChunk, type SpoolPosition } from './spool-reader.ts';
 
-/** The file operations an append makes; tests pass ones that fail like a full disk. */
-export interface SpoolIo {
-  write(fd: number, data: Buffer, offset: number, length: number): number;
-  /** fdatasync: the data and the file size on stable storage. */
-  sync(fd: number): void;
-  truncate(fd: number, length: number): void;
-}
-
-const nodeIo: SpoolIo = {
-  write: (fd, data, offset, length) => writeSync(fd, data, offset, length),
-  sync: (fd) => fdatasyncSync(fd),
-  truncate: (fd, length) => ftruncateSync(fd, length),
-};
+export { SpoolWriteError, type SpoolIo } from './spool-files.ts';
+export type { SpoolChunk, SpoolPosition } from './spool-reader.ts';
 
 export interface SpoolOptions {
   /** Unsent data beyond this is dropped, oldest segment first, and counted. */
@@ -32,38 +21,6 @@ export interface SpoolOptions {
   /** The longest line the reader hands over (default 4 MiB); a longer one is skipped and counted. */
   maxLineBytes?: number;
   io?: Partial<SpoolIo>;
-}
-
-export interface SpoolPosition { segment: number; offset: number }
-
-export interface SpoolChunk {
-  /** Whole lines, each ending in "\n"; empty when the chunk is only skipped lines. */
-  body: string;
-  lines: number;
-  /** Lines passed over as corrupt (not UTF-8, a NUL byte, longer than `maxLineBytes`). */
-  skipped: number;
-  end: SpoolPosition;
-}
-
-/** An append that did not happen: nothing of it is in the spool. */
-export class SpoolWriteError extends Error {
-  readonly code: string | undefined;
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
-    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  }
-}
-
-interface Segment { id: number; size: number; lines: number }
-
-const NAME = /^(\d{12})\.lp$/;
-const name = (id: number) => `${String(id).padStart(12, '0')}.lp`;
-const NL = 0x0a;
-
-function countLines(buf: Buffer, end = buf.length): number {
-  let n = 0;
-  for (let i = buf.indexOf(NL); i !== -1 && i < end; i = buf.indexOf(NL, i + 1)) n++;
-  return n;
 }
 
 /**
@@ -92,7 +49,7 @@ export class Spool {
   private fd: number | undefined;
   /** Bytes past the last segment's size may be on disk: a failed append could not be cut back. */
   private torn = false;
-  private readonly readBuf: Buffer;
+  private readonly reader: SpoolReader;
   /** Lines dropped because of the size bound since open. */
   dropped = 0;
   /** Set while the cursor could not be saved (disk full); it is saved again at the next commit. */
@@ -104,22 +61,22 @@ export class Spool {
     this.dir = dir;
     this.opts = { ...opts, fsync: opts.fsync ?? true, segmentBytes: Math.max(1024, Math.min(opts.segmentBytes, Math.floor(opts.maxBytes / 4))) };
     this.io = { ...nodeIo, ...opts.io };
-    this.readBuf = Buffer.allocUnsafe(opts.maxLineBytes ?? 4 * 1024 * 1024);
+    this.reader = new SpoolReader(dir, opts.maxLineBytes ?? 4 * 1024 * 1024);
   }
 
   open(): void {
     mkdirSync(this.dir, { recursive: true });
-    const ids = readdirSync(this.dir).map((f) => NAME.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    const ids = readdirSync(this.dir).map((f) => SEGMENT_NAME.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
     try {
       const c = JSON.parse(readFileSync(join(this.dir, 'cursor.json'), 'utf8'));
       if (Number.isInteger(c.segment) && Number.isInteger(c.offset)) this.cursor = c;
     } catch { /* no cursor yet: start at the oldest segment */ }
     for (const id of ids) {
       if (id < this.cursor.segment) {
-        unlinkSync(join(this.dir, name(id))); // delivered before the last stop
+        unlinkSync(join(this.dir, segmentName(id))); // delivered before the last stop
         continue;
       }
-      const path = join(this.dir, name(id));
+      const path = join(this.dir, segmentName(id));
       const buf = readFileSync(path);
       let size = buf.length;
       if (size > 0 && buf[size - 1] !== NL) {
@@ -140,7 +97,7 @@ export class Spool {
     }
     const last = this.segments.at(-1);
     if (!last) this.segments.push({ id: this.cursor.segment, size: 0, lines: 0 });
-    this.fd = openSync(join(this.dir, name(this.segments.at(-1)!.id)), 'a');
+    this.fd = openSync(join(this.dir, segmentName(this.segments.at(-1)!.id)), 'a');
     if (!last && this.opts.fsync) this.syncDir();
   }
 
@@ -188,7 +145,7 @@ export class Spool {
     const seg = { id: this.segments.at(-1)!.id + 1, size: 0, lines: 0 };
     let fd: number;
     try {
-      fd = openSync(join(this.dir, name(seg.id)), 'a');
+      fd = openSync(join(this.dir, segmentName(seg.id)), 'a');
     } catch (err) {
       throw new SpoolWriteError(`cannot start a spool segment in ${this.dir}: ${(err as Error).message}`, err);
     }
@@ -219,7 +176,7 @@ export class Spool {
       const oldest = this.segments.shift()!;
       const bytes = oldest.size - (oldest.id === this.cursor.segment ? this.cursor.offset : 0);
       this.dropped += oldest.lines;
-      unlinkSync(join(this.dir, name(oldest.id)));
+      unlinkSync(join(this.dir, segmentName(oldest.id)));
       this.cursor = { segment: this.segments[0].id, offset: 0 };
       this.saveCursor();
       this.onDrop(oldest.lines, bytes);
@@ -240,22 +197,6 @@ export class Spool {
     return total;
   }
 
-  /** Reads `want` bytes of a segment from `offset` into the read buffer; returns how many it got. */
-  private readAt(seg: Segment, offset: number, want: number): number {
-    const fd = openSync(join(this.dir, name(seg.id)), 'r');
-    let got = 0;
-    try {
-      while (got < want) {
-        const n = readSync(fd, this.readBuf, got, want - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return got;
-  }
-
   /**
    * The next whole lines after the cursor (or after `from`), at most `maxLines`, without moving
    * the cursor. Undefined when there is nothing more to read. A line that cannot be handed over
@@ -274,47 +215,7 @@ export class Spool {
       offset = 0;
     }
     if (!seg) return undefined;
-    // Only up to the segment's known size: bytes of an append that failed are never read.
-    const got = this.readAt(seg, offset, Math.min(seg.size - offset, this.readBuf.length));
-    const buf = this.readBuf;
-    let end = 0;
-    let lines = 0;
-    for (let i = buf.indexOf(NL); i !== -1 && i < got; i = buf.indexOf(NL, i + 1)) {
-      end = i + 1;
-      if (++lines >= maxLines) break;
-    }
-    if (lines === 0) {
-      // A line longer than the read buffer cannot be sent as a whole: pass over it, counted.
-      return { body: '', lines: 0, skipped: 1, end: { segment: seg.id, offset: this.lineEnd(seg, offset + got) } };
-    }
-    const at = { segment: seg.id, offset: offset + end };
-    const whole = buf.subarray(0, end);
-    if (isUtf8(whole) && whole.indexOf(0) === -1) return { body: buf.toString('utf8', 0, end), lines, skipped: 0, end: at };
-    // Corruption (a crashed disk, a hand-edited file): keep the good lines, count the others.
-    let body = '';
-    let good = 0;
-    for (let start = 0; start < end;) {
-      const stop = buf.indexOf(NL, start) + 1;
-      const line = buf.subarray(start, stop);
-      if (isUtf8(line) && line.indexOf(0) === -1) {
-        body += line.toString('utf8');
-        good++;
-      }
-      start = stop;
-    }
-    return { body, lines: good, skipped: lines - good, end: at };
-  }
-
-  /** The offset just past the newline that ends the line running on at `pos` (or the segment's end). */
-  private lineEnd(seg: Segment, pos: number): number {
-    while (pos < seg.size) {
-      const got = this.readAt(seg, pos, Math.min(seg.size - pos, this.readBuf.length));
-      if (got === 0) break;
-      const nl = this.readBuf.indexOf(NL);
-      if (nl !== -1 && nl < got) return pos + nl + 1;
-      pos += got;
-    }
-    return seg.size;
+    return this.reader.read(seg, offset, maxLines);
   }
 
   /** Records that everything up to `end` (from `read`) is delivered; `lines` counts skipped ones too. */
@@ -323,7 +224,7 @@ export class Spool {
     if (end.segment < this.cursor.segment || (end.segment === this.cursor.segment && end.offset <= this.cursor.offset)) return;
     while (this.segments.length > 1 && this.segments[0].id < end.segment) {
       const done = this.segments.shift()!;
-      unlinkSync(join(this.dir, name(done.id)));
+      unlinkSync(join(this.dir, segmentName(done.id)));
     }
     const head = this.segments[0];
     if (head && head.id === end.segment) head.lines = Math.max(0, head.lines - lines);
@@ -356,7 +257,7 @@ export class Spool {
   diskBytes(): number {
     let total = 0;
     for (const s of this.segments) {
-      try { total += statSync(join(this.dir, name(s.id))).size; } catch { /* removed */ }
+      try { total += statSync(join(this.dir, segmentName(s.id))).size; } catch { /* removed */ }
     }
     return total;
   }

@@ -3,9 +3,10 @@ import type { Logger } from '../log.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { LogThrottle } from '../throttle.ts';
 import { encodeLine } from './line-protocol.ts';
-import type { Spool, SpoolChunk, SpoolPosition } from './spool.ts';
-import { WriteError, type LineWriter } from './writer.ts';
+import type { Spool } from './spool.ts';
+import type { LineWriter } from './writer.ts';
 import { metric } from '../api/metrics.ts';
+import { SpoolDrain } from './spool-drain.ts';
 
 export interface SpooledSinkOptions {
   name: string;
@@ -88,14 +89,8 @@ export class SpooledSink implements Sink {
   private diskTimer: NodeJS.Timeout | undefined;
   private readonly throttle = new LogThrottle(60_000);
   private timer: NodeJS.Timeout | undefined;
-  /** Wakes the drain loop when it waits for data. */
-  private wake: (() => void) | undefined;
-  /** Ends a backoff sleep early; only `close` uses it. */
-  private interrupt: (() => void) | undefined;
-  private draining: Promise<void> | undefined;
   private closed = false;
-  private failing = false;
-  private failures = 0;
+  private readonly drain: SpoolDrain;
   private readonly log: Logger;
 
   get destination(): string {
@@ -118,11 +113,15 @@ export class SpooledSink implements Sink {
     this.o = { maxInFlight: 4, maxBufferedPoints: 2 * o.batchSize, spoolRetry: { minDelayMs: 100, maxDelayMs: 5_000 }, ...o };
     this.name = o.name;
     this.log = o.logger;
+    this.drain = new SpoolDrain({
+      spool: this.o.spool, writer: this.o.writer, batchSize: this.o.batchSize, maxInFlight: this.o.maxInFlight,
+      retry: this.o.retry, logger: this.log, stats: this.stats,
+    });
   }
 
   /** Opens the spool, replays what a previous run left in it, and starts the flush timer. Once: again, or after `close`, it does nothing. */
   start(): void {
-    if (this.draining || this.closed) return; // a second drain loop would send every point again, without end
+    if (this.drain.started || this.closed) return; // a second drain loop would send every point again, without end
     this.o.spool.open();
     this.o.spool.onDrop = (lines, bytes) => {
       this.stats.overflowed += lines;
@@ -132,7 +131,7 @@ export class SpooledSink implements Sink {
     if (left > 0) this.log.info({ points: left, destination: this.o.writer.describe }, 'replaying spool from previous run');
     this.timer = setInterval(() => this.flushToSpool(), this.o.flushIntervalMs);
     this.timer.unref();
-    this.draining = this.drainLoop();
+    this.drain.start();
   }
 
   /** Points in memory, not yet in the spool (bounded by `maxBufferedPoints` while the disk fails). */
@@ -193,7 +192,7 @@ export class SpooledSink implements Sink {
       clearTimeout(this.diskTimer);
       this.diskTimer = undefined;
     }
-    this.kick();
+    this.drain.kick();
   }
 
   /** Encodes the pending samples onto what is held for the spool; refusals are counted once. */
@@ -243,12 +242,6 @@ export class SpooledSink implements Sink {
     this.diskTimer.unref();
   }
 
-  private kick(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
   async flush(): Promise<void> {
     this.flushToSpool();
   }
@@ -264,109 +257,6 @@ export class SpooledSink implements Sink {
     return this.o.spool.pendingLines === 0 && this.buffered === 0;
   }
 
-  private async drainLoop(): Promise<void> {
-    const spool = this.o.spool;
-    const inflight: { chunk: SpoolChunk; sent: Promise<number> }[] = [];
-    let readFrom: SpoolPosition | undefined;
-    while (!this.closed) {
-      // Keep up to maxInFlight sends going; commits still happen strictly in spool order.
-      try {
-        while (inflight.length < this.o.maxInFlight) {
-          const chunk = spool.read(this.o.batchSize, readFrom);
-          if (!chunk) break;
-          readFrom = chunk.end;
-          const sent = chunk.lines > 0 ? this.sendAll(chunk.body, chunk.lines) : Promise.resolve(0);
-          sent.catch(() => {}); // handled when it reaches the head of the queue
-          inflight.push({ chunk, sent });
-        }
-      } catch (err) {
-        this.log.error({ err }, 'spool read failed');
-        await this.sleep(this.o.retry.maxDelayMs);
-        continue;
-      }
-      if (inflight.length === 0) {
-        readFrom = undefined;
-        await new Promise<void>((resolve) => { this.wake = resolve; });
-        continue;
-      }
-      const head = inflight.shift()!;
-      try {
-        const rejected = await head.sent;
-        spool.commit(head.chunk.end, head.chunk.lines + head.chunk.skipped);
-        this.stats.written += head.chunk.lines - rejected;
-        this.stats.rejected += rejected;
-        if (head.chunk.skipped > 0) {
-          this.stats.corrupt += head.chunk.skipped;
-          this.log.error({ lines: head.chunk.skipped, corruptTotal: this.stats.corrupt }, 'corrupt or over-long lines in the spool; skipped');
-        }
-        this.stats.spoolBytes = spool.pendingBytes;
-        if (this.failing) {
-          this.log.info({ destination: this.o.writer.describe, failures: this.failures, spooled: spool.pendingLines }, 'time-series destination reachable again');
-        }
-        this.failing = false;
-        this.failures = 0;
-      } catch (err) {
-        // Let the sends behind it finish, then start again from the cursor: what they delivered
-        // is sent again (at-least-once; InfluxDB keeps one point per series and time).
-        await Promise.allSettled(inflight.map((f) => f.sent));
-        inflight.length = 0;
-        readFrom = undefined;
-        this.stats.sendErrors++;
-        this.failures++;
-        if (!this.failing) {
-          this.log.warn({ destination: this.o.writer.describe, reason: (err as Error).message }, 'time-series destination unreachable; spooling to disk');
-        }
-        this.failing = true;
-        const retryAfter = err instanceof WriteError ? err.retryAfterMs ?? 0 : 0;
-        await this.sleep(Math.max(retryAfter, this.backoff()));
-      }
-    }
-    await Promise.allSettled(inflight.map((f) => f.sent));
-  }
-
-  /** Exponential backoff with full jitter between min and max delay. */
-  private backoff(): number {
-    const { minDelayMs, maxDelayMs } = this.o.retry;
-    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(this.failures - 1, 20));
-    return minDelayMs + Math.random() * Math.max(0, ceiling - minDelayMs);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    return new Promise<void>((resolve) => {
-      this.interrupt = resolve;
-      timer = setTimeout(resolve, ms);
-    }).finally(() => {
-      clearTimeout(timer);
-      this.interrupt = undefined;
-    });
-  }
-
-  /**
-   * Sends lines; when the destination refuses them as bad data, halves the batch until the
-   * refused lines stand alone, and drops only those. Returns how many were dropped. Retryable
-   * failures propagate (the whole chunk is retried; InfluxDB overwrites identical points).
-   */
-  private async sendAll(body: string, lines: number): Promise<number> {
-    try {
-      await this.o.writer.send(body);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof WriteError) || err.kind !== 'bad-data') throw err;
-      if (lines <= 1) {
-        this.log.warn({ destination: this.o.writer.describe, reason: err.message, line: body.slice(0, 300) }, 'point refused by destination; dropped');
-        return 1;
-      }
-      // Cut after the newline that ends the middle line: both halves stay whole lines.
-      let at = -1;
-      for (let i = 0, half = lines >> 1; i < half; i++) at = body.indexOf('\n', at + 1);
-      const left = body.slice(0, at + 1);
-      const right = body.slice(at + 1);
-      const leftLines = lines >> 1;
-      return (await this.sendAll(left, leftLines)) + (await this.sendAll(right, lines - leftLines));
-    }
-  }
-
   /**
    * Flushes to the spool, tries to deliver what is spooled until `deadlineMs`, then stops. What
    * is not delivered stays in the spool for the next start.
@@ -377,12 +267,10 @@ export class SpooledSink implements Sink {
     clearTimeout(this.diskTimer);
     if (this.disk) this.disk.retryAt = 0; // one last try
     this.flushToSpool();
-    if (!this.failing) await this.drained(deadlineMs);
+    if (!this.drain.failing) await this.drained(deadlineMs);
     this.closed = true;
-    this.kick();
-    this.interrupt?.();
     // An in-flight send is allowed to finish (bounded by the writer's own timeout).
-    await this.draining;
+    await this.drain.stop();
     clearTimeout(this.diskTimer);
     // Points still in memory (the disk never took them) are lost with the process: reported.
     const lost = this.buffered;
