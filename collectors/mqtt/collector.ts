@@ -13,6 +13,7 @@ import { connectMqtt, type MqttConnect } from './connect.ts';
 import { mqttMetrics, newStats, type MqttStats } from './stats.ts';
 import { Liveness } from './liveness.ts';
 import { SequenceWatch } from './sequence.ts';
+import { Grants } from './grants.ts';
 
 export type { MqttStats } from './stats.ts';
 
@@ -69,9 +70,8 @@ export class MqttCollector implements Collector {
   private connectedOnce = false;
   private down = false;
   private stopping = false;
-  /** The broker granted the subscriptions on the current connection. */
-  private granted = false;
-  private readonly waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** The broker granted the subscriptions on the current connection (and who waits for it). */
+  private readonly grants = new Grants();
   /** Each publisher's last counter, per subscription (bounded: the oldest forgotten past MAX_PUBLISHERS). */
   private readonly sequences = new SequenceWatch();
 
@@ -132,7 +132,7 @@ export class MqttCollector implements Collector {
     });
     client.on('close', () => {
       this.acks.forget();
-      this.granted = false;
+      this.grants.lost();
       if (!this.down && !this.stopping) this.log.warn({ broker: b.url }, 'mqtt connection lost; reconnecting (the broker keeps the session)');
       this.down = true;
     });
@@ -152,14 +152,8 @@ export class MqttCollector implements Collector {
    * refused is logged, not waited for. Rejects when the collector is stopped first.
    */
   subscribed(): Promise<void> {
-    if (this.granted) return Promise.resolve();
     if (this.stopping) return Promise.reject(new Error(`${this.name} is stopped`));
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-
-  private grant(): void {
-    this.granted = true;
-    for (const w of this.waiting.splice(0)) w.resolve();
+    return this.grants.wait();
   }
 
   private subscribe(client: MqttClient): void {
@@ -167,7 +161,7 @@ export class MqttCollector implements Collector {
     for (const d of this.decoders) filters[d.filter] = { qos: d.sub.qos };
     if (this.o.broker.presence) filters[this.o.broker.presence.topic] = { qos: 1 };
     if (Object.keys(filters).length === 0) {
-      this.grant();
+      this.grants.grant();
       return;
     }
     client.subscribe(filters, (err, granted) => {
@@ -180,7 +174,7 @@ export class MqttCollector implements Collector {
       }
       if (client !== this.client || !client.connected) return; // stopped, or the connection went meanwhile
       this.log.info({ broker: this.o.broker.url, filters: Object.keys(filters).length }, 'mqtt subscribed');
-      this.grant();
+      this.grants.grant();
     });
   }
 
@@ -324,8 +318,7 @@ export class MqttCollector implements Collector {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.granted = false;
-    for (const w of this.waiting.splice(0)) w.reject(new Error(`${this.name} is stopped`));
+    this.grants.cancel(new Error(`${this.name} is stopped`));
     const checks = this.schedule.stop(); // no staleness check from here on
     const c = this.client;
     this.client = undefined;
