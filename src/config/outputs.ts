@@ -97,6 +97,18 @@ export const storeSection = z.strictObject({
   url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:port/database').nullable().default(null),
 }).prefault({});
 
+/**
+ * Several instances on one PostgreSQL store (README: cluster): each renews a membership lease; one
+ * holds the leadership lease, with an epoch every leader-only write is fenced by. Off: one instance.
+ */
+export const clusterSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** This instance's id in the cluster (default: the host name and the API port). */
+  member: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only').optional(),
+  /** A member (and the leader) not renewed for this long is out. */
+  lease: duration(300).default(10_000),
+}).prefault({});
+
 /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */
 export const alertsSection = z.strictObject({
   /** A new outage is paged this long after it opened, unless merged into another or closed by then. 0: at once. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration } from './units.ts';
 import { snmpSection, mqttSection, icmpSection, snmpTarget } from './inputs.ts';
-import { timeseriesSection, apiSection, storeSection, alertsSection } from './outputs.ts';
+import { timeseriesSection, apiSection, storeSection, alertsSection, clusterSection } from './outputs.ts';
 import { healthSection, outagesSection, complaintsSection, compensationSection } from './correlation.ts';
 import { simSection } from './sim.ts';
 
@@ -34,6 +34,7 @@ export const configSchema = z.strictObject({
   icmp: icmpSection,
   api: apiSection,
   store: storeSection,
+  cluster: clusterSection,
   complaints: complaintsSection,
   alerts: alertsSection,
   /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
@@ -53,6 +54,9 @@ export const configSchema = z.strictObject({
       else first.set(x.name, i);
     });
   };
+  if (c.cluster.enabled && !c.store.url) {
+    ctx.addIssue({ code: 'custom', path: ['cluster', 'enabled'], message: 'several instances share one PostgreSQL store: set store.url (SQLite is one instance\'s)' });
+  }
   unique(c.mqtt.brokers, ['mqtt', 'brokers'], 'broker');
   unique(c.icmp.targets, ['icmp', 'targets'], 'target');
   const seen = new Map<string, number>();

@@ -189,6 +189,14 @@ CREATE TABLE import_serving (
     name: 'suspected outages rolled up into one above them',
     sql: `ALTER TABLE suspected_outages ADD COLUMN merged_into TEXT;`,
   },
+  {
+    version: 13,
+    name: 'cluster members and the leader lease',
+    sql: `
+CREATE TABLE cluster_members (id TEXT PRIMARY KEY, address TEXT, started_at BIGINT NOT NULL, lease_until BIGINT NOT NULL);
+CREATE TABLE cluster_leader (id INTEGER PRIMARY KEY, member TEXT NOT NULL, epoch BIGINT NOT NULL, lease_until BIGINT NOT NULL);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

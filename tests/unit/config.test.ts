@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { parseConfigText, loadConfig, ConfigError } from '../../src/config/load.ts';
+import { parseConfigText, loadConfig, ConfigError, validateConfig } from '../../src/config/load.ts';
 import { configWarnings, checkProfiles } from '../../src/check-config.ts';
 import { checkPolicies } from '../../correlators/compensation/assemble.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -164,5 +164,12 @@ measurements:
 `);
     const { config } = parseConfigText(`snmp: { profilesDir: ${dir} }`, {});
     expect(configWarnings(config!)).toEqual([{ path: 'snmp profile vendor-cell', message: 'lte_cell without oper_status, rsrp_dbm, sinr_db: its health rules have nothing to read' }]);
+  });
+
+  it('refuses cluster mode without PostgreSQL, naming the setting', () => {
+    const r = validateConfig({ cluster: { enabled: true } }, {});
+    expect(r.config).toBeUndefined();
+    expect(r.problems.map((p) => p.path)).toEqual(['cluster.enabled']);
+    expect(validateConfig({ cluster: { enabled: true }, store: { url: 'postgres://np@db/netpulse' } }, {}).config?.cluster).toMatchObject({ enabled: true, lease: 10_000 });
   });
 });

@@ -1,0 +1,92 @@
+import { describe, it, expect, afterAll, vi } from 'vitest';
+import { DATABASES, stopDatabases } from '../helpers/databases.ts';
+import { Store } from '../../src/store/store.ts';
+import { Cluster } from '../../src/cluster/cluster.ts';
+import { FencedOut } from '../../src/cluster/repository.ts';
+import type { Db } from '../../src/store/db.ts';
+import { memoryLogger } from '../fakes/logger.ts';
+
+afterAll(() => stopDatabases());
+const postgres = DATABASES.find(([kind]) => kind === 'PostgreSQL')![1];
+
+/** A database the test can cut off (every call fails while `down`). */
+function cuttable(db: Db): Db & { down: boolean } {
+  const d = Object.create(db) as Db & { down: boolean };
+  d.down = false;
+  const guard = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A) => (d.down ? Promise.reject(new Error('connection refused')) : f.apply(db, a));
+  d.query = guard(db.query) as Db['query'];
+  d.run = guard(db.run);
+  d.transaction = guard(db.transaction) as Db['transaction'];
+  return d;
+}
+
+describe('a cluster of instances on PostgreSQL: membership, one leader, fencing', () => {
+  it('elects one leader; a deposed leader that wakes up after its lease cannot write; it rejoins as a follower', async () => {
+    const db = await postgres.open();
+    await new Store(db).migrate();
+    await db.exec('CREATE TABLE leader_writes (epoch BIGINT NOT NULL)');
+    const log = memoryLogger().logger;
+    const a = new Cluster(db, { member: 'np-a', address: 'http://a:8080', leaseMs: 400, log });
+    const b = new Cluster(db, { member: 'np-b', address: 'http://b:8080', leaseMs: 400, log });
+    const seenByA: (number | undefined)[] = [];
+    a.onLeadership((e) => seenByA.push(e));
+    try {
+      await a.tick();
+      await b.tick();
+      expect([a.epoch, b.epoch]).toEqual([1, undefined]);
+      const status = await b.status();
+      expect(status.members.map((m) => m.id)).toEqual(['np-a', 'np-b']);
+      expect(status.leader).toMatchObject({ member: 'np-a', epoch: 1 });
+      await a.fenced((tx) => tx.run('INSERT INTO leader_writes (epoch) VALUES (1)'));
+
+      // np-a stops renewing (SIGSTOP, a GC stall): once its lease has run out, np-b takes over with a new epoch.
+      await vi.waitFor(async () => {
+        await b.tick();
+        expect(b.epoch).toBe(2);
+      }, { timeout: 10_000, interval: 50 });
+      // np-a wakes up still believing it leads: its write is refused in the database, not made.
+      expect(a.epoch).toBe(1);
+      await expect(a.fenced((tx) => tx.run('INSERT INTO leader_writes (epoch) VALUES (1)'))).rejects.toBeInstanceOf(FencedOut);
+      await b.fenced((tx) => tx.run('INSERT INTO leader_writes (epoch) VALUES (2)'));
+      expect((await db.query<{ epoch: string }>('SELECT epoch FROM leader_writes ORDER BY epoch')).map((r) => Number(r.epoch))).toEqual([1, 2]);
+      // At its next renewal it learns it is a follower.
+      await a.tick();
+      expect(a.epoch).toBeUndefined();
+      expect(seenByA).toEqual([1, undefined]);
+      expect((await a.status()).members.map((m) => m.id)).toEqual(['np-a', 'np-b']);
+
+      // The leader leaves: the other takes over at once, without waiting for the lease.
+      await b.stop();
+      await a.tick();
+      expect(a.epoch).toBe(3);
+      expect((await a.status()).members.map((m) => m.id)).toEqual(['np-a']);
+    } finally {
+      await a.stop();
+      await db.close();
+    }
+  });
+
+  it('a leader that cannot reach the database for a lease steps down on its own clock', async () => {
+    const real = await postgres.open();
+    await new Store(real).migrate();
+    const db = cuttable(real);
+    let t = 0;
+    const a = new Cluster(db, { member: 'np-a', leaseMs: 3_000, heartbeatMs: 1_000, log: memoryLogger().logger, monotonic: () => t });
+    try {
+      await a.tick();
+      expect(a.epoch).toBe(1);
+      db.down = true;
+      t = 1_000;
+      await a.tick();
+      expect(a.epoch).toBe(1); // one missed renewal: still within its lease
+      t = 2_000;
+      await a.tick();
+      expect(a.epoch).toBeUndefined(); // a lease less one heartbeat without renewal: it stops leading
+      await expect(a.fenced(async () => 1)).rejects.toBeInstanceOf(FencedOut);
+    } finally {
+      db.down = false;
+      await a.stop();
+      await real.close();
+    }
+  });
+});
