@@ -18,10 +18,10 @@ export interface CollectorFactories {
 
 /**
  * The inputs, last up and first down: SNMP targets (the config's and `more`'s: the simulator's),
- * one MQTT collector per broker (likewise), ICMP when it has targets; each emits into the pipeline. Built at start,
+ * one MQTT collector per broker (likewise), polling only the targets `more.owns` (in a cluster), ICMP when it has targets; each emits into the pipeline. Built at start,
  * so a profile that went missing since check-config stops the start with its name.
  */
-export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[] }, io: CollectorFactories) {
+export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[]; owns?: (target: string) => boolean }, io: CollectorFactories) {
   const { config, log } = k;
   const collectors: Collector[] = [];
   const m: Module = module('collectors', 'every', async () => {
@@ -31,7 +31,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     if (targets.length > 0) {
       collectors.push(new SnmpCollector({
         targets, profiles, concurrency: config.snmp.concurrency,
-        sessionFactory: io.snmpSession ?? netSnmpSessionFactory,
+        sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
         logger: log.child({ component: 'collector', collector: 'snmp' }),
       }));
     }
@@ -41,7 +41,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
         elements: (id) => k.topology().elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },
       }));
     }
-    if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }) }));
+    if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }), ...(more.owns && { owns: more.owns }) }));
     for (const c of collectors) await c.start(k.pipeline.emit);
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
   }, async (deadline) => {

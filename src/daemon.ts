@@ -30,6 +30,7 @@ import { dashboardToken } from './sim/assemble.ts';
 import type { CommunicationMessage } from '../correlators/complaints/communication.ts';
 import { simModules } from './sim/module.ts';
 import { collectorsModule, type CollectorFactories } from '../collectors/module.ts';
+import { clusterModule } from './cluster/module.ts';
 
 /** The clock and the I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps extends CollectorFactories {
@@ -98,7 +99,10 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(k, outages, tell);
   const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
-  const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [] }, deps);
+  // In a cluster, this instance polls only the targets rendezvous hashing gives it among the living members.
+  const targetNames = () => [...config.snmp.targets, ...(sim?.targets() ?? []), ...config.icmp.targets].map((t) => t.name);
+  const cluster = config.cluster.enabled ? clusterModule(k, targetNames) : undefined;
+  const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
   // With the simulator's dashboard token on, that token may read the dashboard (its file is logged, never the token).
   const token = sim && config.sim.dashboardToken ? dashboardToken(k.dataDir) : undefined;
@@ -110,7 +114,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const simulation = sim && simModules(k, sim, { complaints: complaints.complaints, maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged });
 
   const modules: Module[] = [
-    ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, correlation.state, impact.module, alerts.module,
+    ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), correlation.state, impact.module, alerts.module,
     complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
   let starting: Promise<void> | undefined;

@@ -16,6 +16,8 @@ export interface IcmpCollectorOptions {
   now?: () => number;
   /** The prober (default `runFping`, which spawns fping); tests and benchmarks pass a fake. */
   run?: Fping;
+  /** Whether this instance probes a target now (several instances split them); absent: all. */
+  owns?: (target: string) => boolean;
 }
 
 export interface IcmpStats { rounds: number; skipped: number; failures: number; samples: number }
@@ -64,9 +66,9 @@ export class IcmpCollector implements Collector {
   }
 
   /** Targets per fping process, so that each target's probes stay `period` apart. */
-  private chunks(): string[][] {
+  private chunks(targets = this.o.config.targets): string[][] {
     const c = this.o.config;
-    const hosts = [...new Set(c.targets.map((t) => t.host))];
+    const hosts = [...new Set(targets.map((t) => t.host))];
     const per = Math.max(1, Math.floor(c.period / c.spacing));
     const out: string[][] = [];
     for (let i = 0; i < hosts.length; i += per) out.push(hosts.slice(i, i + per));
@@ -85,7 +87,8 @@ export class IcmpCollector implements Collector {
     const run = this.o.run ?? runFping;
     const opts: FpingOptions = { binary: c.fping, count: c.count, periodMs: c.period, spacingMs: c.spacing, timeoutMs: c.timeout };
     const results = new Map<string, (number | undefined)[]>();
-    const settled = await Promise.allSettled(this.chunks().map((hosts) => run(hosts, opts, this.abort.signal)));
+    const mine = this.o.owns ? c.targets.filter((t) => this.o.owns!(t.name)) : c.targets; // several instances split them
+    const settled = await Promise.allSettled(this.chunks(mine).map((hosts) => run(hosts, opts, this.abort.signal)));
     if (this.abort.signal.aborted) return;
     for (const s of settled) {
       if (s.status === 'rejected') {
@@ -98,7 +101,7 @@ export class IcmpCollector implements Collector {
     }
     this.stats.rounds++;
     const batch: Sample[] = [];
-    for (const t of c.targets) {
+    for (const t of mine) {
       const element = t.element ?? t.name;
       const tags = { ...t.tags, url: t.host };
       const rtts = results.get(t.host);

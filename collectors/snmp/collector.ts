@@ -16,6 +16,8 @@ export interface SnmpCollectorOptions {
   sessionFactory: SessionFactory;
   logger: Logger;
   now?: () => number;
+  /** Whether this instance polls a target now (several instances split them); absent: all. */
+  owns?: (target: string) => boolean;
 }
 
 interface TargetState {
@@ -89,6 +91,7 @@ export class SnmpCollector implements Collector {
   }
 
   private async pollOnce(s: TargetState, emit: Emit, now: () => number): Promise<void> {
+    if (this.opts.owns && !this.opts.owns(s.target.name)) return; // another instance polls it now
     const r = await pollTarget(s.session, s.plan, {
       element: s.target.element, tags: s.tags, maxRepetitions: s.target.maxRepetitions,
       maxRows: s.target.maxRows, rates: s.rates, now,

@@ -5,6 +5,11 @@ import { Cluster } from '../../src/cluster/cluster.ts';
 import { FencedOut } from '../../src/cluster/repository.ts';
 import type { Db } from '../../src/store/db.ts';
 import { memoryLogger } from '../fakes/logger.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import { startSnmpd } from '../helpers/servers.ts';
+import { hashToken } from '../../src/api/auth.ts';
+
+const TOKEN = 'noc-token-0123456789abcdef';
 
 afterAll(() => stopDatabases());
 const postgres = DATABASES.find(([kind]) => kind === 'PostgreSQL')![1];
@@ -87,6 +92,49 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
       db.down = false;
       await a.stop();
       await real.close();
+    }
+  });
+
+  it('splits the polled targets between two daemons, never both, none left out, and the survivor takes them all', async () => {
+    const snmpd = await startSnmpd();
+    const url = (await postgres.url())!;
+    const targets = Array.from({ length: 6 }, (_, i) => ({ name: `sw-${i}`, host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }));
+    const make = (member: string) => testDaemon({
+      store: { url }, cluster: { enabled: true, member, lease: '600ms' }, api: { tokens: [{ name: 'noc', hash: hashToken(TOKEN), roles: ['noc'] }] },
+      snmp: { defaults: { interval: '300ms', timeout: '200ms', retries: 0 }, targets },
+    }).daemon;
+    const polled = { a: new Set<string>(), b: new Set<string>() };
+    const a = make('np-a');
+    const b = make('np-b');
+    for (const [d, set] of [[a, polled.a], [b, polled.b]] as const) {
+      d.pipeline.add({ name: 'test', write: (batch) => { for (const s of batch) if (s.measurement === 'reachability') set.add(s.element); } });
+    }
+    const cluster = async (d: typeof a) => (await fetch(`http://127.0.0.1:${d.apiPort}/v1/cluster`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<any>;
+    try {
+      await a.start();
+      await b.start();
+      // Once both know both, the targets are split.
+      await vi.waitFor(async () => {
+        for (const d of [a, b]) expect((await cluster(d)).members.map((m: any) => m.id)).toEqual(['np-a', 'np-b']);
+      }, { timeout: 10_000, interval: 100 });
+      const view = await cluster(a);
+      expect(view.leader).toMatchObject({ member: 'np-a', epoch: 1 });
+      expect(view.members.reduce((n: number, m: any) => n + m.targets, 0)).toBe(6);
+      polled.a.clear();
+      polled.b.clear();
+      await vi.waitFor(() => expect(new Set([...polled.a, ...polled.b]).size).toBe(6), { timeout: 10_000, interval: 100 });
+      expect([...polled.a].filter((t) => polled.b.has(t))).toEqual([]); // never polled by both
+      expect(polled.a.size).toBe(view.members.find((m: any) => m.id === 'np-a').targets);
+
+      // np-b goes: np-a polls all six.
+      await b.stop();
+      await vi.waitFor(async () => expect((await cluster(a)).members.map((m: any) => m.id)).toEqual(['np-a']), { timeout: 10_000, interval: 100 });
+      polled.a.clear();
+      await vi.waitFor(() => expect(polled.a.size).toBe(6), { timeout: 10_000, interval: 100 });
+    } finally {
+      await b.stop();
+      await a.stop();
+      snmpd.stop();
     }
   });
 });
