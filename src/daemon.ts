@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import type { Collector } from '../collectors/collector.ts';
@@ -25,8 +25,7 @@ import { compensationModule } from '../correlators/compensation/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
 import { alertsOf } from '../correlators/alerts/repository.ts';
 import { apiModule } from './api/module.ts';
-import { hashToken } from './api/auth.ts';
-import { dashboardToken } from './sim/assemble.ts';
+import { dashboardAccess } from './sim/assemble.ts';
 import type { CommunicationMessage } from '../correlators/complaints/communication.ts';
 import { simModules } from './sim/module.ts';
 import { collectorsModule, type CollectorFactories } from '../collectors/module.ts';
@@ -104,13 +103,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const cluster = config.cluster.enabled ? clusterModule(k, targetNames) : undefined;
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
-  // With the simulator's dashboard token on, that token may read the dashboard (its file is logged, never the token).
-  const token = sim && config.sim.dashboardToken ? dashboardToken(k.dataDir) : undefined;
-  const api = apiModule(k, {
-    modules: () => modules, metrics,
-    extraTokens: () => (token ? [{ name: 'dashboard', hash: hashToken(token), roles: ['dashboard'] }] : []),
-    onListening: (url) => { if (token) log.info({ url: `${url}/ui/`, tokenFile: join(k.dataDir, 'dashboard-token') }, 'NOC dashboard (its token is in tokenFile)'); },
-  });
+  let started = false;
+  const api = apiModule(k, { modules: () => modules, metrics, started: () => started, ...(sim && config.sim.dashboardToken && dashboardAccess(k.dataDir, log)) });
   const simulation = sim && simModules(k, sim, { complaints: complaints.complaints, maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged });
 
   const modules: Module[] = [
@@ -138,6 +132,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     start() {
       starting ??= (async () => {
         for (const m of modules) await m.start();
+        started = true;
       })();
       return starting;
     },

@@ -19,6 +19,8 @@ export interface ApiDeps {
   webDir?: string;
   /** The daemon's own metrics in Prometheus text format (the API adds its latencies). */
   metrics: () => string;
+  /** Whether the daemon is ready to serve (started, its store answering), with each check's finding; absent: always ready. */
+  ready?: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   auth: Authenticator;
   rateLimit: number;
   /** Failed authentications per source address per minute before the address is refused. */
@@ -149,6 +151,19 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     method: 'GET', url: '/metrics', summary: 'Prometheus self metrics (no token)',
     responses: { 200: { description: 'text/plain', content: { 'text/plain': { schema: { type: 'string' } } } } },
   }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(d.metrics() + metrics.render()));
+
+  // For a load balancer or an orchestrator: alive (the process answers), and ready (started, its store answering).
+  ctx.route({
+    method: 'GET', url: '/healthz', summary: 'Alive: the process answers (no token)',
+    responses: { 200: { description: 'alive' } },
+  }, async () => ({ status: 'alive' }));
+  ctx.route({
+    method: 'GET', url: '/readyz', summary: 'Ready to serve: started, and its store answering (no token); 503 with the failing checks otherwise',
+    responses: { 200: { description: 'ready' }, 503: { description: 'not ready: which check failed' } },
+  }, async (_req, reply) => {
+    const r = (await d.ready?.()) ?? { ready: true, checks: {} };
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
 
   ctx.route({
     method: 'GET', url: '/v1/events', roles: READ, responses: stream,

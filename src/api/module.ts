@@ -14,15 +14,20 @@ export const WEB_DIR = join(import.meta.dirname, '..', 'web');
  * with the routes of every module before it; at stop, the live streams end and the server closes.
  * `extraTokens` adds tokens the config does not list (the simulator's dashboard token).
  */
-export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metrics: () => string; extraTokens?: () => { name: string; hash: string; roles: Role[] }[]; onListening?: (url: string) => void }) {
+export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metrics: () => string; started: () => boolean; extraTokens?: () => { name: string; hash: string; roles: Role[] }[]; onListening?: (url: string) => void }) {
   const { config, log } = k;
   let api: FastifyInstance | undefined;
   let port: number | undefined;
+  // Ready once every module started and while the store answers.
+  const ready = async () => {
+    const store = await k.store().db.query('SELECT 1').then(() => 'ok', (err: Error) => `unreachable: ${err.message}`);
+    return { ready: o.started() && store === 'ok', checks: { started: o.started() ? 'ok' : 'starting', store } };
+  };
   const m: Module = module('api', 'every', async () => {
     if (!config.api) return;
     const tokens = [...config.api.tokens, ...(o.extraTokens?.() ?? [])];
     api = buildApi({
-      routes: o.modules().flatMap((x) => (x.routes ? [x.routes] : [])), events: k.events, webDir: WEB_DIR, metrics: o.metrics,
+      routes: o.modules().flatMap((x) => (x.routes ? [x.routes] : [])), events: k.events, webDir: WEB_DIR, metrics: o.metrics, ready,
       auth: new Authenticator(tokens), rateLimit: config.api.rateLimit, authFailures: config.api.authFailures,
       bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }), now: () => k.clock.now(),
     });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
+import { hashToken } from '../api/auth.ts';
 import type { Store } from '../store/store.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ComplaintService } from '../../correlators/complaints/service.ts';
@@ -94,4 +95,16 @@ export function dashboardToken(dataDir: string): string {
   writeFileSync(file, token + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
   return token;
+}
+
+/**
+ * The simulator's dashboard access: its token (made once, kept in the data directory) may read the
+ * dashboard; where to find it is logged when the API listens, never the token itself.
+ */
+export function dashboardAccess(dataDir: string, log: Logger): { extraTokens: () => { name: string; hash: string; roles: 'dashboard'[] }[]; onListening: (url: string) => void } {
+  const token = dashboardToken(dataDir);
+  return {
+    extraTokens: () => [{ name: 'dashboard', hash: hashToken(token), roles: ['dashboard'] }],
+    onListening: (url) => log.info({ url: `${url}/ui/`, tokenFile: join(dataDir, 'dashboard-token') }, 'NOC dashboard (its token is in tokenFile)'),
+  };
 }
