@@ -1,6 +1,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, chmodSync, mkdirSync, rmSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { tempDir, beforeTempDirsRemoved } from './temp.ts';
@@ -41,6 +42,21 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 }
 
 class ExitedError extends Error {}
+
+/** Whether `port` can be bound on loopback for TCP and for UDP right now (the probe lets go at once). */
+async function portFree(port: number): Promise<boolean> {
+  const tcp = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  if (!tcp) return false;
+  return new Promise<boolean>((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => { sock.close(); resolve(false); });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+  });
+}
 
 /** What the kernel reads as a port another socket holds, in every server's own words. */
 const ADDRESS_IN_USE = /address already in use/i;
@@ -94,7 +110,8 @@ async function run(spec: ServerSpec): Promise<Server> {
       try { return await launch(want); } catch (err) {
         if (!(err instanceof ExitedError) || !ADDRESS_IN_USE.test(out.slice(before)) || i >= attempts) throw err;
       }
-      await new Promise((r) => setTimeout(r, 200)); // the holder is usually a short-lived client socket
+      // Wait until the holder (usually a short-lived client socket) lets go of the port, then start again.
+      await until(`port ${want} free`, () => portFree(want), 10_000, () => out, () => false);
     }
   };
   const server: Server = {
