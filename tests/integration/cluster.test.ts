@@ -104,19 +104,22 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
       snmp: { defaults: { interval: '300ms', timeout: '200ms', retries: 0 }, targets },
     }).daemon;
     const polled = { a: new Set<string>(), b: new Set<string>() };
+    let since = 0;
     const a = make('np-a');
     const b = make('np-b');
     for (const [d, set] of [[a, polled.a], [b, polled.b]] as const) {
-      d.pipeline.add({ name: 'test', write: (batch) => { for (const s of batch) if (s.measurement === 'reachability') set.add(s.element); } });
+      // Only polls that started after `since` (a sample carries its poll's start time) count.
+      d.pipeline.add({ name: 'test', write: (batch) => { for (const s of batch) if (s.measurement === 'reachability' && s.time > since) set.add(s.element); } });
     }
     const cluster = async (d: typeof a) => (await fetch(`http://127.0.0.1:${d.apiPort}/v1/cluster`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<any>;
     try {
       await a.start();
       await b.start();
-      // Once both know both, the targets are split.
-      await vi.waitFor(async () => {
-        for (const d of [a, b]) expect((await cluster(d)).members.map((m: any) => m.id)).toEqual(['np-a', 'np-b']);
-      }, { timeout: 10_000, interval: 100 });
+      // Once both split by both (the member list each polls by), the targets are split.
+      await vi.waitFor(() => {
+        for (const d of [a, b]) expect(d.metrics()).toContain('netpulse_cluster_members 2');
+      }, { timeout: 10_000, interval: 50 });
+      since = Date.now();
       const view = await cluster(a);
       expect(view.leader).toMatchObject({ member: 'np-a', epoch: 1 });
       expect(view.members.reduce((n: number, m: any) => n + m.targets, 0)).toBe(6);
@@ -128,7 +131,8 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
 
       // np-b goes: np-a polls all six.
       await b.stop();
-      await vi.waitFor(async () => expect((await cluster(a)).members.map((m: any) => m.id)).toEqual(['np-a']), { timeout: 10_000, interval: 100 });
+      await vi.waitFor(() => expect(a.metrics()).toContain('netpulse_cluster_members 1'), { timeout: 10_000, interval: 50 });
+      since = Date.now();
       polled.a.clear();
       await vi.waitFor(() => expect(polled.a.size).toBe(6), { timeout: 10_000, interval: 100 });
     } finally {
