@@ -15,7 +15,7 @@ import { RecentMeasurements } from './measurements/recent.ts';
 import { OutageService } from '../correlators/outages/service.ts';
 import { readTopology } from './check-config.ts';
 import { selfMetrics } from './self-metrics.ts';
-import { SYSTEM_CLOCK, type Clock, type Kernel, type Module } from './module.ts';
+import { SYSTEM_CLOCK, bounded, type Clock, type Kernel, type Module } from './module.ts';
 import { sinkFromConfig, sinkModule } from './sinks/module.ts';
 import { storeModule } from './store/module.ts';
 import { outageModules } from '../correlators/outages/module.ts';
@@ -30,11 +30,18 @@ import type { CommunicationMessage } from '../correlators/complaints/communicati
 import { simModules } from './sim/module.ts';
 import { collectorsModule, type CollectorFactories } from '../collectors/module.ts';
 import { clusterModule } from './cluster/module.ts';
+import { checkForwarding } from '../correlators/health/forward.ts';
 
 /** The clock and the I/O factories the daemon is built with; tests pass their own. */
 export interface DaemonDeps extends CollectorFactories {
   logger: Logger;
   clock?: Clock;
+  /**
+   * In a cluster, this instance led and does not any more (its lease ran out: it was paused, or cut
+   * off from the store). Its leader-only modules cannot be taken back: the caller builds a new
+   * daemon, which joins as a follower (`main` does that). Without it, the daemon stops.
+   */
+  onDeposed?: () => void;
 }
 
 export interface Daemon {
@@ -85,35 +92,73 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     topology: () => topology, store: store.store, recorder: store.recorder,
   };
   const outages = new OutageService({ topology, config, logger: log.child({ component: 'outages' }), now: () => k.clock.now() });
-  pipeline.add(outages);
   const recent = new RecentMeasurements(60, 6, (id) => topology.elements.has(id));
   pipeline.add(recent);
 
+  // In a cluster, this instance polls only the targets rendezvous hashing gives it among the living
+  // members; the leader-only modules are built on `lk`, whose writes carry the leader's epoch.
+  const targetNames = () => [...config.snmp.targets, ...(sim?.targets() ?? []), ...config.icmp.targets].map((t) => t.name);
+  const cluster = config.cluster.enabled ? clusterModule(k, targetNames, () => api.port()) : undefined;
+  const lk = cluster?.leader ?? k;
+  const checks = cluster && checkForwarding(k, lk, outages, cluster.member);
+  pipeline.add(checks?.consumer ?? outages);
   const configWindows: MaintenanceWindow[] = config.outages.maintenance.map(({ announced: _, ...w }) => ({ ...w, start: Date.parse(w.start), end: Date.parse(w.end) }));
-  const correlation = outageModules(k, outages, configWindows, recent);
-  const impact = impactModule(k, outages, correlation.restored, (id) => alertsOf(k.store()).acknowledgement(id));
+  const correlation = outageModules(lk, outages, configWindows, recent);
+  const impact = impactModule(lk, outages, correlation.restored, (id) => alertsOf(k.store()).acknowledgement(id));
   // Complaints, compensation and paging reach each other through these two: a suspicion or a deadline is an alert; a change is a message.
   let alertsOut: ReturnType<typeof alertsModule> | undefined;
   const tell = (m: CommunicationMessage) => alertsOut?.tell(m);
-  const complaints = complaintsModule(k, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
-  const compensation = compensationModule(k, outages, tell);
-  const alerts = (alertsOut = alertsModule(k, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
-  // In a cluster, this instance polls only the targets rendezvous hashing gives it among the living members.
-  const targetNames = () => [...config.snmp.targets, ...(sim?.targets() ?? []), ...config.icmp.targets].map((t) => t.name);
-  const cluster = config.cluster.enabled ? clusterModule(k, targetNames) : undefined;
+  const complaints = complaintsModule(lk, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
+  const compensation = compensationModule(lk, outages, tell);
+  const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
   let started = false;
-  const api = apiModule(k, { modules: () => modules, metrics, started: () => started, ...(sim && config.sim.dashboardToken && dashboardAccess(k.dataDir, log)) });
+  let leaderUp = false;
+  const api = apiModule(k, {
+    modules: () => modules, metrics, started: () => started, ...(cluster && { leader: cluster.route(() => leaderUp) }),
+    ...(sim && config.sim.dashboardToken && dashboardAccess(k.dataDir, log)),
+  });
   const simulation = sim && simModules(k, sim, { complaints: complaints.complaints, maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged });
 
   const modules: Module[] = [
-    ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), correlation.state, impact.module, alerts.module,
+    ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), ...(checks ? [checks.forwarding] : []),
+    correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
     complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
+  // In a cluster the leader-only modules start when this member takes the leadership (after the
+  // others are up), in their order; losing it ends this daemon (`onDeposed`).
+  const gated = (m: Module) => cluster !== undefined && m.runs === 'leader';
+  const up = new Set<Module>();
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
-  return {
+  let leading: Promise<void> | undefined;
+  cluster?.onLeadership((epoch) => {
+    if (epoch !== undefined && !leading && !stopping) {
+      leading = (async () => {
+        await starting;
+        for (const m of modules) {
+          if (!gated(m) || stopping) continue;
+          up.add(m);
+          await m.start();
+        }
+        leaderUp = !stopping;
+        log.info({ member: cluster.member(), epoch }, 'leading: correlation, impact, paging and settlement run here');
+      })().catch((err) => {
+        log.error({ err }, 'cannot start as the leader; stepping down');
+        deposed();
+      });
+    } else if (epoch === undefined && leading) deposed();
+  });
+  let wasDeposed = false;
+  const deposed = () => {
+    if (wasDeposed || stopping) return;
+    wasDeposed = true;
+    log.warn({ member: cluster?.member() }, 'no longer the leader: this daemon stops; a new one joins as a follower');
+    if (deps.onDeposed) deps.onDeposed();
+    else void daemon.stop();
+  };
+  const daemon: Daemon = {
     modules, pipeline, sinks: [sink], collectors: collectors.collectors, sim, outages, complaints: complaints.complaints, metrics,
     get compensation() { return compensation.service(); },
     get apiPort() { return api.port(); },
@@ -131,7 +176,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     },
     start() {
       starting ??= (async () => {
-        for (const m of modules) await m.start();
+        for (const m of modules) {
+          if (gated(m)) continue;
+          up.add(m);
+          await m.start();
+        }
         started = true;
       })();
       return starting;
@@ -140,9 +189,11 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       if (!starting) return Promise.resolve(); // nothing started: nothing to stop (a later start stays stoppable)
       stopping ??= (async () => {
         const deadline = Date.now() + config.daemon.shutdownTimeout;
-        for (const m of [...modules].reverse()) await m.stop(deadline).catch((err) => log.error({ err, module: m.name }, 'stopping a module failed'));
+        await bounded(leading?.catch(() => {}) ?? Promise.resolve(), deadline, 'taking the leadership', log);
+        for (const m of [...modules].reverse()) if (up.has(m)) await m.stop(deadline).catch((err) => log.error({ err, module: m.name }, 'stopping a module failed'));
       })();
       return stopping;
     },
   };
+  return daemon;
 }

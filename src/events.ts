@@ -77,8 +77,21 @@ export class EventHub {
     c.write(text);
   }
 
+  private readonly taps: ((e: LiveEvent) => void)[] = [];
+
+  /** Hears every event published here (not `relay`ed ones): a cluster's leader passes them on to the other members. */
+  tap(l: (e: LiveEvent) => void): void {
+    this.taps.push(l);
+  }
+
   /** Sends an event to every client, with `id` (default: the next number) for Last-Event-ID. */
   publish(e: LiveEvent, id: string = String(++this.seq)): void {
+    for (const t of this.taps) t(e);
+    this.relay(e, id);
+  }
+
+  /** Sends an event that happened elsewhere (on the cluster's leader) to this member's clients. */
+  relay(e: LiveEvent, id: string = String(++this.seq)): void {
     if (this.clients.size === 0) return;
     const f = frame(id, e);
     for (const c of [...this.clients.keys()]) this.send(c, f);

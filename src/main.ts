@@ -143,9 +143,26 @@ async function start(file: string | undefined): Promise<number> {
     known = readTopology(config, config.sim.enabled ? new SimNetwork(config.sim) : undefined);
   } catch { /* build() reports a bad topology */ }
   for (const w of configWarnings(config, known)) logger.warn({ path: w.path }, w.message);
-  let daemon;
+  let daemon: ReturnType<typeof build>;
+  let exiting = false;
+  // In a cluster, a leader that lost its lease (it was paused, or cut off from the store) cannot take
+  // its leader-only work back: it stops, and a new daemon in this process joins as a follower.
+  const rejoin = () => {
+    logger.warn('deposed as the cluster leader: restarting as a follower');
+    const old = daemon;
+    void old.stop().then(async () => {
+      if (exiting) return;
+      daemon = build(config, { logger, onDeposed: rejoin });
+      await daemon.start();
+      logger.info('rejoined the cluster as a follower');
+    }).catch((err) => {
+      logger.fatal({ err }, 'cannot rejoin the cluster; exiting for the supervisor to restart');
+      logger.flush();
+      process.exit(1);
+    });
+  };
   try {
-    daemon = build(config, { logger });
+    daemon = build(config, { logger, onDeposed: rejoin });
   } catch (err) {
     console.error((err as Error).message); // a bad topology file, named with every problem
     return 1;
@@ -154,7 +171,6 @@ async function start(file: string | undefined): Promise<number> {
   // unref'd so that tests can build one without holding the process open).
   const keepAlive = setInterval(() => {}, 1 << 30);
 
-  let exiting = false;
   const shutdown = (signal: string) => {
     if (exiting) {
       logger.warn({ signal }, 'second signal: exiting now');

@@ -50,6 +50,12 @@ export interface Kernel {
   store(): Store;
   /** The ordered store writer; undefined before the store module started. */
   recorder(): StoreRecorder | undefined;
+  /**
+   * In a cluster, on the leader-only modules' kernel: whether this member still leads by its own
+   * monotonic clock. What leaves the process (a page, a message) checks it just before it goes;
+   * what is written to the store is fenced by the database instead.
+   */
+  leads?(): boolean;
 }
 
 /** Waits for `p` until `deadline`, then goes on (logging what it gave up on). */

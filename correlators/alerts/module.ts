@@ -51,6 +51,8 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     const cc = config.complaints;
     const toSubscribers: Notifier[] = cc.notify.webhooks.map((w) => new WebhookNotifier(w.name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, idHeader: 'x-netpulse-message-id' }));
     if (cc.notify.mqtt) toSubscribers.push(new MqttNotifier({ ...cc.notify.mqtt, ...(connect && { connect }) }));
+    // In a cluster, nothing goes out from a member whose leadership ran out by its own clock (it was paused): the new leader sends it.
+    if (k.leads) for (const list of [notifiers, toSubscribers]) list.splice(0, list.length, ...list.map((n) => onlyWhileLeading(n, k.leads!)));
     communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => store.db) });
     const owedMessages = await communications.restore();
     alerts = new AlertDispatcher(notifiers, { topology: () => k.topology(), store: () => store, stream: { publish: (a) => { stream.publish(a); k.events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
@@ -80,5 +82,14 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     },
     /** Queues a message to a subscriber (TMF681); logged when it cannot be stored. */
     tell: (msg: Parameters<DeliveryLanes['push']>[0]) => void communications?.push(msg).catch((err) => log.error({ err, message: msg.id }, 'cannot queue a subscriber message')),
+  };
+}
+
+/** A notifier that refuses to send (to be retried, by then from the new leader) once this member does not lead. */
+function onlyWhileLeading(n: Notifier, leads: () => boolean): Notifier {
+  return {
+    name: n.name,
+    send: (m) => (leads() ? n.send(m) : Promise.reject(new Error('this member no longer leads the cluster'))),
+    close: () => n.close(),
   };
 }

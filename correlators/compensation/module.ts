@@ -22,10 +22,14 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
   let book: CreditBook | undefined;
   let pusher: CreditPusher | undefined;
   outages.onEvent((e) => void k.recorder()?.add(async () => service?.onOutageEvent(e)));
+  // Built when first needed: at start, or (on a cluster member that does not lead) for the routes that read the ledger.
+  const assemble = () => {
+    if (!service) ({ service, book, pusher } = assembleCompensation(config, policies, () => k.store(), log.child({ component: 'compensation' })));
+    return service;
+  };
   const m: Module = module('compensation', 'leader', async () => {
     if (!config.compensation.enabled) return;
-    const store = k.store();
-    ({ service, book, pusher } = assembleCompensation(config, policies, () => store, log.child({ component: 'compensation' })));
+    const service = assemble();
     service.onSettled((r) => k.events.publish({ type: 'compensation', data: { outage: r.outageId, entries: r.entries } }));
     service.start();
     pusher?.start();
@@ -38,6 +42,7 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
       + (pusher ? metric('netpulse_credits_pushed_total', 'counter', 'Credits pushed to the compensation job by outcome.', [[{ outcome: 'delivered' }, pusher.stats.delivered], [{ outcome: 'retried' }, pusher.stats.retries], [{ outcome: 'parked' }, pusher.stats.parked]]) : ''),
     // Credits, settlements and confirmations; a credit the job confirmed as applied is told to its subscriber.
     routes: (ctx) => {
+      if (config.compensation.enabled) assemble();
       if (!service || !book) return;
       compensationRoutes(ctx, {
         store: k.store(), service, book, policies,

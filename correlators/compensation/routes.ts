@@ -167,7 +167,7 @@ export function compensationRoutes({ route, now }: RouteContext, d: Compensation
   });
 
   route({
-    method: 'GET', url: '/v1/outages/:id/compensation/preview', roles: READ,
+    method: 'GET', url: '/v1/outages/:id/compensation/preview', leader: true, roles: READ,
     summary: 'What the outage would owe if settled now, by currency, tier and form; nothing is written', responses: ok('Preview'),
   }, async (req) => {
     const { id } = req.params as { id: string };

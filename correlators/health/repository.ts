@@ -1,5 +1,9 @@
 import type { Db } from '../../src/store/db.ts';
 import type { HealthTransition } from './tracker.ts';
+import type { Check } from './check.ts';
+
+/** A check a cluster member forwarded to the leader, with its place in the queue. */
+export interface ForwardedCheck extends Check { id: number; member: string }
 
 /** Health transitions: every change of an element's state, what a restart and an explanation read back. */
 export class HealthRepository {
@@ -26,6 +30,24 @@ export class HealthRepository {
     const last = new Map<string, HealthTransition>();
     for (const r of rows) last.set(r.element, { element: r.element, at: Number(r.at), from: r.from_state as HealthTransition['from'], to: r.to_state as HealthTransition['to'], reason: r.reason });
     return [...last.values()];
+  }
+
+  /** Queues checks for the leader (a cluster member's), in one statement. */
+  async forwardChecks(member: string, checks: readonly Check[]): Promise<void> {
+    await this.db.transaction((tx) => tx.insertMany('forwarded_checks', ['member', 'element', 'source', 'time', 'verdict', 'reason', 'decisive'],
+      checks.map((c) => [member, c.element, c.source, c.time, c.verdict, c.reason, c.decisive ? 1 : 0])));
+  }
+
+  /** The oldest `limit` forwarded checks not yet consumed, in the order they were queued. */
+  async forwardedChecks(limit: number): Promise<ForwardedCheck[]> {
+    const rows = await this.db.query<{ id: number; member: string; element: string; source: string; time: number; verdict: Check['verdict']; reason: string; decisive: number }>(
+      'SELECT * FROM forwarded_checks ORDER BY id LIMIT $1', [limit]);
+    return rows.map((r) => ({ id: Number(r.id), member: r.member, element: r.element, source: r.source, time: Number(r.time), verdict: r.verdict, reason: r.reason, ...(Number(r.decisive) === 1 && { decisive: true }) }));
+  }
+
+  /** Forwarded checks up to `id` were applied: they go. */
+  async consumeChecks(upTo: number): Promise<number> {
+    return this.db.run('DELETE FROM forwarded_checks WHERE id <= $1', [upTo]);
   }
 }
 

@@ -30,7 +30,7 @@ const elementsQuery = z.strictObject({
 export function healthRoutes({ route, now, roles }: RouteContext, d: HealthRouteDeps): void {
   const { READ } = roles;
   route({
-    method: 'GET', url: '/v1/elements', roles: READ, query: elementsQuery,
+    method: 'GET', url: '/v1/elements', leader: true, roles: READ, query: elementsQuery,
     summary: 'Every element with its current health (what the dashboard colours)', responses: ok('A page of elements', page({ type: 'object' })),
   }, async (_req, _reply, input) => {
     const q = input.query();
@@ -58,7 +58,7 @@ export function healthRoutes({ route, now, roles }: RouteContext, d: HealthRoute
   });
 
   route({
-    method: 'GET', url: '/v1/elements/:id', roles: READ,
+    method: 'GET', url: '/v1/elements/:id', leader: true, roles: READ,
     summary: "An element's place, health, recent measurements, recent transitions and active outages", responses: ok('The element'),
   }, async (req) => {
     const { id } = req.params as { id: string };

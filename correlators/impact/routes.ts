@@ -54,7 +54,7 @@ export function impactRoutes({ route, now, roles }: RouteContext, d: ImpactRoute
   });
 
   route({
-    method: 'GET', url: '/v1/subscribers/:id', roles: READ, query: subscriberQuery,
+    method: 'GET', url: '/v1/subscribers/:id', leader: true, roles: READ, query: subscriberQuery,
     summary: 'Is this subscriber affected? Current impacts with their outage (root cause, since, NOC acknowledgement) and recent ones',
     responses: ok('The subscriber and their impacts', { type: 'object', properties: {
       subscriber: { type: 'object' }, affected: { type: 'boolean' }, worst: { enum: ['no_service', 'degraded', null] }, impacts: { type: 'array', items: { type: 'object' } }, recent: { type: 'array', items: { type: 'object' } } } }),

@@ -4,7 +4,7 @@ import type { Consumer } from '../../src/pipeline.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Topology } from '../../src/topology/topology.ts';
 import { HealthTracker, type HealthTransition } from '../health/tracker.ts';
-import { checksOf, ruleBook, type FieldRule, type Thresholds } from '../health/check.ts';
+import { checksOf, ruleBook, type Check, type FieldRule, type Thresholds } from '../health/check.ts';
 import { OutageCorrelator } from './correlator.ts';
 import type { Outage, OutageEvent, MaintenanceWindow } from './outage.ts';
 
@@ -94,11 +94,21 @@ export class OutageService implements Consumer {
 
   /** Health is kept for the topology's elements only: a sample about anything else grows no state. */
   write(batch: Batch): void {
-    for (const s of batch) {
-      for (const c of checksOf(s, this.thresholds, this.rules)) {
-        if (!this.topology.elements.has(c.element)) continue;
-        for (const t of this.health.ingest(c)) this.transition(t);
-      }
+    this.ingest(this.checks(batch));
+  }
+
+  /** What a batch says about the topology's elements, as health checks (the judging is `ingest`'s). */
+  checks(batch: Batch): Check[] {
+    const out: Check[] = [];
+    for (const s of batch) for (const c of checksOf(s, this.thresholds, this.rules)) if (this.topology.elements.has(c.element)) out.push(c);
+    return out;
+  }
+
+  /** Judges checks, wherever they were made (here, or forwarded by another cluster member). */
+  ingest(checks: readonly Check[]): void {
+    for (const c of checks) {
+      if (!this.topology.elements.has(c.element)) continue;
+      for (const t of this.health.ingest(c)) this.transition(t);
     }
   }
 

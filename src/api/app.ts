@@ -8,6 +8,7 @@ import { routeContext } from './route.ts';
 import { ApiMetrics } from './metrics.ts';
 import type { EventHub } from '../events.ts';
 import { staticFiles } from './static.ts';
+import { forwardToLeader, type LeaderRoute } from './forward.ts';
 import type { Readable } from 'node:stream';
 
 /** What the API shell needs; every noun brings its own routes (registered in order). */
@@ -26,6 +27,8 @@ export interface ApiDeps {
   /** Failed authentications per source address per minute before the address is refused. */
   authFailures?: number;
   bodyLimit: number;
+  /** In a cluster: where writes and reads of the leader's state go (see forward.ts). */
+  leader?: LeaderRoute;
   logger: Logger;
   now?: () => number;
 }
@@ -130,7 +133,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     }
     (req as FastifyRequest & { caller: Caller }).caller = caller;
   };
-  const { ctx, operations } = routeContext(app, { guard, now, refuse: (reply, code) => refusals.set(reply, code) });
+  const { ctx, operations } = routeContext(app, { guard, now, refuse: (reply, code) => refusals.set(reply, code), ...(d.leader && { forward: forwardToLeader(d.leader) }) });
   const { READ } = ROLE_SETS;
 
   // Described by every route as it is registered, so built once they all are (below).

@@ -5,6 +5,7 @@ import { module } from '../module.ts';
 import { buildApi } from './app.ts';
 import { metric } from './metrics.ts';
 import { Authenticator, type Role } from './auth.ts';
+import type { LeaderRoute } from './forward.ts';
 
 /** The NOC dashboard's files, served by the API at /ui/. */
 export const WEB_DIR = join(import.meta.dirname, '..', 'web');
@@ -14,7 +15,7 @@ export const WEB_DIR = join(import.meta.dirname, '..', 'web');
  * with the routes of every module before it; at stop, the live streams end and the server closes.
  * `extraTokens` adds tokens the config does not list (the simulator's dashboard token).
  */
-export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metrics: () => string; started: () => boolean; extraTokens?: () => { name: string; hash: string; roles: Role[] }[]; onListening?: (url: string) => void }) {
+export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metrics: () => string; started: () => boolean; extraTokens?: () => { name: string; hash: string; roles: Role[] }[]; onListening?: (url: string) => void; leader?: LeaderRoute }) {
   const { config, log } = k;
   let api: FastifyInstance | undefined;
   let port: number | undefined;
@@ -29,7 +30,7 @@ export function apiModule(k: Kernel, o: { modules: () => readonly Module[]; metr
     api = buildApi({
       routes: o.modules().flatMap((x) => (x.routes ? [x.routes] : [])), events: k.events, webDir: WEB_DIR, metrics: o.metrics, ready,
       auth: new Authenticator(tokens), rateLimit: config.api.rateLimit, authFailures: config.api.authFailures,
-      bodyLimit: config.api.bodyLimit, logger: log.child({ component: 'api' }), now: () => k.clock.now(),
+      bodyLimit: config.api.bodyLimit, ...(o.leader && { leader: o.leader }), logger: log.child({ component: 'api' }), now: () => k.clock.now(),
     });
     await api.listen({ host: config.api.host, port: config.api.port });
     port = (api.server.address() as { port: number }).port;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from './auth.ts';
 import { parse, ROLE_SETS, type RouteContext } from './http.ts';
+import type { forwardToLeader } from './forward.ts';
 
 /**
  * A route as it describes itself where it is registered: what `/openapi.json` says of it. Its
@@ -28,6 +29,8 @@ export interface RouteSpec<Q extends z.ZodType | undefined = undefined, B extend
   requestBody?: object;
   /** By status code, as OpenAPI response objects (`ok` and `errors` in openapi.ts). */
   responses: Record<number, object>;
+  /** In a cluster, a read of the leader's live state (element health): another member passes it to the leader. Writes always go there. */
+  leader?: boolean;
 }
 
 type Output<S> = S extends z.ZodType ? z.output<S> : never;
@@ -55,14 +58,17 @@ export interface Operation {
  * A RouteContext over `app`: `route` registers each route (with the guard when it names roles)
  * and records its operation in `operations`, in the order they were registered.
  */
-export function routeContext(app: FastifyInstance, o: Pick<RouteContext, 'guard' | 'now'> & Partial<Pick<RouteContext, 'refuse'>>): { ctx: RouteContext; operations: readonly Operation[] } {
+export function routeContext(app: FastifyInstance, o: Pick<RouteContext, 'guard' | 'now'> & Partial<Pick<RouteContext, 'refuse'>> & { forward?: ReturnType<typeof forwardToLeader> }): { ctx: RouteContext; operations: readonly Operation[] } {
   const operations: Operation[] = [];
   const ctx: RouteContext = {
     app, guard: o.guard, now: o.now, refuse: o.refuse ?? (() => {}), roles: ROLE_SETS,
     route(spec, handler) {
       operations.push(operationOf(spec)); // first: a schema that cannot be described fails here, at build time
+      // In a cluster, writes and reads of the leader's memory go to the leader, once this member's guard let them through.
+      const forwarded = o.forward && (spec.method !== 'GET' || spec.leader) ? [o.forward] : [];
+      const onRequest = [...(spec.roles ? [o.guard(spec.roles)] : []), ...forwarded];
       app.route({
-        method: spec.method, url: spec.url, ...(spec.roles && { onRequest: o.guard(spec.roles) }),
+        method: spec.method, url: spec.url, ...(onRequest.length > 0 && { onRequest }),
         handler: (req, reply) => handler(req, reply, {
           query: () => parse(declared(spec.query, spec, 'query'), req.query, 'query') as never,
           body: () => parse(declared(spec.body, spec, 'body'), req.body, 'body') as never,

@@ -5,8 +5,8 @@ import { ClusterRepository, FencedOut } from './repository.ts';
 export interface ClusterOptions {
   /** This instance's id, unique in the cluster. */
   member: string;
-  /** Where its API answers (for `GET /v1/cluster`). */
-  address?: string;
+  /** Where its API answers, for the other members (read at each renewal: the port is known once the API listens). */
+  address?: () => string | undefined;
   /** A member (and the leader) not renewed for this long is out. */
   leaseMs: number;
   /** How often leases are renewed (well under `leaseMs`: a third of it by default). */
@@ -27,12 +27,14 @@ export interface ClusterOptions {
 export class Cluster {
   private readonly repo: ClusterRepository;
   private readonly db: Db;
-  private readonly o: Required<Omit<ClusterOptions, 'address'>> & { address?: string };
+  private readonly o: Required<Omit<ClusterOptions, 'address'>> & Pick<ClusterOptions, 'address'>;
   private timer: NodeJS.Timeout | undefined;
   private leading: { epoch: number; renewedAt: number } | undefined;
   private failing = false;
   private readonly listeners: ((epoch: number | undefined) => void)[] = [];
   private ticking: Promise<void> | undefined;
+  private takeover: NodeJS.Timeout | undefined;
+  private refusalLogged = false;
 
   constructor(db: Db, o: ClusterOptions) {
     this.db = db;
@@ -45,10 +47,22 @@ export class Cluster {
     this.listeners.push(l);
   }
 
-  /** The epoch this member leads with, or undefined when it does not lead. */
+  /** The epoch this member last led with, as far as it knows (the database decides: see `fenced`). */
   get epoch(): number | undefined {
     return this.leading?.epoch;
   }
+
+  /**
+   * Whether this member leads and its lease, by its own monotonic clock, still runs: a process
+   * that was paused (SIGSTOP, a GC stall) knows at once that its lease ran out, before any
+   * renewal. What leaves the process (a page, a message) checks this just before it goes.
+   */
+  leads(): boolean {
+    return this.leading !== undefined && this.o.monotonic() - this.leading.renewedAt < this.o.leaseMs;
+  }
+
+  /** Leader-only writes refused in this process (a deposed leader's): kept across the daemons it runs in turn. */
+  static refusedWrites = 0;
 
   async start(): Promise<void> {
     if (this.timer) return;
@@ -66,13 +80,33 @@ export class Cluster {
   private async renew(): Promise<void> {
     const started = this.o.monotonic();
     try {
-      await this.repo.heartbeat(this.o.member, this.o.address, this.o.leaseMs);
+      await this.repo.heartbeat(this.o.member, this.o.address?.(), this.o.leaseMs);
+      if (this.leading) {
+        // The leader renews through the fencing check, as any leader-only write: after a pause
+        // past its lease, this first write is refused there, and it steps down.
+        try {
+          const epoch = this.leading.epoch;
+          await this.fenced((tx) => this.repo.renew(tx, epoch, this.o.leaseMs));
+          this.leading.renewedAt = started;
+          this.recovered();
+          return;
+        } catch (err) {
+          if (!(err instanceof FencedOut)) throw err;
+          return; // refused and stepped down; the next renewal looks for the leader
+        }
+      }
       const lead = await this.repo.lead(this.o.member, this.o.leaseMs);
-      if (this.failing) this.o.log.info({ member: this.o.member }, 'cluster store reachable again');
-      this.failing = false;
-      if (lead && lead.epoch !== this.leading?.epoch) this.change(lead.epoch, started);
-      else if (lead) this.leading!.renewedAt = started;
-      else if (this.leading) this.change(undefined, started);
+      this.recovered();
+      if (lead) this.change(lead.epoch, started);
+      else {
+        // A standby tries again just after the leader's lease would run out, not a heartbeat later.
+        const held = await this.repo.leader();
+        clearTimeout(this.takeover);
+        if (held && this.timer) {
+          this.takeover = setTimeout(() => void this.tick(), held.remainingMs + 25);
+          this.takeover.unref();
+        }
+      }
     } catch (err) {
       if (!this.failing) this.o.log.error({ err, member: this.o.member }, 'cluster lease renewal failed');
       this.failing = true;
@@ -81,9 +115,15 @@ export class Cluster {
     }
   }
 
+  private recovered(): void {
+    if (this.failing) this.o.log.info({ member: this.o.member }, 'cluster store reachable again');
+    this.failing = false;
+  }
+
   private change(epoch: number | undefined, at: number): void {
     const was = this.leading?.epoch;
     this.leading = epoch === undefined ? undefined : { epoch, renewedAt: at };
+    if (epoch !== undefined) this.refusalLogged = false;
     this.o.log.info({ member: this.o.member, epoch, was }, epoch === undefined ? 'cluster: no longer the leader' : 'cluster: leading');
     for (const l of this.listeners) l(epoch);
   }
@@ -93,17 +133,35 @@ export class Cluster {
    * leads (and holds the leader row against a takeover until it commits). Throws FencedOut when
    * it does not: the write is not made.
    */
-  fenced<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+  readonly fenced = <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
+    // The database decides, not this process's view of its lease: a write tried after a pause goes
+    // there with the epoch it led with, and is refused there when another member took over.
     const epoch = this.leading?.epoch;
-    if (epoch === undefined) return Promise.reject(new FencedOut(0));
+    if (epoch === undefined) return Promise.reject(this.refuse(new FencedOut(0)));
     return this.db.transaction(async (tx) => {
-      await this.repo.fence(tx, epoch);
+      await this.repo.fence(tx, epoch, this.o.leaseMs / 2);
       return fn(tx);
+    }).catch((err: unknown) => {
+      throw err instanceof FencedOut ? this.refuse(err, true) : err;
     });
+  };
+
+  /**
+   * A refused write: counted, logged, and this member is not the leader any more. The database's
+   * refusals (a write tried with an epoch that lost the lease) are each logged; refusals here, of
+   * writes tried once this member knew it did not lead, once per lost leadership.
+   */
+  private refuse(err: FencedOut, inDatabase = false): FencedOut {
+    Cluster.refusedWrites++;
+    if (inDatabase) this.o.log.error({ member: this.o.member, epoch: err.epoch }, 'cluster: a leader-only write was refused by the fencing check in the database (another member leads)');
+    else if (!this.refusalLogged) this.o.log.warn({ member: this.o.member }, 'cluster: leader-only writes refused: this member does not lead');
+    this.refusalLogged = !inDatabase;
+    if (this.leading) this.change(undefined, this.o.monotonic());
+    return err;
   }
 
   /** The members whose leases run, and the leader with its epoch. */
-  async status(): Promise<{ member: string; members: { id: string; address: string | null; leaseUntil: number }[]; leader?: { member: string; epoch: number; leaseUntil: number } }> {
+  async status(): Promise<{ member: string; members: { id: string; address: string | null; leaseUntil: number; remainingMs: number }[]; leader?: { member: string; epoch: number; leaseUntil: number; remainingMs: number } }> {
     const [members, leader] = await Promise.all([this.repo.members(), this.repo.leader()]);
     return { member: this.o.member, members, ...(leader && { leader }) };
   }
@@ -112,6 +170,7 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.takeover);
     await this.ticking;
     if (this.leading) this.change(undefined, this.o.monotonic());
     await this.repo.leave(this.o.member).catch((err) => this.o.log.warn({ err }, 'cluster: could not say goodbye (the lease will run out)'));

@@ -1,16 +1,13 @@
 import type { Db } from '../store/db.ts';
+import { FencedOut } from '../store/fenced.ts';
+
+export { FencedOut };
+
+/** The advisory lock fenced writes hold shared and a takeover exclusively. */
+const FENCE_LOCK = 7_324_003;
 
 /** The database's clock in ms: every lease is judged by one clock, whatever the members' clocks say. */
 const NOW = `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT`;
-
-/** A leader-only write refused: its leader is not the leader any more (its lease ran out, or another took over). */
-export class FencedOut extends Error {
-  readonly epoch: number;
-  constructor(epoch: number) {
-    super(`fenced out: epoch ${epoch} is no longer the leader's`);
-    this.epoch = epoch;
-  }
-}
 
 /**
  * Membership and leadership in PostgreSQL (cluster mode needs it): each member renews a lease on
@@ -32,37 +29,57 @@ export class ClusterRepository {
   }
 
   /** The members whose lease runs, by id. */
-  async members(): Promise<{ id: string; address: string | null; leaseUntil: number }[]> {
-    const rows = await this.db.query<{ id: string; address: string | null; lease_until: string }>(`SELECT id, address, lease_until FROM cluster_members WHERE lease_until > ${NOW} ORDER BY id`);
-    return rows.map((r) => ({ id: r.id, address: r.address, leaseUntil: Number(r.lease_until) }));
+  /** The members whose lease runs, by id, with how long each lease has left by the database's clock. */
+  async members(): Promise<{ id: string; address: string | null; leaseUntil: number; remainingMs: number }[]> {
+    const rows = await this.db.query<{ id: string; address: string | null; lease_until: string; remaining: string }>(
+      `SELECT id, address, lease_until, lease_until - ${NOW} AS remaining FROM cluster_members WHERE lease_until > ${NOW} ORDER BY id`);
+    return rows.map((r) => ({ id: r.id, address: r.address, leaseUntil: Number(r.lease_until), remainingMs: Number(r.remaining) }));
   }
 
   /**
-   * Takes or renews the leadership for `leaseMs`: it is `member`'s if it held it, or if the
-   * holder's lease ran out (then the epoch grows). Undefined: another member leads.
+   * Takes the leadership for `leaseMs` if nobody holds a running lease, with the next epoch: a new
+   * leader, even the same member restarted, never writes with an epoch an earlier process had.
+   * Undefined: another leads (or this member's previous run does, until its lease runs out). It
+   * first takes the fencing lock exclusively, so it waits for the deposed leader's fenced writes
+   * in flight (each holds it shared) to end before the epoch moves. The leader keeps it with
+   * `renew`, through the fencing check.
    */
   async lead(member: string, leaseMs: number): Promise<{ epoch: number; leaseUntil: number } | undefined> {
-    const rows = await this.db.query<{ epoch: string; lease_until: string }>(`INSERT INTO cluster_leader (id, member, epoch, lease_until) VALUES (1, $1, 1, ${NOW} + $2)
-      ON CONFLICT (id) DO UPDATE SET member = excluded.member, lease_until = excluded.lease_until,
-        epoch = CASE WHEN cluster_leader.member = excluded.member AND cluster_leader.lease_until > ${NOW} THEN cluster_leader.epoch ELSE cluster_leader.epoch + 1 END
-      WHERE cluster_leader.member = excluded.member OR cluster_leader.lease_until <= ${NOW}
-      RETURNING epoch, lease_until`, [member, leaseMs]);
-    return rows[0] ? { epoch: Number(rows[0].epoch), leaseUntil: Number(rows[0].lease_until) } : undefined;
+    if (await this.leader()) return undefined;
+    return this.db.transaction(async (tx) => {
+      // Bounded: a writer that never ends (its process paused mid-transaction) is ended by the server's idle timeout first.
+      await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [String(Math.max(100, leaseMs))]);
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [FENCE_LOCK]);
+      const rows = await tx.query<{ epoch: string; lease_until: string }>(`INSERT INTO cluster_leader (id, member, epoch, lease_until) VALUES (1, $1, 1, ${NOW} + $2)
+        ON CONFLICT (id) DO UPDATE SET member = excluded.member, lease_until = excluded.lease_until, epoch = cluster_leader.epoch + 1
+        WHERE cluster_leader.lease_until <= ${NOW}
+        RETURNING epoch, lease_until`, [member, leaseMs]);
+      return rows[0] ? { epoch: Number(rows[0].epoch), leaseUntil: Number(rows[0].lease_until) } : undefined;
+    });
+  }
+
+  /** The leader renews its lease, inside its fenced transaction (`tx`, which checked its epoch). */
+  async renew(tx: Db, epoch: number, leaseMs: number): Promise<void> {
+    await tx.run(`UPDATE cluster_leader SET lease_until = ${NOW} + $2 WHERE id = 1 AND epoch = $1`, [epoch, leaseMs]);
   }
 
   /** Who leads now (a running lease), with the epoch. */
-  async leader(): Promise<{ member: string; epoch: number; leaseUntil: number } | undefined> {
-    const [r] = await this.db.query<{ member: string; epoch: string; lease_until: string }>(`SELECT member, epoch, lease_until FROM cluster_leader WHERE id = 1 AND lease_until > ${NOW}`);
-    return r ? { member: r.member, epoch: Number(r.epoch), leaseUntil: Number(r.lease_until) } : undefined;
+  async leader(): Promise<{ member: string; epoch: number; leaseUntil: number; remainingMs: number } | undefined> {
+    const [r] = await this.db.query<{ member: string; epoch: string; lease_until: string; remaining: string }>(`SELECT member, epoch, lease_until, lease_until - ${NOW} AS remaining FROM cluster_leader WHERE id = 1 AND lease_until > ${NOW}`);
+    return r ? { member: r.member, epoch: Number(r.epoch), leaseUntil: Number(r.lease_until), remainingMs: Number(r.remaining) } : undefined;
   }
 
   /**
    * The fencing check of a leader-only write, inside its transaction (`tx`): the epoch is the
-   * leader's and its lease runs. It locks the leader row for the transaction, so no takeover can
-   * commit in between. Throws FencedOut otherwise.
+   * leader's and its lease runs. It holds the fencing lock shared until the transaction ends, so
+   * no takeover (which takes it exclusively) commits in between, while the leader's own renewals
+   * go on. A transaction left idle (its process paused between statements) is ended by the server
+   * after `idleMs`, so a paused leader never holds a takeover back for long. Throws FencedOut otherwise.
    */
-  async fence(tx: Db, epoch: number): Promise<void> {
-    const rows = await tx.query(`SELECT 1 FROM cluster_leader WHERE id = 1 AND epoch = $1 AND lease_until > ${NOW} FOR SHARE`, [epoch]);
+  async fence(tx: Db, epoch: number, idleMs: number): Promise<void> {
+    await tx.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true)`, [String(Math.max(100, Math.floor(idleMs)))]);
+    await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [FENCE_LOCK]);
+    const rows = await tx.query(`SELECT 1 FROM cluster_leader WHERE id = 1 AND epoch = $1 AND lease_until > ${NOW}`, [epoch]);
     if (rows.length === 0) throw new FencedOut(epoch);
   }
 

@@ -107,6 +107,8 @@ export const clusterSection = z.strictObject({
   member: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits and _ . : - only').optional(),
   /** A member (and the leader) not renewed for this long is out. */
   lease: duration(300).default(10_000),
+  /** This instance's API as the other members reach it, to pass writes to the leader (default: http://<api.host>:<the port it listens on>). */
+  advertise: z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'expected http(s)://host:port, without a path').optional(),
 }).prefault({});
 
 /** Where outage alerts go: webhooks and an MQTT topic page the NOC; SSE streams them to screens. */

@@ -4,6 +4,7 @@ import type { Db } from './db.ts';
  * The schema, one numbered step at a time; applied in order at start, each in its own transaction,
  * recorded in `schema_migrations`. Never edit a shipped step: add the next one.
  */
+/** `SERIAL_KEY` in a step's SQL is an auto-numbered BIGINT primary key on either database. */
 /** `WITHOUT_ROWID` in a step's SQL becomes SQLite's `WITHOUT ROWID` (one B-tree per table instead of two) and nothing on PostgreSQL. */
 export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
@@ -197,16 +198,38 @@ CREATE TABLE cluster_members (id TEXT PRIMARY KEY, address TEXT, started_at BIGI
 CREATE TABLE cluster_leader (id INTEGER PRIMARY KEY, member TEXT NOT NULL, epoch BIGINT NOT NULL, lease_until BIGINT NOT NULL);
 `,
   },
+  {
+    version: 14,
+    name: 'health checks forwarded by cluster members to the leader',
+    sql: `
+CREATE TABLE forwarded_checks (
+  id SERIAL_KEY, member TEXT NOT NULL, element TEXT NOT NULL, source TEXT NOT NULL, time BIGINT NOT NULL,
+  verdict TEXT NOT NULL, reason TEXT NOT NULL, decisive INTEGER NOT NULL
+);
+`,
+  },
 ];
 
+/** Several instances (a cluster) may start at once: on PostgreSQL the migrations run under this advisory lock, all in one transaction. */
+const MIGRATION_LOCK = 7_324_001;
+
 export async function migrate(db: Db): Promise<number[]> {
+  if (db.kind !== 'postgres') return apply(db);
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    return apply(tx);
+  });
+}
+
+async function apply(db: Db): Promise<number[]> {
   await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
   const done = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     await db.transaction(async (tx) => {
-      await tx.exec(m.sql.replaceAll('WITHOUT_ROWID', db.kind === 'sqlite' ? 'WITHOUT ROWID' : ''));
+      await tx.exec(m.sql.replaceAll('WITHOUT_ROWID', db.kind === 'sqlite' ? 'WITHOUT ROWID' : '')
+        .replaceAll('SERIAL_KEY', db.kind === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'));
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
     });
     applied.push(m.version);

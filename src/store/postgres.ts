@@ -63,6 +63,44 @@ export class PostgresDb implements Db {
     }
   }
 
+  /**
+   * Listens on a notification channel on a connection of its own (outside the pool), connecting
+   * again after a loss (1 s, then up to 10 s apart); `onMessage` gets each payload. Resolves once
+   * listening; the returned function stops.
+   */
+  async listen(channel: string, onMessage: (payload: string) => void, onError: (err: Error) => void = () => {}): Promise<() => Promise<void>> {
+    if (!/^[a-z_]+$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    const connection = this.pool?.options.connectionString;
+    if (!connection) throw new Error('listen needs a pool made from a connection string');
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let delay = 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: connection });
+      c.on('notification', (n) => { if (n.channel === channel && n.payload !== undefined) onMessage(n.payload); });
+      c.on('error', (err) => { onError(err); void c.end().catch(() => {}); retry(); });
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      if (stopped) return void c.end();
+      client = c;
+      delay = 1000;
+    };
+    const retry = () => {
+      client = undefined;
+      if (stopped || timer) return;
+      timer = setTimeout(() => { timer = undefined; connect().catch((err: Error) => { onError(err); retry(); }); }, delay);
+      timer.unref();
+      delay = Math.min(delay * 2, 10_000);
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await client?.end().catch(() => {});
+    };
+  }
+
   async close(): Promise<void> {
     await this.pool?.end();
   }

@@ -1,17 +1,23 @@
 import type { Logger } from '../log.ts';
 import type { Store } from './store.ts';
+import { FencedOut } from './fenced.ts';
 
 /**
  * Writes to the store in the order things happened, off the correlators' path: each write is
  * queued and tried until it succeeds. While the database is unreachable the queue holds (and the
- * outage is logged once, the recovery once); `drain` waits for it at shutdown.
+ * outage is logged once, the recovery once); `drain` waits for it at shutdown. In a cluster, a
+ * leader's recorder writes through the fencing check: once a write is refused (another member
+ * leads), nothing more is written; the queue is dropped (the new leader decides from the stored
+ * state) and `fenced` is set.
  */
 export class StoreRecorder {
-  private readonly queue: { write: (s: Store) => Promise<void>; done: () => void }[] = [];
+  private readonly queue: { write: (s: Store) => Promise<void>; done: () => void; fail?: (err: unknown) => void }[] = [];
   /** A loop is writing; cleared in the same turn it finds the queue empty, so a write added after it is never left waiting. */
   private running = false;
   private failing = false;
   private stopped = false;
+  /** A write was refused by the fencing check: this recorder writes nothing more. */
+  fenced = false;
   private readonly store: Store;
   private readonly log: Logger;
 
@@ -26,7 +32,22 @@ export class StoreRecorder {
 
   /** Queues a write; the promise settles once it is written (never, if the daemon stops first). */
   add(write: (s: Store) => Promise<void>): Promise<void> {
+    if (this.fenced) return new Promise(() => {});
     const written = new Promise<void>((done) => this.queue.push({ write, done }));
+    if (!this.running) {
+      this.running = true;
+      void this.loop();
+    }
+    return written;
+  }
+
+  /**
+   * Settles once everything queued before it is written; rejects (FencedOut) when this recorder
+   * was fenced before that, so a caller that must not go on unless its writes landed never hangs.
+   */
+  settled(): Promise<void> {
+    if (this.fenced) return Promise.reject(new FencedOut(0));
+    const written = new Promise<void>((done, fail) => this.queue.push({ write: async () => {}, done, fail }));
     if (!this.running) {
       this.running = true;
       void this.loop();
@@ -45,6 +66,12 @@ export class StoreRecorder {
         this.failing = false;
         delay = 100;
       } catch (err) {
+        if (err instanceof FencedOut) {
+          this.log.error({ dropped: this.queue.length }, 'store writes refused by the fencing check: this instance no longer leads; its queued writes are dropped');
+          this.fenced = true;
+          for (const w of this.queue.splice(0)) w.fail?.(err);
+          break;
+        }
         if (!this.failing) this.log.error({ err, pending: this.queue.length }, 'store write failed; holding writes and retrying');
         this.failing = true;
         if (this.stopped) break;

@@ -2,6 +2,8 @@ import type { Db } from './db.ts';
 import { migrate } from './migrations.ts';
 import type { Element } from '../topology/topology.ts';
 
+const TOPOLOGY_LOCK = 7_324_002;
+
 /**
  * The durable, transactional place everything netpulse must not forget is kept in: the database
  * (SQLite or PostgreSQL, see `Db`), its migrations, and the topology. Each noun keeps its own
@@ -22,6 +24,8 @@ export class Store {
   /** Replaces the stored topology with this one (a reload), in one transaction. */
   async saveTopology(elements: readonly Element[]): Promise<void> {
     await this.db.transaction(async (tx) => {
+      // Cluster members save it as they start, maybe at once: one at a time.
+      if (tx.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [TOPOLOGY_LOCK]);
       await tx.run('DELETE FROM links');
       await tx.run('DELETE FROM elements');
       for (const e of elements) {

@@ -31,8 +31,10 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
     await new Store(db).migrate();
     await db.exec('CREATE TABLE leader_writes (epoch BIGINT NOT NULL)');
     const log = memoryLogger().logger;
-    const a = new Cluster(db, { member: 'np-a', address: 'http://a:8080', leaseMs: 400, log });
-    const b = new Cluster(db, { member: 'np-b', address: 'http://b:8080', leaseMs: 400, log });
+    // np-a's monotonic clock stands still while it is away, as CLOCK_MONOTONIC does across a host's suspend: only the database can tell it.
+    let aClock = 0;
+    const a = new Cluster(db, { member: 'np-a', address: () => 'http://a:8080', leaseMs: 400, log, monotonic: () => aClock });
+    const b = new Cluster(db, { member: 'np-b', address: () => 'http://b:8080', leaseMs: 400, log });
     const seenByA: (number | undefined)[] = [];
     a.onLeadership((e) => seenByA.push(e));
     try {
@@ -49,12 +51,14 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
         await b.tick();
         expect(b.epoch).toBe(2);
       }, { timeout: 10_000, interval: 50 });
-      // np-a wakes up still believing it leads: its write is refused in the database, not made.
+      // np-a wakes up still believing it leads: its write is refused in the database, not made, and it steps down.
       expect(a.epoch).toBe(1);
       await expect(a.fenced((tx) => tx.run('INSERT INTO leader_writes (epoch) VALUES (1)'))).rejects.toBeInstanceOf(FencedOut);
+      expect(Cluster.refusedWrites).toBeGreaterThan(0);
+      expect(a.epoch).toBeUndefined();
       await b.fenced((tx) => tx.run('INSERT INTO leader_writes (epoch) VALUES (2)'));
       expect((await db.query<{ epoch: string }>('SELECT epoch FROM leader_writes ORDER BY epoch')).map((r) => Number(r.epoch))).toEqual([1, 2]);
-      // At its next renewal it learns it is a follower.
+      // Its next renewal finds it a follower.
       await a.tick();
       expect(a.epoch).toBeUndefined();
       expect(seenByA).toEqual([1, undefined]);

@@ -1,0 +1,167 @@
+import type { Logger } from '../../src/log.ts';
+import type { Batch } from '../../src/sample.ts';
+import type { Consumer } from '../../src/pipeline.ts';
+import { bounded, module, type Kernel } from '../../src/module.ts';
+import { metric } from '../../src/api/metrics.ts';
+import { healthOf } from './repository.ts';
+import type { Check } from './check.ts';
+import type { HealthRepository } from './repository.ts';
+
+/**
+ * How a cluster member's checks reach the one place health is judged, the leader: appended to
+ * the `forwarded_checks` table of the shared PostgreSQL store (README: cluster). A member queues
+ * what it observed and writes it in one statement every `everyMs`; while the store is
+ * unreachable it holds up to `max` checks (then drops the oldest, counted: newer checks of the
+ * same element speak for it anyway).
+ */
+export class CheckForwarder {
+  private buffer: Check[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failing = false;
+  forwarded = 0;
+  dropped = 0;
+  private readonly o: { member: () => string; repo: () => HealthRepository; log: Logger; everyMs: number; max: number };
+
+  constructor(o: { member: () => string; repo: () => HealthRepository; log: Logger; everyMs?: number; max?: number }) {
+    this.o = { everyMs: 100, max: 200_000, ...o };
+  }
+
+  add(checks: readonly Check[]): void {
+    if (checks.length === 0) return;
+    this.buffer.push(...checks);
+    if (this.buffer.length > this.o.max) this.dropped += this.buffer.splice(0, this.buffer.length - this.o.max).length;
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.o.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Writes what is queued; on failure it stays queued and is tried again. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    this.timer = undefined;
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, 5000);
+      try {
+        await this.o.repo().forwardChecks(this.o.member(), batch);
+      } catch (err) {
+        if (!this.failing) this.o.log.error({ err, pending: this.buffer.length }, 'cannot forward health checks to the leader; holding them');
+        this.failing = true;
+        this.timer = setTimeout(() => void this.flush(), 1000);
+        this.timer.unref();
+        return;
+      }
+      if (this.failing) this.o.log.info({ pending: this.buffer.length }, 'forwarding health checks again');
+      this.failing = false;
+      this.buffer.splice(0, batch.length);
+      this.forwarded += batch.length;
+    }
+  }
+
+  /** Stops the timer and writes what is left (the caller bounds the wait). */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * The leader's side: reads the forwarded checks in order, has them judged, waits until what they
+ * changed is recorded (`settled`), and only then deletes them, through the fencing check. A leader
+ * that dies in between leaves them for the next one, which judges them again: a check judged twice
+ * changes nothing the second time (an older or equal check is ignored), a check lost would.
+ */
+export class CheckInbox {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  consumed = 0;
+  private readonly o: {
+    repo: () => HealthRepository; ingest: (checks: readonly Check[]) => void; settled: () => Promise<void>; log: Logger; everyMs: number; batch: number;
+  };
+
+  constructor(o: { repo: () => HealthRepository; ingest: (checks: readonly Check[]) => void; settled: () => Promise<void>; log: Logger; everyMs?: number; batch?: number }) {
+    this.o = { everyMs: 100, batch: 5000, ...o };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => { this.running = this.poll().finally(() => { this.running = undefined; }); }, ms);
+    this.timer.unref();
+  }
+
+  /** Takes one batch; true when there may be more. Tests call it directly. */
+  async take(): Promise<boolean> {
+    const rows = await this.o.repo().forwardedChecks(this.o.batch);
+    if (rows.length === 0) return false;
+    this.o.ingest(rows);
+    await this.o.settled();
+    await this.o.repo().consumeChecks(rows.at(-1)!.id);
+    this.consumed += rows.length;
+    return rows.length === this.o.batch;
+  }
+
+  private async poll(): Promise<void> {
+    let more = false;
+    try {
+      more = await this.take();
+    } catch (err) {
+      this.o.log.warn({ err }, 'cannot read the forwarded health checks; trying again');
+      this.schedule(1000);
+      return;
+    }
+    this.schedule(more ? 0 : this.o.everyMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
+
+/**
+ * Checks in a cluster (`lk` is the leader's fenced kernel): while this member leads, what its
+ * pipeline carries is judged here at once and the other members' forwarded checks are taken in
+ * (`inbox`, a leader-only module); while it follows, what its pipeline carries is forwarded
+ * (`forwarding`, on every member, flushes at stop).
+ */
+export function checkForwarding(k: Kernel, lk: Kernel, judge: { checks(b: Batch): Check[]; ingest(c: readonly Check[]): void }, member: () => string) {
+  let leading = false;
+  const forwarder = new CheckForwarder({ member, repo: () => healthOf(k.store()), log: k.log.child({ component: 'forward' }) });
+  const inbox = new CheckInbox({
+    repo: () => healthOf(lk.store()), ingest: (c) => judge.ingest(c), settled: () => lk.recorder()?.settled() ?? Promise.resolve(), log: k.log.child({ component: 'forward' }),
+  });
+  const consumer: Consumer = { name: 'outages', write: (batch) => (leading ? judge.ingest(judge.checks(batch)) : forwarder.add(judge.checks(batch))) };
+  const forwarding = module('health-forwarding', 'every', async () => {}, async (deadline) => {
+    await bounded(forwarder.stop(), deadline, 'forwarded checks', k.log);
+  }, {
+    metrics: () => metric('netpulse_cluster_checks_total', 'counter', 'Health checks forwarded to the leader, dropped while the store was unreachable, and taken in as the leader.', [
+      [{ way: 'forwarded' }, forwarder.forwarded], [{ way: 'dropped' }, forwarder.dropped], [{ way: 'consumed' }, inbox.consumed],
+    ]) + metric('netpulse_cluster_checks_pending', 'gauge', 'Health checks waiting to be forwarded.', [[{}, forwarder.pending]]),
+  });
+  const taking = module('health-inbox', 'leader', async () => {
+    leading = true;
+    inbox.start();
+  }, async (deadline) => {
+    await bounded(inbox.stop(), deadline, 'forwarded checks in hand', k.log);
+  });
+  return { consumer, forwarding, inbox: taking };
+}
