@@ -98,6 +98,8 @@ export interface StoryHooks {
   /** A line of the story, for the log and the dashboard. */
   told?(line: string, at: number): void;
   logger: Logger;
+  /** Where its draws come from (who complains, about what, when): Math.random unless a test fixes them. */
+  random?: () => number;
 }
 
 interface Wave { elements: string[]; categories: Category[]; perMinute: number; until: number; withCell: boolean; owed: number; pool: SimSubscriber[] }
@@ -124,7 +126,9 @@ export class Story {
   private last = 0;
   private pending = Promise.resolve();
 
+  private readonly random: () => number;
   constructor(net: SimNetwork, subscribers: SimSubscriber[], cfg: Story['cfg'], hooks: StoryHooks) {
+    this.random = hooks.random ?? Math.random;
     this.net = net;
     this.hooks = hooks;
     this.cfg = cfg;
@@ -177,16 +181,16 @@ export class Story {
     this.last = now;
     this.noiseOwed += this.cfg.noisePerMinute * minutes;
     for (; this.noiseOwed >= 1; this.noiseOwed--) {
-      const s = this.subscribers[Math.floor(Math.random() * this.subscribers.length)];
-      if (s) this.complaint(s, NOISE[Math.floor(Math.random() * NOISE.length)], now, false);
+      const s = this.subscribers[Math.floor(this.random() * this.subscribers.length)];
+      if (s) this.complaint(s, NOISE[Math.floor(this.random() * NOISE.length)], now, false);
     }
     this.waves = this.waves.filter((w) => w.until > now);
     for (const w of this.waves) {
       w.owed += w.perMinute * minutes;
       for (; w.owed >= 1; w.owed--) {
-        const s = w.pool[Math.floor(Math.random() * w.pool.length)];
+        const s = w.pool[Math.floor(this.random() * w.pool.length)];
         const cell = w.withCell ? s.serving.find((e) => w.elements.includes(e)) : undefined;
-        this.complaint(s, w.categories[Math.floor(Math.random() * w.categories.length)], now, cell);
+        this.complaint(s, w.categories[Math.floor(this.random() * w.categories.length)], now, cell);
       }
     }
   }
@@ -234,8 +238,8 @@ export class Story {
   private complaint(s: SimSubscriber, category: Category, now: number, cell: string | false | undefined): void {
     const c: Complaint = {
       id: `demo-${this.started.toString(36)}-${++this.seq}`, subscriberId: s.id,
-      channel: CHANNELS[Math.floor(Math.random() * CHANNELS.length)], category,
-      text: WORDS[category], reportedAt: now - Math.floor(Math.random() * 20_000), ...(cell && { cell }),
+      channel: CHANNELS[Math.floor(this.random() * CHANNELS.length)], category,
+      text: WORDS[category], reportedAt: now - Math.floor(this.random() * 20_000), ...(cell && { cell }),
     };
     this.track(this.hooks.complain(c));
   }
