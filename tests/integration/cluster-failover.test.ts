@@ -6,6 +6,11 @@ import { DATABASES, stopDatabases } from '../helpers/databases.ts';
 import { startSnmpd, startVictoriaMetrics, tempDir } from '../helpers/servers.ts';
 import { member, clusterView, CLUSTER_TOKEN, type Member } from '../helpers/cluster.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
+import { Store } from '../../src/store/store.ts';
+import { Ledger } from '../../correlators/compensation/ledger.ts';
+import { loadPolicies } from '../../correlators/compensation/policies.ts';
+import { smallNetwork, subscribersOf, loadNetwork, OutageWriter } from '../helpers/outages.ts';
+import { billingJob, BILLING_SECRET } from '../helpers/billing.ts';
 
 afterAll(() => stopDatabases());
 const postgres = DATABASES.find(([kind]) => kind === 'PostgreSQL')![1];
@@ -34,12 +39,12 @@ async function retrying(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-/** Who leads, as every member that answers agrees; undefined while they do not agree. */
+/** Who leads, as every member agrees; undefined while one does not answer or they do not agree. */
 async function agreedLeader(members: readonly Member[]): Promise<{ member: string; epoch: number } | undefined> {
-  const views = (await Promise.all(members.map(clusterView))).filter((v) => v !== undefined);
-  const leaders = new Set(views.map((v) => v.leader && `${v.leader.member}@${v.leader.epoch}`));
-  if (views.length === 0 || leaders.size !== 1 || !views[0].leader) return undefined;
-  return views[0].leader;
+  const views = await Promise.all(members.map(clusterView));
+  const leaders = new Set(views.map((v) => v?.leader && `${v.leader.member}@${v.leader.epoch}`));
+  if (views.some((v) => v === undefined) || leaders.size !== 1 || !views[0]!.leader) return undefined;
+  return views[0]!.leader;
 }
 
 const TOPOLOGY = [
@@ -146,6 +151,14 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
       await f1.p.stop('SIGKILL');
       await vi.waitFor(async () => expect((await clusterView(leader))?.members.length).toBe(2), { timeout: 10_000, interval: 100 });
 
+      // A NOC screen follows the live events on a follower: they are the leader's.
+      const screen = new AbortController();
+      let events = '';
+      const stream = await fetch(`${f2.url()}/v1/events`, { headers: { authorization: `Bearer ${CLUSTER_TOKEN}` }, signal: screen.signal });
+      void (async () => {
+        try { for await (const chunk of stream.body!) events += Buffer.from(chunk).toString(); } catch { /* aborted */ }
+      })();
+
       // The switch and everything behind it stop answering: one outage, rooted at the switch, paged once.
       await snmpd.stop();
       await vi.waitFor(async () => expect((await outages()).map((o) => [o.root, o.state]), JSON.stringify(await outages())).toEqual([['SW-1', 'open']]), { timeout: 15_000, interval: 100 });
@@ -154,6 +167,8 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
         expect(Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox'))[0].n)).toBe(0);
       }, { timeout: 10_000, interval: 100 });
       const [opened] = await outages();
+      await vi.waitFor(() => expect(events).toContain(`"outage":"${opened.id}","event":"opened"`), { timeout: 5_000, interval: 50 });
+      screen.abort();
 
       // A complaint filed on the follower is passed to the leader and matched to the outage, once.
       const complaint = await retrying(`${f2.url()}/v1/complaints`, {
@@ -208,6 +223,69 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
       await hook.close();
       await vm.stop();
       await snmpd.stop();
+    }
+  });
+
+  it('kill -9 of the leader during a settlement, and of the next during delivery: exactly one credit per eligible subscriber, each applied once by the job', { timeout: 120_000 }, async () => {
+    const url = (await postgres.url())!;
+    const dir = tempDir('cluster-settle');
+    const topology = smallNetwork();
+    writeFileSync(join(dir, 'topology.yaml'), JSON.stringify({ elements: [...topology.elements.values()] }));
+    // AGG-1 was down for 30 hours: 1,000 subscribers behind it, more degraded next door.
+    const prepared = new Store(new PostgresDb(url));
+    await loadNetwork(prepared, topology, subscribersOf(500));
+    await new OutageWriter(prepared, topology).lasting('O-AGG1', 'AGG-1', Date.parse('2026-05-04T08:00:00Z'), 30);
+    const expected = await new Ledger({ policies: () => loadPolicies([{ policy: 'operator-default' }]) }).settle(prepared, 'O-AGG1', Date.now(), 'preview');
+    await prepared.close();
+    const job = await billingJob();
+    const config = {
+      store: { url }, cluster: { lease: '1500ms' }, topology: { file: join(dir, 'topology.yaml') },
+      compensation: { settle: 0, chunk: 100, deliver: { webhook: { name: 'billing', url: job.url, secret: BILLING_SECRET, batchSize: 20 }, retry: { minDelay: 20, maxDelay: 200 } } },
+    };
+    const db = new PostgresDb(url);
+    const count = async (where = '') => Number((await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM credits ${where}`))[0].n);
+    const until = async (cond: () => Promise<boolean> | boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end && !(await cond())) await new Promise((r) => setTimeout(r, 5));
+    };
+    const members = ['np-a', 'np-b', 'np-c'].map((n) => member(dir, n, config));
+    const leaderNow = async () => {
+      await vi.waitFor(async () => expect(await agreedLeader(members)).toBeDefined(), { timeout: 20_000, interval: 50 });
+      const name = (await agreedLeader(members))?.member;
+      return members.find((m) => m.name === name)!;
+    };
+    const kills: string[] = [];
+    try {
+      // The leader dies while it writes the ledger; the next one while it delivers a batch.
+      let leader = await leaderNow();
+      await until(async () => (await count()) >= 300, 30_000);
+      await leader.p.stop('SIGKILL');
+      kills.push(`${leader.name} mid-ledger: ledger ${await count()}`);
+      leader.restart();
+      leader = await leaderNow();
+      let hit = false;
+      job.state.onBatch = () => { hit = true; leader.p.child.kill('SIGKILL'); };
+      await until(() => hit, 30_000);
+      job.state.onBatch = undefined;
+      await leader.p.exited();
+      kills.push(`${leader.name} with a batch in the air: delivered ${await count(`WHERE state = 'delivered'`)}, job ${job.applied.size}`);
+      leader.restart();
+
+      await until(async () => (await count(`WHERE state = 'delivered'`)) === expected.eligible && job.applied.size === expected.eligible, 60_000);
+      const rows = (await db.query<{ id: string; subscriber_id: string; revision: number; state: string; amount_minor: number }>('SELECT id, subscriber_id, revision, state, amount_minor FROM credits'))
+        .map((r) => ({ ...r, amount_minor: Number(r.amount_minor), revision: Number(r.revision) }));
+      expect(rows.length, kills.join('\n')).toBe(expected.eligible);
+      expect(new Set(rows.map((r) => r.subscriber_id)).size).toBe(expected.eligible);
+      expect(rows.every((r) => r.revision === 0 && r.state === 'delivered')).toBe(true);
+      expect(rows.reduce((a, r) => a + r.amount_minor, 0)).toBe(expected.owed.reduce((a, x) => a + x.amountMinor, 0));
+      expect([...job.applied.keys()].sort()).toEqual(rows.map((r) => r.id).sort());
+      expect(job.state.differing).toBe(0);
+      expect(job.state.badSignatures).toBe(0);
+      console.log(`settlement across two leader kills: ${kills.join('; ')}; ${job.state.batches} batches, ${job.state.repeats} credits sent again (same id, same amount)`);
+    } finally {
+      await Promise.all(members.map((m) => m.p.stop('SIGKILL')));
+      await db.close();
+      await job.close();
     }
   });
 });

@@ -1,5 +1,4 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import http from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATABASES, stopDatabases } from '../helpers/databases.ts';
@@ -11,43 +10,11 @@ import { SqliteDb } from '../../src/store/sqlite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
 import { Ledger } from '../../correlators/compensation/ledger.ts';
 import { loadPolicies } from '../../correlators/compensation/policies.ts';
-import { verifySignature } from '../../correlators/alerts/notifier.ts';
+import { billingJob, BILLING_SECRET as SECRET } from '../helpers/billing.ts';
 
 afterAll(() => stopDatabases());
 
-const SECRET = 'billing-secret-0123456789';
 const T0 = Date.parse('2026-05-04T08:00:00Z');
-
-/**
- * The operator's billing job as a webhook: it applies each credit once, by its id, and records
- * every repeat (a batch that came again after a crash) so the test can check it changed nothing.
- * `onBatch` runs before the answer, so a test can kill the daemon with the batch in the air.
- */
-async function billingJob() {
-  const applied = new Map<string, { subscriberId: string; outageId: string; minor: number }>();
-  const state = { batches: 0, repeats: 0, differing: 0, badSignatures: 0, onBatch: undefined as (() => void) | undefined };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      if (!verifySignature(req.headers['x-netpulse-signature'] as string | undefined, body, SECRET, Date.now()).ok) state.badSignatures++;
-      state.batches++;
-      for (const c of JSON.parse(body).credits as { id: string; subscriberId: string; outageId: string; amount: { minor: number } }[]) {
-        const before = applied.get(c.id);
-        if (before) {
-          state.repeats++;
-          if (before.minor !== c.amount.minor || before.subscriberId !== c.subscriberId) state.differing++;
-        } else applied.set(c.id, { subscriberId: c.subscriberId, outageId: c.outageId, minor: c.amount.minor });
-      }
-      const hook = state.onBatch;
-      state.onBatch = undefined;
-      hook?.();
-      setTimeout(() => res.end('{}'), 40);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { applied, state, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/credits`, close: () => new Promise((r) => server.close(r)) };
-}
 
 const until = async (cond: () => boolean | Promise<boolean>, ms: number) => {
   const end = Date.now() + ms;
