@@ -15,7 +15,7 @@ import { RecentMeasurements } from './measurements/recent.ts';
 import { OutageService } from '../correlators/outages/service.ts';
 import { readTopology } from './check-config.ts';
 import { selfMetrics } from './self-metrics.ts';
-import { SYSTEM_CLOCK, bounded, type Clock, type Kernel, type Module } from './module.ts';
+import { SYSTEM_CLOCK, type Clock, type Kernel, type Module } from './module.ts';
 import { sinkFromConfig, sinkModule } from './sinks/module.ts';
 import { storeModule } from './store/module.ts';
 import { outageModules } from '../correlators/outages/module.ts';
@@ -30,6 +30,7 @@ import type { CommunicationMessage } from '../correlators/complaints/communicati
 import { simModules } from './sim/module.ts';
 import { collectorsModule, type CollectorFactories } from '../collectors/module.ts';
 import { clusterModule } from './cluster/module.ts';
+import { ModuleRunner } from './cluster/gate.ts';
 import { checkForwarding } from '../correlators/health/forward.ts';
 
 /** The clock and the I/O factories the daemon is built with; tests pass their own. */
@@ -113,10 +114,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
-  let started = false;
-  let leaderUp = false;
   const api = apiModule(k, {
-    modules: () => modules, metrics, started: () => started, ...(cluster && { leader: cluster.route(() => leaderUp) }),
+    modules: () => modules, metrics, started: () => runner.started, ...(cluster && { leader: cluster.route(() => runner.leaderUp) }),
     ...(sim && config.sim.dashboardToken && dashboardAccess(k.dataDir, log)),
   });
   const simulation = sim && simModules(k, sim, { complaints: complaints.complaints, maintenanceChanged: correlation.maintenanceChanged, subscribersChanged: impact.subscribersChanged });
@@ -126,38 +125,8 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
     complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
-  // In a cluster the leader-only modules start when this member takes the leadership (after the
-  // others are up), in their order; losing it ends this daemon (`onDeposed`).
-  const gated = (m: Module) => cluster !== undefined && m.runs === 'leader';
-  const up = new Set<Module>();
-  let starting: Promise<void> | undefined;
-  let stopping: Promise<void> | undefined;
-  let leading: Promise<void> | undefined;
-  cluster?.onLeadership((epoch) => {
-    if (epoch !== undefined && !leading && !stopping) {
-      leading = (async () => {
-        await starting;
-        for (const m of modules) {
-          if (!gated(m) || stopping) continue;
-          up.add(m);
-          await m.start();
-        }
-        leaderUp = !stopping;
-        log.info({ member: cluster.member(), epoch }, 'leading: correlation, impact, paging and settlement run here');
-      })().catch((err) => {
-        log.error({ err }, 'cannot start as the leader; stepping down');
-        deposed();
-      });
-    } else if (epoch === undefined && leading) deposed();
-  });
-  let wasDeposed = false;
-  const deposed = () => {
-    if (wasDeposed || stopping) return;
-    wasDeposed = true;
-    log.warn({ member: cluster?.member() }, 'no longer the leader: this daemon stops; a new one joins as a follower');
-    if (deps.onDeposed) deps.onDeposed();
-    else void daemon.stop();
-  };
+  const runner = new ModuleRunner(modules, { cluster: cluster !== undefined, log, deposed: () => (deps.onDeposed ? deps.onDeposed() : void daemon.stop()) });
+  cluster?.onLeadership((epoch) => runner.leadership(epoch, cluster.member()));
   const daemon: Daemon = {
     modules, pipeline, sinks: [sink], collectors: collectors.collectors, sim, outages, complaints: complaints.complaints, metrics,
     get compensation() { return compensation.service(); },
@@ -169,31 +138,13 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
       topology = next;
       outages.setTopology(next);
       if (store.recorder()) await store.store().saveTopology([...next.elements.values()]);
-      // The inventory may have changed too (`netpulse import-subscribers` while running): scopes follow.
-      if (store.recorder()) void impact.subscribersChanged();
+      // The inventory may have changed too (`netpulse import-subscribers` while running): scopes follow (on the leader, in a cluster).
+      if (store.recorder() && (!cluster || runner.leaderUp)) void impact.subscribersChanged();
       log.info({ elements: next.size }, 'topology reloaded');
       return next.size;
     },
-    start() {
-      starting ??= (async () => {
-        for (const m of modules) {
-          if (gated(m)) continue;
-          up.add(m);
-          await m.start();
-        }
-        started = true;
-      })();
-      return starting;
-    },
-    stop() {
-      if (!starting) return Promise.resolve(); // nothing started: nothing to stop (a later start stays stoppable)
-      stopping ??= (async () => {
-        const deadline = Date.now() + config.daemon.shutdownTimeout;
-        await bounded(leading?.catch(() => {}) ?? Promise.resolve(), deadline, 'taking the leadership', log);
-        for (const m of [...modules].reverse()) if (up.has(m)) await m.stop(deadline).catch((err) => log.error({ err, module: m.name }, 'stopping a module failed'));
-      })();
-      return stopping;
-    },
+    start: () => runner.start(),
+    stop: () => runner.stop(Date.now() + config.daemon.shutdownTimeout),
   };
   return daemon;
 }

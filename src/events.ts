@@ -90,8 +90,16 @@ export class EventHub {
     this.relay(e, id);
   }
 
+  private readonly hearers: ((e: LiveEvent) => void)[] = [];
+
+  /** Hears every event this hub sends to its clients, published here or relayed from the leader. */
+  hear(l: (e: LiveEvent) => void): void {
+    this.hearers.push(l);
+  }
+
   /** Sends an event that happened elsewhere (on the cluster's leader) to this member's clients. */
   relay(e: LiveEvent, id: string = String(++this.seq)): void {
+    for (const h of this.hearers) h(e);
     if (this.clients.size === 0) return;
     const f = frame(id, e);
     for (const c of [...this.clients.keys()]) this.send(c, f);

@@ -28,6 +28,8 @@ import { alertsOf } from './repository.ts';
 export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId: string) => Scope | undefined, restored: () => readonly Outage[], connect?: MqttConnect) {
   const { config, log } = k;
   const stream = new AlertStream(new EventHub(1 << 20, config.api?.streamsPerToken ?? 4));
+  // The alert stream follows the live events: this member's alerts, or in a cluster the leader's, relayed.
+  k.events.hear((e) => { if (e.type === 'alert') stream.publish(e.data as Alert); });
   let alerts: AlertDispatcher | undefined;
   let communications: DeliveryLanes | undefined;
   let alerting = Promise.resolve();
@@ -55,7 +57,7 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     if (k.leads) for (const list of [notifiers, toSubscribers]) list.splice(0, list.length, ...list.map((n) => onlyWhileLeading(n, k.leads!)));
     communications = new DeliveryLanes(toSubscribers, { what: 'communication', logger: log.child({ component: 'communications' }), outbox: new Outbox('communication', () => store.db) });
     const owedMessages = await communications.restore();
-    alerts = new AlertDispatcher(notifiers, { topology: () => k.topology(), store: () => store, stream: { publish: (a) => { stream.publish(a); k.events.publish({ type: 'alert', data: a }); } }, logger: log.child({ component: 'alerts' }) });
+    alerts = new AlertDispatcher(notifiers, { topology: () => k.topology(), store: () => store, stream: { publish: (a) => k.events.publish({ type: 'alert', data: a }) }, logger: log.child({ component: 'alerts' }) });
     const owedAlerts = await alerts.restore();
     // An outage opened just before a crash may have been in the hold-down, never paged: page it now.
     for (const o of restored()) if (o.state === 'open' && (await alertsOf(store).alerts(o.id, 1)).length === 0) page({ type: 'opened', outage: o, at: o.startedAt });

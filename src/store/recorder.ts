@@ -16,6 +16,8 @@ export class StoreRecorder {
   private running = false;
   private failing = false;
   private stopped = false;
+  /** Leader-only writes dropped because this member did not lead when they were tried. */
+  dropped = 0;
   /** A write was refused by the fencing check: this recorder writes nothing more. */
   fenced = false;
   private readonly store: Store;
@@ -66,6 +68,12 @@ export class StoreRecorder {
         this.failing = false;
         delay = 100;
       } catch (err) {
+        if (err instanceof FencedOut && err.epoch === 0) {
+          // A leader-only write tried on a member that was not leading: only that write goes (the leader makes its own).
+          if (this.dropped++ === 0) this.log.warn({ err }, 'a leader-only write was tried on a member that does not lead; dropped (logged once)');
+          this.queue.shift()!.fail?.(err);
+          continue;
+        }
         if (err instanceof FencedOut) {
           this.log.error({ dropped: this.queue.length }, 'store writes refused by the fencing check: this instance no longer leads; its queued writes are dropped');
           this.fenced = true;

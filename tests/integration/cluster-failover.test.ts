@@ -151,13 +151,15 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
       await f1.p.stop('SIGKILL');
       await vi.waitFor(async () => expect((await clusterView(leader))?.members.length).toBe(2), { timeout: 10_000, interval: 100 });
 
-      // A NOC screen follows the live events on a follower: they are the leader's.
+      // A NOC screen follows the live events and the alert stream on a follower: they are the leader's.
       const screen = new AbortController();
-      let events = '';
-      const stream = await fetch(`${f2.url()}/v1/events`, { headers: { authorization: `Bearer ${CLUSTER_TOKEN}` }, signal: screen.signal });
-      void (async () => {
-        try { for await (const chunk of stream.body!) events += Buffer.from(chunk).toString(); } catch { /* aborted */ }
-      })();
+      const seen: Record<string, string> = { '/v1/events': '', '/v1/alerts/stream': '' };
+      for (const path of Object.keys(seen)) {
+        const stream = await fetch(`${f2.url()}${path}`, { headers: { authorization: `Bearer ${CLUSTER_TOKEN}` }, signal: screen.signal });
+        void (async () => {
+          try { for await (const chunk of stream.body!) seen[path] += Buffer.from(chunk).toString(); } catch { /* aborted */ }
+        })();
+      }
 
       // The switch and everything behind it stop answering: one outage, rooted at the switch, paged once.
       await snmpd.stop();
@@ -167,7 +169,10 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
         expect(Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox'))[0].n)).toBe(0);
       }, { timeout: 10_000, interval: 100 });
       const [opened] = await outages();
-      await vi.waitFor(() => expect(events).toContain(`"outage":"${opened.id}","event":"opened"`), { timeout: 5_000, interval: 50 });
+      await vi.waitFor(() => {
+        expect(seen['/v1/events']).toContain(`"outage":"${opened.id}","event":"opened"`);
+        expect(seen['/v1/alerts/stream']).toMatch(new RegExp(`event: alert\\ndata: \\{"id":"[^"]+","outageId":"${opened.id}","event":"opened"`));
+      }, { timeout: 5_000, interval: 50 });
       screen.abort();
 
       // A complaint filed on the follower is passed to the leader and matched to the outage, once.
