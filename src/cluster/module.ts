@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { z } from 'zod';
 import type { Kernel, Module } from '../module.ts';
 import { bounded, module } from '../module.ts';
 import { PollSchedule } from '../schedule.ts';
@@ -11,6 +12,8 @@ import { FencedDb } from '../store/fenced.ts';
 import { StoreRecorder } from '../store/recorder.ts';
 import { EventRelay } from './relay.ts';
 import type { LeaderRoute } from '../api/forward.ts';
+
+const clusterQuery = z.strictObject({ targets: z.enum(['true', 'false']).optional().describe('list the targets each member polls') });
 
 /**
  * This instance in a cluster (`cluster.enabled`, on PostgreSQL): it keeps its membership and
@@ -89,17 +92,21 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
       + metric('netpulse_cluster_events_relayed_total', 'counter', 'Live events sent to the other members (as the leader) and received from the leader.', [[{ way: 'sent' }, relay?.sent ?? 0], [{ way: 'received' }, relay?.received ?? 0], [{ way: 'failed' }, relay?.failed ?? 0]])
       + metric('netpulse_cluster_fenced_writes_total', 'counter', 'Leader-only writes the fencing check refused (this instance wrote as a leader it no longer was).', [[{ member: me }, Cluster.refusedWrites]]),
     routes: ({ route, roles }) => route({
-      method: 'GET', url: '/v1/cluster', roles: roles.READ,
-      summary: 'The cluster: its members (leases), the leader and its epoch, and how many targets each member polls',
+      method: 'GET', url: '/v1/cluster', roles: roles.READ, query: clusterQuery,
+      summary: 'The cluster: its members (leases), the leader and its epoch, and how many targets each member polls (which ones with ?targets=true)',
       responses: ok('The cluster'),
-    }, async () => {
+    }, async (_req, _reply, input) => {
+      const list = input.query().targets === 'true';
       const s = await cluster!.status();
       const all = targets();
       const ids = s.members.map((x) => x.id);
       return {
         member: me, leading: cluster!.epoch !== undefined,
         leader: s.leader ? { member: s.leader.member, epoch: s.leader.epoch, leaseUntil: new Date(s.leader.leaseUntil).toISOString() } : null,
-        members: s.members.map((x) => ({ id: x.id, address: x.address, leaseUntil: new Date(x.leaseUntil).toISOString(), targets: all.filter((t) => owner(t, ids) === x.id).length })),
+        members: s.members.map((x) => {
+          const polled = all.filter((t) => owner(t, ids) === x.id);
+          return { id: x.id, address: x.address, leaseUntil: new Date(x.leaseUntil).toISOString(), targets: polled.length, ...(list && { polls: polled }) };
+        }),
       };
     }),
   });

@@ -127,6 +127,8 @@ describe('a cluster of instances on PostgreSQL: membership, one leader, fencing'
       const view = await cluster(a);
       expect(view.leader).toMatchObject({ member: 'np-a', epoch: 1 });
       expect(view.members.reduce((n: number, m: any) => n + m.targets, 0)).toBe(6);
+      const listed = await (await fetch(`http://127.0.0.1:${a.apiPort}/v1/cluster?targets=true`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as any;
+      expect(listed.members.flatMap((m: any) => m.polls).sort()).toEqual(targets.map((t) => t.name).sort());
       polled.a.clear();
       polled.b.clear();
       await vi.waitFor(() => expect(new Set([...polled.a, ...polled.b]).size).toBe(6), { timeout: 10_000, interval: 100 });
