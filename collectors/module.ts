@@ -21,7 +21,7 @@ export interface CollectorFactories {
  * one MQTT collector per broker (likewise), polling only the targets `more.owns` (in a cluster), ICMP when it has targets; each emits into the pipeline. Built at start,
  * so a profile that went missing since check-config stops the start with its name.
  */
-export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[]; owns?: (target: string) => boolean }, io: CollectorFactories) {
+export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[]; owns?: (target: string) => boolean; member?: string }, io: CollectorFactories) {
   const { config, log } = k;
   const collectors: Collector[] = [];
   const m: Module = module('collectors', 'every', async () => {
@@ -38,6 +38,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     for (const broker of [...config.mqtt.brokers, ...more.brokers()]) {
       collectors.push(new MqttCollector({
         broker, logger: log.child({ component: 'collector', collector: 'mqtt', broker: broker.name }), ...(io.mqttConnect && { connect: io.mqttConnect }),
+        ...(more.member && { instance: more.member }),
         elements: (id) => k.topology().elements.get(id), times: { aheadMs: config.times.maxAhead, pastMs: config.times.maxSampleAge },
       }));
     }

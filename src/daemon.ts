@@ -112,7 +112,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const complaints = complaintsModule(lk, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(lk, outages, tell);
   const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
-  const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns }) }, deps);
+  const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns, member: cluster.member() }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
   const api = apiModule(k, {
     modules: () => modules, metrics, started: () => runner.started, ...(cluster && { leader: cluster.route(() => runner.leaderUp) }),

@@ -30,6 +30,8 @@ export interface MqttCollectorOptions {
   times?: TimeWindow;
   /** Opens the connection (default `connectMqtt`); tests and benchmarks pass a fake. */
   connect?: MqttConnect;
+  /** Who this instance is (its cluster member id): in the default client id, so members on one host keep a session each. */
+  instance?: string;
 }
 
 
@@ -108,7 +110,7 @@ export class MqttCollector implements Collector {
     const b = this.o.broker;
     const client = (this.o.connect ?? connectMqtt)({
       url: b.url,
-      clientId: b.clientId ?? `netpulse-${hostname()}-${b.name}`,
+      clientId: b.clientId ?? `netpulse-${this.o.instance ?? hostname()}-${b.name}`,
       clean: false,
       protocolVersion: b.protocolVersion,
       keepaliveMs: b.keepalive,

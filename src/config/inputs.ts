@@ -116,6 +116,8 @@ export const mqttSubscription = z.strictObject({
   if (s.format !== 'line' && !s.measurement) ctx.addIssue({ code: 'custom', path: ['measurement'], message: `required for format ${s.format}` });
   if (s.format !== 'line' && !s.element) ctx.addIssue({ code: 'custom', path: ['element'], message: `required for format ${s.format}` });
   if (s.format === 'value' && !s.field) ctx.addIssue({ code: 'custom', path: ['field'], message: 'required for format value' });
+  // Each instance in a share group sees part of every publisher's counter: the rest would look lost.
+  if (s.sequence && s.share) ctx.addIssue({ code: 'custom', path: ['sequence'], message: 'a shared subscription splits each publisher\'s counter between the instances: gaps cannot be judged here (remove sequence, or share)' });
 });
 
 /** TLS for an mqtts:// broker: the CA that signed its certificate, a client certificate if it asks for one. */

@@ -51,6 +51,8 @@ describe('config', () => {
       'mqtt.brokers[0].subscriptions[0].fields: json subscriptions need at least one field'],
     ['a shared group written into the topic', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: "$share/g/t", format: line } ] } ] }',
       'mqtt.brokers[0].subscriptions[0].topic: write the group in `share`, not in the topic'],
+    ['a publisher counter on a shared subscription', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: t, share: g, format: json, element: x, measurement: m, fields: { v: "$.v" }, sequence: { path: "$.seq", publisher: "$.id" } } ] } ] }',
+      "mqtt.brokers[0].subscriptions[0].sequence: a shared subscription splits each publisher's counter between the instances: gaps cannot be judged here (remove sequence, or share)"],
     ['a broker URL without a scheme', 'mqtt: { brokers: [ { name: b, url: "h:1883" } ] }', 'mqtt.brokers[0].url: expected mqtt://host:port or mqtts://host:port'],
     ['an unknown payload format', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: t, format: xml } ] } ] }',
       'mqtt.brokers[0].subscriptions[0].format: expected one of json, line, value'],
