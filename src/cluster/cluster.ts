@@ -61,7 +61,7 @@ export class Cluster {
     return this.leading !== undefined && this.o.monotonic() - this.leading.renewedAt < this.o.leaseMs;
   }
 
-  /** Leader-only writes refused in this process (a deposed leader's): kept across the daemons it runs in turn. */
+  /** Leader-only writes the database's fencing check refused in this process (a deposed leader's): kept across the daemons it runs in turn. */
   static refusedWrites = 0;
 
   async start(): Promise<void> {
@@ -129,9 +129,9 @@ export class Cluster {
   }
 
   /**
-   * Runs a leader-only write in one transaction that first checks this member's epoch still
-   * leads (and holds the leader row against a takeover until it commits). Throws FencedOut when
-   * it does not: the write is not made.
+   * Runs a leader-only write in one transaction that first checks, in the database, that this
+   * member's epoch still leads with a running lease, holding the fencing lock shared until it
+   * commits (a takeover waits for it). Throws FencedOut when it does not: the write is not made.
    */
   readonly fenced = <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
     // The database decides, not this process's view of its lease: a write tried after a pause goes
@@ -152,7 +152,7 @@ export class Cluster {
    * writes tried once this member knew it did not lead, once per lost leadership.
    */
   private refuse(err: FencedOut, inDatabase = false): FencedOut {
-    Cluster.refusedWrites++;
+    if (inDatabase) Cluster.refusedWrites++;
     if (inDatabase) this.o.log.error({ member: this.o.member, epoch: err.epoch }, 'cluster: a leader-only write was refused by the fencing check in the database (another member leads)');
     else if (!this.refusalLogged) this.o.log.warn({ member: this.o.member }, 'cluster: leader-only writes refused: this member does not lead');
     this.refusalLogged = !inDatabase;
