@@ -1,5 +1,6 @@
 import type { Collector, Emit } from '../collector.ts';
 import type { Logger } from '../../src/log.ts';
+import type { Batch } from '../../src/sample.ts';
 import type { Profile } from './profile.ts';
 import { resolveProfiles } from './profile.ts';
 import type { ResolvedTarget, SessionFactory, SnmpSession } from './session.ts';
@@ -27,6 +28,8 @@ interface TargetState {
   rates: CounterRates;
   tags: Record<string, string>;
   failing: boolean;
+  /** The poll running now, if any. */
+  inFlight?: Promise<{ answered: boolean; samples: Batch } | undefined>;
 }
 
 export interface SnmpStats {
@@ -50,6 +53,7 @@ export class SnmpCollector implements Collector {
   private readonly schedule: PollSchedule;
   private readonly throttle = new LogThrottle(60_000);
   private readonly log: Logger;
+  private emit: Emit | undefined;
 
 
   /** Its metrics in Prometheus text format. */
@@ -72,8 +76,25 @@ export class SnmpCollector implements Collector {
     return this.schedule.stats;
   }
 
+  /**
+   * Polls the targets of `element` now, out of their cycle (a trap says something happened: the
+   * poll confirms or contradicts it), unless one is already being polled, and emits the result as
+   * any poll does. Returns what each poll found (empty: no target of that element here).
+   */
+  async pollNow(element: string): Promise<{ target: string; answered: boolean; samples: Batch }[]> {
+    const emit = this.emit;
+    if (!emit) return [];
+    const out: { target: string; answered: boolean; samples: Batch }[] = [];
+    await Promise.all([...this.states.values()].filter((s) => s.target.element === element || s.target.name === element).map(async (s) => {
+      const r = await (s.inFlight ?? this.pollOnce(s, emit, this.opts.now ?? Date.now));
+      if (r) out.push({ target: s.target.name, ...r });
+    }));
+    return out;
+  }
+
   async start(emit: Emit): Promise<void> {
     if (this.states.size > 0) return;
+    this.emit = emit;
     const now = this.opts.now ?? Date.now;
     for (const target of this.opts.targets) {
       const session = this.opts.sessionFactory(target, (err) => this.problem(target.name, 'datagram', `undecodable response: ${err.message}`));
@@ -85,13 +106,19 @@ export class SnmpCollector implements Collector {
     this.schedule.start([...this.states.values()].map((s) => ({
       key: s.target.name,
       intervalMs: s.target.interval,
-      run: () => this.pollOnce(s, emit, now),
+      run: async () => { await this.pollOnce(s, emit, now); },
     })));
     this.log.info({ targets: this.states.size, concurrency: this.opts.concurrency }, 'snmp collector started');
   }
 
-  private async pollOnce(s: TargetState, emit: Emit, now: () => number): Promise<void> {
-    if (this.opts.owns && !this.opts.owns(s.target.name)) return; // another instance polls it now
+  /** One poll of `s`, never two at once: a poll asked for while one runs gets that one's result. */
+  private pollOnce(s: TargetState, emit: Emit, now: () => number): Promise<{ answered: boolean; samples: Batch } | undefined> {
+    s.inFlight ??= this.poll(s, emit, now).finally(() => { s.inFlight = undefined; });
+    return s.inFlight;
+  }
+
+  private async poll(s: TargetState, emit: Emit, now: () => number): Promise<{ answered: boolean; samples: Batch } | undefined> {
+    if (this.opts.owns && !this.opts.owns(s.target.name)) return undefined; // another instance polls it now
     const r = await pollTarget(s.session, s.plan, {
       element: s.target.element, tags: s.tags, maxRepetitions: s.target.maxRepetitions,
       maxRows: s.target.maxRows, rates: s.rates, now,
@@ -109,6 +136,7 @@ export class SnmpCollector implements Collector {
     for (const p of r.problems) this.problem(s.target.name, p.oid, p.reason);
     r.samples.push(reachabilitySample(s.target.element, s.tags, r, r.samples[0]?.time ?? now()));
     await emit(r.samples);
+    return { answered: !r.failure, samples: r.samples };
   }
 
   private problem(target: string, oid: string, reason: string): void {
