@@ -125,7 +125,14 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
     correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
     complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
-  const runner = new ModuleRunner(modules, { cluster: cluster !== undefined, log, deposed: () => (deps.onDeposed ? deps.onDeposed() : void daemon.stop()) });
+  const runner = new ModuleRunner(modules, {
+    cluster: cluster !== undefined, log,
+    deposed: () => {
+      cluster?.cluster()?.halt();
+      if (deps.onDeposed) deps.onDeposed();
+      else void daemon.stop();
+    },
+  });
   cluster?.onLeadership((epoch) => runner.leadership(epoch, cluster.member()));
   const daemon: Daemon = {
     modules, pipeline, sinks: [sink], collectors: collectors.collectors, sim, outages, complaints: complaints.complaints, metrics,

@@ -149,13 +149,22 @@ async function start(file: string | undefined): Promise<number> {
   // its leader-only work back: it stops, and a new daemon in this process joins as a follower.
   const rejoin = () => {
     logger.warn('deposed as the cluster leader: restarting as a follower');
-    const old = daemon;
-    void old.stop().then(async () => {
-      if (exiting) return;
-      daemon = build(config, { logger, onDeposed: rejoin });
-      await daemon.start();
-      logger.info('rejoined the cluster as a follower');
-    }).catch((err) => {
+    void (async () => {
+      await daemon.stop();
+      // The store may be away (that may be why): try again, 1 s then up to 30 s apart, until it answers or we are told to stop.
+      for (let delay = 1000; !exiting; delay = Math.min(delay * 2, 30_000)) {
+        daemon = build(config, { logger, onDeposed: rejoin });
+        try {
+          await daemon.start();
+          logger.info('rejoined the cluster as a follower');
+          return;
+        } catch (err) {
+          logger.error({ err, retryInMs: delay }, 'cannot rejoin the cluster yet');
+          await daemon.stop();
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })().catch((err) => {
       logger.fatal({ err }, 'cannot rejoin the cluster; exiting for the supervisor to restart');
       logger.flush();
       process.exit(1);

@@ -19,6 +19,7 @@ export class CheckForwarder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failing = false;
+  private stopped = false;
   forwarded = 0;
   dropped = 0;
   private readonly o: { member: () => string; repo: () => HealthRepository; log: Logger; everyMs: number; max: number };
@@ -31,24 +32,30 @@ export class CheckForwarder {
     if (checks.length === 0) return;
     this.buffer.push(...checks);
     if (this.buffer.length > this.o.max) this.dropped += this.buffer.splice(0, this.buffer.length - this.o.max).length;
-    if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.o.everyMs);
-      this.timer.unref();
-    }
+    this.arm(this.o.everyMs);
+  }
+
+  /** A flush in `ms`, unless one is armed or running (a running one arms the next when it ends). */
+  private arm(ms: number): void {
+    if (this.timer || this.flushing || this.stopped) return;
+    this.timer = setTimeout(() => { this.timer = undefined; void this.flush(); }, ms);
+    this.timer.unref();
   }
 
   get pending(): number {
     return this.buffer.length;
   }
 
-  /** Writes what is queued; on failure it stays queued and is tried again. */
+  /** Writes what is queued; on failure it stays queued and is tried again a second later. */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
+    this.flushing ??= this.write().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length > 0) this.arm(this.failing ? 1000 : this.o.everyMs);
+    });
     return this.flushing;
   }
 
   private async write(): Promise<void> {
-    this.timer = undefined;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, 5000);
       try {
@@ -56,8 +63,6 @@ export class CheckForwarder {
       } catch (err) {
         if (!this.failing) this.o.log.error({ err, pending: this.buffer.length }, 'cannot forward health checks to the leader; holding them');
         this.failing = true;
-        this.timer = setTimeout(() => void this.flush(), 1000);
-        this.timer.unref();
         return;
       }
       if (this.failing) this.o.log.info({ pending: this.buffer.length }, 'forwarding health checks again');
@@ -67,13 +72,13 @@ export class CheckForwarder {
     }
   }
 
-  /** Stops the timer and writes what is left (the caller bounds the wait). */
+  /** Stops the timer and writes what is left, once (the caller bounds the wait). */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flush();
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.flushing;
+    this.stopped = true;
+    await this.write();
   }
 }
 
@@ -87,6 +92,7 @@ export class CheckInbox {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private failing = false;
   consumed = 0;
   private readonly o: {
     repo: () => HealthRepository; ingest: (checks: readonly Check[]) => void; settled: () => Promise<void>; log: Logger; everyMs: number; batch: number;
@@ -123,10 +129,13 @@ export class CheckInbox {
     try {
       more = await this.take();
     } catch (err) {
-      this.o.log.warn({ err }, 'cannot read the forwarded health checks; trying again');
+      if (!this.failing) this.o.log.warn({ err }, 'cannot read the forwarded health checks; trying again every second');
+      this.failing = true;
       this.schedule(1000);
       return;
     }
+    if (this.failing) this.o.log.info('taking in forwarded health checks again');
+    this.failing = false;
     this.schedule(more ? 0 : this.o.everyMs);
   }
 
@@ -158,6 +167,10 @@ export function checkForwarding(k: Kernel, lk: Kernel, judge: { checks(b: Batch)
     ]) + metric('netpulse_cluster_checks_pending', 'gauge', 'Health checks waiting to be forwarded.', [[{}, forwarder.pending]]),
   });
   const taking = module('health-inbox', 'leader', async () => {
+    // In the order they were observed: this member's own queued checks and everything forwarded
+    // before it led are judged first, then its new checks directly (a later check hides an earlier one).
+    await forwarder.flush();
+    while (await inbox.take().catch(() => false));
     leading = true;
     inbox.start();
   }, async (deadline) => {

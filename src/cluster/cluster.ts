@@ -35,6 +35,8 @@ export class Cluster {
   private ticking: Promise<void> | undefined;
   private takeover: NodeJS.Timeout | undefined;
   private refusalLogged = false;
+  private halted = false;
+  private holdOffUntil = -Infinity;
 
   constructor(db: Db, o: ClusterOptions) {
     this.db = db;
@@ -77,7 +79,15 @@ export class Cluster {
     return this.ticking;
   }
 
+  /** Renews nothing more (a deposed daemon, until it is stopped): it must not take the leadership back. */
+  halt(): void {
+    this.halted = true;
+    if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.takeover);
+  }
+
   private async renew(): Promise<void> {
+    if (this.halted) return;
     const started = this.o.monotonic();
     try {
       await this.repo.heartbeat(this.o.member, this.o.address?.(), this.o.leaseMs);
@@ -95,8 +105,11 @@ export class Cluster {
           return; // refused and stepped down; the next renewal looks for the leader
         }
       }
+      // Back in touch after the store was away: every lease ran out meanwhile, the leader's too. It
+      // gets a lease to renew (and lead on with what it holds) before anybody takes over.
+      if (this.recovered()) this.holdOffUntil = this.o.monotonic() + this.o.leaseMs;
+      if (this.o.monotonic() < this.holdOffUntil) return;
       const lead = await this.repo.lead(this.o.member, this.o.leaseMs);
-      this.recovered();
       if (lead) this.change(lead.epoch, started);
       else {
         // A standby tries again just after the leader's lease would run out, not a heartbeat later.
@@ -110,14 +123,18 @@ export class Cluster {
     } catch (err) {
       if (!this.failing) this.o.log.error({ err, member: this.o.member }, 'cluster lease renewal failed');
       this.failing = true;
-      // Unable to renew for a lease: assume another member took over (it may have), and step down.
-      if (this.leading && this.o.monotonic() - this.leading.renewedAt >= this.o.leaseMs - this.o.heartbeatMs) this.change(undefined, started);
+      // Unable to renew: past its lease this member stops acting as the leader by its own clock
+      // (`leads()`: nothing leaves the process), but keeps its epoch. Back in touch, it leads on
+      // if nobody took over (its epoch is still the row's), and is deposed if somebody did.
     }
   }
 
-  private recovered(): void {
-    if (this.failing) this.o.log.info({ member: this.o.member }, 'cluster store reachable again');
+  /** The store answers: true when it did not a moment ago. */
+  private recovered(): boolean {
+    const was = this.failing;
+    if (was) this.o.log.info({ member: this.o.member }, 'cluster store reachable again');
     this.failing = false;
+    return was;
   }
 
   private change(epoch: number | undefined, at: number): void {

@@ -120,7 +120,8 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
     route: (up: () => boolean): LeaderRoute => ({
       member: me,
       target: () => {
-        if (cluster?.epoch !== undefined) return up() ? 'self' : undefined;
+        // Holding an epoch whose lease ran out by its own clock (cut off from the store, or paused): nobody to send to.
+        if (cluster?.epoch !== undefined) return cluster.leads() && up() ? 'self' : undefined;
         const leader = view?.leader && view.members.find((x) => x.id === view!.leader!.member);
         return leader?.address ?? undefined;
       },

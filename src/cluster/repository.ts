@@ -70,8 +70,8 @@ export class ClusterRepository {
   }
 
   /**
-   * The fencing check of a leader-only write, inside its transaction (`tx`): the epoch is the
-   * leader's and its lease runs. It holds the fencing lock shared until the transaction ends, so
+   * The fencing check of a leader-only write, inside its transaction (`tx`): the epoch is still the
+   * leader's. It holds the fencing lock shared until the transaction ends, so
    * no takeover (which takes it exclusively) commits in between, while the leader's own renewals
    * go on. A transaction left idle (its process paused between statements) is ended by the server
    * after `idleMs`, so a paused leader never holds a takeover back for long. Throws FencedOut otherwise.
@@ -79,7 +79,10 @@ export class ClusterRepository {
   async fence(tx: Db, epoch: number, idleMs: number): Promise<void> {
     await tx.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true)`, [String(Math.max(100, Math.floor(idleMs)))]);
     await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [FENCE_LOCK]);
-    const rows = await tx.query(`SELECT 1 FROM cluster_leader WHERE id = 1 AND epoch = $1 AND lease_until > ${NOW}`, [epoch]);
+    // The epoch alone decides: every takeover moves it (under the exclusive lock), so a write whose
+    // epoch is still the row's comes from the one leader, even if its lease ran out meanwhile (the
+    // database was away, and nobody could take over).
+    const rows = await tx.query('SELECT 1 FROM cluster_leader WHERE id = 1 AND epoch = $1', [epoch]);
     if (rows.length === 0) throw new FencedOut(epoch);
   }
 

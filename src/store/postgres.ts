@@ -50,6 +50,9 @@ export class PostgresDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!this.pool) return fn(this); // already inside one
     const client = await this.pool.connect();
+    // A connection cut mid-transaction (the server restarted) is an error of this call, not of the process.
+    const lost = () => {};
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const out = await fn(new PostgresDb(client));
@@ -59,6 +62,7 @@ export class PostgresDb implements Db {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
+      client.off('error', lost);
       client.release();
     }
   }
