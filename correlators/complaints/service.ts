@@ -276,10 +276,14 @@ export class ComplaintService {
     const sizes = new Map<string, number>();
     for (const s of spans) {
       if (s.since - this.o.match.graceBeforeMs > c.reportedAt || (only !== undefined && s.kind !== only)) continue;
-      const o = await outagesOf(store).outage(s.outageId, { impacted: false });
+      let o = await outagesOf(store).outage(s.outageId, { impacted: false });
+      // An outage merged into one above it goes on as that one: its impact did not end at the merge.
+      const merged = o?.mergedInto !== undefined;
+      if (o?.mergedInto) o = await outagesOf(store).outage(o.mergedInto, { impacted: false });
       if (!o) continue;
       sizes.set(o.id, o.scope?.subscribers ?? 0);
-      candidates.push({ outageId: s.outageId, kind: s.kind, since: s.since, ...(s.until !== undefined && { until: s.until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });
+      const until = merged ? o.clearedAt : s.until;
+      candidates.push({ outageId: o.id, kind: s.kind, since: s.since, ...(until !== undefined && { until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });
     }
     // An unmatched complaint is explained from the health at the time it was reported, not today's.
     const states = await Promise.all(serving.map(async (element) => ({ element, state: await this.stateAt(store, element, c.reportedAt) })));

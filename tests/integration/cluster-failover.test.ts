@@ -205,10 +205,12 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
       expect(hook.received.filter((a) => a.event === 'opened').length).toBe(1);
       expect(hook.received.filter((a) => a.event === 'cleared').length).toBe(1);
       const complaints = await db.query<{ id: string; outage_id: string | null }>('SELECT id, outage_id FROM complaints');
-      expect(complaints).toEqual([{ id: 'C-1', outage_id: opened.id }]);
+      expect(complaints, JSON.stringify(await db.query('SELECT id, outage_id, status, match_reasons FROM complaints')) + JSON.stringify(await db.query('SELECT id, root, state, merged_into, started_at FROM outages'))).toEqual([{ id: 'C-1', outage_id: opened.id }]);
 
       // Every target's polls, as VictoriaMetrics holds them (the killed members' spools delivered once they are
-      // back, as systemd would bring them): no gap past lease + interval (+ the poll's timeout and a margin).
+      // back, as systemd would bring them). A dead member's target is polled again within lease + interval of its
+      // death; between two polls that adds the interval before the death and the poll's own timeout (+ slack for a
+      // loaded machine: the test runs beside others on two cores).
       const gaps: Record<string, number> = {};
       await vi.waitFor(async () => {
         const res = await fetch(`http://127.0.0.1:${vm.port}/api/v1/export?match[]={__name__=~"reachability_.*"}&start=${Math.floor(started / 1000)}`);
@@ -219,7 +221,7 @@ describe('three netpulse processes on one PostgreSQL (issue 19)', () => {
           gaps[el] = Math.max(...t.slice(1).map((x, i) => x - t[i]));
         }
         expect(Object.keys(gaps).sort()).toEqual(targets.slice().sort());
-        for (const [el, gap] of Object.entries(gaps)) expect(gap, el).toBeLessThanOrEqual(1500 + 300 + 200 + 100);
+        for (const [el, gap] of Object.entries(gaps)) expect(gap, el).toBeLessThanOrEqual(300 + 1500 + 300 + 200 + 500);
       }, { timeout: 20_000, interval: 500 });
       console.log(`largest gap between polls per target: ${JSON.stringify(gaps)}`);
     } finally {
