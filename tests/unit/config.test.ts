@@ -55,6 +55,17 @@ describe('config', () => {
     ['an unknown payload format', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: t, format: xml } ] } ] }',
       'mqtt.brokers[0].subscriptions[0].format: expected one of json, line, value'],
     ['a duplicate ICMP target', 'icmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'icmp.targets[1].name: duplicate target name "a" (also targets[0])'],
+    ['a trap receiver that would refuse everything', 'traps: { enabled: true }', 'traps.communities: traps are enabled but no community and no user is configured: every trap would be refused'],
+    ['a trap listen address that is no address', 'traps: { address: localhost }', 'traps.address: expected an IPv4 or IPv6 address such as 192.0.2.17'],
+    ['a trap port past 65535', 'traps: { port: 70000 }', 'traps.port: must be at most 65535'],
+    ['a trap user without its privacy key', 'traps: { users: [ { user: u, authKey: "12345678" } ] }', 'traps.users[0].privKey: required for level authPriv'],
+    ['a trap user with a context (receivers have none)', 'traps: { users: [ { user: u, level: noAuthNoPriv, context: c } ] }', 'traps.users[0]: unknown key "context"'],
+    ['a duplicate trap user', 'traps: { users: [ { user: u, level: noAuthNoPriv }, { user: u, level: noAuthNoPriv } ] }', 'traps.users[1].user: duplicate user "u" (also users[0])'],
+    ['a trap source that is no address', 'traps: { sources: [ { address: sw1.example.net, element: SW-1 } ] }', 'traps.sources[0].address: expected an IPv4 or IPv6 address'],
+    ['a trap source given twice', 'traps: { sources: [ { address: 192.0.2.1, element: A }, { address: 192.0.2.1, element: B } ] }', 'traps.sources[1].address: duplicate source address "192.0.2.1" (also sources[0])'],
+    ['a trap rate of zero', 'traps: { rate: { perSecond: 0 } }', 'traps.rate.perSecond: must be at least 0.001'],
+    ['a trap engine ID that is not hex', 'traps: { engineID: xyz }', 'traps.engineID: expected 5 to 32 bytes in hex'],
+    ['no room for any trap source', 'traps: { maxSources: 0 }', 'traps.maxSources: must be at least 1'],
     ['broken YAML', 'snmp: [\n  - a: b\n c', 'line '],
   ])('names the path and the problem for %s', (_what, yaml, expected) => {
     const { config, problems } = parseConfigText(yaml, {});
