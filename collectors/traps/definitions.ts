@@ -13,6 +13,9 @@ import type { Trap, TrapVarbind } from './decode.ts';
 const oid = z.string().regex(/^\d+(\.\d+)+$/, 'expected a numeric OID such as 1.3.6.1.2.1.2.2.1.1');
 const trapOid = z.string().regex(/^\d+(\.\d+)+(\.\*)?$/, 'expected a numeric trap OID such as 1.3.6.1.6.3.1.1.5.3, or a prefix such as 1.3.6.1.4.1.2636.4.*');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier such as ifIndex');
+/** A field name for a varbind: an identifier, with dots allowed (Telegraf writes snmpTrapEnterprise.0). */
+const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'expected a name such as ifIndex or snmpTrapEnterprise.0');
+const varbindName = z.strictObject({ name: fieldName, oid });
 const verdict = z.enum(['down', 'degraded']);
 
 const common = {
@@ -22,7 +25,7 @@ const common = {
   mib: z.string().min(1).optional(),
   description: z.string().optional(),
   /** Names for its varbinds: a varbind whose OID is `oid` or under it (an instance) becomes the field `name`. */
-  varbinds: z.array(z.strictObject({ name: identifier, oid })).default([]),
+  varbinds: z.array(varbindName).default([]),
 };
 
 const varbindNamed = (d: { varbinds: { name: string }[] }, key: string, value: string | undefined, ctx: z.RefinementCtx) => {
@@ -83,8 +86,12 @@ export const definitionSchema = z.discriminatedUnion('meaning', [
 
 export const definitionFileSchema = z.strictObject({
   description: z.string().optional(),
+  /** Names for varbinds any trap may carry (sysName, ifIndex), for those its definition does not name. */
+  varbinds: z.array(varbindName).default([]),
   definitions: z.array(definitionSchema).default([]),
 });
+
+export type VarbindName = z.output<typeof varbindName>;
 
 export type TrapDefinition = z.output<typeof definitionSchema>;
 
@@ -102,6 +109,11 @@ function issueText(i: z.core.$ZodIssue): string {
 
 /** Parses one definitions file's text; every problem is named with the file and its path in it. */
 export function parseDefinitions(text: string, source: string): TrapDefinition[] {
+  return parseDefinitionFile(text, source).definitions;
+}
+
+/** Parses one definitions file's text: its definitions and its common varbind names. */
+export function parseDefinitionFile(text: string, source: string): { definitions: TrapDefinition[]; varbinds: VarbindName[] } {
   let raw: unknown;
   try {
     raw = parse(text);
@@ -120,7 +132,7 @@ export function parseDefinitions(text: string, source: string): TrapDefinition[]
     else seen.set(d.name, i);
   });
   if (dups.length > 0) throw new DefinitionError(`${source}: invalid trap definitions\n${dups.join('\n')}`);
-  return r.data.definitions;
+  return { definitions: r.data.definitions, varbinds: r.data.varbinds };
 }
 
 /** The files a path names: itself, or a folder's *.yaml and *.yml (sorted). */
@@ -142,6 +154,7 @@ function filesOf(path: string): string[] {
  */
 export function loadTrapDefinitions(paths: readonly string[] = [], builtin: string | undefined = BUILTIN_TRAPS_DIR): TrapDefinitions {
   const byName = new Map<string, { def: TrapDefinition; file: string }>();
+  const common = new Map<string, VarbindName>();
   for (const p of [...(builtin ? [builtin] : []), ...paths]) {
     for (const file of filesOf(p)) {
       let text: string;
@@ -150,13 +163,15 @@ export function loadTrapDefinitions(paths: readonly string[] = [], builtin: stri
       } catch (err) {
         throw new DefinitionError(`${file}: cannot read: ${(err as Error).message}`);
       }
-      for (const def of parseDefinitions(text, file)) {
+      const parsed = parseDefinitionFile(text, file);
+      for (const def of parsed.definitions) {
         byName.delete(def.name); // replaced: it takes the later place
         byName.set(def.name, { def, file });
       }
+      for (const v of parsed.varbinds) common.set(v.oid, v); // a later name for the same OID replaces the earlier
     }
   }
-  return compileDefinitions([...byName.values()]);
+  return compileDefinitions([...byName.values()], [...common.values()]);
 }
 
 interface Entry {
@@ -170,12 +185,14 @@ interface Entry {
 /** Definitions indexed by trap OID: exact ones in a map, prefixes longest first. */
 export interface TrapDefinitions {
   readonly all: readonly TrapDefinition[];
+  /** Names for varbinds of any trap, after its definition's own. */
+  readonly common: readonly VarbindName[];
   readonly exact: ReadonlyMap<string, Entry>;
   readonly prefixes: readonly Entry[];
 }
 
 /** Indexes definitions (each with the file it came from, for messages). Throws when two claim the same OID. */
-export function compileDefinitions(defs: readonly { def: TrapDefinition; file?: string }[]): TrapDefinitions {
+export function compileDefinitions(defs: readonly { def: TrapDefinition; file?: string }[], common: readonly VarbindName[] = []): TrapDefinitions {
   const exact = new Map<string, Entry>();
   const prefixes = new Map<string, Entry>();
   const owner = new Map<string, string>();
@@ -199,6 +216,7 @@ export function compileDefinitions(defs: readonly { def: TrapDefinition; file?: 
   if (problems.length > 0) throw new DefinitionError(`trap definitions:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
     all: defs.map((d) => d.def),
+    common,
     exact,
     prefixes: [...prefixes.values()].sort((a, b) => b.prefix!.length - a.prefix!.length),
   };
@@ -243,11 +261,14 @@ export interface Interpretation {
 
 const under = (vbOid: string, o: string) => vbOid === o || vbOid.startsWith(`${o}.`);
 
-/** The name of each varbind (its definition's, the first time it is given, else the OID) and the instance after the named OID. */
-function nameVarbinds(def: TrapDefinition | undefined, vbs: readonly TrapVarbind[]): { names: string[]; byName: Map<string, { vb: TrapVarbind; instance: string }> } {
+/**
+ * The name of each varbind (its definition's, else a common one, the first time it is given; else
+ * the OID) and the instance after the named OID.
+ */
+function nameVarbinds(def: TrapDefinition | undefined, common: readonly VarbindName[], vbs: readonly TrapVarbind[]): { names: string[]; byName: Map<string, { vb: TrapVarbind; instance: string }> } {
   const byName = new Map<string, { vb: TrapVarbind; instance: string }>();
   const names = vbs.map((vb) => {
-    const d = def?.varbinds.find((x) => under(vb.oid, x.oid));
+    const d = def?.varbinds.find((x) => under(vb.oid, x.oid)) ?? common.find((x) => under(vb.oid, x.oid));
     if (!d || byName.has(d.name)) return vb.oid;
     byName.set(d.name, { vb, instance: vb.oid.slice(d.oid.length + 1) });
     return d.name;
@@ -276,7 +297,7 @@ export function formatUptime(ticks: number): string {
 export function interpret(trap: Trap, defs: TrapDefinitions): Interpretation {
   const m = matchDefinition(defs, trap.oid);
   const def = m?.def;
-  const { names, byName } = nameVarbinds(def, trap.varbinds);
+  const { names, byName } = nameVarbinds(def, defs.common, trap.varbinds);
   const problems: string[] = [];
   const out: Interpretation = { name: def?.name ?? trap.oid, fieldNames: names, scope: `oid:${trap.oid}`, problems };
   if (!def) return out;

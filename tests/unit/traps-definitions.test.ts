@@ -119,8 +119,9 @@ describe('interpreting a trap through its definition', () => {
   it('gives authenticationFailure no health verdict (it is for the NOC), and an unknown trap its OID for a name and no meaning', () => {
     expect(interpret(trap('1.3.6.1.6.3.1.1.5.5'), d)).toMatchObject({ name: 'authenticationFailure', meaning: 'security', scope: 'oid:1.3.6.1.6.3.1.1.5.5' });
     expect(interpret(trap('1.3.6.1.6.3.1.1.5.5'), d).health).toBeUndefined();
-    const unknown = interpret(trap('1.3.6.1.4.1.32473.77.0.1', [int('1.3.6.1.4.1.32473.77.1', 5)]), d);
-    expect(unknown).toEqual({ name: '1.3.6.1.4.1.32473.77.0.1', fieldNames: ['1.3.6.1.4.1.32473.77.1'], scope: 'oid:1.3.6.1.4.1.32473.77.0.1', problems: [] });
+    const unknown = interpret(trap('1.3.6.1.4.1.32473.77.0.1', [int('1.3.6.1.4.1.32473.77.1', 5), str('1.3.6.1.2.1.1.5.0', 'BS-1')]), d);
+    // Varbinds any trap may carry are named all the same (standard.yaml's common varbinds).
+    expect(unknown).toEqual({ name: '1.3.6.1.4.1.32473.77.0.1', fieldNames: ['1.3.6.1.4.1.32473.77.1', 'sysName'], scope: 'oid:1.3.6.1.4.1.32473.77.0.1', problems: [] });
   });
 
   it('reads a vendor alarm with a severity varbind: its values mapped, its id naming the alarm, an unlisted severity without meaning', () => {
