@@ -115,3 +115,50 @@ export class TrapLimiter {
     return 'pass';
   }
 }
+
+/**
+ * The first line of storm control, before a datagram is even decoded: a token bucket per sender
+ * address over every datagram it sends (`perSecond` and `burst` are per source; the collector gives
+ * it ten times a kind's rate). A source past it costs a Map lookup per datagram instead of BER
+ * decoding, decryption and matching, so the socket drains fast and the kernel's receive buffer,
+ * the one queue all sources share, does not fill behind a flood. Bounded like TrapLimiter.
+ *
+ * It comes before authentication, so a sender forging a victim's address can spend the victim's
+ * bucket; such a sender could as well fill the shared socket buffer, which drops everyone's traps.
+ */
+export class SourceGate {
+  dropped = 0;
+  private readonly o: Omit<LimitOptions, 'dedupMs'>;
+  private readonly now: () => number;
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(o: Omit<LimitOptions, 'dedupMs'>) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Whether a datagram from this address goes on to be decoded. */
+  admit(address: string): boolean {
+    const now = this.now();
+    let b = this.buckets.get(address);
+    if (b) {
+      this.buckets.delete(address);
+      if (now > b.at) b.tokens = Math.min(this.o.burst, b.tokens + ((now - b.at) / 1000) * this.o.perSecond);
+      b.at = now;
+    } else {
+      b = { tokens: this.o.burst, at: now };
+      if (this.buckets.size >= this.o.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
+    }
+    this.buckets.set(address, b);
+    if (b.tokens < 1) {
+      this.dropped++;
+      return false;
+    }
+    b.tokens -= 1;
+    return true;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { senderLookup } from '../../collectors/traps/sender.ts';
-import { TrapLimiter, fingerprint, MAX_KINDS_PER_SOURCE, MAX_SCOPES_PER_SOURCE, type LimitKey } from '../../collectors/traps/limit.ts';
+import { TrapLimiter, SourceGate, fingerprint, MAX_KINDS_PER_SOURCE, MAX_SCOPES_PER_SOURCE, type LimitKey } from '../../collectors/traps/limit.ts';
 import { TrapConditions } from '../../collectors/traps/conditions.ts';
 import type { Trap, TrapVarbind } from '../../collectors/traps/decode.ts';
 
@@ -127,6 +127,24 @@ describe('storm control', () => {
     expect(l.admit(key('s', { fingerprint: '1' }))).toBe('rate'); // not a duplicate (time went back), no token
     c.advance(1000);
     expect(l.admit(key('s', { fingerprint: '2' }))).toBe('pass');
+  });
+});
+
+describe('the source gate, before decoding', () => {
+  it('lets each source its burst and rate of datagrams, whatever they are, and no more; others are not held back', () => {
+    let t = 0;
+    const g = new SourceGate({ perSecond: 10, burst: 20, maxSources: 100, now: () => t });
+    expect(Array.from({ length: 25 }, () => g.admit('10.0.0.1')).filter(Boolean)).toHaveLength(20);
+    expect(g.admit('10.0.0.2')).toBe(true);
+    t += 500;
+    expect(Array.from({ length: 10 }, () => g.admit('10.0.0.1')).filter(Boolean)).toHaveLength(5);
+    expect(g.dropped).toBe(10);
+  });
+
+  it('stays bounded under 100,000 spoofed sources', () => {
+    const g = new SourceGate({ perSecond: 1, burst: 1, maxSources: 1_000, now: () => 0 });
+    for (let i = 0; i < 100_000; i++) g.admit(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    expect(g.size).toBe(1_000);
   });
 });
 
