@@ -10,6 +10,8 @@ import type { Batch, Sample } from '../../src/sample.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { v2cTrap } from '../helpers/snmp-wire.ts';
+import { testDaemon } from '../helpers/daemon.ts';
+import { hashToken } from '../../src/api/auth.ts';
 
 // The receiving half of issue 20 against Debian's own senders: snmptrap and snmpinform (package
 // snmp, net-snmp 5.9) with numeric OIDs and no MIBs, to a TrapCollector on 127.0.0.1, port 0.
@@ -282,6 +284,37 @@ describe('SNMP traps and informs from Debian snmptrap and snmpinform', () => {
       await expect(harness({ port: taken.address().port })).rejects.toThrow(`traps: cannot listen on 127.0.0.1:${taken.address().port}: EADDRINUSE`);
     } finally {
       taken.close();
+    }
+  });
+});
+
+describe('traps in the daemon', () => {
+  it('traps.enabled builds the receiver; a linkDown puts its element down at once (source trap), a linkUp brings it back', async () => {
+    const dir = tempDir('traps-daemon');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: CORE-1, kind: core }\n  - { id: AGG-7, kind: aggregation, parents: [CORE-1] }\n');
+    const token = 'noc-token-0123456789abcdef';
+    const { daemon, logs } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] },
+      api: { tokens: [{ name: 'noc', hash: hashToken(token), roles: ['noc'] }] },
+    });
+    await daemon.start();
+    try {
+      const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
+      expect(traps).toBeInstanceOf(TrapCollector);
+      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+      const send = (trapOid: string) => new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '',
+        trapOid, `${IF_INDEX}.3`, 'i', '3', SYS_NAME, 's', 'AGG-7'], { env }, (err) => (err ? reject(err) : resolve())));
+      const health = async () => (await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/AGG-7`, { headers: { authorization: `Bearer ${token}` } })).json()).health;
+      await send(LINK_DOWN);
+      await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'down', reason: 'trap: linkDown ifIndex 3' }), { timeout: 10_000, interval: 100 });
+      await send(LINK_UP);
+      await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up', reason: 'trap: linkUp ifIndex 3' }), { timeout: 10_000, interval: 100 });
+      const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
+      expect(metrics).toContain('netpulse_traps_accepted_total 2');
+      expect(logs.find((l) => l.msg === 'snmp trap receiver listening')).toMatchObject({ address: '127.0.0.1', definitions: 6 });
+    } finally {
+      await daemon.stop();
     }
   });
 });

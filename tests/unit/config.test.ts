@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfigText, loadConfig, ConfigError, validateConfig } from '../../src/config/load.ts';
 import { configWarnings, checkProfiles } from '../../src/check-config.ts';
 import { checkPolicies } from '../../correlators/compensation/assemble.ts';
@@ -126,6 +127,23 @@ icmp:
       'snmp.targets[1].element: element "SW-2" is not in the topology',
       'icmp.targets[1].name: element "typo" is not in the topology',
     ]);
+  });
+
+  it('names a trap source whose element is not in the topology, and trap definitions that do not load', async () => {
+    const { Topology } = await import('../../src/topology/topology.ts');
+    const { checkTrapDefinitions } = await import('../../src/check-config.ts');
+    const { topology } = Topology.build([{ id: 'SW-1', kind: 'aggregation', parents: [] }]);
+    const dir = tempDir('trap-defs');
+    writeFileSync(join(dir, 'bad.yaml'), 'definitions: [ { name: x, oid: 1.3.6.1.4.1.1, meaning: sometimes } ]\n');
+    const { config } = parseConfigText(`traps:
+  enabled: true
+  communities: [public]
+  sources: [ { address: 192.0.2.1, element: SW-1 }, { address: 192.0.2.2, element: SW-2 } ]
+  definitions: [ ${join(dir, 'bad.yaml')} ]
+`, {});
+    expect(configWarnings(config!, topology!).map((w) => `${w.path}: ${w.message.split(':')[0]}`)).toEqual(['traps.sources[1].element: element "SW-2" is not in the topology']);
+    expect(checkTrapDefinitions(config!)).toEqual([{ path: 'traps.definitions', message: `${join(dir, 'bad.yaml')}: invalid trap definitions\n  definitions[0].meaning: expected one of reboot, link-down, link-up, security, alarm, event` }]);
+    expect(checkTrapDefinitions(parseConfigText('traps: { enabled: false }', {}).config!)).toEqual([]);
   });
 });
 
