@@ -82,7 +82,8 @@ export function classifyError(err: unknown): { reason: RefusalReason; detail: st
  *
  * Refusals reach `refused`: net-snmp's error callback (unknown community or user, failed
  * authentication or decryption, undecodable datagrams, with the sender from its `rinfo`) and the
- * SNMPv3 reports net-snmp sends instead of calling back (an inform from an unknown user). Nothing
+ * SNMPv3 reports net-snmp sends instead of calling back (an inform from an unknown user), and the
+ * SNMPv3 messages with an empty user name net-snmp lets through unauthenticated. Nothing
  * throws out of it: the datagram handler is guarded, so a datagram that makes net-snmp throw (it
  * does, answering an inform with a value it cannot encode again) is refused as `internal`.
  */
@@ -125,8 +126,17 @@ export class TrapReceiver {
     };
     return new Promise<Peer>((resolve, reject) => {
       const onBindError = (err: Error) => reject(err);
+      const users = new Set(this.o.users.map((u) => u.user));
       this.receiver = snmp.createReceiver(options, (err: unknown, n: RawNotification) => {
-        if (!err) return this.guard(() => this.h.notification(n), undefined);
+        if (!err) {
+          // net-snmp takes an SNMPv3 message with an empty user name as noAuthNoPriv, with no user
+          // configured at all: anyone could send traps past every check. Only a configured user's count.
+          if (n?.pdu?.scoped === true && !users.has(String(n.pdu.user ?? ''))) {
+            const from = n.rinfo && { address: n.rinfo.address, port: n.rinfo.port };
+            return this.guard(() => this.h.refused('unknown_user', from, `SNMPv3 from user ${JSON.stringify(String(n.pdu.user ?? '').slice(0, 32))}, which is not configured`), undefined);
+          }
+          return this.guard(() => this.h.notification(n), undefined);
+        }
         const rinfo = (err as { rinfo?: Peer }).rinfo;
         if (!rinfo) {
           // A socket error, not a datagram's: before the bind completes it is the bind's.

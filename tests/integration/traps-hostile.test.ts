@@ -150,6 +150,19 @@ describe('hostile datagrams', () => {
     }
   });
 
+  it('refuses an SNMPv3 trap without a user name (net-snmp takes it as noAuthNoPriv, unauthenticated), as from an unknown user', async () => {
+    const engine = tlv(0x04, Buffer.from('8000000001020304', 'hex'));
+    const empty = tlv(0x04, Buffer.alloc(0));
+    const usm = seq(engine, int(0), int(0), empty, empty, empty);
+    const pdu = tlv(0xa7, Buffer.concat([int(5), int(0), int(0), varbinds([
+      { oid: '1.3.6.1.2.1.1.3.0', v: { type: 'ticks', value: 1 } }, { oid: '1.3.6.1.6.3.1.1.4.1.0', v: { type: 'oid', value: LINK_DOWN } }, named])]));
+    const noUser = seq(int(3), seq(int(1), int(65507), tlv(0x04, Buffer.from([0x00])), int(3)), tlv(0x04, usm), seq(engine, empty, pdu));
+    const before = { unknownUser: refused().unknown_user, got: got.length };
+    await send([noUser]);
+    expect(refused().unknown_user - before.unknownUser).toBe(1);
+    expect(got.length).toBe(before.got);
+  });
+
   it('refuses a v2c trap without snmpTrapOID.0, and one whose snmpTrapOID.0 is text, as malformed', async () => {
     const bare = (vbs: WireVarbind[]) => seq(int(1), tlv(0x04, Buffer.from('public')), tlv(0xa7, Buffer.concat([int(1), int(0), int(0), varbinds(vbs)])));
     const before = refused().malformed;
