@@ -28,6 +28,9 @@ export interface TrapCollectorOptions {
 /** Why a trap was dropped (a fixed set: a label in /metrics); `flood` before it was decoded, the others after. */
 export type DropReason = 'flood' | 'dedup' | 'rate' | 'unknown_source' | 'overload';
 
+/** Log lines about single sources (refused, unknown, odd values) per minute, all sources together. */
+export const PER_SOURCE_LINES = 100;
+
 /** The source gate's rate and burst, as multiples of a kind's (`traps.rate`): room for ten kinds at full rate. */
 export const GATE_FACTOR = 10;
 
@@ -87,6 +90,8 @@ export class TrapCollector implements Collector {
   private receiver: TrapReceiver | undefined;
   private emit: Emit | undefined;
   private inFlight = 0;
+  /** Lines about sources in the current minute (see `warn`). */
+  private readonly budget = { since: -Infinity, lines: 0, leftOut: 0, sources: new Set<string>() };
 
   constructor(o: TrapCollectorOptions) {
     this.o = o;
@@ -235,10 +240,32 @@ export class TrapCollector implements Collector {
     this.warn(`refused:${address}`, { source: address, port: from?.port, reason, detail: detail.slice(0, 200) }, 'snmp trap refused');
   }
 
-  /** One line per key per minute (per source for refusals), with how many were suppressed. */
-  private warn(key: string, fields: Record<string, unknown>, msg: string): void {
+  /**
+   * One line per key per minute (per source for refusals), with how many were suppressed; and lines
+   * about sources at most PER_SOURCE_LINES a minute in all, so a flood from spoofed addresses cannot
+   * flood the log (what is left out is in the metrics, and a line says how many were).
+   */
+  private warn(key: string, fields: Record<string, unknown>, msg: string, perSource = /^(refused|source|problem):/.test(key)): void {
     const suppressed = this.throttle.allow(key);
-    if (suppressed !== undefined) this.log.warn({ ...fields, suppressed }, msg);
+    if (suppressed === undefined) return;
+    if (perSource) {
+      const now = this.now();
+      const b = this.budget;
+      if (now - b.since >= 60_000 || now < b.since) {
+        if (b.leftOut > 0) this.log.warn({ leftOut: b.leftOut, sources: b.sources.size }, 'snmp trap log lines left out in the last minute (too many sources): see netpulse_traps_* in /metrics');
+        b.since = now;
+        b.lines = 0;
+        b.leftOut = 0;
+        b.sources.clear();
+      }
+      if (b.lines >= PER_SOURCE_LINES) {
+        b.leftOut++;
+        if (b.sources.size < 10_000) b.sources.add(key); // a count of them, not a list: bounded
+        return;
+      }
+      b.lines++;
+    }
+    this.log.warn({ ...fields, suppressed }, msg);
   }
 
   /** Its metrics in Prometheus text format. */
