@@ -182,15 +182,16 @@ export class TrapCollector implements Collector {
         'snmp trap from a source that maps to no element: refused (add it to traps.sources, or to snmp.targets)');
       return;
     }
+    if (this.inFlight >= this.maxInFlight) {
+      // Before storm control, which would take a trap dropped here for the last one kept (its retry a duplicate).
+      this.stats.dropped.overload++;
+      this.warn('overload', { inFlight: this.inFlight }, 'snmp traps dropped: the sinks are not keeping up');
+      return;
+    }
     const i = interpret(trap, this.o.definitions);
     const verdict = this.limiter.admit({ source: trap.source.address, kind: i.name, scope: i.scope, fingerprint: fingerprint(trap) });
     if (verdict !== 'pass') {
       this.stats.dropped[verdict]++;
-      return;
-    }
-    if (this.inFlight >= this.maxInFlight) {
-      this.stats.dropped.overload++;
-      this.warn('overload', { inFlight: this.inFlight }, 'snmp traps dropped: the sinks are not keeping up');
       return;
     }
     const problems = [...trap.problems, ...i.problems];

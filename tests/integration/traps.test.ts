@@ -264,6 +264,23 @@ describe('SNMP traps and informs from Debian snmptrap and snmpinform', () => {
     expect(h.collector.metrics()).toContain('netpulse_traps_emit_failures_total 1');
   });
 
+  it('sinks that do not keep up: past maxInFlight samples waiting to persist, traps are dropped as overload, then taken again', async () => {
+    const h = await harness();
+    await h.collector.stop();
+    const collector = new TrapCollector({ config: validateConfig({ traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] } }, {}).config!.traps,
+      definitions: loadTrapDefinitions(), known: (e) => TOPOLOGY.has(e), targets: [], logger: memoryLogger().logger, maxInFlight: 4 });
+    running = collector;
+    const release: (() => void)[] = [];
+    await collector.start((batch) => new Promise<void>((r) => release.push(r)));
+    const trap = (i: number) => h.tool('snmptrap', ['-v2c', '-c', 'public', `127.0.0.1:${collector.address!.port}`, '', LINK_DOWN, `${IF_INDEX}.${i}`, 'i', String(i), SYS_NAME, 's', 'BS-1']);
+    for (const i of [1, 2, 3]) await trap(i);
+    await vi.waitFor(() => expect(collector.stats.dropped.overload).toBe(1), { timeout: 5_000 }); // two batches of two samples in flight: the third waits for none
+    for (const r of release.splice(0)) r();
+    await trap(3); // the same trap again: taken now, not a duplicate of the one dropped
+    await vi.waitFor(() => expect(collector.stats.accepted).toBe(3), { timeout: 5_000 });
+    for (const r of release.splice(0)) r();
+  });
+
   it('stops: the port is closed and nothing is emitted afterwards', async () => {
     const h = await harness();
     await h.collector.stop();
