@@ -8,6 +8,8 @@ import { resolveTarget, netSnmpSessionFactory, type SessionFactory } from './snm
 import { MqttCollector } from './mqtt/collector.ts';
 import type { MqttConnect } from './mqtt/connect.ts';
 import { IcmpCollector, type Fping } from './icmp/collector.ts';
+import { TrapCollector } from './traps/collector.ts';
+import { loadTrapDefinitions } from './traps/definitions.ts';
 
 /** The I/O the collectors are built with; tests and benchmarks pass their own. */
 export interface CollectorFactories {
@@ -18,8 +20,9 @@ export interface CollectorFactories {
 
 /**
  * The inputs, last up and first down: SNMP targets (the config's and `more`'s: the simulator's),
- * one MQTT collector per broker (likewise), polling only the targets `more.owns` (in a cluster), ICMP when it has targets; each emits into the pipeline. Built at start,
- * so a profile that went missing since check-config stops the start with its name.
+ * one MQTT collector per broker (likewise), polling only the targets `more.owns` (in a cluster), ICMP when it has targets, the SNMP trap
+ * receiver when `traps.enabled` (on every instance: devices send to the addresses they are given); each emits into the pipeline.
+ * Built at start, so a profile or trap definition that went missing since check-config stops the start with its name.
  */
 export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[]; owns?: (target: string) => boolean; member?: string }, io: CollectorFactories) {
   const { config, log } = k;
@@ -43,6 +46,12 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
       }));
     }
     if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }), ...(more.owns && { owns: more.owns }) }));
+    if (config.traps.enabled) {
+      collectors.push(new TrapCollector({
+        config: config.traps, definitions: loadTrapDefinitions(config.traps.definitions), targets,
+        known: (id) => k.topology().elements.has(id), logger: log.child({ component: 'collector', collector: 'traps' }),
+      }));
+    }
     for (const c of collectors) await c.start(k.pipeline.emit);
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
   }, async (deadline) => {

@@ -1,6 +1,7 @@
 import type { Config } from './config/schema.ts';
 import type { SimNetwork } from './sim/network.ts';
 import { loadProfiles, type Profile } from '../collectors/snmp/profile.ts';
+import { loadTrapDefinitions } from '../collectors/traps/definitions.ts';
 import { ruleBook } from '../correlators/health/check.ts';
 import { Topology, TopologyError } from './topology/topology.ts';
 import { loadTopology } from './topology/load.ts';
@@ -32,6 +33,20 @@ export function checkProfiles(config: Config): { path: string; message: string }
 }
 
 /**
+ * Checks that the trap definitions load (the shipped ones and `traps.definitions`), when traps are
+ * enabled or definitions are named: each problem names the file and the path in it.
+ */
+export function checkTrapDefinitions(config: Config): { path: string; message: string }[] {
+  if (!config.traps.enabled && config.traps.definitions.length === 0) return [];
+  try {
+    loadTrapDefinitions(config.traps.definitions);
+    return [];
+  } catch (err) {
+    return [{ path: 'traps.definitions', message: (err as Error).message }];
+  }
+}
+
+/**
  * What is valid but unwise: an SNMP or ICMP target whose element is not in the topology (never
  * judged); an MQTT subscription or presence topic that names no elements, kinds or regions (it
  * may speak for every element: any publisher the broker lets in can put a core switch down).
@@ -48,6 +63,9 @@ export function configWarnings(config: Config, topology?: Topology): { path: str
     });
     check('snmp', config.snmp.targets);
     check('icmp', config.icmp.targets);
+    if (config.traps.enabled) config.traps.sources.forEach((t, i) => {
+      if (!topology.elements.has(t.element)) out.push({ path: `traps.sources[${i}].element`, message: `element "${t.element}" is not in the topology: its traps are written but never judged (no health, no outage)` });
+    });
   }
   // An SNMP profile writing a measurement the health rules read, but none of the fields they read.
   let profiles: Map<string, Profile> | undefined;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError, formatProblem, parseConfigText } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { build } from './daemon.ts';
-import { checkProfiles, checkTopology, configWarnings, readTopology } from './check-config.ts';
+import { checkProfiles, checkTopology, checkTrapDefinitions, configWarnings, readTopology } from './check-config.ts';
 import { openStore } from './store/module.ts';
 import { checkPolicies } from '../correlators/compensation/assemble.ts';
 import { SimNetwork } from './sim/network.ts';
@@ -70,7 +70,7 @@ function checkConfig(file: string | undefined): number {
     return 1;
   }
   const { config, problems } = parseConfigText(text);
-  if (config) problems.push(...checkProfiles(config), ...checkTopology(config), ...checkPolicies(config));
+  if (config) problems.push(...checkProfiles(config), ...checkTopology(config), ...checkPolicies(config), ...checkTrapDefinitions(config));
   if (problems.length > 0) {
     console.error(`${file}: ${problems.length} problem(s)`);
     for (const p of problems) console.error(`  ${formatProblem(p)}`);
@@ -129,7 +129,7 @@ async function start(file: string | undefined): Promise<number> {
   let config;
   try {
     config = loadConfig(file);
-    const problems = [...checkProfiles(config), ...checkPolicies(config)];
+    const problems = [...checkProfiles(config), ...checkPolicies(config), ...checkTrapDefinitions(config)];
     if (problems.length > 0) throw new ConfigError(file ?? 'embedded defaults', problems);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : `cannot load config: ${(err as Error).message}`);

@@ -95,7 +95,8 @@ function judge(r: FieldRule, v: number): { verdict: 'ok' | 'degraded' | 'fail'; 
 
 /**
  * Turns a sample into health checks. Pure. Reachability (any probe) says ok/fail/stale, with loss
- * and latency making an answered element degraded; any other measurement is judged by its field
+ * and latency (or `degraded: true`, a trap's alarm) making an answered element degraded; MQTT
+ * presence and `probe=trap` samples marked `decisive` give decisive checks; any other measurement is judged by its field
  * rules (`ruleBook`: `lte_cell` judges the cell its `cell_name` tag names, operationally down a
  * failure, poor RSRP or SINR a degradation): one check per element and source, the worst of the
  * fields the sample carries. A sample with no field a rule reads says nothing about health.
@@ -104,14 +105,16 @@ export function checksOf(s: Sample, t: Thresholds = DEFAULT_THRESHOLDS, rules: R
   if (s.measurement === 'reachability') {
     const source = s.tags.probe ?? 'unknown';
     if (s.fields.stale === true) return [{ element: s.element, source, time: s.time, verdict: 'stale', reason: 'no data past its period' }];
-    const decisive = source === 'mqtt' && PRESENCE.has(String(s.fields.reason)) ? { decisive: true } : {};
+    // Statements, not votes: MQTT presence, and a trap (collectors/traps marks its samples decisive).
+    const decisive = (source === 'mqtt' && PRESENCE.has(String(s.fields.reason))) || (source === 'trap' && s.fields.decisive === true) ? { decisive: true } : {};
     if (s.fields.up === false) return [{ element: s.element, source, time: s.time, verdict: 'fail', reason: `${source}: ${String(s.fields.error ?? s.fields.reason ?? 'no answer')}`, ...decisive }];
     if (s.fields.up !== true) return [];
+    if (s.fields.degraded === true) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${String(s.fields.reason ?? 'degraded')}`, ...decisive }];
     const loss = num(s.fields.loss_percent);
     const rtt = num(s.fields.response_time_ms);
     if (loss !== undefined && loss > t.lossDegradedPercent) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${loss}% loss` }];
     if (source === 'icmp' && rtt !== undefined && rtt > t.latencyDegradedMs) return [{ element: s.element, source, time: s.time, verdict: 'degraded', reason: `${source}: ${rtt} ms round trip` }];
-    return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: answered`, ...decisive }];
+    return [{ element: s.element, source, time: s.time, verdict: 'ok', reason: `${source}: ${source === 'trap' && s.fields.reason ? String(s.fields.reason) : 'answered'}`, ...decisive }];
   }
   const mine = rules.get(s.measurement);
   if (!mine) return [];

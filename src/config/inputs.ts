@@ -1,24 +1,29 @@
 // Config: the schemas of the inputs (SNMP, MQTT, ICMP); src/config/schema.ts puts the sections together.
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { duration, size } from './units.ts';
 import { name } from './names.ts';
 
-export const snmpV3Auth = z.strictObject({
+/** An SNMPv3 user (RFC 3414): its name, security level, protocols and keys. */
+const v3UserShape = {
   user: z.string().min(1),
   level: z.enum(['noAuthNoPriv', 'authNoPriv', 'authPriv']).default('authPriv'),
   authProtocol: z.enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512']).default('sha'),
   authKey: z.string().min(8, 'must be at least 8 characters (RFC 3414)').optional(),
   privProtocol: z.enum(['aes', 'aes256b', 'aes256r', 'des']).default('aes'),
   privKey: z.string().min(8, 'must be at least 8 characters (RFC 3414)').optional(),
-  context: z.string().default(''),
-}).superRefine((a, ctx) => {
+};
+
+const v3Keys = (a: { level: string; authKey?: string; privKey?: string }, ctx: z.RefinementCtx) => {
   if (a.level !== 'noAuthNoPriv' && !a.authKey) {
     ctx.addIssue({ code: 'custom', path: ['authKey'], message: `required for level ${a.level}` });
   }
   if (a.level === 'authPriv' && !a.privKey) {
     ctx.addIssue({ code: 'custom', path: ['privKey'], message: 'required for level authPriv' });
   }
-});
+};
+
+export const snmpV3Auth = z.strictObject({ ...v3UserShape, context: z.string().default('') }).superRefine(v3Keys);
 
 /** Settings a target inherits from `snmp.defaults` unless it sets its own. */
 const snmpTargetSettings = {
@@ -188,4 +193,54 @@ export const icmpSection = z.strictObject({
   timeout: duration(10).default(1_000),
   fping: z.string().default('fping'),
   targets: z.array(icmpTarget).default([]),
+}).prefault({});
+
+const ipAddress = z.string().refine((a) => isIP(a) !== 0, 'expected an IPv4 or IPv6 address such as 192.0.2.17');
+
+/**
+ * The SNMP trap and inform receiver (collectors/traps). Off by default. Port 162 needs
+ * CAP_NET_BIND_SERVICE (deploy/netpulse.service grants it); a port above 1023 needs no privilege.
+ */
+export const trapsSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** The local address to listen on: 0.0.0.0 (every IPv4 address), :: (IPv6 too), or one address. */
+  address: ipAddress.default('0.0.0.0'),
+  /** 0: a port the kernel picks (tests). */
+  port: z.number().int().min(0).max(65535).default(162),
+  /** v1 and v2c communities accepted; a trap with any other community is refused (none by default). */
+  communities: z.array(z.string().min(1)).default([]),
+  /** SNMPv3 users whose traps and informs are accepted (their keys check and decrypt them). */
+  users: z.array(z.strictObject(v3UserShape).superRefine(v3Keys)).default([]),
+  /** The receiver's SNMPv3 engine ID for informs, in hex (10 to 64 digits); absent: a random one per start (senders discover it). */
+  engineID: z.string().regex(/^(0x)?([0-9a-fA-F]{2}){5,32}$/, 'expected 5 to 32 bytes in hex, such as 8000B98380AABBCCDDEEFF0011').optional(),
+  /** Which element a trap from this address speaks for (the UDP source, or a v1 trap's agent address). */
+  sources: z.array(z.strictObject({ address: ipAddress, element: z.string().min(1) })).default([]),
+  /** Believe the sysName varbind (1.3.6.1.2.1.1.5.0) of a trap when it names an element of the topology. */
+  sysNameVarbind: z.boolean().default(true),
+  /** Trap definition files or folders of them, read after the shipped config/traps/ (a definition of the same name replaces a shipped one). */
+  definitions: z.array(z.string().min(1)).default([]),
+  /** Per source and kind of trap: a token bucket; beyond it traps are dropped and counted. */
+  rate: z.strictObject({
+    perSecond: z.number().min(0.001).max(1_000_000).default(20),
+    burst: z.number().int().min(1).max(1_000_000).default(100),
+  }).prefault({}),
+  /** A trap identical to the last one from the same source about the same thing (interface, alarm) within this window is dropped as a duplicate. */
+  dedupWindow: duration(0).default(1_000),
+  /** Sources whose storm state is kept (the least recently seen forgotten first): memory stays bounded under spoofed floods. */
+  maxSources: z.number().int().min(1).max(10_000_000).default(10_000),
+}).superRefine((t, ctx) => {
+  const dup = <T>(items: T[], key: (x: T) => string, path: string, field: string, what: string) => {
+    const first = new Map<string, number>();
+    items.forEach((x, i) => {
+      const k = key(x);
+      const j = first.get(k);
+      if (j !== undefined) ctx.addIssue({ code: 'custom', path: [path, i, field], message: `duplicate ${what} "${k}" (also ${path}[${j}])` });
+      else first.set(k, i);
+    });
+  };
+  dup(t.users, (u) => u.user, 'users', 'user', 'user');
+  dup(t.sources, (s) => s.address, 'sources', 'address', 'source address');
+  if (t.enabled && t.communities.length === 0 && t.users.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['communities'], message: 'traps are enabled but no community and no user is configured: every trap would be refused' });
+  }
 }).prefault({});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from './units.ts';
-import { snmpSection, mqttSection, icmpSection, snmpTarget } from './inputs.ts';
+import { snmpSection, mqttSection, icmpSection, snmpTarget, trapsSection } from './inputs.ts';
 import { timeseriesSection, apiSection, storeSection, alertsSection, clusterSection } from './outputs.ts';
 import { healthSection, outagesSection, complaintsSection, compensationSection } from './correlation.ts';
 import { simSection } from './sim.ts';
@@ -32,6 +32,8 @@ export const configSchema = z.strictObject({
   snmp: snmpSection,
   mqtt: mqttSection,
   icmp: icmpSection,
+  /** SNMP traps and informs (collectors/traps). */
+  traps: trapsSection,
   api: apiSection,
   store: storeSection,
   cluster: clusterSection,
@@ -78,4 +80,5 @@ export type SnmpDefaults = Config['snmp']['defaults'];
 export type MqttBrokerConfig = Config['mqtt']['brokers'][number];
 export type MqttSubscriptionConfig = MqttBrokerConfig['subscriptions'][number];
 export type IcmpConfig = Config['icmp'];
+export type TrapsConfig = Config['traps'];
 export type InfluxConfig = NonNullable<Config['timeseries']['influx']>;

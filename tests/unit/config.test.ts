@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfigText, loadConfig, ConfigError, validateConfig } from '../../src/config/load.ts';
 import { configWarnings, checkProfiles } from '../../src/check-config.ts';
 import { checkPolicies } from '../../correlators/compensation/assemble.ts';
@@ -57,6 +58,17 @@ describe('config', () => {
     ['an unknown payload format', 'mqtt: { brokers: [ { name: b, url: "mqtt://h", subscriptions: [ { topic: t, format: xml } ] } ] }',
       'mqtt.brokers[0].subscriptions[0].format: expected one of json, line, value'],
     ['a duplicate ICMP target', 'icmp: { targets: [ { name: a, host: h }, { name: a, host: i } ] }', 'icmp.targets[1].name: duplicate target name "a" (also targets[0])'],
+    ['a trap receiver that would refuse everything', 'traps: { enabled: true }', 'traps.communities: traps are enabled but no community and no user is configured: every trap would be refused'],
+    ['a trap listen address that is no address', 'traps: { address: localhost }', 'traps.address: expected an IPv4 or IPv6 address such as 192.0.2.17'],
+    ['a trap port past 65535', 'traps: { port: 70000 }', 'traps.port: must be at most 65535'],
+    ['a trap user without its privacy key', 'traps: { users: [ { user: u, authKey: "12345678" } ] }', 'traps.users[0].privKey: required for level authPriv'],
+    ['a trap user with a context (receivers have none)', 'traps: { users: [ { user: u, level: noAuthNoPriv, context: c } ] }', 'traps.users[0]: unknown key "context"'],
+    ['a duplicate trap user', 'traps: { users: [ { user: u, level: noAuthNoPriv }, { user: u, level: noAuthNoPriv } ] }', 'traps.users[1].user: duplicate user "u" (also users[0])'],
+    ['a trap source that is no address', 'traps: { sources: [ { address: sw1.example.net, element: SW-1 } ] }', 'traps.sources[0].address: expected an IPv4 or IPv6 address'],
+    ['a trap source given twice', 'traps: { sources: [ { address: 192.0.2.1, element: A }, { address: 192.0.2.1, element: B } ] }', 'traps.sources[1].address: duplicate source address "192.0.2.1" (also sources[0])'],
+    ['a trap rate of zero', 'traps: { rate: { perSecond: 0 } }', 'traps.rate.perSecond: must be at least 0.001'],
+    ['a trap engine ID that is not hex', 'traps: { engineID: xyz }', 'traps.engineID: expected 5 to 32 bytes in hex'],
+    ['no room for any trap source', 'traps: { maxSources: 0 }', 'traps.maxSources: must be at least 1'],
     ['broken YAML', 'snmp: [\n  - a: b\n c', 'line '],
   ])('names the path and the problem for %s', (_what, yaml, expected) => {
     const { config, problems } = parseConfigText(yaml, {});
@@ -117,6 +129,23 @@ icmp:
       'snmp.targets[1].element: element "SW-2" is not in the topology',
       'icmp.targets[1].name: element "typo" is not in the topology',
     ]);
+  });
+
+  it('names a trap source whose element is not in the topology, and trap definitions that do not load', async () => {
+    const { Topology } = await import('../../src/topology/topology.ts');
+    const { checkTrapDefinitions } = await import('../../src/check-config.ts');
+    const { topology } = Topology.build([{ id: 'SW-1', kind: 'aggregation', parents: [] }]);
+    const dir = tempDir('trap-defs');
+    writeFileSync(join(dir, 'bad.yaml'), 'definitions: [ { name: x, oid: 1.3.6.1.4.1.1, meaning: sometimes } ]\n');
+    const { config } = parseConfigText(`traps:
+  enabled: true
+  communities: [public]
+  sources: [ { address: 192.0.2.1, element: SW-1 }, { address: 192.0.2.2, element: SW-2 } ]
+  definitions: [ ${join(dir, 'bad.yaml')} ]
+`, {});
+    expect(configWarnings(config!, topology!).map((w) => `${w.path}: ${w.message.split(':')[0]}`)).toEqual(['traps.sources[1].element: element "SW-2" is not in the topology']);
+    expect(checkTrapDefinitions(config!)).toEqual([{ path: 'traps.definitions', message: `${join(dir, 'bad.yaml')}: invalid trap definitions\n  definitions[0].meaning: expected one of reboot, link-down, link-up, security, alarm, event` }]);
+    expect(checkTrapDefinitions(parseConfigText('traps: { enabled: false }', {}).config!)).toEqual([]);
   });
 });
 

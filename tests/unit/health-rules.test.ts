@@ -66,3 +66,28 @@ describe('MQTT presence is a statement, not a vote', () => {
     expect(back.map((x) => x.to)).toEqual(['up']);
   });
 });
+
+describe('a trap is a statement, not a vote', () => {
+  const S = 1000;
+  const trap = (fields: Sample['fields'], time: number): Sample => ({ element: 'AGG-7', measurement: 'reachability', tags: { probe: 'trap', source: '192.0.2.21' }, fields, time });
+
+  it('a decisive probe=trap sample gives a decisive check (down, degraded or up); without the mark, a plain one', () => {
+    expect(checksOf(trap({ up: false, decisive: true, reason: 'linkDown ifIndex 3 (Gi0/3)' }, S))).toEqual([
+      { element: 'AGG-7', source: 'trap', time: S, verdict: 'fail', reason: 'trap: linkDown ifIndex 3 (Gi0/3)', decisive: true }]);
+    expect(checksOf(trap({ up: true, degraded: true, decisive: true, reason: 'fan 1 raised' }, S))).toEqual([
+      { element: 'AGG-7', source: 'trap', time: S, verdict: 'degraded', reason: 'trap: fan 1 raised', decisive: true }]);
+    expect(checksOf(trap({ up: true, decisive: true, reason: 'linkUp ifIndex 3' }, S))[0]).toMatchObject({ verdict: 'ok', decisive: true });
+    expect(checksOf(trap({ up: false, reason: 'x' }, S))[0].decisive).toBeUndefined();
+    // Only a trap's mark counts: another probe cannot make itself decisive with the field.
+    expect(checksOf({ ...trap({ up: false, decisive: true }, S), tags: { probe: 'icmp' } })[0].decisive).toBeUndefined();
+  });
+
+  it('a trap puts its element down at once and a trap brings it back at once, whatever the hysteresis', async () => {
+    const { HealthTracker } = await import('../../correlators/health/tracker.ts');
+    const h = new HealthTracker({ failOf: 2, window: 3, recoverAfter: 2, staleAfterMs: 60 * S });
+    const feed = (s: Sample) => checksOf(s).flatMap((c) => h.ingest(c));
+    expect(feed(trap({ up: false, decisive: true, reason: 'linkDown ifIndex 3' }, 10 * S))).toEqual([{ element: 'AGG-7', from: 'unknown', to: 'down', at: 10 * S, reason: 'trap: linkDown ifIndex 3' }]);
+    expect(h.tick(3_600 * S)).toEqual([]); // a trap's down stands until a trap (or the confirming poll) says otherwise
+    expect(feed(trap({ up: true, decisive: true, reason: 'linkUp ifIndex 3' }, 3_700 * S))).toEqual([{ element: 'AGG-7', from: 'down', to: 'up', at: 3_700 * S, reason: 'trap: linkUp ifIndex 3' }]);
+  });
+});
