@@ -9,7 +9,9 @@ import { MqttCollector } from './mqtt/collector.ts';
 import type { MqttConnect } from './mqtt/connect.ts';
 import { IcmpCollector, type Fping } from './icmp/collector.ts';
 import { TrapCollector } from './traps/collector.ts';
-import { loadTrapDefinitions } from './traps/definitions.ts';
+import { loadTrapDefinitions, type TrapHealth } from './traps/definitions.ts';
+import type { Topology } from '../src/topology/topology.ts';
+import type { Logger } from '../src/log.ts';
 
 /** The I/O the collectors are built with; tests and benchmarks pass their own. */
 export interface CollectorFactories {
@@ -47,10 +49,15 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     }
     if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }), ...(more.owns && { owns: more.owns }) }));
     if (config.traps.enabled) {
-      collectors.push(new TrapCollector({
+      const snmp = collectors.find((c): c is SnmpCollector => c instanceof SnmpCollector);
+      const traps: TrapCollector = new TrapCollector({
         config: config.traps, definitions: loadTrapDefinitions(config.traps.definitions), targets,
         known: (id) => k.topology().elements.has(id), logger: log.child({ component: 'collector', collector: 'traps' }),
-      }));
+        linkElement: (sender, ifIndex) => linkElement(k.topology(), sender, ifIndex),
+        // A trap can be lost or lie: the element is polled at once, and the poll decides when they disagree.
+        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string) => void confirm(snmp, traps, element, health, sender, log) }),
+      });
+      collectors.push(traps);
     }
     for (const c of collectors) await c.start(k.pipeline.emit);
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
@@ -58,4 +65,32 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     await bounded(Promise.all(collectors.map((c) => c.stop())), deadline, 'collectors', log);
   }, { metrics: () => collectors.map((c) => c.metrics?.() ?? '').join('') });
   return { module: m, collectors };
+}
+
+/** The element a link trap about interface `ifIndex` of `sender` speaks for (see `Element.uplink`); none for any other port. */
+export function linkElement(t: Topology, sender: string, ifIndex: number): string | undefined {
+  if (t.elements.get(sender)?.uplink?.ifIndex === ifIndex) return sender;
+  return (t.children.get(sender) ?? []).find((c) => t.elements.get(c)?.uplink?.parentIfIndex === ifIndex);
+}
+
+/**
+ * The poll that confirms a trap: the element's targets (for a link, the sender's) polled out of cycle. A down it contradicts
+ * ends (the trap's source says up again): a reboot is over once the element answers; a link trap
+ * is contradicted only by the polled ifOperStatus of that interface being up (an answering device
+ * says nothing about one of its links). Alarms wait for their clear.
+ */
+async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: string, health: TrapHealth, sender: string, log: Logger): Promise<void> {
+  if (health.state === 'clear') return;
+  try {
+    // The interface is the sender's (its uplink, or the port a child hangs off): the sender is polled.
+    const polls = await snmp.pollNow(health.condition?.startsWith('if:') ? sender : element);
+    const answered = polls.some((p) => p.answered);
+    const port = health.condition?.startsWith('if:') ? health.condition.slice(3) : undefined;
+    const linkUp = port !== undefined && polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
+    const contradicted = health.condition === undefined ? answered : health.condition.startsWith('if:') ? linkUp : false;
+    if (contradicted) traps.settle(element, `the confirming poll found it up (${health.reason})`);
+    log.info({ element, trap: health.reason, polled: polls.length, answered, contradicted }, 'trap confirmed by an out-of-cycle poll');
+  } catch (err) {
+    log.warn({ err, element }, 'the poll confirming a trap failed');
+  }
 }

@@ -5,7 +5,7 @@ import type { Batch } from '../../src/sample.ts';
 import { LogThrottle } from '../../src/throttle.ts';
 import { metric } from '../../src/api/metrics.ts';
 import { decodeNotification, TrapDecodeError, type RawNotification, type Trap } from './decode.ts';
-import { interpret, type TrapDefinitions } from './definitions.ts';
+import { interpret, type TrapDefinitions, type TrapHealth } from './definitions.ts';
 import { senderLookup, type Sender } from './sender.ts';
 import { TrapLimiter, SourceGate, fingerprint } from './limit.ts';
 import { TrapConditions } from './conditions.ts';
@@ -23,6 +23,14 @@ export interface TrapCollectorOptions {
   now?: () => number;
   /** Samples whose durable emit may be in flight at once; past it traps are dropped (`overload`). */
   maxInFlight?: number;
+  /**
+   * The element a link trap about interface `ifIndex` of `sender` speaks for: the sender when it
+   * is its uplink, the element behind that port of the sender, or none (any other port: recorded,
+   * no health meaning). Absent: every link trap speaks for its sender.
+   */
+  linkElement?: (sender: string, ifIndex: number) => string | undefined;
+  /** A trap changed an element's health: the wiring polls it out of cycle to confirm (a trap can be lost, or lie). */
+  onHealth?: (element: string, health: TrapHealth, sender: string) => void;
 }
 
 /** Why a trap was dropped (a fixed set: a label in /metrics); `flood` before it was decoded, the others after. */
@@ -198,9 +206,13 @@ export class TrapCollector implements Collector {
     if (problems.length > 0) this.warn(`problem:${trap.source.address}`, { source: trap.source.address, trap: i.name, problems: problems.slice(0, 5) }, 'snmp trap values left out or not understood');
     const element = sender.element;
     const batch = [trapSample(trap, i, element, now)];
-    if (i.health) {
-      const v = this.conditions.apply(element, i.health);
-      batch.push(trapHealthSample(element, v, now, { source: trap.source.address, trap: i.name, ...(trap.uptime !== undefined && { uptime: trap.uptime }) }));
+    // A link trap speaks for the element its port leads to: the sender's uplink, or a child's port; another port is only recorded.
+    const port = i.health?.condition?.startsWith('if:') ? Number(i.health.condition.slice(3)) : undefined;
+    const judged = port !== undefined && this.o.linkElement ? this.o.linkElement(element, port) : element;
+    if (i.health && judged !== undefined) {
+      const v = this.conditions.apply(judged, i.health);
+      batch.push(trapHealthSample(judged, v, now, { source: trap.source.address, trap: i.name, ...(trap.uptime !== undefined && { uptime: trap.uptime }) }));
+      this.o.onHealth?.(judged, i.health, element);
     }
     this.stats.accepted++;
     const def = i.meaning ? i.name : 'unknown';

@@ -12,10 +12,11 @@ const elementSchema = z.strictObject({
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
   parents: z.array(z.string().min(1)).default([]),
+  uplink: z.strictObject({ ifIndex: z.number().int().min(1).optional(), parentIfIndex: z.number().int().min(1).optional() }).optional(),
 });
 
 /**
- * Reads a topology file: YAML (`elements: [{ id, kind, site, region, lat, lon, parents }]`) or CSV
+ * Reads a topology file: YAML (`elements: [{ id, kind, site, region, lat, lon, parents, uplink }]`) or CSV
  * (header `id,kind,site,region,lat,lon,parents`, parents separated by `;`), chosen by extension.
  * Throws TopologyError listing every problem with where it is.
  */

@@ -14,6 +14,12 @@ export interface Element {
    * it is cut off only when every parent is down or itself cut off. None: a root (a core).
    */
   parents: string[];
+  /**
+   * Which interface is its uplink, for traps (a linkDown of any other port says nothing about the
+   * element's health): `ifIndex` on this element, and/or `parentIfIndex`, the port of its parent
+   * that faces it.
+   */
+  uplink?: { ifIndex?: number; parentIfIndex?: number };
 }
 
 export interface TopologyProblem {

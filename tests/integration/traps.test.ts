@@ -9,6 +9,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import type { Batch, Sample } from '../../src/sample.ts';
 import { memoryLogger } from '../fakes/logger.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { startSnmpd } from '../helpers/servers.ts';
 import { v2cTrap } from '../helpers/snmp-wire.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { hashToken } from '../../src/api/auth.ts';
@@ -306,9 +307,9 @@ describe('SNMP traps and informs from Debian snmptrap and snmpinform', () => {
 });
 
 describe('traps in the daemon', () => {
-  it('traps.enabled builds the receiver; a linkDown puts its element down at once (source trap), a linkUp brings it back', async () => {
+  it('traps.enabled builds the receiver; a linkDown of its uplink puts its element down at once (source trap), a linkUp brings it back; another port is only recorded', async () => {
     const dir = tempDir('traps-daemon');
-    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: CORE-1, kind: core }\n  - { id: AGG-7, kind: aggregation, parents: [CORE-1] }\n');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: CORE-1, kind: core }\n  - { id: AGG-7, kind: aggregation, parents: [CORE-1], uplink: { ifIndex: 3 } }\n');
     const token = 'noc-token-0123456789abcdef';
     const { daemon, logs } = testDaemon({
       topology: { file: join(dir, 'topology.yaml') },
@@ -320,18 +321,51 @@ describe('traps in the daemon', () => {
       const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
       expect(traps).toBeInstanceOf(TrapCollector);
       const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
-      const send = (trapOid: string) => new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '',
-        trapOid, `${IF_INDEX}.3`, 'i', '3', SYS_NAME, 's', 'AGG-7'], { env }, (err) => (err ? reject(err) : resolve())));
+      const send = (trapOid: string, ifIndex = 3) => new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '',
+        trapOid, `${IF_INDEX}.${ifIndex}`, 'i', String(ifIndex), SYS_NAME, 's', 'AGG-7'], { env }, (err) => (err ? reject(err) : resolve())));
       const health = async () => (await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/AGG-7`, { headers: { authorization: `Bearer ${token}` } })).json()).health;
+      // A customer port (ifIndex 9) going down is recorded, and says nothing about the switch.
+      await send(LINK_DOWN, 9);
+      await vi.waitFor(() => expect(traps.stats.accepted).toBe(1), { timeout: 10_000, interval: 50 });
       await send(LINK_DOWN);
       await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'down', reason: 'trap: linkDown ifIndex 3' }), { timeout: 10_000, interval: 100 });
       await send(LINK_UP);
       await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up', reason: 'trap: linkUp ifIndex 3' }), { timeout: 10_000, interval: 100 });
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
-      expect(metrics).toContain('netpulse_traps_accepted_total 2');
+      expect(metrics).toContain('netpulse_traps_accepted_total 3');
+      expect((await health()).reason).not.toContain('ifIndex 9');
       expect(logs.find((l) => l.msg === 'snmp trap receiver listening')).toMatchObject({ address: '127.0.0.1', definitions: 6 });
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it('a trap that lies is contradicted by the poll it triggers: a linkDown of an interface the agent reports up ends with that poll', async () => {
+    const snmpd = await startSnmpd();
+    const dir = tempDir('traps-confirm');
+    // The agent's interface 1 (loopback: always up) is named as the switch's uplink.
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: SW-T, kind: aggregation, uplink: { ifIndex: 1 } }\n');
+    const token = 'noc-token-0123456789abcdef';
+    const { daemon, logs } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] },
+      // Polled once a minute: the only poll in this test besides the first is the one the trap asks for.
+      snmp: { defaults: { interval: '60s', timeout: '500ms', retries: 0 }, targets: [{ name: 'sw-t', element: 'SW-T', host: '127.0.0.1', port: snmpd.port, profiles: ['system', 'if-mib'] }] },
+      api: { tokens: [{ name: 'noc', hash: hashToken(token), roles: ['noc'] }] },
+    });
+    await daemon.start();
+    try {
+      const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
+      const health = async () => (await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/SW-T`, { headers: { authorization: `Bearer ${token}` } })).json()).health;
+      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+      // From 127.0.0.1, the SNMP target's host: the trap speaks for SW-T.
+      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'SW-T', answered: true, contradicted: true }), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up' }), { timeout: 10_000, interval: 100 });
+      expect(traps.conditions.active('SW-T')).toEqual([]);
+    } finally {
+      await daemon.stop();
+      await snmpd.stop();
     }
   });
 });
