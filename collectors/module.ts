@@ -12,6 +12,7 @@ import { TrapCollector } from './traps/collector.ts';
 import { loadTrapDefinitions, type TrapHealth } from './traps/definitions.ts';
 import type { Topology } from '../src/topology/topology.ts';
 import type { Logger } from '../src/log.ts';
+import type { Batch } from '../src/sample.ts';
 
 /** The I/O the collectors are built with; tests and benchmarks pass their own. */
 export interface CollectorFactories {
@@ -29,6 +30,7 @@ export interface CollectorFactories {
 export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[]; brokers(): MqttBrokerConfig[]; owns?: (target: string) => boolean; member?: string }, io: CollectorFactories) {
   const { config, log } = k;
   const collectors: Collector[] = [];
+  let traps: TrapCollector | undefined;
   const m: Module = module('collectors', 'every', async () => {
     const profiles = loadProfiles(config.snmp.profilesDir);
     const targets = [...config.snmp.targets, ...more.targets()].map((t) => resolveTarget(t, config.snmp.defaults));
@@ -37,6 +39,8 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
       collectors.push(new SnmpCollector({
         targets, profiles, concurrency: config.snmp.concurrency,
         sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
+        // A scheduled poll may contradict what a trap left (its clear lost: traps are UDP).
+        onPolled: (element, r) => { if (traps?.holds(element)) void settleIfContradicted(traps, element, [r], 'a poll found it up'); },
         logger: log.child({ component: 'collector', collector: 'snmp' }),
       }));
     }
@@ -50,12 +54,12 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     if (config.icmp.targets.length > 0) collectors.push(new IcmpCollector({ config: config.icmp, logger: log.child({ component: 'collector', collector: 'icmp' }), ...(io.fping && { run: io.fping }), ...(more.owns && { owns: more.owns }) }));
     if (config.traps.enabled) {
       const snmp = collectors.find((c): c is SnmpCollector => c instanceof SnmpCollector);
-      const traps: TrapCollector = new TrapCollector({
+      traps = new TrapCollector({
         config: config.traps, definitions: loadTrapDefinitions(config.traps.definitions), targets,
         known: (id) => k.topology().elements.has(id), logger: log.child({ component: 'collector', collector: 'traps' }),
         linkElement: (sender, ifIndex) => linkElement(k.topology(), sender, ifIndex),
         // A trap can be lost or lie: the element is polled at once, and the poll decides when they disagree.
-        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string) => void confirm(snmp, traps, element, health, sender, log) }),
+        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string) => void confirm(snmp, traps!, element, health, sender, log) }),
       });
       collectors.push(traps);
     }
@@ -84,13 +88,22 @@ async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: strin
   try {
     // The interface is the sender's (its uplink, or the port a child hangs off): the sender is polled.
     const polls = await snmp.pollNow(health.condition?.startsWith('if:') ? sender : element);
-    const answered = polls.some((p) => p.answered);
-    const port = health.condition?.startsWith('if:') ? health.condition.slice(3) : undefined;
-    const linkUp = port !== undefined && polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
-    const contradicted = health.condition === undefined ? answered : health.condition.startsWith('if:') ? linkUp : false;
-    if (contradicted) traps.settle(element, `the confirming poll found it up (${health.reason})`);
-    log.info({ element, trap: health.reason, polled: polls.length, answered, contradicted }, 'trap confirmed by an out-of-cycle poll');
+    const contradicted = settleIfContradicted(traps, element, polls, `the confirming poll found it up (${health.reason})`);
+    log.info({ element, trap: health.reason, polled: polls.length, answered: polls.some((p) => p.answered), contradicted }, 'trap confirmed by an out-of-cycle poll');
   } catch (err) {
     log.warn({ err, element }, 'the poll confirming a trap failed');
   }
+}
+
+/**
+ * Ends what traps hold against `element` when polls contradict all of it: a reboot (no lasting
+ * condition) once the element answers; each link down once the polled ifOperStatus of that
+ * interface is up. A raised alarm waits for its clear. True when it ended.
+ */
+function settleIfContradicted(traps: TrapCollector, element: string, polls: readonly { answered: boolean; samples: Batch }[], reason: string): boolean {
+  if (!polls.some((p) => p.answered)) return false;
+  const up = (port: string) => polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
+  const all = traps.conditions.active(element).every((c) => c.condition.startsWith('if:') && up(c.condition.slice(3)));
+  if (all) traps.settle(element, reason);
+  return all;
 }

@@ -19,6 +19,8 @@ export interface SnmpCollectorOptions {
   now?: () => number;
   /** Whether this instance polls a target now (several instances split them); absent: all. */
   owns?: (target: string) => boolean;
+  /** Every poll's result for its element (a trap's down held until a poll contradicts it: see traps). */
+  onPolled?: (element: string, result: { answered: boolean; samples: Batch }) => void;
 }
 
 interface TargetState {
@@ -136,7 +138,9 @@ export class SnmpCollector implements Collector {
     for (const p of r.problems) this.problem(s.target.name, p.oid, p.reason);
     r.samples.push(reachabilitySample(s.target.element, s.tags, r, r.samples[0]?.time ?? now()));
     await emit(r.samples);
-    return { answered: !r.failure, samples: r.samples };
+    const result = { answered: !r.failure, samples: r.samples };
+    if (s.target.element) this.opts.onPolled?.(s.target.element, result);
+    return result;
   }
 
   private problem(target: string, oid: string, reason: string): void {

@@ -101,6 +101,7 @@ export class TrapCollector implements Collector {
   /** Lines about sources in the current minute (see `warn`). */
   private readonly budget = { since: -Infinity, lines: 0, leftOut: 0, sources: new Set<string>() };
 
+  private readonly holding = new Set<string>();
   constructor(o: TrapCollectorOptions) {
     this.o = o;
     this.log = o.logger;
@@ -211,6 +212,7 @@ export class TrapCollector implements Collector {
     const judged = port !== undefined && this.o.linkElement ? this.o.linkElement(element, port) : element;
     if (i.health && judged !== undefined) {
       const v = this.conditions.apply(judged, i.health);
+      this.hold(judged, !v.up || v.degraded);
       batch.push(trapHealthSample(judged, v, now, { source: trap.source.address, trap: i.name, ...(trap.uptime !== undefined && { uptime: trap.uptime }) }));
       this.o.onHealth?.(judged, i.health, element);
     }
@@ -228,8 +230,21 @@ export class TrapCollector implements Collector {
    */
   settle(element: string, reason: string, time = this.now()): number {
     const n = this.conditions.settle(element);
+    this.hold(element, false);
     if (this.emit) this.send(this.emit, [trapHealthSample(element, { up: true, degraded: false, reason }, time)]);
     return n;
+  }
+
+  /** Whether the last trap about `element` left it down or degraded (until a trap or `settle` says up): what a poll may contradict. */
+  holds(element: string): boolean {
+    return this.holding.has(element);
+  }
+
+  private hold(element: string, down: boolean): void {
+    this.holding.delete(element);
+    if (!down) return;
+    this.holding.add(element);
+    if (this.holding.size > this.o.config.maxSources) this.holding.delete(this.holding.values().next().value!);
   }
 
   private send(emit: Emit, batch: Batch): void {

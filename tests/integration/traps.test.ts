@@ -368,4 +368,33 @@ describe('traps in the daemon', () => {
       await snmpd.stop();
     }
   });
+
+  it('a reboot announced while the agent cannot answer is held until a later scheduled poll finds it answering (a lost clear never leaves it down)', async () => {
+    const snmpd = await startSnmpd();
+    const dir = tempDir('traps-held');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: SW-R, kind: aggregation }\n');
+    const { daemon, logs } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] },
+      snmp: { defaults: { interval: '500ms', timeout: '200ms', retries: 0 }, targets: [{ name: 'sw-r', element: 'SW-R', host: '127.0.0.1', port: snmpd.port, profiles: ['system'] }] },
+    });
+    const trapChecks: Record<string, unknown>[] = [];
+    daemon.pipeline.add({ name: 'spy', write: (b) => { for (const x of b) if (x.measurement === 'reachability' && x.tags.probe === 'trap') trapChecks.push(x.fields); } });
+    await daemon.start();
+    try {
+      const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
+      await snmpd.stop(); // rebooting: it does not answer yet
+      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', '1.3.6.1.6.3.1.1.5.1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'SW-R', answered: false, contradicted: false }), { timeout: 10_000, interval: 50 });
+      expect(traps.holds('SW-R')).toBe(true);
+      await snmpd.restart();
+      await vi.waitFor(() => expect(traps.holds('SW-R')).toBe(false), { timeout: 10_000, interval: 50 });
+      // The trap's source says up again, with why.
+      await vi.waitFor(() => expect(trapChecks.at(-1)).toMatchObject({ up: true, reason: 'a poll found it up' }), { timeout: 10_000, interval: 50 });
+    } finally {
+      await daemon.stop();
+      await snmpd.stop();
+    }
+  });
 });
