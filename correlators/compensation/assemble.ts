@@ -33,13 +33,19 @@ export function checkPolicies(config: Config): { path: string; message: string }
  * push channel (a webhook or MQTT, when configured) and the service that decides when to settle.
  * Nothing starts here.
  */
-export function assembleCompensation(config: Config, policies: readonly Policy[], store: () => Store, log: Logger): { service: CompensationService; book: CreditBook; pusher?: CreditPusher } {
+export function assembleCompensation(config: Config, policies: readonly Policy[], store: () => Store, log: Logger, leads?: () => boolean): { service: CompensationService; book: CreditBook; pusher?: CreditPusher } {
   const c = config.compensation;
   const book = new CreditBook(() => store().db);
   const d = c.deliver;
   const push = d.webhook ?? d.mqtt;
-  const target: CreditTarget | undefined = d.webhook ? new WebhookCreditTarget(d.webhook.name, { url: d.webhook.url, secret: d.webhook.secret, timeoutMs: d.webhook.timeout })
+  const direct: CreditTarget | undefined = d.webhook ? new WebhookCreditTarget(d.webhook.name, { url: d.webhook.url, secret: d.webhook.secret, timeoutMs: d.webhook.timeout })
     : d.mqtt ? new MqttCreditTarget(d.mqtt) : undefined;
+  // In a cluster, no batch leaves a member whose leadership ran out by its own clock (it was paused): the new leader sends it.
+  const target: CreditTarget | undefined = direct && leads ? {
+    name: direct.name,
+    send: (credits) => (leads() ? direct.send(credits) : Promise.reject(new Error('this member no longer leads the cluster'))),
+    close: () => direct.close(),
+  } : direct;
   const pusher = target && push
     ? new CreditPusher({ target, book, batchSize: push.batchSize, maxAttempts: push.maxAttempts, retryMs: [d.retry.minDelay, d.retry.maxDelay], logger: log.child({ target: target.name }) })
     : undefined;

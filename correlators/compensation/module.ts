@@ -24,7 +24,7 @@ export function compensationModule(k: Kernel, outages: OutageService, tell: (m: 
   outages.onEvent((e) => void k.recorder()?.add(async () => service?.onOutageEvent(e)));
   // Built when first needed: at start, or (on a cluster member that does not lead) for the routes that read the ledger.
   const assemble = () => {
-    if (!service) ({ service, book, pusher } = assembleCompensation(config, policies, () => k.store(), log.child({ component: 'compensation' })));
+    if (!service) ({ service, book, pusher } = assembleCompensation(config, policies, () => k.store(), log.child({ component: 'compensation' }), k.leads));
     return service;
   };
   const m: Module = module('compensation', 'leader', async () => {

@@ -119,7 +119,7 @@ export class CheckInbox {
     if (rows.length === 0) return false;
     this.o.ingest(rows);
     await this.o.settled();
-    await this.o.repo().consumeChecks(rows.at(-1)!.id);
+    await this.o.repo().consumeChecks(rows.map((r) => r.id));
     this.consumed += rows.length;
     return rows.length === this.o.batch;
   }

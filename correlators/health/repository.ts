@@ -45,9 +45,17 @@ export class HealthRepository {
     return rows.map((r) => ({ id: Number(r.id), member: r.member, element: r.element, source: r.source, time: Number(r.time), verdict: r.verdict, reason: r.reason, ...(Number(r.decisive) === 1 && { decisive: true }) }));
   }
 
-  /** Forwarded checks up to `id` were applied: they go. */
-  async consumeChecks(upTo: number): Promise<number> {
-    return this.db.run('DELETE FROM forwarded_checks WHERE id <= $1', [upTo]);
+  /**
+   * The forwarded checks read (by id) were applied: they go. Only those: ids are handed out at
+   * insert, not at commit, so a lower id may commit after a higher one was read.
+   */
+  async consumeChecks(ids: readonly number[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      n += await this.db.run(`DELETE FROM forwarded_checks WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`, chunk);
+    }
+    return n;
   }
 }
 

@@ -133,7 +133,7 @@ export function buildApi(d: ApiDeps): FastifyInstance {
     }
     (req as FastifyRequest & { caller: Caller }).caller = caller;
   };
-  const { ctx, operations } = routeContext(app, { guard, now, refuse: (reply, code) => refusals.set(reply, code), ...(d.leader && { forward: forwardToLeader(d.leader) }) });
+  const { ctx, operations } = routeContext(app, { guard, now, refuse: (reply, code) => refusals.set(reply, code), ...(d.leader && { forward: forwardToLeader(d.leader, d.bodyLimit) }) });
   const { READ } = ROLE_SETS;
 
   // Described by every route as it is registered, so built once they all are (below).

@@ -75,7 +75,19 @@ export class Cluster {
 
   /** Renews the membership and tries (or keeps) the leadership; the timer calls it, tests may too. */
   tick(): Promise<void> {
-    this.ticking ??= this.renew().finally(() => { this.ticking = undefined; });
+    // A renewal that hangs (a connection black-holed by a partition) counts as failed after a lease, so the next can run.
+    let watchdog: NodeJS.Timeout | undefined;
+    this.ticking ??= Promise.race([this.renew(), new Promise<void>((r) => {
+      watchdog = setTimeout(() => {
+        if (!this.failing) this.o.log.error({ member: this.o.member }, 'cluster lease renewal hangs; counted as failed');
+        this.failing = true;
+        r();
+      }, this.o.leaseMs);
+      watchdog.unref();
+    })]).finally(() => {
+      clearTimeout(watchdog);
+      this.ticking = undefined;
+    });
     return this.ticking;
   }
 
@@ -121,6 +133,8 @@ export class Cluster {
         }
       }
     } catch (err) {
+      // A takeover that waited its lock_timeout out (the old leader's writes still in flight): not now, not a store outage.
+      if ((err as { code?: string }).code === '55P03') return;
       if (!this.failing) this.o.log.error({ err, member: this.o.member }, 'cluster lease renewal failed');
       this.failing = true;
       // Unable to renew: past its lease this member stops acting as the leader by its own clock

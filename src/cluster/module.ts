@@ -58,14 +58,26 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
     // The leader's live events reach every member's /v1/events.
     relay = new EventRelay(k.store().db, me, log.child({ component: 'relay' }));
     await relay.start(k.events);
-    k.events.tap((e) => { if (cluster?.epoch !== undefined) relay?.send(e); });
+    k.events.tap((e) => { if (cluster?.leads()) relay?.send(e); });
     await cluster.start();
     // The member list is read every third of a lease, and again just after the first lease of
     // another member would run out: a dead member's targets move as soon as its lease has.
     let expiry: NodeJS.Timeout | undefined;
+    // After the store was away every lease ran out: the members renew one by one, so for a lease the
+    // list only grows (the targets stay where they were, and nothing polled twice or judged late).
+    let failed = false;
+    let keepUntil = 0;
     const refresh = async () => {
-      view = await cluster!.status();
-      const next = view.members.map((x) => x.id);
+      try {
+        view = await cluster!.status();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+      if (failed) keepUntil = performance.now() + lease;
+      failed = false;
+      let next = view.members.map((x) => x.id);
+      if (members && performance.now() < keepUntil) next = [...new Set([...members, ...next])].sort();
       if (members && next.join() !== members.join()) log.info({ members: next }, 'cluster members changed: targets move');
       members = next;
       const soonest = Math.min(...view.members.filter((x) => x.id !== me).map((x) => x.remainingMs));

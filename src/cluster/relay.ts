@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventHub, LiveEvent } from '../events.ts';
 import type { Logger } from '../log.ts';
 import type { Db } from '../store/db.ts';
@@ -23,6 +24,8 @@ export class EventRelay {
   private sending: Promise<void> = Promise.resolve();
   private stop: (() => Promise<void>) | undefined;
   private seq = 0;
+  /** This relay's run: a rejoined daemon's event numbers start again, so parts are keyed by run too. */
+  private readonly run = randomUUID();
   /** Parts received of events sent in several, by sender and event number. */
   private readonly parts = new Map<string, string[]>();
   sent = 0;
@@ -39,7 +42,7 @@ export class EventRelay {
   async start(hub: EventHub): Promise<void> {
     if (!(this.db instanceof PostgresDb)) throw new Error('the event relay needs PostgreSQL');
     this.stop = await this.db.listen(CHANNEL, (payload) => {
-      let m: { from?: unknown; e?: LiveEvent; part?: [number, number, number]; text?: string };
+      let m: { from?: unknown; run?: unknown; e?: LiveEvent; part?: [number, number, number]; text?: string };
       try {
         m = JSON.parse(payload) as typeof m;
       } catch {
@@ -49,11 +52,16 @@ export class EventRelay {
       if (m.part && typeof m.text === 'string') {
         // [event number, this part, parts]: the last part completes it.
         const [n, i, of] = m.part;
-        const key = `${m.from}#${n}`;
+        const key = `${m.from}#${String(m.run)}#${n}`;
         const got = this.parts.get(key) ?? [];
         if (i !== got.length) return void this.parts.delete(key); // a part was missed: the event is dropped, as a lost one would be
         got.push(m.text);
-        if (got.length < of) return void this.parts.set(key, got);
+        if (got.length < of) {
+          this.parts.set(key, got);
+          // Parts of events whose sender died mid-way are never completed: only the latest few are kept.
+          if (this.parts.size > 64) this.parts.delete(this.parts.keys().next().value!);
+          return;
+        }
         this.parts.delete(key);
         try {
           m.e = JSON.parse(Buffer.from(got.join(''), 'base64').toString()) as LiveEvent;
@@ -75,7 +83,7 @@ export class EventRelay {
       const text = Buffer.from(JSON.stringify(e)).toString('base64');
       const n = ++this.seq;
       const of = Math.ceil(text.length / PART);
-      payloads.splice(0, 1, ...Array.from({ length: of }, (_, i) => JSON.stringify({ from: this.member, part: [n, i, of], text: text.slice(i * PART, (i + 1) * PART) })));
+      payloads.splice(0, 1, ...Array.from({ length: of }, (_, i) => JSON.stringify({ from: this.member, run: this.run, part: [n, i, of], text: text.slice(i * PART, (i + 1) * PART) })));
     }
     for (const payload of payloads) {
       this.sending = this.sending.then(() => this.db.query('SELECT pg_notify($1, $2)', [CHANNEL, payload])).then(() => undefined, (err: Error) => {

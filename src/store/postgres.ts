@@ -14,7 +14,8 @@ export class PostgresDb implements Db {
 
   constructor(connection: string | Queryable) {
     if (typeof connection === 'string') {
-      this.pool = new pg.Pool({ connectionString: connection, max: 4 });
+      // keepAlive: a connection to a server that vanished (a partition) fails instead of hanging forever.
+      this.pool = new pg.Pool({ connectionString: connection, max: 4, keepAlive: true, connectionTimeoutMillis: 10_000 });
       this.pool.on('error', () => { /* an idle client died; the next query gets a fresh one */ });
       this.q = this.pool;
     } else {
@@ -81,7 +82,7 @@ export class PostgresDb implements Db {
     let delay = 1000;
     let timer: NodeJS.Timeout | undefined;
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: connection });
+      const c = new pg.Client({ connectionString: connection, keepAlive: true, connectionTimeoutMillis: 10_000 });
       c.on('notification', (n) => { if (n.channel === channel && n.payload !== undefined) onMessage(n.payload); });
       c.on('error', (err) => { onError(err); void c.end().catch(() => {}); retry(); });
       await c.connect();

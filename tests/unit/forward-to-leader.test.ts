@@ -60,23 +60,55 @@ describe('a cluster member passes writes and reads of live state to the leader',
 
   it('checks the caller itself first: no token is 401 here, nothing goes to the leader', async () => {
     let asked = 0;
-    const follower = memberApi('follower', { member: 'np-b', target: () => { asked++; return 'http://127.0.0.1:9'; } });
+    const follower = memberApi('follower', { member: 'np-b', target: () => { asked++; return 'http://127.0.0.1:1'; } });
     apps.push(follower);
     expect((await follower.inject({ method: 'POST', url: '/v1/things', payload: { n: 1 } })).statusCode).toBe(401);
     expect(asked).toBe(0);
   });
 
   it('answers 503 with Retry-After while there is no leader, when the leader cannot be reached, and when a forwarded request reaches a member that no longer leads', async () => {
+    // A port nothing listens on any more: the connection is refused.
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((done) => closed.close(done));
     const none = memberApi('a', { member: 'np-a', target: () => undefined });
-    const gone = memberApi('b', { member: 'np-b', target: () => 'http://127.0.0.1:9' });
-    const other = memberApi('c', { member: 'np-c', target: () => 'http://127.0.0.1:9' });
+    const gone = memberApi('b', { member: 'np-b', target: () => `http://127.0.0.1:${port}` });
+    const other = memberApi('c', { member: 'np-c', target: () => `http://127.0.0.1:${port}` });
     apps.push(none, gone, other);
     const post = (app: FastifyInstance, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/v1/things', headers: { ...auth, 'content-type': 'application/json', ...headers }, payload: { n: 1 } });
     for (const [app, code, headers] of [[none, 'no_leader', {}], [gone, 'leader_unreachable', {}], [other, 'not_leader', { 'x-netpulse-forwarded-by': 'np-a' }]] as const) {
+      // (np-b's leader refuses the connection: nothing was sent, so a retry is safe.)
       const r = await post(app, headers);
       expect(r.statusCode, code).toBe(503);
       expect(r.json().error.code).toBe(code);
       expect(r.headers['retry-after']).toBe('1');
+    }
+  });
+
+  it('passes a request with Expect: 100-continue, refuses an oversized body itself (413, not a retry), and says 502 without Retry-After when the leader took the request but did not answer', async () => {
+    const url = await leaderAt();
+    const follower = memberApi('follower', { member: 'np-b', target: () => url });
+    apps.push(follower);
+    const r = await follower.inject({ method: 'POST', url: '/v1/things', headers: { ...auth, 'content-type': 'application/json', expect: '100-continue' }, payload: { n: 3 } });
+    expect(r.statusCode).toBe(201);
+    const big = await follower.inject({ method: 'POST', url: '/v1/things', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ n: 1, pad: 'x'.repeat(2 << 20) }) });
+    expect(big.statusCode).toBe(413);
+    expect(big.headers['retry-after']).toBeUndefined();
+    // A leader that takes the request and hangs up without an answer.
+    const { createServer } = await import('node:net');
+    const rude = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((done) => rude.listen(0, '127.0.0.1', done));
+    const hung = memberApi('follower', { member: 'np-c', target: () => `http://127.0.0.1:${(rude.address() as { port: number }).port}` });
+    apps.push(hung);
+    try {
+      const lost = await hung.inject({ method: 'POST', url: '/v1/things', headers: { ...auth, 'content-type': 'application/json' }, payload: { n: 4 } });
+      expect(lost.statusCode).toBe(502);
+      expect(lost.json().error.code).toBe('leader_failed');
+      expect(lost.headers['retry-after']).toBeUndefined();
+    } finally {
+      rude.close();
     }
   });
 });
