@@ -14,6 +14,8 @@ import { benchImpact } from './impact.ts';
 import { benchComplaints } from './complaints.ts';
 import { benchCompensation } from './compensation.ts';
 import { benchLabelled } from './labelled.ts';
+import { benchCluster } from './cluster.ts';
+import { benchTraps } from './traps.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -29,6 +31,8 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['complaints', 'Complaints: matching quality on a labelled week, and 1,000/s over HTTP with 10M subscribers', benchComplaints],
   ['compensation', 'Compensation: the ledger for 1,000,000 subscribers, and outage closed to first credit', benchCompensation],
   ['labelled', 'Correlation on a labelled run: faults at every level, dead MQTT-only stations, silent parents, late and out-of-order complaints', benchLabelled],
+  ['cluster', 'Cluster mode (issue 19): failover after kill -9 of the leader, scale-out to 3 members, steady-state overhead (netpulse processes, PostgreSQL, snmpd)', benchCluster],
+  ['traps', 'SNMP traps (issue 20): linkDown trap against poll-only detection (snmpd), trap throughput against a bare net-snmp receiver (VictoriaMetrics)', benchTraps],
 ];
 
 const wanted = process.argv.slice(2);

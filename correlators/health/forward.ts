@@ -55,9 +55,12 @@ export class CheckForwarder {
     return this.flushing;
   }
 
+  /** Writes what is queued now (what arrives meanwhile waits for the next flush: a flush always ends). */
   private async write(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, 5000);
+    let left = this.buffer.length;
+    while (left > 0 && this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, Math.min(5000, left));
+      left -= batch.length;
       try {
         await this.o.repo().forwardChecks(this.o.member(), batch);
       } catch (err) {
@@ -113,9 +116,9 @@ export class CheckInbox {
     this.timer.unref();
   }
 
-  /** Takes one batch; true when there may be more. Tests call it directly. */
-  async take(): Promise<boolean> {
-    const rows = await this.o.repo().forwardedChecks(this.o.batch);
+  /** Takes one batch (of those up to id `upTo`, when given); true when there may be more. Tests call it directly. */
+  async take(upTo?: number): Promise<boolean> {
+    const rows = await this.o.repo().forwardedChecks(this.o.batch, upTo);
     if (rows.length === 0) return false;
     this.o.ingest(rows);
     await this.o.settled();
@@ -169,8 +172,10 @@ export function checkForwarding(k: Kernel, lk: Kernel, judge: { checks(b: Batch)
   const taking = module('health-inbox', 'leader', async () => {
     // In the order they were observed: this member's own queued checks and everything forwarded
     // before it led are judged first, then its new checks directly (a later check hides an earlier one).
+    // Bounded: what was queued when it took over, not what its own polls keep adding meanwhile.
     await forwarder.flush();
-    while (await inbox.take().catch(() => false));
+    const upTo = await healthOf(lk.store()).lastForwarded().catch(() => 0);
+    while (await inbox.take(upTo).catch(() => false));
     leading = true;
     inbox.start();
   }, async (deadline) => {

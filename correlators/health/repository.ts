@@ -39,10 +39,16 @@ export class HealthRepository {
   }
 
   /** The oldest `limit` forwarded checks not yet consumed, in the order they were queued. */
-  async forwardedChecks(limit: number): Promise<ForwardedCheck[]> {
+  async forwardedChecks(limit: number, upTo = Number.MAX_SAFE_INTEGER): Promise<ForwardedCheck[]> {
     const rows = await this.db.query<{ id: number; member: string; element: string; source: string; time: number; verdict: Check['verdict']; reason: string; decisive: number }>(
-      'SELECT * FROM forwarded_checks ORDER BY id LIMIT $1', [limit]);
+      'SELECT * FROM forwarded_checks WHERE id <= $2 ORDER BY id LIMIT $1', [limit, upTo]);
     return rows.map((r) => ({ id: Number(r.id), member: r.member, element: r.element, source: r.source, time: Number(r.time), verdict: r.verdict, reason: r.reason, ...(Number(r.decisive) === 1 && { decisive: true }) }));
+  }
+
+  /** The id of the last forwarded check queued so far (0: none). */
+  async lastForwarded(): Promise<number> {
+    const [r] = await this.db.query<{ id: number | null }>('SELECT MAX(id) AS id FROM forwarded_checks');
+    return Number(r?.id ?? 0);
   }
 
   /**

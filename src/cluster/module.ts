@@ -35,7 +35,8 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
   const leader: Kernel = {
     ...k,
     store: () => (fencedStore ??= new Store(new FencedDb(k.store().db, (fn) => (cluster ? cluster.fenced(fn) : Promise.reject(new Error('the cluster starts with the daemon')))))),
-    recorder: () => (k.recorder() ? (fencedRecorder ??= new StoreRecorder(leader.store(), log.child({ component: 'store', fenced: true }))) : undefined),
+    // Up to 200 writes share a fenced transaction: the check and the lock are paid once, not per write.
+    recorder: () => (k.recorder() ? (fencedRecorder ??= new StoreRecorder(leader.store(), log.child({ component: 'store', fenced: true }), 200)) : undefined),
     leads: () => cluster?.leads() ?? false,
   };
   let members: string[] | undefined;
@@ -99,6 +100,7 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
     await relay?.close();
   }, {
     metrics: () => metric('netpulse_cluster_members', 'gauge', 'Members whose lease runs, as this instance last read them.', [[{}, members?.length ?? 0]])
+      + metric('netpulse_cluster_pending_writes', 'gauge', 'Leader-only store writes queued (fenced), as netpulse_store_pending_writes for the rest.', [[{}, fencedRecorder?.pending ?? 0]])
       + metric('netpulse_cluster_leading', 'gauge', 'Whether this instance leads (1) or follows (0), with its epoch.', [[{ member: me }, cluster?.epoch === undefined ? 0 : 1]])
       + metric('netpulse_cluster_epoch', 'gauge', 'The epoch this instance leads with (0: it follows).', [[{ member: me }, cluster?.epoch ?? 0]])
       + metric('netpulse_cluster_events_relayed_total', 'counter', 'Live events sent to the other members (as the leader) and received from the leader.', [[{ way: 'sent' }, relay?.sent ?? 0], [{ way: 'received' }, relay?.received ?? 0], [{ way: 'failed' }, relay?.failed ?? 0]])

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import type { Store } from './store.ts';
+import { Store } from './store.ts';
 import { FencedOut } from './fenced.ts';
 
 /**
@@ -23,9 +23,13 @@ export class StoreRecorder {
   private readonly store: Store;
   private readonly log: Logger;
 
-  constructor(store: Store, log: Logger) {
+  /** Writes run per transaction: 1, or more where a transaction costs more than its statements (a fenced one). */
+  private readonly batch: number;
+
+  constructor(store: Store, log: Logger, batch = 1) {
     this.store = store;
     this.log = log;
+    this.batch = batch;
   }
 
   get pending(): number {
@@ -62,8 +66,10 @@ export class StoreRecorder {
     let delay = 100;
     while (this.queue.length > 0) {
       try {
-        await this.queue[0].write(this.store);
-        this.queue.shift()!.done();
+        const n = Math.min(this.batch, this.queue.length);
+        if (n === 1) await this.queue[0].write(this.store);
+        else await this.store.db.transaction(async (tx) => { const s = new Store(tx); for (const w of this.queue.slice(0, n)) await w.write(s); });
+        for (const w of this.queue.splice(0, n)) w.done();
         if (this.failing) this.log.info({ pending: this.queue.length }, 'store reachable again');
         this.failing = false;
         delay = 100;
