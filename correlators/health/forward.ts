@@ -9,7 +9,7 @@ import type { HealthRepository } from './repository.ts';
 
 /**
  * How a cluster member's checks reach the one place health is judged, the leader: appended to
- * the `forwarded_checks` table of the shared PostgreSQL store (README: cluster). A member queues
+ * the `forwarded_check_batches` table of the shared PostgreSQL store (README: cluster). A member queues
  * what it observed and writes it in one statement every `everyMs`; while the store is
  * unreachable it holds up to `max` checks (then drops the oldest, counted: newer checks of the
  * same element speak for it anyway).
@@ -102,7 +102,7 @@ export class CheckInbox {
   };
 
   constructor(o: { repo: () => HealthRepository; ingest: (checks: readonly Check[]) => void; settled: () => Promise<void>; log: Logger; everyMs?: number; batch?: number }) {
-    this.o = { everyMs: 100, batch: 5000, ...o };
+    this.o = { everyMs: 100, batch: 20, ...o };
   }
 
   start(): void {
@@ -118,13 +118,13 @@ export class CheckInbox {
 
   /** Takes one batch (of those up to id `upTo`, when given); true when there may be more. Tests call it directly. */
   async take(upTo?: number): Promise<boolean> {
-    const rows = await this.o.repo().forwardedChecks(this.o.batch, upTo);
-    if (rows.length === 0) return false;
-    this.o.ingest(rows);
+    const { batches, checks } = await this.o.repo().forwardedChecks(this.o.batch, upTo);
+    if (batches.length === 0) return false;
+    this.o.ingest(checks);
     await this.o.settled();
-    await this.o.repo().consumeChecks(rows.map((r) => r.id));
-    this.consumed += rows.length;
-    return rows.length === this.o.batch;
+    await this.o.repo().consumeChecks(batches);
+    this.consumed += checks.length;
+    return batches.length === this.o.batch;
   }
 
   private async poll(): Promise<void> {

@@ -32,36 +32,55 @@ export class HealthRepository {
     return [...last.values()];
   }
 
-  /** Queues checks for the leader (a cluster member's), in one statement. */
+  /**
+   * Queues checks for the leader (a cluster member's): one row per call, the checks in it as JSON
+   * tuples (thousands of rows a second cost PostgreSQL, and both ends, far more than one).
+   */
   async forwardChecks(member: string, checks: readonly Check[]): Promise<void> {
-    await this.db.transaction((tx) => tx.insertMany('forwarded_checks', ['member', 'element', 'source', 'time', 'verdict', 'reason', 'decisive'],
-      checks.map((c) => [member, c.element, c.source, c.time, c.verdict, c.reason, c.decisive ? 1 : 0])));
+    if (checks.length === 0) return;
+    const tuples = checks.map((c) => [c.element, c.source, c.time, c.verdict, c.reason, c.decisive ? 1 : 0]);
+    await this.db.run('INSERT INTO forwarded_check_batches (member, first_at, checks) VALUES ($1, $2, $3)', [member, Math.min(...checks.map((c) => c.time)), JSON.stringify(tuples)]);
   }
 
-  /** The oldest `limit` forwarded checks not yet consumed, in the order they were queued. */
-  async forwardedChecks(limit: number, upTo = Number.MAX_SAFE_INTEGER): Promise<ForwardedCheck[]> {
-    const rows = await this.db.query<{ id: number; member: string; element: string; source: string; time: number; verdict: Check['verdict']; reason: string; decisive: number }>(
-      'SELECT * FROM forwarded_checks WHERE id <= $2 ORDER BY id LIMIT $1', [limit, upTo]);
-    return rows.map((r) => ({ id: Number(r.id), member: r.member, element: r.element, source: r.source, time: Number(r.time), verdict: r.verdict, reason: r.reason, ...(Number(r.decisive) === 1 && { decisive: true }) }));
+  /**
+   * The checks of the oldest `limit` batches not yet consumed (of those up to batch `upTo`), in the
+   * order they were queued; each check's `id` is its batch's. A batch that cannot be read is
+   * returned empty (and so consumed): it is ours, so that is a bug, not a reason to stop.
+   */
+  async forwardedChecks(limit: number, upTo = Number.MAX_SAFE_INTEGER): Promise<{ batches: number[]; checks: ForwardedCheck[] }> {
+    const rows = await this.db.query<{ id: number; member: string; checks: string }>(
+      'SELECT id, member, checks FROM forwarded_check_batches WHERE id <= $2 ORDER BY id LIMIT $1', [limit, upTo]);
+    const checks: ForwardedCheck[] = [];
+    for (const r of rows) {
+      let tuples: unknown;
+      try {
+        tuples = JSON.parse(r.checks);
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(tuples)) continue;
+      for (const t of tuples) {
+        if (!Array.isArray(t) || t.length < 6) continue;
+        const [element, source, time, verdict, reason, decisive] = t as [string, string, number, Check['verdict'], string, number];
+        checks.push({ id: Number(r.id), member: r.member, element, source, time: Number(time), verdict, reason, ...(decisive === 1 && { decisive: true }) });
+      }
+    }
+    return { batches: rows.map((r) => Number(r.id)), checks };
   }
 
-  /** The id of the last forwarded check queued so far (0: none). */
+  /** The id of the last batch queued so far (0: none). */
   async lastForwarded(): Promise<number> {
-    const [r] = await this.db.query<{ id: number | null }>('SELECT MAX(id) AS id FROM forwarded_checks');
+    const [r] = await this.db.query<{ id: number | null }>('SELECT MAX(id) AS id FROM forwarded_check_batches');
     return Number(r?.id ?? 0);
   }
 
   /**
-   * The forwarded checks read (by id) were applied: they go. Only those: ids are handed out at
-   * insert, not at commit, so a lower id may commit after a higher one was read.
+   * The batches read (by id) were applied: they go. Only those: ids are handed out at insert, not
+   * at commit, so a lower id may commit after a higher one was read.
    */
   async consumeChecks(ids: readonly number[]): Promise<number> {
-    let n = 0;
-    for (let i = 0; i < ids.length; i += 5000) {
-      const chunk = ids.slice(i, i + 5000);
-      n += await this.db.run(`DELETE FROM forwarded_checks WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`, chunk);
-    }
-    return n;
+    if (ids.length === 0) return 0;
+    return this.db.run(`DELETE FROM forwarded_check_batches WHERE id IN (${ids.map((_, j) => `$${j + 1}`).join(', ')})`, ids);
   }
 }
 

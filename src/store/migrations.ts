@@ -208,6 +208,16 @@ CREATE TABLE forwarded_checks (
 );
 `,
   },
+  {
+    version: 15,
+    name: 'forwarded checks in batches, one row per flush',
+    sql: `
+DROP TABLE forwarded_checks;
+CREATE TABLE forwarded_check_batches (
+  id SERIAL_KEY, member TEXT NOT NULL, first_at BIGINT NOT NULL, checks TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /** Several instances (a cluster) may start at once: on PostgreSQL the migrations run under this advisory lock, all in one transaction. */

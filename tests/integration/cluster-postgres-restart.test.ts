@@ -151,7 +151,7 @@ describe('PostgreSQL restarted under a three-member cluster (issue 19)', () => {
       // no check from before the store came back is still queued anywhere, and no member's buffer holds more than
       // the last moment's checks.)
       const outages = () => db.query<{ id: string; root: string; state: string; started_at: number }>('SELECT id, root, state, started_at FROM outages WHERE merged_into IS NULL ORDER BY started_at');
-      const queued = async () => (await db.query<{ member: string; n: number }>('SELECT member, COUNT(*) AS n FROM forwarded_checks WHERE time < $1 GROUP BY member ORDER BY member', [pgBackAt])).map((r) => `${r.member}: ${r.n}`);
+      const queued = async () => (await db.query<{ member: string; n: number }>('SELECT member, COUNT(*) AS n FROM forwarded_check_batches WHERE first_at < $1 GROUP BY member ORDER BY member', [pgBackAt])).map((r) => `${r.member}: ${r.n}`);
       await whileAlive(members, vi.waitFor(async () => {
         expect((await outages()).map((o) => [o.root, o.state]), JSON.stringify(await outages())).toEqual([['SW-1', 'open']]);
         const down = await db.query<{ element: string }>(`SELECT DISTINCT element FROM health_transitions WHERE to_state = 'down' AND at >= $1`, [snmpdStopAt - INTERVAL_MS]);
