@@ -13,6 +13,8 @@ import { loadTrapDefinitions, type TrapHealth } from './traps/definitions.ts';
 import type { Topology } from '../src/topology/topology.ts';
 import type { Logger } from '../src/log.ts';
 import type { Batch } from '../src/sample.ts';
+import { ApiError } from '../src/api/http.ts';
+import { ok } from '../src/api/openapi.ts';
 
 /** The I/O the collectors are built with; tests and benchmarks pass their own. */
 export interface CollectorFactories {
@@ -67,7 +69,22 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
     log.info({ collectors: collectors.map((c) => c.name) }, 'netpulse started');
   }, async (deadline) => {
     await bounded(Promise.all(collectors.map((c) => c.stop())), deadline, 'collectors', log);
-  }, { metrics: () => collectors.map((c) => c.metrics?.() ?? '').join('') });
+  }, {
+    metrics: () => collectors.map((c) => c.metrics?.() ?? '').join(''),
+    routes: ({ route, roles }) => route({
+      method: 'GET', url: '/v1/elements/:id/traps', roles: roles.READ,
+      summary: "The last traps an element sent (as this instance received them), and the link and alarm conditions they hold up",
+      responses: ok('Its traps'),
+    }, async (req) => {
+      const id = (req.params as { id: string }).id;
+      if (!k.topology().elements.has(id)) throw new ApiError(404, 'not_found', `no element ${id}`);
+      return {
+        element: id,
+        traps: [...(traps?.recent(id) ?? [])].reverse().map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
+        conditions: traps?.conditions.active(id) ?? [],
+      };
+    }),
+  });
   return { module: m, collectors };
 }
 

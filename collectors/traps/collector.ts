@@ -33,6 +33,23 @@ export interface TrapCollectorOptions {
   onHealth?: (element: string, health: TrapHealth, sender: string) => void;
 }
 
+/** A trap as the API shows it per element. */
+export interface RecentTrap {
+  at: number;
+  name: string;
+  oid: string;
+  version: Trap['version'];
+  source: string;
+  meaning?: string;
+  /** What it said of health, and of which element when not its sender's (a child's port). */
+  health?: 'down' | 'degraded' | 'clear';
+  reason?: string;
+  for?: string;
+}
+
+/** Traps kept per element for the API. */
+export const RECENT_PER_ELEMENT = 50;
+
 /** Why a trap was dropped (a fixed set: a label in /metrics); `flood` before it was decoded, the others after. */
 export type DropReason = 'flood' | 'dedup' | 'rate' | 'unknown_source' | 'overload';
 
@@ -101,6 +118,7 @@ export class TrapCollector implements Collector {
   /** Lines about sources in the current minute (see `warn`). */
   private readonly budget = { since: -Infinity, lines: 0, leftOut: 0, sources: new Set<string>() };
 
+  private readonly recentTraps = new Map<string, RecentTrap[]>();
   private readonly holding = new Set<string>();
   constructor(o: TrapCollectorOptions) {
     this.o = o;
@@ -217,6 +235,8 @@ export class TrapCollector implements Collector {
       this.o.onHealth?.(judged, i.health, element);
     }
     this.stats.accepted++;
+    this.remember(element, { at: now, name: i.name, oid: trap.oid, version: trap.version, source: trap.source.address, ...(i.meaning && { meaning: i.meaning }),
+      ...(i.health && judged !== undefined && { health: i.health.state, reason: i.health.reason, ...(judged !== element && { for: judged }) }) });
     const def = i.meaning ? i.name : 'unknown';
     this.stats.byDefinition.set(def, (this.stats.byDefinition.get(def) ?? 0) + 1);
     this.stats.bySender.set(sender.by, (this.stats.bySender.get(sender.by) ?? 0) + 1);
@@ -233,6 +253,20 @@ export class TrapCollector implements Collector {
     this.hold(element, false);
     if (this.emit) this.send(this.emit, [trapHealthSample(element, { up: true, degraded: false, reason }, time)]);
     return n;
+  }
+
+  /** The last traps `element` sent (newest last), as this instance received them. */
+  recent(element: string): readonly RecentTrap[] {
+    return this.recentTraps.get(element) ?? [];
+  }
+
+  private remember(element: string, t: RecentTrap): void {
+    const list = this.recentTraps.get(element) ?? [];
+    this.recentTraps.delete(element); // most recently heard last, so the eviction below takes the longest silent
+    list.push(t);
+    if (list.length > RECENT_PER_ELEMENT) list.shift();
+    this.recentTraps.set(element, list);
+    if (this.recentTraps.size > this.o.config.maxSources) this.recentTraps.delete(this.recentTraps.keys().next().value!);
   }
 
   /** Whether the last trap about `element` left it down or degraded (until a trap or `settle` says up): what a poll may contradict. */

@@ -333,6 +333,11 @@ describe('traps in the daemon', () => {
       await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up', reason: 'trap: linkUp ifIndex 3' }), { timeout: 10_000, interval: 100 });
       const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
       expect(metrics).toContain('netpulse_traps_accepted_total 3');
+      // Per element in the API: newest first, what each said of health; the customer port's said nothing.
+      const view = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/AGG-7/traps`, { headers: { authorization: `Bearer ${token}` } })).json();
+      expect(view.traps.map((t: any) => [t.name, t.health ?? null])).toEqual([['linkUp', 'clear'], ['linkDown', 'down'], ['linkDown', null]]);
+      expect(view.conditions).toEqual([]);
+      expect((await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/NOPE/traps`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
       expect((await health()).reason).not.toContain('ifIndex 9');
       expect(logs.find((l) => l.msg === 'snmp trap receiver listening')).toMatchObject({ address: '127.0.0.1', definitions: 6 });
     } finally {
