@@ -51,7 +51,16 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
     return `http://${host}:${port}`;
   };
   const schedule = new PollSchedule(1, (_key, err) => log.warn({ err }, 'cluster: cannot read the members'));
-  const owns = (target: string) => members === undefined || members.length === 0 || owner(target, members) === me;
+  // A member that just joined splits the targets as the others still do (without it) until they
+  // have read the list again (a third of a lease): it takes its share only then, so no target is
+  // polled by two members at a join.
+  let joinedAt = 0;
+  const refreshMs = Math.max(100, Math.floor(lease / 3));
+  const owns = (target: string) => {
+    if (members === undefined || members.length === 0) return true;
+    const seen = performance.now() - joinedAt < refreshMs + 100 ? members.filter((x) => x !== me) : members;
+    return seen.length === 0 ? true : owner(target, seen) === me;
+  };
 
   const m: Module = module('cluster', 'every', async () => {
     cluster = new Cluster(k.store().db, { member: me, address: advertised, leaseMs: lease, log: log.child({ component: 'cluster' }) });
@@ -61,6 +70,7 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
     await relay.start(k.events);
     k.events.tap((e) => { if (cluster?.leads()) relay?.send(e); });
     await cluster.start();
+    joinedAt = performance.now();
     // The member list is read every third of a lease, and again just after the first lease of
     // another member would run out: a dead member's targets move as soon as its lease has.
     let expiry: NodeJS.Timeout | undefined;
