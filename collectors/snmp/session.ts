@@ -51,16 +51,7 @@ export const netSnmpSessionFactory: SessionFactory = (target, onError) => {
   let session: any;
   if (target.version === '3') {
     const a = target.auth!;
-    const user: snmp.User = { name: a.user, level: snmp.SecurityLevel[a.level] };
-    if (a.level !== 'noAuthNoPriv') {
-      user.authProtocol = snmp.AuthProtocols[a.authProtocol];
-      user.authKey = a.authKey;
-    }
-    if (a.level === 'authPriv') {
-      user.privProtocol = snmp.PrivProtocols[a.privProtocol];
-      user.privKey = a.privKey;
-    }
-    session = snmp.createV3Session(target.host, user, { ...options, context: a.context } as snmp.SessionOptionsV3);
+    session = snmp.createV3Session(target.host, netSnmpUser(a), { ...options, context: a.context } as snmp.SessionOptionsV3);
   } else {
     session = snmp.createSession(target.host, target.community, options as snmp.SessionOptions);
   }
@@ -80,3 +71,17 @@ export const netSnmpSessionFactory: SessionFactory = (target, onError) => {
     },
   };
 };
+
+/** A configured SNMPv3 user (polling's `auth`, or a trap receiver's user) as net-snmp takes it. */
+export function netSnmpUser(a: { user: string; level: keyof typeof snmp.SecurityLevel; authProtocol: keyof typeof snmp.AuthProtocols; authKey?: string; privProtocol: keyof typeof snmp.PrivProtocols; privKey?: string }): snmp.User {
+  const user: snmp.User = { name: a.user, level: snmp.SecurityLevel[a.level] };
+  if (a.level !== 'noAuthNoPriv') {
+    user.authProtocol = snmp.AuthProtocols[a.authProtocol];
+    user.authKey = a.authKey;
+  }
+  if (a.level === 'authPriv') {
+    user.privProtocol = snmp.PrivProtocols[a.privProtocol];
+    user.privKey = a.privKey;
+  }
+  return user;
+}

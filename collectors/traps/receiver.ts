@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import type { TrapsConfig } from '../../src/config/schema.ts';
 import type { RawNotification } from './decode.ts';
+import { netSnmpUser } from '../snmp/session.ts';
 
 /** Why a datagram was refused before it became a notification (a fixed set: a label in /metrics). */
 export type RefusalReason =
@@ -237,18 +238,4 @@ export class TrapReceiver {
     this.closeQuietly();
     await closed;
   }
-}
-
-/** A configured SNMPv3 user as net-snmp's authorizer takes it. */
-export function netSnmpUser(u: TrapUser): Record<string, unknown> {
-  const user: Record<string, unknown> = { name: u.user, level: snmp.SecurityLevel[u.level] };
-  if (u.level !== 'noAuthNoPriv') {
-    user.authProtocol = snmp.AuthProtocols[u.authProtocol];
-    user.authKey = u.authKey;
-  }
-  if (u.level === 'authPriv') {
-    user.privProtocol = snmp.PrivProtocols[u.privProtocol];
-    user.privKey = u.privKey;
-  }
-  return user;
 }
