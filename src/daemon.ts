@@ -22,6 +22,7 @@ import { outageModules } from '../correlators/outages/module.ts';
 import { impactModule } from '../correlators/impact/module.ts';
 import { complaintsModule } from '../correlators/complaints/module.ts';
 import { compensationModule } from '../correlators/compensation/module.ts';
+import { reportsModule } from '../correlators/reports/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
 import { alertsOf } from '../correlators/alerts/repository.ts';
 import { apiModule } from './api/module.ts';
@@ -61,6 +62,8 @@ export interface Daemon {
   readonly store: Store;
   /** Set once started. */
   readonly alerts: AlertDispatcher | undefined;
+  /** Service reports: last month's written and posted now, as the monthly schedule does. */
+  readonly reports: { runMonthly(): Promise<{ files: string[]; posted: boolean }> };
   /** The port the HTTP API listens on, once started. */
   readonly apiPort: number | undefined;
   /** Self metrics in Prometheus text format. */
@@ -111,6 +114,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const tell = (m: CommunicationMessage) => alertsOut?.tell(m);
   const complaints = complaintsModule(lk, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(lk, outages, tell);
+  const reports = reportsModule(lk, () => compensation.policies);
   const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns, member: cluster.member() }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
@@ -123,7 +127,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const modules: Module[] = [
     ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), ...(checks ? [checks.forwarding] : []),
     correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
-    complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
+    complaints.module, compensation.module, reports.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
   const runner = new ModuleRunner(modules, {
     cluster: cluster !== undefined, log,
@@ -137,6 +141,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const daemon: Daemon = {
     modules, pipeline, sinks: [sink], collectors: collectors.collectors, sim, outages, complaints: complaints.complaints, metrics,
     get compensation() { return compensation.service(); },
+    reports: { runMonthly: () => reports.runMonthly() },
     get apiPort() { return api.port(); },
     get alerts() { return alerts.dispatcher(); },
     get store() { return store.store(); },

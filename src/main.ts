@@ -13,6 +13,7 @@ import { checkPolicies } from '../correlators/compensation/assemble.ts';
 import { SimNetwork } from './sim/network.ts';
 import { importSubscribers } from '../correlators/subscribers/import.ts';
 import { hashToken } from './api/auth.ts';
+import { reportCommand } from '../correlators/reports/command.ts';
 
 const USAGE = `netpulse: network-quality monitoring and outage correlation
 
@@ -20,6 +21,8 @@ Usage:
   netpulse start [--config FILE]      run the daemon (embedded defaults without --config)
   netpulse check-config FILE          validate a config file and print every problem
   netpulse hash-token TOKEN           the sha256:... form of an API token, for api.tokens[].hash
+  netpulse report [--from TIME --to TIME | --month YYYY-MM] [--format html|csv|json] [--what-if POLICY] [--out FILE] [--config FILE]
+                                      the service report for a period (default: last month) from the store
   netpulse import-subscribers FILE [--replace] [--max-rejected SHARE] [--config FILE]
                                       load subscribers from CSV or JSON Lines (.jsonl), row by row
   netpulse --help
@@ -30,7 +33,10 @@ either, the demo runs on embedded defaults (its API on NETPULSE_API_HOST, 127.0.
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, replace: { type: 'boolean' }, 'max-rejected': { type: 'string' } },
+    options: {
+      config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, replace: { type: 'boolean' }, 'max-rejected': { type: 'string' },
+      from: { type: 'string' }, to: { type: 'string' }, month: { type: 'string' }, format: { type: 'string' }, 'what-if': { type: 'string' }, out: { type: 'string', short: 'o' },
+    },
   });
   const [command, file] = positionals;
   if (values.help || !command) {
@@ -49,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log(hashToken(file));
       return 0;
+    case 'report':
+      return report(values, values.config ?? process.env.NETPULSE_CONFIG);
     case 'start':
       return start(values.config ?? file ?? process.env.NETPULSE_CONFIG);
     default:
@@ -123,6 +131,18 @@ async function importFile(file: string | undefined, configFile: string | undefin
   } finally {
     await store.close();
   }
+}
+
+/** `netpulse report`: the service report read from the configured store, to stdout or --out. */
+async function report(o: { from?: string; to?: string; month?: string; format?: string; 'what-if'?: string; out?: string }, configFile: string | undefined): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : (err as Error).message);
+    return 1;
+  }
+  return reportCommand(config, o, { out: (s) => process.stdout.write(s), err: (s) => console.error(s) });
 }
 
 async function start(file: string | undefined): Promise<number> {

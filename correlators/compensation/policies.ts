@@ -48,7 +48,7 @@ export const policySchema = z.strictObject({
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
   timezone: z.string().refine((tz) => { try { checkTimeZone(tz); return true; } catch { return false; } }, 'not a time zone this runtime knows (e.g. Europe/Berlin)'),
   /** A calendar name (a file in the calendars directory) or the calendar itself. */
-  calendar: z.union([z.string().min(1), calendarSchema]).optional(),
+  calendar: z.union([z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a calendar name: lower-case letters, digits and -'), calendarSchema]).optional(),
   appliesTo: z.strictObject({ regions: z.array(z.string()).optional(), services: z.array(z.string()).optional(), tiers: z.array(z.string()).optional() }).optional(),
   figures: z.record(z.string(), z.array(z.strictObject({ from: isoDate, value: minor })).min(1)).default({}),
   exclusions: z.strictObject({ plannedNotice: duration(0).nullable().default(48 * 3_600_000), forceMajeure: z.boolean().default(true) }).prefault({}),
@@ -95,12 +95,29 @@ const figuresUsed = (a: Amount | Value, out: Set<string>, working: { any: boolea
  * (`ofcom-uk.yaml: rules[0].amount: ...`). A named calendar is read from `calendarsDir`.
  */
 export function loadPolicy(file: string, calendarsDir: string): Policy {
-  const where = file.split('/').pop();
-  let raw: unknown;
+  const where = file.split('/').pop()!;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new PolicyError([`${where}: ${(err as Error).message}`]);
+  }
+  return parsePolicy(text, where, calendarsDir);
+}
+
+/**
+ * A policy from its text (YAML, or JSON, which YAML reads too) or from an object already parsed:
+ * a draft posted to the API is checked exactly like a file, every problem named with `where` and
+ * the path in it.
+ */
+export function parsePolicy(source: string | object, where: string, calendarsDir: string): Policy {
+  let raw: unknown = source;
+  if (typeof source === 'string') {
+    try {
+      raw = parseYaml(source);
+    } catch (err) {
+      throw new PolicyError([`${where}: ${(err as Error).message}`]);
+    }
   }
   const r = policySchema.safeParse(raw);
   if (!r.success) throw new PolicyError(r.error.issues.map((i) => `${where}: ${formatPath(i.path as PropertyKey[]) || '(top)'}: ${i.message}`));

@@ -5,9 +5,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * `dashboard`: what `noc` may read, and acknowledging alerts (the wall screen's token).
  * `maintenance`: announce and withdraw maintenance windows, set and withdraw force majeure
  * (both silence pages and change compensation). `complaints`: submit and handle complaints, read.
- * `compensation`: take and confirm credits, read. `admin`: everything, and subscriber imports.
+ * `compensation`: take and confirm credits, read. `manager`: service reports and the policy what-if,
+ * nothing else (it writes nothing). `admin`: everything, and subscriber imports.
  */
-export const ROLES = ['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'admin'] as const;
+export const ROLES = ['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'manager', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** How a token is kept in config: its SHA-256, never the token itself (`netpulse hash-token`). */

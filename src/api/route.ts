@@ -29,6 +29,8 @@ export interface RouteSpec<Q extends z.ZodType | undefined = undefined, B extend
   requestBody?: object;
   /** By status code, as OpenAPI response objects (`ok` and `errors` in openapi.ts). */
   responses: Record<number, object>;
+  /** The largest body this route takes, in bytes, when less than `api.bodyLimit` (413 past it). */
+  bodyLimit?: number;
   /** In a cluster, a read of the leader's live state (element health): another member passes it to the leader. Writes always go there. */
   leader?: boolean;
 }
@@ -68,7 +70,7 @@ export function routeContext(app: FastifyInstance, o: Pick<RouteContext, 'guard'
       const forwarded = o.forward && (spec.method !== 'GET' || spec.leader) ? [o.forward] : [];
       const onRequest = [...(spec.roles ? [o.guard(spec.roles)] : []), ...forwarded];
       app.route({
-        method: spec.method, url: spec.url, ...(onRequest.length > 0 && { onRequest }),
+        method: spec.method, url: spec.url, ...(onRequest.length > 0 && { onRequest }), ...(spec.bodyLimit !== undefined && { bodyLimit: spec.bodyLimit }),
         handler: (req, reply) => handler(req, reply, {
           query: () => parse(declared(spec.query, spec, 'query'), req.query, 'query') as never,
           body: () => parse(declared(spec.body, spec, 'body'), req.body, 'body') as never,

@@ -165,3 +165,19 @@ export const compensationSection = z.strictObject({
   /** Tell each subscriber (through complaints.notify) once their credit was applied. */
   notifySubscribers: z.boolean().default(true),
 }).prefault({});
+
+/** Service reports (correlators/reports): the targets they measure against, the monthly run, the what-if's bounds. */
+export const reportsSection = z.strictObject({
+  /** Network availability target, a share (the guidelines: 99.9 % or better). */
+  availabilityTarget: z.number().min(0.5).max(1).default(0.999),
+  /** Fault recovery target (the guidelines: 48 hours). */
+  recoveryTarget: duration(60_000).default(48 * 3_600_000),
+  /** The monthly run (node-cron, server time): last month's report to `<dataDir>/reports/` and to the webhook; null: none. */
+  schedule: z.string().refine((e) => cron.validate(e), 'not a cron expression (e.g. "0 6 1 * *")').nullable().default('0 6 1 * *'),
+  /** Where the monthly report is posted (JSON, signed like every webhook). */
+  webhook: webhookTarget.nullable().default(null),
+  /** The longest period a report or a what-if may cover. */
+  maxPeriod: duration(3_600_000).default(400 * 86_400_000),
+  /** Subscribers a what-if decides between two pauses (it yields to the daemon's own work between chunks). */
+  chunk: z.number().int().min(100).max(20_000).default(2_000),
+}).prefault({});

@@ -73,7 +73,7 @@ export const apiSection = z.strictObject({
   tokens: z.array(z.strictObject({
     name,
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (netpulse hash-token prints it)'),
-    roles: z.array(z.enum(['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'admin'])).min(1),
+    roles: z.array(z.enum(['noc', 'dashboard', 'maintenance', 'complaints', 'compensation', 'manager', 'admin'])).min(1),
   })).default([]),
   /** Requests per token per minute; past it, 429 with Retry-After. */
   rateLimit: z.number().int().min(1).default(6_000),

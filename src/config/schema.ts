@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration } from './units.ts';
 import { snmpSection, mqttSection, icmpSection, snmpTarget, trapsSection } from './inputs.ts';
 import { timeseriesSection, apiSection, storeSection, alertsSection, clusterSection } from './outputs.ts';
-import { healthSection, outagesSection, complaintsSection, compensationSection } from './correlation.ts';
+import { healthSection, outagesSection, complaintsSection, compensationSection, reportsSection } from './correlation.ts';
 import { simSection } from './sim.ts';
 
 export { snmpV3Auth, snmpTarget, mqttSubscription, mqttBroker, icmpTarget } from './inputs.ts';
@@ -46,6 +46,8 @@ export const configSchema = z.strictObject({
   health: healthSection,
   outages: outagesSection,
   compensation: compensationSection,
+  /** Service reports and the policy what-if. */
+  reports: reportsSection,
   sim: simSection,
 }).superRefine((c, ctx) => {
   const unique = (items: { name: string }[], path: string[], what: string) => {
