@@ -74,4 +74,26 @@ export class ReportRepository {
       credits: credits.map((c) => ({ outageId: c.outage_id, policy: c.policy, form: c.form, unit: c.unit, tier: c.tier, currency: c.currency, subscribers: n(c.subscribers), entries: n(c.entries), amountMinor: n(c.amount), quantity: n(c.quantity) })),
     };
   }
+
+  /** The period's events for a what-if: outages that started in it and were not merged into another, with when they were last settled. */
+  periodEvents(from: number, to: number): Promise<EventRow[]> {
+    return this.db.query<EventRow>(`
+      SELECT o.id, o.root, o.started_at, o.cleared_at, o.closed_at, o.planned, o.force_majeure, r.settled_at FROM outages o LEFT JOIN compensation_runs r ON r.outage_id = o.id
+        WHERE o.started_at >= $1 AND o.started_at < $2 AND o.merged_into IS NULL`, [from, to]);
+  }
+
+  /** The ledger's entries still owed (not withdrawn) for these subscribers, for any outage, by subscriber. */
+  async held(ids: readonly string[]): Promise<Map<string, HeldRow[]>> {
+    const out = new Map<string, HeldRow[]>();
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      const rows = await this.db.query<HeldRow & { subscriber_id: string }>(
+        `SELECT subscriber_id, outage_id, policy, month, amount_minor, currency FROM credits WHERE subscriber_id IN (${part.map((_, i) => `$${i + 1}`).join(', ')}) AND state <> 'reversed'`, part);
+      for (const r of rows) (out.get(r.subscriber_id) ?? out.set(r.subscriber_id, []).get(r.subscriber_id)!).push(r);
+    }
+    return out;
+  }
 }
+
+export interface EventRow { id: string; root: string; started_at: number; cleared_at: number | null; closed_at: number | null; planned: number; force_majeure: string | null; settled_at: number | null }
+export interface HeldRow { outage_id: string; policy: string; month: string; amount_minor: number; currency: string }

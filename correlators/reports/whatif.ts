@@ -1,10 +1,10 @@
 import type { Store } from '../../src/store/store.ts';
-import type { Db } from '../../src/store/db.ts';
 import { compensate, policyFor } from '../compensation/compute.ts';
 import { monthOf } from '../compensation/calendar.ts';
 import { Ledger, type AnnouncedWindow } from '../compensation/ledger.ts';
 import { LedgerRepository } from '../compensation/ledger-repository.ts';
 import type { Claimant, EventFacts, ImpactInterval, Policy } from '../compensation/policy.ts';
+import { ReportRepository } from './repository.ts';
 
 /** Amount buckets (minor units, upper bounds inclusive) the distributions are counted in; the last is open. */
 export const BUCKETS = [100, 200, 500, 1_000, 2_000, 5_000, 10_000] as const;
@@ -48,7 +48,6 @@ export interface WhatIfOptions {
   asOf?: number;
 }
 
-const list = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 const bucketOf = (minor: number) => {
   const i = BUCKETS.findIndex((b) => minor <= b);
   return i < 0 ? BUCKETS.length : i;
@@ -95,6 +94,7 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
   const asOf = o.asOf ?? Date.now();
   const ledger = new Ledger({ policies: () => policies, ...(o.windows && { windows: o.windows }) });
   const db = store.db;
+  const reports = new ReportRepository(db);
   const events = await eventsOf(store, ledger, from, to, asOf);
   const inPeriod = new Set(events.flatMap((e) => e.members));
   const monthly = policies.some((p) => p.caps.perMonth);
@@ -116,7 +116,7 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
       const ids = await repo.hitAfter(e.members, last, chunk);
       if (ids.length === 0) break;
       const spans = await repo.spans(e.members, last, ids.at(-1)!);
-      const held = await credited(db, ids);
+      const held = await reports.held(ids);
       for (let i = 0; i < spans.length;) {
         const first = spans[i];
         const mine: ImpactInterval[] = [];
@@ -184,9 +184,7 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
 
 /** The period's events (outages that started in it and were not merged into another), in the order the ledger settled them. */
 async function eventsOf(store: Store, ledger: Ledger, from: number, to: number, asOf: number): Promise<Event[]> {
-  const rows = await store.db.query<{ id: string; root: string; started_at: number; cleared_at: number | null; closed_at: number | null; planned: number; force_majeure: string | null; settled_at: number | null }>(`
-    SELECT o.id, o.root, o.started_at, o.cleared_at, o.closed_at, o.planned, o.force_majeure, r.settled_at FROM outages o LEFT JOIN compensation_runs r ON r.outage_id = o.id
-      WHERE o.started_at >= $1 AND o.started_at < $2 AND o.merged_into IS NULL`, [from, to]);
+  const rows = await new ReportRepository(store.db).periodEvents(from, to);
   const out: Event[] = [];
   for (const r of rows) {
     const planned = Number(r.planned) === 1;
@@ -199,16 +197,4 @@ async function eventsOf(store: Store, ledger: Ledger, from: number, to: number, 
     });
   }
   return out.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
-}
-
-/** The ledger's entries still owed (not withdrawn) for these subscribers, any outage. */
-async function credited(db: Db, ids: readonly string[]): Promise<Map<string, { outage_id: string; policy: string; month: string; amount_minor: number; currency: string }[]>> {
-  const out = new Map<string, { outage_id: string; policy: string; month: string; amount_minor: number; currency: string }[]>();
-  for (let k = 0; k < ids.length; k += 1_000) {
-    const part = ids.slice(k, k + 1_000);
-    const rows = await db.query<{ subscriber_id: string; outage_id: string; policy: string; month: string; amount_minor: number; currency: string }>(
-      `SELECT subscriber_id, outage_id, policy, month, amount_minor, currency FROM credits WHERE subscriber_id IN (${list(part.length)}) AND state <> 'reversed'`, part);
-    for (const r of rows) (out.get(r.subscriber_id) ?? out.set(r.subscriber_id, []).get(r.subscriber_id)!).push(r);
-  }
-  return out;
 }
