@@ -49,7 +49,7 @@ export function barChart(c: BarChart): string {
   c.bars.forEach((b, i) => {
     const y = top + i * rowH;
     parts.push(`<text x="${labelW - 6}" y="${y + 15}" text-anchor="end" class="label">${esc(b.label)}</text>`);
-    let at = min;
+    let at = 0;
     b.values.forEach((v, k) => {
       if (v <= 0 && min === 0) return;
       const x0 = x(at);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { barChart, esc } from './charts.ts';
 import type { ServiceReport, Trace } from './report.ts';
 import type { WhatIfResult } from './whatif.ts';
@@ -21,14 +23,8 @@ function traced(t: Trace): string {
 const table = (head: string[], rows: string[][]) =>
   `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-const STYLE = `
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;margin:24px auto;max-width:980px;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-.meta{color:#57606a}table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border-bottom:1px solid #eaeef2;padding:3px 6px;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left}th{background:#f6f8fa;font-weight:600}details{font-size:12px;text-align:left}details a{margin-right:4px}
-.ok{color:#1a7f37}.miss{color:#cf222e;font-weight:600}.chart{display:block;margin:8px 0}.chart-title{font-weight:600;font-size:13px}
-.label,.value,.legend,.target-label{font-size:11px}.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;min-width:150px}
-.kpi b{display:block;font-size:20px}@media print{body{margin:0;max-width:none}h2{break-after:avoid}table,svg{break-inside:avoid}details{display:none}}`;
+/** The report's styles: inlined here (the page stands alone: a file, a mail), and served as /ui/report.css to the dashboard's report page. */
+const STYLE = readFileSync(join(import.meta.dirname, '../../src/web/report.css'), 'utf8');
 
 /** The report as one self-contained page (styles inline, charts as SVG): it reads on screen and prints to PDF. */
 export function reportHtml(r: ServiceReport, whatIf?: WhatIfResult): string {
@@ -53,7 +49,7 @@ export function reportHtml(r: ServiceReport, whatIf?: WhatIfResult): string {
   );
   const charts = [
     barChart({
-      id: 'chart-availability', title: 'Availability by region (%), unplanned outages', series: ['availability'], min: Math.min(99, ...a.byRegion.map((l) => l.availability * 100)), max: 100,
+      id: 'chart-availability', title: 'Availability by region (%), unplanned outages', series: ['availability'], min: Math.min(99, Math.floor(Math.min(...a.byRegion.map((l) => l.availability * 100))) - 1), max: 100,
       bars: a.byRegion.map((l) => ({ label: l.key, values: [l.availability * 100], text: `${(l.availability * 100).toFixed(3)} %` })), target: { value: target, label: `target ${target} %` },
     }),
     barChart({
