@@ -16,6 +16,7 @@ import { benchCompensation } from './compensation.ts';
 import { benchLabelled } from './labelled.ts';
 import { benchCluster } from './cluster.ts';
 import { benchTraps } from './traps.ts';
+import { benchReports } from './reports.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -32,6 +33,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['compensation', 'Compensation: the ledger for 1,000,000 subscribers, and outage closed to first credit', benchCompensation],
   ['labelled', 'Correlation on a labelled run: faults at every level, dead MQTT-only stations, silent parents, late and out-of-order complaints', benchLabelled],
   ['cluster', 'Cluster mode (issue 19): failover after kill -9 of the leader, scale-out to 3 members, steady-state overhead (netpulse processes, PostgreSQL, snmpd)', benchCluster],
+  ['reports', 'Service reports (issue 22): the monthly report over 2,000 outages, 10M subscribers, 1M credits; the policy what-if against the ledger\'s settlement of the same outages', benchReports],
   ['traps', 'SNMP traps (issue 20): linkDown trap against poll-only detection (snmpd), trap throughput against a bare net-snmp receiver (VictoriaMetrics)', benchTraps],
 ];
 
