@@ -6,6 +6,7 @@ import { loadPolicies, SHIPPED_POLICIES } from '../../correlators/compensation/p
 import { ReportService } from '../../correlators/reports/service.ts';
 import { DEFAULT_TARGETS } from '../../correlators/reports/report.ts';
 import { reportCsv } from '../../correlators/reports/csv.ts';
+import { whatIf } from '../../correlators/reports/whatif.ts';
 import { H, NOVEMBER, AS_OF, writeHistory } from '../helpers/report-history.ts';
 
 afterAll(() => stopDatabases());
@@ -133,6 +134,12 @@ describe.each(DATABASES)('the service report on %s', (_kind, d) => {
       expect(nl.difference).toMatchObject({ byCurrency: [{ currency: 'EUR', amountMinor: 860 - 6369, eligible: 3 - 7 }], more: 0, less: 7, same: 2 });
       expect(nl.issued).toEqual(same.issued);
       expect(nl.largestChanges[0]).toEqual({ outageId: 'O2', issuedMinor: 4550, whatIfMinor: 360 });
+
+      // Bounded work: a chunk of subscribers at a time (2 here), the event loop given back between chunks.
+      let pauses = 0;
+      const paced = await whatIf(store, NOVEMBER.from, NOVEMBER.to, [operator], { chunk: 2, asOf: AS_OF, pause: async () => { pauses++; } });
+      expect(paced.whatIf).toEqual(same.issued);
+      expect(pauses).toBe(2 + 2 + 1); // O1: 4 subscribers, O2: 3, O3: 2
 
       // Nothing was written.
       const [{ n }] = await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM credits');
