@@ -131,6 +131,7 @@ export async function benchReports(): Promise<void> {
   const ledger = new Ledger({ policies: () => [policy] });
   const sample = Array.from({ length: Math.min(SAMPLE, OUTAGES) }, (_, i) => `O-${Math.floor((i * OUTAGES) / Math.min(SAMPLE, OUTAGES))}`);
   const reportMs: number[] = [];
+  const bareMs: number[] = [];
   const whatIfMs: number[] = [];
   const ledgerMs: number[] = [];
   const lagMax: number[] = [];
@@ -140,12 +141,20 @@ export async function benchReports(): Promise<void> {
     let t = performance.now();
     const r = await service.report(FROM, TO);
     reportMs.push(performance.now() - t);
+    line(`  round ${round + 1}: report`, `${(reportMs.at(-1)! / 1000).toFixed(1)} s`);
+    // Reference: the bare reads no report of this month can avoid: one aggregate pass over the period's credits and subscriber impacts.
+    t = performance.now();
+    const started = `SELECT id FROM outages WHERE started_at >= ${FROM} AND started_at < ${TO}`;
+    await store.db.query(`SELECT COUNT(*) AS n, SUM(amount_minor) AS a FROM credits WHERE outage_id IN (${started})`);
+    await store.db.query(`SELECT COUNT(*) AS n, SUM(until - since) AS ms FROM subscriber_impacts WHERE outage_id IN (${started})`);
+    bareMs.push(performance.now() - t);
     if (round === 0) line('report: outages / affected subscribers / issued', `${fmt(r.outages.total.outages + r.outages.total.planned)} / ${fmt(r.compensation.affectedSubscribers)} / ${(r.compensation.byCurrency[0]?.amountMinor ?? 0) / 100} EUR`);
 
     // The ledger's own settlement of a sample of the same outages (preview: decided, not written), scaled to all.
     t = performance.now();
     for (const id of sample) await ledger.settle(store, id, TO + H, 'preview');
     ledgerMs.push(((performance.now() - t) * OUTAGES) / sample.length);
+    line(`  round ${round + 1}: ledger preview of ${sample.length} outages`, `${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
@@ -155,12 +164,15 @@ export async function benchReports(): Promise<void> {
     lag.disable();
     lagMax.push(lag.max / 1e6);
     lagP99.push(lag.percentile(99) / 1e6);
+    line(`  round ${round + 1}: what-if`, `${(whatIfMs.at(-1)! / 1000).toFixed(1)} s`);
     check = `${fmt(w.subscribers)} subscriber-outages: ${fmt(w.difference.same)} the same, ${w.difference.more} more, ${w.difference.less} less; cost ${(w.whatIf.byCurrency[0]?.amountMinor ?? 0) / 100} vs ${(w.issued.byCurrency[0]?.amountMinor ?? 0) / 100} EUR`;
   }
   await store.close();
   for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
   const s = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} s (rounds: ${xs.map((x) => (x / 1000).toFixed(1)).join(', ')})`;
   line('monthly report, median (aim: under 10 s)', s(reportMs));
+  line('bare aggregate pass over the month\'s credits and impacts (reference)', s(bareMs));
+  line('RATIO report / bare pass', (median(reportMs) / median(bareMs)).toFixed(2));
   line('what-if under the policy in force, median (aim: under 60 s)', s(whatIfMs));
   line('what-if equals the ledger', check);
   line(`ledger preview of the same outages (${sample.length} settled, scaled to ${fmt(OUTAGES)})`, s(ledgerMs));
