@@ -91,12 +91,21 @@ export class LedgerRepository {
           ORDER BY subscriber_id, outage_id, revision${lock && this.db.kind === 'postgres' ? ' FOR UPDATE' : ''}`, [...members, lo, hi]);
   }
 
-  /** What the subscribers in (lo, hi] were credited for other events, by policy and month. */
-  async monthTotals(members: readonly string[], lo: string, hi: string): Promise<MonthTotal[]> {
-    const rows = await this.db.query<{ subscriber_id: string; policy: string; month: string; n: number }>(
-      `SELECT subscriber_id, policy, month, SUM(amount_minor) AS n FROM credits WHERE subscriber_id > $1 AND subscriber_id <= $2 AND state <> 'reversed'
-             AND outage_id NOT IN (${list(members.length, 3)}) GROUP BY subscriber_id, policy, month`, [lo, hi, ...members]);
-    return rows.map((r) => ({ subscriberId: r.subscriber_id, policy: r.policy, month: r.month, amountMinor: Number(r.n) }));
+  /**
+   * What these subscribers (a chunk's) were credited for other events, by policy and month. By id,
+   * not by the chunk's range of ids: an outage's subscribers are spread over the inventory, and
+   * their range would take in most of a month's ledger.
+   */
+  async monthTotals(members: readonly string[], ids: readonly string[]): Promise<MonthTotal[]> {
+    const out: MonthTotal[] = [];
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      const rows = await this.db.query<{ subscriber_id: string; policy: string; month: string; n: number }>(
+        `SELECT subscriber_id, policy, month, SUM(amount_minor) AS n FROM credits WHERE subscriber_id IN (${list(part.length)}) AND state <> 'reversed'
+               AND outage_id NOT IN (${list(members.length, part.length + 1)}) GROUP BY subscriber_id, policy, month`, [...part, ...members]);
+      for (const r of rows) out.push({ subscriberId: r.subscriber_id, policy: r.policy, month: r.month, amountMinor: Number(r.n) });
+    }
+    return out;
   }
 
   /** Withdraws these entries, those still unapplied (never handed over, or failed), with the reason; answers how many. */

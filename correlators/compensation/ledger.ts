@@ -151,7 +151,7 @@ export class Ledger {
         for (const e of entries) (before.get(e.subscriber_id) ?? before.set(e.subscriber_id, []).get(e.subscriber_id)!).push(e);
         const month = new Map<string, number>();
         if (monthly) {
-          for (const t of await repo.monthTotals(members, lo, hi)) month.set(`${t.subscriberId}\u0000${t.policy}\u0000${t.month}`, t.amountMinor);
+          for (const t of await repo.monthTotals(members, ids)) month.set(`${t.subscriberId}\u0000${t.policy}\u0000${t.month}`, t.amountMinor);
         }
         const rows: NewEntry[] = [];
         const reverse: string[] = [];
