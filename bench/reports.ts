@@ -132,15 +132,20 @@ export async function benchReports(): Promise<void> {
   const sample = Array.from({ length: Math.min(SAMPLE, OUTAGES) }, (_, i) => `O-${Math.floor((i * OUTAGES) / Math.min(SAMPLE, OUTAGES))}`);
   const reportMs: number[] = [];
   const bareMs: number[] = [];
+  const reportLagMax: number[] = [];
   const whatIfMs: number[] = [];
   const ledgerMs: number[] = [];
   const lagMax: number[] = [];
   const lagP99: number[] = [];
   let check = '';
   for (let round = 0; round < ROUNDS; round++) {
+    const reportLag = monitorEventLoopDelay({ resolution: 10 });
+    reportLag.enable();
     let t = performance.now();
     const r = await service.report(FROM, TO);
     reportMs.push(performance.now() - t);
+    reportLag.disable();
+    reportLagMax.push(reportLag.max / 1e6);
     line(`  round ${round + 1}: report`, `${(reportMs.at(-1)! / 1000).toFixed(1)} s`);
     // Reference: the bare reads no report of this month can avoid: one aggregate pass over the period's credits and subscriber impacts.
     t = performance.now();
@@ -171,6 +176,7 @@ export async function benchReports(): Promise<void> {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
   const s = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} s (rounds: ${xs.map((x) => (x / 1000).toFixed(1)).join(', ')})`;
   line('monthly report, median (aim: under 10 s)', s(reportMs));
+  line('event loop delay during the report (read in a worker thread), max', `${median(reportLagMax).toFixed(1)} ms`);
   line('bare aggregate pass over the month\'s credits and impacts (reference)', s(bareMs));
   line('RATIO report / bare pass', (median(reportMs) / median(bareMs)).toFixed(2));
   line('what-if under the policy in force, median (aim: under 60 s)', s(whatIfMs));

@@ -1,4 +1,6 @@
+import { Worker } from 'node:worker_threads';
 import type { Db } from '../../src/store/db.ts';
+import { SqliteDb } from '../../src/store/sqlite.ts';
 import type { ReportFacts } from './report.ts';
 
 const n = (v: unknown) => Number(v);
@@ -97,3 +99,18 @@ export class ReportRepository {
 
 export interface EventRow { id: string; root: string; started_at: number; cleared_at: number | null; closed_at: number | null; planned: number; force_majeure: string | null; settled_at: number | null }
 export interface HeldRow { outage_id: string; policy: string; month: string; amount_minor: number; currency: string }
+
+/**
+ * A report's facts. On a SQLite file they are read in a worker thread over a connection of its own
+ * (`facts-worker.ts`): the aggregates of a month take seconds, and node:sqlite would hold the
+ * daemon's event loop meanwhile. On PostgreSQL (asynchronous already) they are read here.
+ */
+export function readFacts(db: Db, from: number, to: number, asOf: number): Promise<ReportFacts> {
+  if (!(db instanceof SqliteDb) || db.file === ':memory:') return new ReportRepository(db).facts(from, to, asOf);
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./facts-worker.ts', import.meta.url), { workerData: { file: db.file, from, to, asOf } });
+    w.once('message', (m: { facts?: ReportFacts; error?: string }) => (m.facts ? resolve(m.facts) : reject(new Error(`reading the report: ${m.error}`))));
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`the report's reader stopped (exit ${code})`)));
+  });
+}

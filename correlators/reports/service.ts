@@ -5,7 +5,7 @@ import type { Policy } from '../compensation/policy.ts';
 import type { AnnouncedWindow } from '../compensation/ledger.ts';
 import { loadPolicy, parsePolicy } from '../compensation/policies.ts';
 import { buildReport, type ServiceReport, type Targets } from './report.ts';
-import { ReportRepository } from './repository.ts';
+import { readFacts } from './repository.ts';
 import { whatIf, type WhatIfResult } from './whatif.ts';
 import { reportHtml } from './html.ts';
 import { reportCsv } from './csv.ts';
@@ -45,7 +45,7 @@ export class ReportService {
   }
 
   async report(from: number, to: number): Promise<ServiceReport> {
-    return buildReport(await new ReportRepository(this.o.store().db).facts(from, to, this.o.now()), this.o.targets);
+    return buildReport(await readFacts(this.o.store().db, from, to, this.o.now()), this.o.targets);
   }
 
   /** The shipped (or configured directory's) policy names a what-if may take. */

@@ -16,6 +16,8 @@ import { onConflict, type Db, type Upsert } from './db.ts';
  */
 export class SqliteDb implements Db {
   readonly kind = 'sqlite' as const;
+  /** The database file (another connection may read it: a report in a worker thread). */
+  readonly file: string;
   static readonly CACHE_KIB = 65_536;
   static readonly BULK_CACHE_KIB = 262_144;
   private readonly db: DatabaseSync;
@@ -26,6 +28,7 @@ export class SqliteDb implements Db {
   private open: Promise<void> | undefined;
 
   constructor(file: string) {
+    this.file = file;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new DatabaseSync(file);
     // A 64 MiB page cache (the default is 2 MiB): a 100,000-subscriber scope touches a lot of B-tree; `bulk` raises it for imports.
