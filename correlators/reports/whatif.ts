@@ -95,7 +95,7 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
   const ledger = new Ledger({ policies: () => policies, ...(o.windows && { windows: o.windows }) });
   const db = store.db;
   const reports = new ReportRepository(db);
-  const events = await eventsOf(store, ledger, from, to, asOf);
+  const events = await eventsOf(store, ledger, from, to, asOf, pause);
   const inPeriod = new Set(events.flatMap((e) => e.members));
   const monthly = policies.some((p) => p.caps.perMonth);
   // Simulated credits per subscriber, policy and month, for the monthly cap of the events after.
@@ -183,10 +183,11 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
 }
 
 /** The period's events (outages that started in it and were not merged into another), in the order the ledger settled them. */
-async function eventsOf(store: Store, ledger: Ledger, from: number, to: number, asOf: number): Promise<Event[]> {
+async function eventsOf(store: Store, ledger: Ledger, from: number, to: number, asOf: number, pause: () => Promise<void>): Promise<Event[]> {
   const rows = await new ReportRepository(store.db).periodEvents(from, to);
   const out: Event[] = [];
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
+    if (i % 100 === 99) await pause();
     const planned = Number(r.planned) === 1;
     const startedAt = Number(r.started_at);
     const end = r.cleared_at !== null ? Number(r.cleared_at) : r.closed_at !== null ? Number(r.closed_at) : asOf;
