@@ -98,8 +98,8 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
   const events = await eventsOf(store, ledger, from, to, asOf, pause);
   const inPeriod = new Set(events.flatMap((e) => e.members));
   const monthly = policies.some((p) => p.caps.perMonth);
-  // Simulated credits per subscriber, policy and month, for the monthly cap of the events after.
-  const given = new Map<string, number>();
+  // Simulated credits by policy and month, then subscriber (the row's own id string: no key built per subscriber), for the monthly cap of the events after.
+  const given = new Map<string, Map<string, number>>();
   const issued = new Tally();
   const next = new Tally();
   const byOutage = new Map<string, { issuedMinor: number; whatIfMinor: number }>();
@@ -153,9 +153,10 @@ export async function whatIf(store: Store, from: number, to: number, policies: r
         } else {
           const month = monthOf(mine.reduce((a, s) => Math.min(a, s.since), Infinity), p.timezone);
           const key = `${p.id}\u0000${month}`;
-          const before = monthly ? (outside.get(key) ?? 0) + (given.get(`${c.subscriberId}\u0000${key}`) ?? 0) : 0;
+          const room = monthly ? given.get(key) ?? given.set(key, new Map()).get(key)! : undefined;
+          const before = room ? (outside.get(key) ?? 0) + (room.get(c.subscriberId) ?? 0) : 0;
           now = compensate(p, c, mine, e.facts, before).amountMinor;
-          if (monthly && p.caps.perMonth && now !== 0) given.set(`${c.subscriberId}\u0000${key}`, (given.get(`${c.subscriberId}\u0000${key}`) ?? 0) + now);
+          if (room && p.caps.perMonth && now !== 0) room.set(c.subscriberId, (room.get(c.subscriberId) ?? 0) + now);
           next.add(c.tier, p.currency, now);
         }
         totals.whatIfMinor += now;
