@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { testDaemon } from '../helpers/daemon.ts';
@@ -12,6 +12,7 @@ import { DEFAULT_TARGETS } from '../../correlators/reports/report.ts';
 import { AS_OF, NOVEMBER, reportNetwork, writeHistory } from '../helpers/report-history.ts';
 
 const TOKEN = 'manager-report-test-token';
+const ARTIFACTS = join(import.meta.dirname, '../../.test-artifacts');
 const DOCS = join(import.meta.dirname, '../../docs');
 const [operator] = loadPolicies([{ policy: 'operator-default' }]);
 
@@ -69,8 +70,11 @@ describe('the service report in a browser', () => {
     await page.waitForSelector('svg#chart-whatif rect.bar');
     expect(await page.textContent('#report')).toContain('Policy what-if: nl-telecommunicatiewet@2024-01');
 
-    mkdirSync(DOCS, { recursive: true });
-    await page.screenshot({ path: join(DOCS, 'service-report.png'), clip: { x: 0, y: 0, width: 1100, height: 1500 } });
+    // A test artefact; NETPULSE_DOCS_SCREENSHOT=1 also refreshes the README's (as the dashboard test does).
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'service-report.png'), clip: { x: 0, y: 0, width: 1100, height: 1500 } });
+    expect(statSync(join(ARTIFACTS, 'service-report.png')).size).toBeGreaterThan(50_000);
+    if (process.env.NETPULSE_DOCS_SCREENSHOT) copyFileSync(join(ARTIFACTS, 'service-report.png'), join(DOCS, 'service-report.png'));
     const pdf = await page.pdf({ format: 'A4', printBackground: true });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     expect(pdf.length).toBeGreaterThan(20_000);
