@@ -81,7 +81,7 @@ export function reportRoutes({ route, now }: RouteContext, d: { service: ReportS
   });
 
   route({
-    method: 'POST', url: '/v1/reports/what-if', roles: WHAT_IF, body: whatIfBody, bodyLimit: DRAFT_LIMIT * 2,
+    method: 'POST', url: '/v1/reports/what-if', roles: WHAT_IF, body: whatIfBody, bodyLimit: DRAFT_LIMIT * 2, readsOnly: true,
     summary: "The period's outages settled again under another policy (a shipped one, a draft, or the one in force), compared with what the ledger issued; writes nothing",
     description: 'Cost, credited subscribers and the distribution of amounts by tier, both sides. Under the policy in force it equals the ledger. One at a time (409 while one runs).',
     responses: { ...ok('The comparison'), 409: { description: 'A what-if is already running', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },

@@ -29,6 +29,8 @@ export interface RouteSpec<Q extends z.ZodType | undefined = undefined, B extend
   requestBody?: object;
   /** By status code, as OpenAPI response objects (`ok` and `errors` in openapi.ts). */
   responses: Record<number, object>;
+  /** A POST that writes nothing (a computation over the store, such as the policy what-if): in a cluster, answered by the member it reaches, not passed to the leader. */
+  readsOnly?: boolean;
   /** The largest body this route takes, in bytes, when less than `api.bodyLimit` (413 past it). */
   bodyLimit?: number;
   /** In a cluster, a read of the leader's live state (element health): another member passes it to the leader. Writes always go there. */
@@ -67,7 +69,7 @@ export function routeContext(app: FastifyInstance, o: Pick<RouteContext, 'guard'
     route(spec, handler) {
       operations.push(operationOf(spec)); // first: a schema that cannot be described fails here, at build time
       // In a cluster, writes and reads of the leader's memory go to the leader, once this member's guard let them through.
-      const forwarded = o.forward && (spec.method !== 'GET' || spec.leader) ? [o.forward] : [];
+      const forwarded = o.forward && ((spec.method !== 'GET' && !spec.readsOnly) || spec.leader) ? [o.forward] : [];
       const onRequest = [...(spec.roles ? [o.guard(spec.roles)] : []), ...forwarded];
       app.route({
         method: spec.method, url: spec.url, ...(onRequest.length > 0 && { onRequest }), ...(spec.bodyLimit !== undefined && { bodyLimit: spec.bodyLimit }),

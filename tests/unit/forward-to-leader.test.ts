@@ -18,6 +18,8 @@ function memberApi(name: string, leader?: LeaderRoute): FastifyInstance {
       async (_req, reply, input) => reply.code(201).send({ madeBy: name, n: input.body().n }));
     route({ method: 'GET', url: '/v1/things', roles: roles.READ, summary: 'a read from the store', responses: ok('read') }, async () => ({ readBy: name }));
     route({ method: 'GET', url: '/v1/live', roles: roles.READ, leader: true, summary: "a read of the leader's memory", responses: ok('read') }, async () => ({ readBy: name }));
+    route({ method: 'POST', url: '/v1/compute', roles: roles.NOC, readsOnly: true, body: z.strictObject({ n: z.number() }), summary: 'a computation that writes nothing', responses: ok('computed') },
+      async (_req, _reply, input) => ({ computedBy: name, n: input.body().n }));
   };
   return buildApi({
     routes: [routes], metrics: () => '', auth: new Authenticator([{ name: 'noc', hash: hashToken(TOKEN), roles: ['noc'] }]),
@@ -56,6 +58,8 @@ describe('a cluster member passes writes and reads of live state to the leader',
     apps.push(follower);
     expect((await follower.inject({ method: 'GET', url: '/v1/things', headers: auth })).json()).toEqual({ readBy: 'follower' });
     expect((await follower.inject({ method: 'GET', url: '/v1/live', headers: auth })).json()).toEqual({ readBy: 'leader' });
+    // A POST that writes nothing (the policy what-if) is computed where it arrives: the leader keeps its time for correlation.
+    expect((await follower.inject({ method: 'POST', url: '/v1/compute', headers: { ...auth, 'content-type': 'application/json' }, payload: { n: 1 } })).json()).toEqual({ computedBy: 'follower', n: 1 });
   });
 
   it('checks the caller itself first: no token is 401 here, nothing goes to the leader', async () => {
