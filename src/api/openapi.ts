@@ -26,7 +26,7 @@ export const ref = (name: 'Outage' | 'Scope' | 'Credit' | 'Impact' | 'Error') =>
 
 const BASE = {
   openapi: '3.1.0',
-  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance, alerts, subscribers, complaints and compensation. Bearer tokens with roles noc, dashboard, maintenance, complaints, compensation, admin (README: roles). The token is checked before the body is read; 20 failed authentications a minute from one address make it 429 until the minute ends. Every refusal is counted in /metrics (netpulse_api_refused_total by code).' },
+  info: { title: 'netpulse API', version: '1', description: 'Outages, element health, availability, maintenance, alerts, subscribers, complaints, compensation and service reports. Bearer tokens with roles noc, dashboard, maintenance, complaints, compensation, manager, admin (README: roles). The token is checked before the body is read; 20 failed authentications a minute from one address make it 429 until the minute ends. Every refusal is counted in /metrics (netpulse_api_refused_total by code).' },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
