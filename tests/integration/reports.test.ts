@@ -7,7 +7,9 @@ import { ReportService } from '../../correlators/reports/service.ts';
 import { DEFAULT_TARGETS } from '../../correlators/reports/report.ts';
 import { reportCsv } from '../../correlators/reports/csv.ts';
 import { whatIf } from '../../correlators/reports/whatif.ts';
-import { H, NOVEMBER, AS_OF, writeHistory } from '../helpers/report-history.ts';
+import { H, NOVEMBER, AS_OF, writeHistory, reportNetwork } from '../helpers/report-history.ts';
+import { OutageWriter } from '../helpers/outages.ts';
+import { Ledger } from '../../correlators/compensation/ledger.ts';
 
 afterAll(() => stopDatabases());
 
@@ -144,6 +146,24 @@ describe.each(DATABASES)('the service report on %s', (_kind, d) => {
       // Nothing was written.
       const [{ n }] = await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM credits');
       expect(Number(n)).toBe(8); // O4: B2; O1: 4; O2: 3
+    } finally {
+      await store.close();
+    }
+  });
+  it("what-if under Ofcom's scheme: the delayed-repair worked example (a fault from Friday 18 December repaired on the 28th: 6 days × GBP 9.76)", async () => {
+    const store = new Store(await d.open());
+    try {
+      await writeHistory(store, [operator]);
+      const w = new OutageWriter(store, reportNetwork());
+      const from = Date.parse('2026-12-18T10:00:00Z');
+      const o = await w.lasting('D1', 'BS-3', from, (Date.parse('2026-12-28T12:00:00Z') - from) / H);
+      await new Ledger({ policies: () => [operator] }).settle(store, 'D1', o.closedAt!, 'final');
+      const service = serviceOver(store);
+      const r = await service.whatIf(Date.parse('2026-12-01T00:00:00Z'), Date.parse('2027-01-01T00:00:00Z'), service.policiesOf({ policy: 'ofcom-uk' }));
+      // B1 (standard broadband, without service) is Ofcom's; B3 is mobile and only degraded: no policy is meant for it.
+      expect(r).toMatchObject({ outages: 1, subscribers: 2, noPolicy: 1 });
+      expect(r.whatIf.byCurrency).toEqual([{ currency: 'GBP', amountMinor: 6 * 976, eligible: 1 }]);
+      expect(r.whatIf.byTier.find((t) => t.tier === 'standard')).toMatchObject({ eligible: 1, amountMinor: { GBP: 5856 }, buckets: [0, 0, 0, 0, 0, 0, 1, 0] });
     } finally {
       await store.close();
     }
