@@ -42,7 +42,15 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
         targets, profiles, concurrency: config.snmp.concurrency,
         sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
         // A scheduled poll may contradict what a trap left (its clear lost: traps are UDP).
-        onPolled: (element, r) => { if (traps?.holds(element)) void settleIfContradicted(traps, element, [r], 'a poll found it up'); },
+        // A parent's poll also reads the ports its children hang off (`uplink.parentIfIndex`).
+        onPolled: (element, r) => {
+          if (!traps) return;
+          const t = k.topology();
+          if (traps.holds(element)) settleIfContradicted(traps, t, element, element, [r], 'a poll found it up');
+          for (const c of t.children.get(element) ?? []) {
+            if (t.elements.get(c)?.uplink?.parentIfIndex !== undefined && traps.holds(c)) settleIfContradicted(traps, t, c, element, [r], 'a poll of its parent found its port up');
+          }
+        },
         logger: log.child({ component: 'collector', collector: 'snmp' }),
       }));
     }
@@ -61,7 +69,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
         known: (id) => k.topology().elements.has(id), logger: log.child({ component: 'collector', collector: 'traps' }),
         linkElement: (sender, ifIndex) => linkElement(k.topology(), sender, ifIndex),
         // A trap can be lost or lie: the element is polled at once, and the poll decides when they disagree.
-        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string) => void confirm(snmp, traps!, element, health, sender, log) }),
+        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string, cleared?: 'down' | 'degraded') => void confirm(snmp, traps!, k.topology, element, health, sender, log, cleared) }),
       });
       collectors.push(traps);
     }
@@ -98,18 +106,35 @@ export function linkElement(t: Topology, sender: string, ifIndex: number): strin
  * The poll that confirms a trap: the element's targets (for a link, the sender's) polled out of cycle. A down it contradicts
  * ends (the trap's source says up again): a reboot is over once the element answers; a link trap
  * is contradicted only by the polled ifOperStatus of that interface being up (an answering device
- * says nothing about one of its links). Alarms wait for their clear.
+ * says nothing about one of its links). Clears the same way: a linkUp is contradicted by that
+ * interface polled down, and its condition is raised again (`cleared`: as it was). Alarms, raised
+ * or cleared, have nothing a poll can read: the trap stands.
  */
-async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: string, health: TrapHealth, sender: string, log: Logger): Promise<void> {
-  if (health.state === 'clear') return;
+async function confirm(snmp: SnmpCollector, traps: TrapCollector, topology: () => Topology, element: string, health: TrapHealth, sender: string, log: Logger, cleared?: 'down' | 'degraded'): Promise<void> {
+  const link = health.condition?.startsWith('if:') ? health.condition : undefined;
+  if (health.state === 'clear' && (!link || !cleared)) return;
   try {
     // The interface is the sender's (its uplink, or the port a child hangs off): the sender is polled.
-    const polls = await snmp.pollNow(health.condition?.startsWith('if:') ? sender : element);
-    const contradicted = settleIfContradicted(traps, element, polls, `the confirming poll found it up (${health.reason})`);
+    const polled = link ? sender : element;
+    const polls = await snmp.pollNow(polled);
+    const contradicted = health.state === 'clear'
+      ? raiseIfContradicted(traps, element, link!, cleared!, polls, health.reason)
+      : settleIfContradicted(traps, topology(), element, polled, polls, `the confirming poll found it up (${health.reason})`);
     log.info({ element, trap: health.reason, polled: polls.length, answered: polls.some((p) => p.answered), contradicted }, 'trap confirmed by an out-of-cycle poll');
   } catch (err) {
     log.warn({ err, element }, 'the poll confirming a trap failed');
   }
+}
+
+/** ifOperStatus down, notPresent, lowerLayerDown (testing, dormant and unknown say nothing of the link). */
+const LINK_DOWN = new Set([2, 6, 7]);
+
+/** A link clear the poll contradicts (that interface's ifOperStatus polled as down): its condition raised again. True when it was. */
+function raiseIfContradicted(traps: TrapCollector, element: string, link: string, state: 'down' | 'degraded', polls: readonly { answered: boolean; samples: Batch }[], clear: string): boolean {
+  const port = link.slice(3);
+  const down = polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && LINK_DOWN.has(Number(x.fields.ifOperStatus))));
+  if (down && !traps.conditions.active(element).some((c) => c.condition === link)) traps.contradictClear(element, link, state, `the confirming poll found ifIndex ${port} not up after ${clear}`);
+  return down;
 }
 
 /**
@@ -117,10 +142,16 @@ async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: strin
  * condition) once the element answers; each link down once the polled ifOperStatus of that
  * interface is up. A raised alarm waits for its clear. True when it ended.
  */
-function settleIfContradicted(traps: TrapCollector, element: string, polls: readonly { answered: boolean; samples: Batch }[], reason: string): boolean {
+function settleIfContradicted(traps: TrapCollector, t: Topology, element: string, polled: string, polls: readonly { answered: boolean; samples: Batch }[], reason: string): boolean {
   if (!polls.some((p) => p.answered)) return false;
-  const up = (port: string) => polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
-  const all = traps.conditions.active(element).every((c) => c.condition.startsWith('if:') && up(c.condition.slice(3)));
+  // The one port of `polled` that is a link of `element`: its own uplink, or the parent's port it hangs off.
+  const uplink = t.elements.get(element)?.uplink;
+  const port = String(polled === element ? uplink?.ifIndex : uplink?.parentIfIndex);
+  const up = polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
+  const active = traps.conditions.active(element);
+  // Another element's poll (a parent's) says nothing of this one's reboot: only of its link.
+  if (polled !== element && active.length === 0) return false;
+  const all = active.every((c) => c.condition === `if:${port}` && up);
   if (all) traps.settle(element, reason);
   return all;
 }

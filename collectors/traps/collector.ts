@@ -29,8 +29,11 @@ export interface TrapCollectorOptions {
    * no health meaning). Absent: every link trap speaks for its sender.
    */
   linkElement?: (sender: string, ifIndex: number) => string | undefined;
-  /** A trap changed an element's health: the wiring polls it out of cycle to confirm (a trap can be lost, or lie). */
-  onHealth?: (element: string, health: TrapHealth, sender: string) => void;
+  /**
+   * A trap changed an element's health: the wiring polls it out of cycle to confirm (a trap can be
+   * lost, or lie). `cleared`: the trap was a clear that ended a raised condition, which was this.
+   */
+  onHealth?: (element: string, health: TrapHealth, sender: string, cleared?: 'down' | 'degraded') => void;
 }
 
 /** A trap as the API shows it per element. */
@@ -232,7 +235,7 @@ export class TrapCollector implements Collector {
       const v = this.conditions.apply(judged, i.health);
       this.hold(judged, !v.up || v.degraded);
       batch.push(trapHealthSample(judged, v, now, { source: trap.source.address, trap: i.name, ...(trap.uptime !== undefined && { uptime: trap.uptime }) }));
-      this.o.onHealth?.(judged, i.health, element);
+      this.o.onHealth?.(judged, i.health, element, v.cleared);
     }
     this.stats.accepted++;
     this.remember(element, { at: now, name: i.name, oid: trap.oid, version: trap.version, source: trap.source.address, ...(i.meaning && { meaning: i.meaning }),
@@ -253,6 +256,17 @@ export class TrapCollector implements Collector {
     this.hold(element, false);
     if (this.emit) this.send(this.emit, [trapHealthSample(element, { up: true, degraded: false, reason }, time)]);
     return n;
+  }
+
+  /**
+   * For the wiring (the poll confirming a clear found the interface still down: the clear lied, or
+   * the link went down again): raises `condition` for `element` again as `state`, and emits the
+   * element's verdict after it. The poll decides when it and a trap disagree.
+   */
+  contradictClear(element: string, condition: string, state: 'down' | 'degraded', reason: string, time = this.now()): void {
+    const v = this.conditions.apply(element, { state, condition, reason });
+    this.hold(element, !v.up || v.degraded);
+    if (this.emit) this.send(this.emit, [trapHealthSample(element, v, time)]);
   }
 
   /** The last traps `element` sent (newest last), as this instance received them. */
