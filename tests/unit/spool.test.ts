@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeEach } from 'vitest';
+import { describe, it, expect, beforeEach, vi } from 'vitest';
 import { appendFileSync, readdirSync, readFileSync, writeSync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { Spool, SpoolWriteError } from '../../src/sinks/spool.ts';
+import { Spool, SpoolWriteError, CURSOR_SAVE_MS } from '../../src/sinks/spool.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `m v=${from + i}i ${from + i}`).join('\n') + '\n';
@@ -23,6 +23,41 @@ describe('Spool', () => {
     }
     expect(got).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(s.pendingLines).toBe(0);
+  });
+
+  it('saves the cursor at most every CURSOR_SAVE_MS: a crash in between sends the chunks since again (at least once), a close saves the last', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const cursor = () => JSON.parse(readFileSync(join(dir, 'cursor.json'), 'utf8')).offset as number;
+      const a = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+      a.open();
+      a.append(lines(0, 30), 30);
+      const first = a.read(10)!;
+      a.commit(first.end, first.lines); // saved at once: none for a while
+      expect(cursor()).toBe(first.end.offset);
+      const second = a.read(10)!;
+      a.commit(second.end, second.lines); // within CURSOR_SAVE_MS: held
+      expect(cursor()).toBe(first.end.offset);
+      // A crash now: a new spool on the same files resumes after the first chunk, the second is sent again.
+      const crashed = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+      crashed.open();
+      expect(crashed.pendingLines).toBe(20);
+      crashed.close();
+      vi.advanceTimersByTime(CURSOR_SAVE_MS);
+      expect(cursor()).toBe(second.end.offset);
+      vi.advanceTimersByTime(CURSOR_SAVE_MS);
+      const third = a.read(10)!;
+      a.commit(third.end, third.lines);
+      expect(cursor()).toBe(third.end.offset); // CURSOR_SAVE_MS since the last save: at once
+      a.append(lines(30, 10), 10);
+      const fourth = a.read(10)!;
+      a.commit(fourth.end, fourth.lines); // held...
+      expect(cursor()).toBe(third.end.offset);
+      a.close(); // ...and saved by the close
+      expect(cursor()).toBe(fourth.end.offset);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('resumes at the committed cursor after a restart', () => {
