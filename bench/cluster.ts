@@ -9,18 +9,21 @@
 //    same under load (`failover-load`): 200 base stations behind the switch (each a transition the
 //    new leader records before it evaluates), the cluster polling 3,000 healthy targets every
 //    second besides; which also shows how long a first leader takes to start judging (cold start).
-// 2. Scale-out: 1, 2, 3 members (pinned by taskset to core 0, 1, 0), then 1 again, polling the
-//    same targets at the same interval, more than one instance can poll: polls/s, CPU per poll,
-//    late and skipped polls, and what the agents, PostgreSQL and the other tenants of this
-//    two-core machine used meanwhile. Aim: two members >= 1.8 x one. The machine cannot give
-//    each member a core of its own, so the ratio a core per member would give is projected too,
-//    from each member's share of the polls and CPU per poll.
+// 2. Scale-out: 1, 2, 3 members, then 1 again, polling the same targets at the same interval,
+//    more than one instance can poll: polls/s, CPU per poll, late and skipped polls, and what the
+//    agents and PostgreSQL used meanwhile. Aim: two members >= 1.8 x one. This two-core machine
+//    also runs the agents, PostgreSQL and other tenants, so each member gets a fixed share of a
+//    core (--member-cpu, 0.4 by default: a cgroup v1 CPU quota, as systemd's CPUQuota= sets it),
+//    and the members, agents and PostgreSQL the highest weight against the other tenants: n
+//    members have n times the CPU, as n hosts would. Where cgroups cannot be written (or with
+//    --member-cpu 0) the members are pinned by taskset to core 0, 1, 0 instead. The ratio a core
+//    per member would give is also projected, from each member's share of the polls and CPU per poll.
 // 3. Steady-state overhead, interleaved rounds: one process on SQLite (the reference), one on
 //    PostgreSQL without the cluster, one cluster member (the leader of a cluster of one) on
 //    PostgreSQL, and a cluster of two (a follower forwards its checks through PostgreSQL); the
 //    same targets and interval, well under saturation: CPU per poll (PostgreSQL's own CPU apart) and RSS.
 // Usage: node bench/cluster.ts [--trials 10] [--load-trials 3] [--load 3000] [--storm 200] [--seconds 8] [--rounds 3]
-//        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync];
+//        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync] [--member-cpu 0.4];
 //        from bench/run.ts: BENCH_CLUSTER_TRIALS, _LOAD_TRIALS, _SECONDS, _ROUNDS, _ONLY. About 9 minutes.
 import pg from 'pg';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -146,6 +149,8 @@ function pgCpuMs(postmaster: number): number {
 const CGROUP_ROOT = '/sys/fs/cgroup/cpu';
 const CGROUP = `${CGROUP_ROOT}/netpulse-bench`;
 const groups = new Set<string>();
+/** The highest weight (cgroup v1 cpu.shares): every process of the machine's other tenants weighs 1,024. */
+const MAX_SHARES = 262_144;
 process.on('exit', () => {
   for (const g of groups) removeGroup(g);
   try { execFileSync('rmdir', [CGROUP], { stdio: 'ignore' }); } catch { /* other runs' groups, or none */ }
@@ -155,6 +160,7 @@ process.on('exit', () => {
 function cpuGroup(name: string, o: { cores?: number; shares: number }): { add(pid: number): void; dir: string } {
   const dir = `${CGROUP}/${name}`;
   execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(`${CGROUP}/cpu.shares`, String(MAX_SHARES)); // the weight of the benchmark's groups, as a whole, against the root's processes
   writeFileSync(`${dir}/cpu.shares`, String(o.shares));
   writeFileSync(`${dir}/cpu.cfs_quota_us`, String(o.cores ? Math.round(o.cores * Number(readFileSync(`${dir}/cpu.cfs_period_us`, 'utf8'))) : -1));
   groups.add(dir);
@@ -429,7 +435,7 @@ async function round(specs: Spec[], o: {
     const file = join(o.dir, `${s.name}.json`);
     writeFileSync(file, JSON.stringify(s.config));
     const p = startNetpulse(s.name, file, s.cpu);
-    if (s.cores) cpuGroup(s.name, { cores: s.cores, shares: 4096 }).add(p.child.pid!);
+    if (s.cores) cpuGroup(s.name, { cores: s.cores, shares: MAX_SHARES }).add(p.child.pid!);
     return p;
   });
   const fatal = () => procs.map((p) => (p.child.exitCode !== null ? `${p.name} exited: ${p.logs().filter((l) => l.level >= 40).map((l) => l.msg).slice(-5).join(' | ')}` : '')).find(Boolean);
@@ -583,7 +589,7 @@ async function scaleOut(o: Options): Promise<void> {
   const dir = tempDir('bench-cluster-scale');
   const quota = o.memberCpu > 0 && cgroupsWork() ? o.memberCpu : 0;
   if (quota) {
-    const infra = cpuGroup('infrastructure', { shares: 8192 });
+    const infra = cpuGroup('infrastructure', { shares: MAX_SHARES });
     for (const pid of [...withChildren(postgres.process.pid!), ...agents.map((a) => a.process.pid!)]) infra.add(pid);
   }
   const demand = (o.targets * 1000) / o.interval;

@@ -109,6 +109,8 @@ export class SnmpCollector implements Collector {
       key: s.target.name,
       intervalMs: s.target.interval,
       run: async () => { await this.pollOnce(s, emit, now); },
+      // Another member's target: passed over before it takes a slot (half the slots, with two members).
+      ...(this.opts.owns && { skip: () => !this.opts.owns!(s.target.name) }),
     })));
     this.log.info({ targets: this.states.size, concurrency: this.opts.concurrency }, 'snmp collector started');
   }
