@@ -23,6 +23,9 @@ export interface SpoolOptions {
   io?: Partial<SpoolIo>;
 }
 
+/** The cursor is saved at most this often (see `saveCursorSoon`). */
+export const CURSOR_SAVE_MS = 100;
+
 /**
  * A durable FIFO of line-protocol lines on disk: numbered segment files appended in order, and a
  * cursor file (`cursor.json`, replaced atomically) that records how far delivery has got.
@@ -35,14 +38,12 @@ export interface SpoolOptions {
  * than `maxLineBytes`) is skipped and counted, never retried for ever. After a restart, reading
  * resumes at the cursor; a torn last line (the process died mid-write) is cut off at open.
  * Delivery is at-least-once: a crash between sending and `commit` sends that chunk again
- * (InfluxDB keeps one point per series and timestamp, so a resend changes nothing); so does a
- * cursor that could not be saved (disk full), which is saved again at the next commit. When unsent
+ * (InfluxDB keeps one point per series and timestamp, so a resend changes nothing); so do the
+ * commits of the last CURSOR_SAVE_MS (the cursor is saved at most that often), and a cursor that
+ * could not be saved (disk full), which is saved again at the next commit. When unsent
  * data exceeds `maxBytes`, whole oldest segments are dropped and their lines counted in `dropped`:
  * loud, never silent.
  */
-/** The cursor is saved at most this often (see `saveCursorSoon`). */
-export const CURSOR_SAVE_MS = 100;
-
 export class Spool {
   private readonly dir: string;
   private readonly opts: SpoolOptions & { fsync: boolean };
