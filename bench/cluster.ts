@@ -623,7 +623,7 @@ async function scaleOut(o: Options): Promise<void> {
   for (const { n, m } of results) {
     const rate = m.polls / m.secs;
     const roles = m.procs.map((p) => `${p.name.split('-')[1]}${p.leading ? ' (leader)' : ''} ${perPoll(p.cpuMs, p.polls)}${p.exited ? ` EXITED: ${p.exited}` : ''}`).join(', ');
-    line(`${n} member(s)${quota ? `, ${quota * n} core(s) in all` : `, cores ${m.procs.map((_, i) => i % 2).join(',')}`}: polls/s sustained`, `${fmt(rate)}  (${pct(rate / demand)} of demand; skipped ${fmt(m.skipped / m.secs)}/s; targets polled by two members: ${m.shared})`);
+    line(`${n} member(s)${quota ? `, ${+(quota * n).toFixed(2)} core(s) in all` : `, cores ${m.procs.map((_, i) => i % 2).join(',')}`}: polls/s sustained`, `${fmt(rate)}  (${pct(rate / demand)} of demand; skipped ${fmt(m.skipped / m.secs)}/s; targets polled by two members: ${m.shared})`);
     line('  polls started > interval / 10 late; p95 lateness, ms', `${pct(m.lateShare)}; ${fmt(percentile(sorted(m.late), 95))}  (waiting for a slot, max ${fmt(m.waitingMax)}; warm-up ${m.warmupS.toFixed(0)} s)`);
     line('  CPU ms per poll: all members / each', `${perPoll(m.cpuMs, m.polls)} / ${roles}`);
     line('  leader: lease taken -> its correlation up (log)', leaderUpText(m.leaderUp));
