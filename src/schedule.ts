@@ -84,7 +84,13 @@ export class PollSchedule {
   }
 
   private fire(job: ScheduledJob): void {
-    if (job.skip?.()) return;
+    let skip = false;
+    try {
+      skip = job.skip?.() ?? false;
+    } catch (err) {
+      this.onError(job.key, err); // a broken skip runs the job rather than stop it
+    }
+    if (skip) return;
     if (this.busy.has(job.key)) {
       this.stats.overruns++;
       job.onOverrun?.();

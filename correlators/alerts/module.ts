@@ -58,7 +58,10 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
         if (raised.has(a.id)) continue; // one per element and window: the store would ignore it, but a flood need not reach it
         raised.add(a.id);
         if (raised.size > 10_000) raised.delete(raised.values().next().value!);
-        void alerts.raise(a, s.time).catch((err) => log.error({ err, alert: a.id }, 'cannot raise alert'));
+        void alerts.raise(a, s.time).catch((err) => {
+          raised.delete(a.id); // not stored: the device's next report tries again
+          log.error({ err, alert: a.id }, 'cannot raise alert');
+        });
       }
     },
   });

@@ -59,6 +59,8 @@ export class FileSink implements Sink {
   private unsynced = false;
   private syncing = 0;
   private readonly closing: number[] = [];
+  /** Failed writes and syncs so far: a deferred sync that overlapped one cannot vouch for its data (see Spool). */
+  private failures = 0;
 
 
   /** Its metrics in Prometheus text format. */
@@ -140,14 +142,20 @@ export class FileSink implements Sink {
     if (!this.unsynced || this.fd === undefined) return;
     this.unsynced = false;
     const fd = this.fd;
+    const failures = this.failures;
     this.syncing++;
     try {
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
     } catch (err) {
+      this.failures++;
       this.stats.writeErrors++;
       throw new Error(`cannot sync the local series file in ${this.o.dir}: ${(err as Error).message}`, { cause: err });
     } finally {
       if (--this.syncing === 0) for (const old of this.closing.splice(0)) closeSync(old);
+    }
+    if (this.failures !== failures) {
+      this.unsynced = true;
+      throw new Error(`cannot vouch for a sync of the local series file in ${this.o.dir}: a write or sync failed while it ran`);
     }
   }
 
@@ -171,6 +179,7 @@ export class FileSink implements Sink {
       if ((this.o.fsync ?? true) && deferSync) this.unsynced = true;
       else if (this.o.fsync ?? true) fdatasyncSync(fd);
     } catch (err) {
+      this.failures++;
       this.stats.writeErrors++;
       try {
         ftruncateSync(fd, this.size); // no torn line: the file ends at its last whole line

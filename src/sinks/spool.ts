@@ -65,6 +65,11 @@ export class Spool {
   private unsynced = false;
   private syncing = 0;
   private readonly closing: number[] = [];
+  /**
+   * Failed writes and syncs so far. Linux reports a write-back error to one fsync of the file only:
+   * a deferred sync that overlapped a failed one (the flush timer's, a roll's) cannot vouch for its data.
+   */
+  private failures = 0;
   /** Called when the bound drops data, with how many lines. */
   onDrop: (lines: number, bytes: number) => void = () => {};
 
@@ -134,6 +139,7 @@ export class Spool {
       if (this.opts.fsync && !o.deferSync) this.io.sync(this.fd);
       else if (this.opts.fsync) this.unsynced = true;
     } catch (err) {
+      this.failures++;
       // Part of it may be in the file: cut it back to the last whole line it had.
       this.cutBack(seg, false);
       throw new SpoolWriteError(`cannot append to the spool in ${this.dir}: ${(err as Error).message}`, err);
@@ -151,13 +157,19 @@ export class Spool {
     if (!this.unsynced || this.fd === undefined) return;
     this.unsynced = false;
     const fd = this.fd;
+    const failures = this.failures;
     this.syncing++;
     try {
       await (this.io.syncAsync ? this.io.syncAsync(fd) : Promise.resolve().then(() => this.io.sync(fd)));
     } catch (err) {
+      this.failures++;
       throw new SpoolWriteError(`cannot sync the spool in ${this.dir}: ${(err as Error).message}`, err);
     } finally {
       if (--this.syncing === 0) for (const old of this.closing.splice(0)) closeSync(old);
+    }
+    if (this.failures !== failures) {
+      this.unsynced = true; // synced again, and checked, by the next commit
+      throw new SpoolWriteError(`cannot vouch for a sync of the spool in ${this.dir}: a write or sync failed while it ran`, undefined);
     }
   }
 
@@ -198,6 +210,7 @@ export class Spool {
         this.io.sync(this.fd!);
         this.unsynced = false;
       } catch (err) {
+        this.failures++;
         closeSync(fd);
         throw new SpoolWriteError(`cannot sync the spool in ${this.dir}: ${(err as Error).message}`, err);
       }

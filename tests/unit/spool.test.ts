@@ -60,6 +60,34 @@ describe('Spool', () => {
     }
   });
 
+  it('a deferred sync that overlapped a failed write or sync cannot vouch for its data: it fails, and the next sync covers it again', async () => {
+    let full = false;
+    const held: (() => void)[] = [];
+    const s = new Spool(dir, {
+      maxBytes: 1 << 20, segmentBytes: 1 << 16,
+      io: {
+        write: (fd, data, off, len) => { if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); return writeSync(fd, data, off, len); },
+        sync: (fd) => fdatasyncSync(fd),
+        syncAsync: (fd) => new Promise<void>((resolve) => held.push(() => { fdatasyncSync(fd); resolve(); })),
+      },
+    });
+    s.open();
+    s.append(lines(0, 5), 5, { deferSync: true });
+    const first = s.sync();
+    expect(held).toHaveLength(1);
+    full = true;
+    expect(() => s.append(lines(5, 5), 5)).toThrow(SpoolWriteError); // the flush timer's append, meanwhile
+    held[0]();
+    await expect(first).rejects.toThrow(/cannot vouch for a sync of the spool .*a write or sync failed while it ran/);
+    full = false;
+    const again = s.sync(); // what the failed one was for is synced again
+    expect(held).toHaveLength(2);
+    held[1]();
+    await again;
+    expect(s.pendingLines).toBe(5);
+    s.close();
+  });
+
   it('resumes at the committed cursor after a restart', () => {
     const a = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 4096 });
     a.open();
