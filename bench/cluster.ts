@@ -9,18 +9,21 @@
 //    same under load (`failover-load`): 200 base stations behind the switch (each a transition the
 //    new leader records before it evaluates), the cluster polling 3,000 healthy targets every
 //    second besides; which also shows how long a first leader takes to start judging (cold start).
-// 2. Scale-out: 1, 2, 3 members (pinned by taskset to core 0, 1, 0), then 1 again, polling the
-//    same targets at the same interval, more than one instance can poll: polls/s, CPU per poll,
-//    late and skipped polls, and what the agents, PostgreSQL and the other tenants of this
-//    two-core machine used meanwhile. Aim: two members >= 1.8 x one. The machine cannot give
-//    each member a core of its own, so the ratio a core per member would give is projected too,
-//    from each member's share of the polls and CPU per poll.
+// 2. Scale-out: 1, 2, 3 members, then 1 again, polling the same targets at the same interval,
+//    more than one instance can poll: polls/s, CPU per poll, late and skipped polls, and what the
+//    agents and PostgreSQL used meanwhile. Aim: two members >= 1.8 x one. This two-core machine
+//    also runs the agents, PostgreSQL and other tenants, so each member gets a fixed share of a
+//    core (--member-cpu, 0.4 by default: a cgroup v1 CPU quota, as systemd's CPUQuota= sets it),
+//    and the members, agents and PostgreSQL the highest weight against the other tenants: n
+//    members have n times the CPU, as n hosts would. Where cgroups cannot be written (or with
+//    --member-cpu 0) the members are pinned by taskset to core 0, 1, 0 instead. The ratio a core
+//    per member would give is also projected, from each member's share of the polls and CPU per poll.
 // 3. Steady-state overhead, interleaved rounds: one process on SQLite (the reference), one on
 //    PostgreSQL without the cluster, one cluster member (the leader of a cluster of one) on
 //    PostgreSQL, and a cluster of two (a follower forwards its checks through PostgreSQL); the
 //    same targets and interval, well under saturation: CPU per poll (PostgreSQL's own CPU apart) and RSS.
 // Usage: node bench/cluster.ts [--trials 10] [--load-trials 3] [--load 3000] [--storm 200] [--seconds 8] [--rounds 3]
-//        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync];
+//        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync] [--member-cpu 0.4];
 //        from bench/run.ts: BENCH_CLUSTER_TRIALS, _LOAD_TRIALS, _SECONDS, _ROUNDS, _ONLY. About 9 minutes.
 import pg from 'pg';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -42,7 +45,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function options() {
   const { values: v } = parseArgs({
     args: process.argv.slice(2), strict: false, allowPositionals: true,
-    options: { trials: { type: 'string' }, 'load-trials': { type: 'string' }, load: { type: 'string' }, storm: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, targets: { type: 'string' }, interval: { type: 'string' }, 'no-fsync': { type: 'boolean' } },
+    options: { trials: { type: 'string' }, 'load-trials': { type: 'string' }, load: { type: 'string' }, storm: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, targets: { type: 'string' }, interval: { type: 'string' }, 'no-fsync': { type: 'boolean' }, 'member-cpu': { type: 'string' } },
   });
   const num = (arg: unknown, env: string | undefined, def: number) => Number(arg ?? env ?? def);
   return {
@@ -56,6 +59,8 @@ function options() {
     targets: num(v.targets, undefined, 4000),
     interval: num(v.interval, undefined, 250),
     fsync: !v['no-fsync'],
+    /** Scale-out: each member's CPU, as a fraction of a core (a cgroup quota), 0 = pinned to a core by taskset. */
+    memberCpu: num(v['member-cpu'], process.env.BENCH_CLUSTER_MEMBER_CPU, 0.4),
   };
 }
 type Options = ReturnType<typeof options>;
@@ -73,7 +78,9 @@ interface Proc { name: string; child: ChildProcess; logs(): any[]; url(): string
 
 /** `netpulse start --config file` as `npm start` runs it, pinned to `cpu` by taskset when given. */
 function startNetpulse(name: string, file: string, cpu?: number): Proc {
-  const args = [...START_FLAGS, MAIN, 'start', '--config', file];
+  // BENCH_CPU_PROF=dir: each process writes a V8 CPU profile there when it stops (`name`-*.cpuprofile).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  const args = [...START_FLAGS, ...prof, MAIN, 'start', '--config', file];
   const child = cpu === undefined ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }); // taskset execs node: same pid
   let out = '';
@@ -133,6 +140,50 @@ function pgCpuMs(postmaster: number): number {
   }
   return ms;
 }
+// ---- CPU groups (cgroup v1 `cpu`, as systemd's CPUQuota= and CPUWeight= set them) ----
+// Scale-out on a two-core machine that also runs the agents and PostgreSQL: each member gets a
+// fixed fraction of a core (a quota: what a member on a host of its own would have, scaled down),
+// the agents and PostgreSQL a weight well above the machine's other tenants, so neither the members
+// nor the infrastructure is starved by what else runs here, and n members get n times the CPU.
+
+const CGROUP_ROOT = '/sys/fs/cgroup/cpu';
+const CGROUP = `${CGROUP_ROOT}/netpulse-bench`;
+const groups = new Set<string>();
+/** The highest weight (cgroup v1 cpu.shares): every process of the machine's other tenants weighs 1,024. */
+const MAX_SHARES = 262_144;
+process.on('exit', () => {
+  for (const g of groups) removeGroup(g);
+  try { execFileSync('rmdir', [CGROUP], { stdio: 'ignore' }); } catch { /* other runs' groups, or none */ }
+});
+
+/** A CPU group named `name` under the benchmark's, with a quota in cores (none: no cap) and a weight. */
+function cpuGroup(name: string, o: { cores?: number; shares: number }): { add(pid: number): void; dir: string } {
+  const dir = `${CGROUP}/${name}`;
+  execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(`${CGROUP}/cpu.shares`, String(MAX_SHARES)); // the weight of the benchmark's groups, as a whole, against the root's processes
+  writeFileSync(`${dir}/cpu.shares`, String(o.shares));
+  writeFileSync(`${dir}/cpu.cfs_quota_us`, String(o.cores ? Math.round(o.cores * Number(readFileSync(`${dir}/cpu.cfs_period_us`, 'utf8'))) : -1));
+  groups.add(dir);
+  return { dir, add: (pid) => writeFileSync(`${dir}/cgroup.procs`, String(pid)) };
+}
+/** Moves what is left in the group back to the root and removes it. */
+function removeGroup(dir: string): void {
+  try {
+    for (const pid of readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean)) {
+      try { writeFileSync(`${CGROUP_ROOT}/cgroup.procs`, pid); } catch { /* exited */ }
+    }
+    execFileSync('rmdir', [dir]);
+  } catch { /* already gone */ }
+  groups.delete(dir);
+}
+function cgroupsWork(): boolean {
+  try { cpuGroup('probe', { shares: 1024 }); removeGroup(`${CGROUP}/probe`); return true; } catch { return false; }
+}
+/** A process and its children now (PostgreSQL's backends; later ones are forked inside the group). */
+function withChildren(pid: number): number[] {
+  return [pid, ...readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(stat(d)?.[1]) === pid).map(Number)];
+}
+
 /** The machine's CPU so far, ms: busy and total, over all cores (first) and of each core. */
 function machineMs(): { busy: number; total: number }[] {
   return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d* /.test(l)).map((l) => {
@@ -355,7 +406,7 @@ async function failover(behind: number, background: number, count: number): Prom
 
 // ---- 2 and 3: rounds of processes polling many targets ----
 
-interface Spec { name: string; cpu?: number; config: Record<string, unknown> }
+interface Spec { name: string; cpu?: number; /** a CPU group of its own with this quota, in cores */ cores?: number; config: Record<string, unknown> }
 interface Measured {
   secs: number; polls: number; skipped: number; cpuMs: number; rssMb: number[]; waitingMax: number;
   procs: { name: string; polls: number; cpuMs: number; leading: boolean; exited?: string }[];
@@ -383,7 +434,9 @@ async function round(specs: Spec[], o: {
   const procs = specs.map((s) => {
     const file = join(o.dir, `${s.name}.json`);
     writeFileSync(file, JSON.stringify(s.config));
-    return startNetpulse(s.name, file, s.cpu);
+    const p = startNetpulse(s.name, file, s.cpu);
+    if (s.cores) cpuGroup(s.name, { cores: s.cores, shares: MAX_SHARES }).add(p.child.pid!);
+    return p;
   });
   const fatal = () => procs.map((p) => (p.child.exitCode !== null ? `${p.name} exited: ${p.logs().filter((l) => l.level >= 40).map((l) => l.msg).slice(-5).join(' | ')}` : '')).find(Boolean);
   try {
@@ -467,7 +520,10 @@ async function round(specs: Spec[], o: {
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
-    for (const s of specs) rmSync(join(o.dir, s.name), { recursive: true, force: true });
+    for (const s of specs) {
+      rmSync(join(o.dir, s.name), { recursive: true, force: true });
+      if (s.cores) removeGroup(`${CGROUP}/${s.name}`);
+    }
   }
 }
 
@@ -531,6 +587,11 @@ async function scaleOut(o: Options): Promise<void> {
   const postgres = await startPostgres();
   const agents = await Promise.all(Array.from({ length: AGENTS }, () => startSnmpd()));
   const dir = tempDir('bench-cluster-scale');
+  const quota = o.memberCpu > 0 && cgroupsWork() ? o.memberCpu : 0;
+  if (quota) {
+    const infra = cpuGroup('infrastructure', { shares: MAX_SHARES });
+    for (const pid of [...withChildren(postgres.process.pid!), ...agents.map((a) => a.process.pid!)]) infra.add(pid);
+  }
   const demand = (o.targets * 1000) / o.interval;
   const results: { n: number; m: Measured }[] = [];
   try {
@@ -540,7 +601,7 @@ async function scaleOut(o: Options): Promise<void> {
       const db = `scale_${++k}`;
       const url = await freshDatabase(postgres, db);
       const specs = Array.from({ length: n }, (_, i) => ({
-        name: `r${k}-m${i}`, cpu: i % 2,
+        name: `r${k}-m${i}`, ...(quota ? { cores: quota } : { cpu: i % 2 }),
         config: { ...base(dir, `r${k}-m${i}`, { intervalMs: o.interval, targets: all, fsync: o.fsync }), store: { url }, cluster: { enabled: true, member: `r${k}-m${i}` } },
       }));
       const transitions = transitionCounter({ url });
@@ -554,13 +615,15 @@ async function scaleOut(o: Options): Promise<void> {
   } finally {
     for (const a of agents) await a.stop();
     await postgres.stop();
+    removeGroup(`${CGROUP}/infrastructure`);
   }
+  line('CPU per member', quota ? `${quota} of a core each (a cgroup quota), the agents and PostgreSQL weighted ahead of the machine's other tenants` : 'pinned by taskset to a core (cgroups not writable here, or --member-cpu 0)');
   line('targets / interval / demand', `${fmt(o.targets)} / ${o.interval} ms / ${fmt(demand)} polls/s, ${AGENTS} snmpd agents, lease 10 s (default)`);
   line('series', `local files, fsync ${o.fsync ? 'on (the default without InfluxDB)' : 'off'}; SNMP concurrency 256 per member`);
   for (const { n, m } of results) {
     const rate = m.polls / m.secs;
     const roles = m.procs.map((p) => `${p.name.split('-')[1]}${p.leading ? ' (leader)' : ''} ${perPoll(p.cpuMs, p.polls)}${p.exited ? ` EXITED: ${p.exited}` : ''}`).join(', ');
-    line(`${n} member(s), cores ${m.procs.map((_, i) => i % 2).join(',')}: polls/s sustained`, `${fmt(rate)}  (${pct(rate / demand)} of demand; skipped ${fmt(m.skipped / m.secs)}/s; targets polled by two members: ${m.shared})`);
+    line(`${n} member(s)${quota ? `, ${+(quota * n).toFixed(2)} core(s) in all` : `, cores ${m.procs.map((_, i) => i % 2).join(',')}`}: polls/s sustained`, `${fmt(rate)}  (${pct(rate / demand)} of demand; skipped ${fmt(m.skipped / m.secs)}/s; targets polled by two members: ${m.shared})`);
     line('  polls started > interval / 10 late; p95 lateness, ms', `${pct(m.lateShare)}; ${fmt(percentile(sorted(m.late), 95))}  (waiting for a slot, max ${fmt(m.waitingMax)}; warm-up ${m.warmupS.toFixed(0)} s)`);
     line('  CPU ms per poll: all members / each', `${perPoll(m.cpuMs, m.polls)} / ${roles}`);
     line('  leader: lease taken -> its correlation up (log)', leaderUpText(m.leaderUp));

@@ -42,7 +42,14 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
         targets, profiles, concurrency: config.snmp.concurrency,
         sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
         // A scheduled poll may contradict what a trap left (its clear lost: traps are UDP).
-        onPolled: (element, r) => { if (traps?.holds(element)) void settleIfContradicted(traps, element, [r], 'a poll found it up'); },
+        // A parent's poll also reads the ports its children hang off (`uplink.parentIfIndex`).
+        onPolled: (element, r) => {
+          if (!traps) return;
+          if (traps.holds(element)) settleIfContradicted(traps, element, element, [r], 'a poll found it up');
+          for (const c of k.topology().children.get(element) ?? []) {
+            if (traps.holds(c)) settleIfContradicted(traps, c, element, [r], 'a poll of its parent found its port up');
+          }
+        },
         logger: log.child({ component: 'collector', collector: 'snmp' }),
       }));
     }
@@ -61,7 +68,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
         known: (id) => k.topology().elements.has(id), logger: log.child({ component: 'collector', collector: 'traps' }),
         linkElement: (sender, ifIndex) => linkElement(k.topology(), sender, ifIndex),
         // A trap can be lost or lie: the element is polled at once, and the poll decides when they disagree.
-        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string) => void confirm(snmp, traps!, element, health, sender, log) }),
+        ...(snmp && { onHealth: (element: string, health: TrapHealth, sender: string, cleared?: 'down' | 'degraded') => void confirm(snmp, traps!, element, health, sender, log, cleared) }),
       });
       collectors.push(traps);
     }
@@ -88,39 +95,97 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
   return { module: m, collectors };
 }
 
-/** The element a link trap about interface `ifIndex` of `sender` speaks for (see `Element.uplink`); none for any other port. */
+/**
+ * The element a link trap about interface `ifIndex` of `sender` speaks for (see `Element.uplink`):
+ * the sender when it is its own uplink, the child that hangs off that port of the sender (its
+ * `uplink.parent`, or its first parent), none for any other port.
+ */
 export function linkElement(t: Topology, sender: string, ifIndex: number): string | undefined {
   if (t.elements.get(sender)?.uplink?.ifIndex === ifIndex) return sender;
-  return (t.children.get(sender) ?? []).find((c) => t.elements.get(c)?.uplink?.parentIfIndex === ifIndex);
+  return (t.children.get(sender) ?? []).find((c) => {
+    const e = t.elements.get(c);
+    return e?.uplink?.parentIfIndex === ifIndex && (e.uplink.parent ?? e.parents[0]) === sender;
+  });
 }
 
 /**
  * The poll that confirms a trap: the element's targets (for a link, the sender's) polled out of cycle. A down it contradicts
  * ends (the trap's source says up again): a reboot is over once the element answers; a link trap
  * is contradicted only by the polled ifOperStatus of that interface being up (an answering device
- * says nothing about one of its links). Alarms wait for their clear.
+ * says nothing about one of its links). Clears the same way: a linkUp is contradicted by that
+ * interface polled down, and its condition is raised again (`cleared`: as it was). Alarms, raised
+ * or cleared, have nothing a poll can read: the trap stands.
  */
-async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: string, health: TrapHealth, sender: string, log: Logger): Promise<void> {
-  if (health.state === 'clear') return;
+async function confirm(snmp: SnmpCollector, traps: TrapCollector, element: string, health: TrapHealth, sender: string, log: Logger, cleared?: 'down' | 'degraded'): Promise<void> {
+  const link = health.condition?.startsWith('if:') ? health.condition : undefined;
+  if (health.state === 'clear' && (!link || !cleared)) return;
   try {
     // The interface is the sender's (its uplink, or the port a child hangs off): the sender is polled.
-    const polls = await snmp.pollNow(health.condition?.startsWith('if:') ? sender : element);
-    const contradicted = settleIfContradicted(traps, element, polls, `the confirming poll found it up (${health.reason})`);
+    const polled = link ? sender : element;
+    // A poll that starts after the trap: one already under way may have read the port before it changed.
+    const polls = await snmp.pollNow(polled, { fresh: true });
+    let contradicted: boolean;
+    if (health.state === 'clear') contradicted = raiseIfContradicted(traps, element, link!, cleared!, polls, health.reason);
+    else {
+      settleIfContradicted(traps, element, polled, polls, `the confirming poll found it up (${health.reason})`);
+      // What the trap raised is over (this poll, or the scheduled one it also was, read it up).
+      contradicted = polls.some((p) => p.answered) && (health.condition ? !traps.conditions.active(element).some((c) => c.condition === health.condition) : !traps.holds(element));
+    }
     log.info({ element, trap: health.reason, polled: polls.length, answered: polls.some((p) => p.answered), contradicted }, 'trap confirmed by an out-of-cycle poll');
   } catch (err) {
     log.warn({ err, element }, 'the poll confirming a trap failed');
   }
 }
 
+/** ifOperStatus down, notPresent, lowerLayerDown (testing, dormant and unknown say nothing of the link). */
+const LINK_DOWN = new Set([2, 6, 7]);
+
 /**
- * Ends what traps hold against `element` when polls contradict all of it: a reboot (no lasting
- * condition) once the element answers; each link down once the polled ifOperStatus of that
- * interface is up. A raised alarm waits for its clear. True when it ended.
+ * The link a condition is about: `if:N`, port N of the element itself; `if:N@P`, port N of `P`
+ * that the element hangs off (the collector names the device when the trap came from a parent).
  */
-function settleIfContradicted(traps: TrapCollector, element: string, polls: readonly { answered: boolean; samples: Batch }[], reason: string): boolean {
+function linkOf(element: string, condition: string): { device: string; port: string } | undefined {
+  const m = /^if:(\d+)(?:@(.+))?$/.exec(condition);
+  return m ? { device: m[2] ?? element, port: m[1] } : undefined;
+}
+
+const ifOperStatus = (polls: readonly { samples: Batch }[], port: string): number | undefined => {
+  for (const p of polls) for (const x of p.samples) if (x.tags.ifIndex === port && x.fields.ifOperStatus !== undefined) return Number(x.fields.ifOperStatus);
+  return undefined;
+};
+
+/** A link clear the poll contradicts (that interface's ifOperStatus polled as down): its condition raised again. True when it was. */
+function raiseIfContradicted(traps: TrapCollector, element: string, link: string, state: 'down' | 'degraded', polls: readonly { answered: boolean; samples: Batch }[], clear: string): boolean {
+  const port = linkOf(element, link)!.port;
+  const down = LINK_DOWN.has(ifOperStatus(polls, port) ?? 1);
+  if (down && !traps.conditions.active(element).some((c) => c.condition === link)) traps.fromPoll(element, { state, condition: link, reason: `the confirming poll found ifIndex ${port} not up after ${clear}` });
+  return down;
+}
+
+/**
+ * Ends what traps hold against `element` that polls of `polled` contradict: a reboot (no lasting
+ * condition) once the element itself answers; each link whose port is on `polled` once that
+ * port's ifOperStatus is up (the others stay: a poll of one device reads its own ports only). A
+ * raised alarm waits for its clear. True when nothing is held any more.
+ */
+function settleIfContradicted(traps: TrapCollector, element: string, polled: string, polls: readonly { answered: boolean; samples: Batch }[], reason: string): boolean {
   if (!polls.some((p) => p.answered)) return false;
-  const up = (port: string) => polls.some((p) => p.samples.some((x) => x.tags.ifIndex === port && Number(x.fields.ifOperStatus) === 1));
-  const all = traps.conditions.active(element).every((c) => c.condition.startsWith('if:') && up(c.condition.slice(3)));
-  if (all) traps.settle(element, reason);
-  return all;
+  const active = traps.conditions.active(element);
+  if (active.length === 0) {
+    // A moment's failure (a reboot) holds it: over once the element itself answers.
+    if (polled !== element || !traps.holds(element)) return false;
+    traps.settle(element, reason);
+    return true;
+  }
+  const up = active.filter((c) => {
+    const l = linkOf(element, c.condition);
+    return l !== undefined && l.device === polled && ifOperStatus(polls, l.port) === 1;
+  });
+  if (up.length === 0) return false;
+  if (up.length === active.length) {
+    traps.settle(element, reason);
+    return true;
+  }
+  for (const c of up) traps.fromPoll(element, { state: 'clear', condition: c.condition, reason: `${reason} (ifIndex ${linkOf(element, c.condition)!.port})` });
+  return false;
 }

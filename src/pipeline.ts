@@ -45,6 +45,8 @@ export class Pipeline {
   private readonly idleWaiters: Array<() => void> = [];
   private running = false;
   private commit: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  /** A commit's syncs are under way (sinks with `persistDeferred`). */
+  private committing = false;
   private readonly max: number;
   private readonly log: Logger;
   private readonly throttle = new LogThrottle(60_000);
@@ -84,25 +86,42 @@ export class Pipeline {
     if (persisted) await persisted;
   };
 
-  /** One persist of every sink after this turn of the event loop, shared by its durable emits. */
+  /**
+   * One persist of every sink after this turn of the event loop, shared by its durable emits. Where
+   * a sink syncs off the event loop (`persistDeferred`), one commit is under way at a time and what
+   * is emitted meanwhile waits for the next: the loop keeps reading sockets while the disk syncs,
+   * and one sync serves everything that came in during the last.
+   */
   private groupCommit(): Promise<void> {
     if (!this.commit) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
       this.commit = { promise, resolve, reject };
-      setImmediate(() => {
-        const c = this.commit!;
-        this.commit = undefined;
-        try {
-          for (const s of this.sinks) s.persist();
-          c.resolve();
-        } catch (err) {
-          c.reject(err);
-        }
-      });
+      if (!this.committing) setImmediate(() => void this.runCommit());
     }
     return this.commit.promise;
+  }
+
+  private async runCommit(): Promise<void> {
+    const c = this.commit!;
+    this.commit = undefined;
+    this.committing = true;
+    const synced: Promise<void>[] = [];
+    try {
+      for (const s of this.sinks) {
+        if (s.persistDeferred) synced.push(s.persistDeferred());
+        else s.persist();
+      }
+      await Promise.all(synced);
+      c.resolve();
+    } catch (err) {
+      for (const p of synced) p.catch(() => {}); // one failed: the others' outcomes change nothing
+      c.reject(err);
+    } finally {
+      this.committing = false;
+      if (this.commit) setImmediate(() => void this.runCommit());
+    }
   }
 
   private async deliver(to: Consumer | Sink, batch: Batch): Promise<void> {

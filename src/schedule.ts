@@ -15,6 +15,11 @@ export interface ScheduledJob {
   firstRunMs?: number;
   /** Called when the job is due while its previous run still goes (the run is skipped). */
   onOverrun?: () => void;
+  /**
+   * Asked when the job is due: true, and this run is passed over (not run, no slot taken, not an
+   * overrun): another instance of a cluster polls the target now. Called on every due time, so cheap.
+   */
+  skip?: () => boolean;
 }
 
 export interface ScheduleStats {
@@ -79,6 +84,13 @@ export class PollSchedule {
   }
 
   private fire(job: ScheduledJob): void {
+    let skip = false;
+    try {
+      skip = job.skip?.() ?? false;
+    } catch (err) {
+      this.onError(job.key, err); // a broken skip runs the job rather than stop it
+    }
+    if (skip) return;
     if (this.busy.has(job.key)) {
       this.stats.overruns++;
       job.onOverrun?.();

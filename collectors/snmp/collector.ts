@@ -80,14 +80,17 @@ export class SnmpCollector implements Collector {
 
   /**
    * Polls the targets of `element` now, out of their cycle (a trap says something happened: the
-   * poll confirms or contradicts it), unless one is already being polled, and emits the result as
+   * poll confirms or contradicts it), unless one is already being polled (`fresh`: that one is
+   * waited for, then another starts: it may have read before the trap), and emits the result as
    * any poll does. Returns what each poll found (empty: no target of that element here).
    */
-  async pollNow(element: string): Promise<{ target: string; answered: boolean; samples: Batch }[]> {
+  async pollNow(element: string, o: { fresh?: boolean } = {}): Promise<{ target: string; answered: boolean; samples: Batch }[]> {
     const emit = this.emit;
     if (!emit) return [];
     const out: { target: string; answered: boolean; samples: Batch }[] = [];
     await Promise.all([...this.states.values()].filter((s) => s.target.element === element || s.target.name === element).map(async (s) => {
+      // `fresh`: a poll under way may have read before the caller's reason to ask: waited for, then another.
+      if (o.fresh && s.inFlight) await s.inFlight.catch(() => undefined);
       const r = await (s.inFlight ?? this.pollOnce(s, emit, this.opts.now ?? Date.now));
       if (r) out.push({ target: s.target.name, ...r });
     }));
@@ -109,6 +112,8 @@ export class SnmpCollector implements Collector {
       key: s.target.name,
       intervalMs: s.target.interval,
       run: async () => { await this.pollOnce(s, emit, now); },
+      // Another member's target: passed over before it takes a slot (half the slots, with two members).
+      ...(this.opts.owns && { skip: () => !this.opts.owns!(s.target.name) }),
     })));
     this.log.info({ targets: this.states.size, concurrency: this.opts.concurrency }, 'snmp collector started');
   }

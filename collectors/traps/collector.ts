@@ -29,8 +29,11 @@ export interface TrapCollectorOptions {
    * no health meaning). Absent: every link trap speaks for its sender.
    */
   linkElement?: (sender: string, ifIndex: number) => string | undefined;
-  /** A trap changed an element's health: the wiring polls it out of cycle to confirm (a trap can be lost, or lie). */
-  onHealth?: (element: string, health: TrapHealth, sender: string) => void;
+  /**
+   * A trap changed an element's health: the wiring polls it out of cycle to confirm (a trap can be
+   * lost, or lie). `cleared`: the trap was a clear that ended a raised condition, which was this.
+   */
+  onHealth?: (element: string, health: TrapHealth, sender: string, cleared?: 'down' | 'degraded') => void;
 }
 
 /** A trap as the API shows it per element. */
@@ -229,10 +232,12 @@ export class TrapCollector implements Collector {
     const port = i.health?.condition?.startsWith('if:') ? Number(i.health.condition.slice(3)) : undefined;
     const judged = port !== undefined && this.o.linkElement ? this.o.linkElement(element, port) : element;
     if (i.health && judged !== undefined) {
-      const v = this.conditions.apply(judged, i.health);
+      // A child's link on its parent's port is named with the parent (`if:N@P`): not the child's own port N, nor another parent's.
+      const health = judged !== element && port !== undefined ? { ...i.health, condition: `${i.health.condition}@${element}` } : i.health;
+      const v = this.conditions.apply(judged, health);
       this.hold(judged, !v.up || v.degraded);
       batch.push(trapHealthSample(judged, v, now, { source: trap.source.address, trap: i.name, ...(trap.uptime !== undefined && { uptime: trap.uptime }) }));
-      this.o.onHealth?.(judged, i.health, element);
+      this.o.onHealth?.(judged, health, element, v.cleared);
     }
     this.stats.accepted++;
     this.remember(element, { at: now, name: i.name, oid: trap.oid, version: trap.version, source: trap.source.address, ...(i.meaning && { meaning: i.meaning }),
@@ -253,6 +258,17 @@ export class TrapCollector implements Collector {
     this.hold(element, false);
     if (this.emit) this.send(this.emit, [trapHealthSample(element, { up: true, degraded: false, reason }, time)]);
     return n;
+  }
+
+  /**
+   * For the wiring, when a poll and a trap disagree (the poll decides): raises a link condition
+   * again (the poll confirming a clear found the interface still down), or clears one (a poll read
+   * that port up, others still held), and emits the element's verdict after it.
+   */
+  fromPoll(element: string, h: TrapHealth, time = this.now()): void {
+    const v = this.conditions.apply(element, h);
+    this.hold(element, !v.up || v.degraded);
+    if (this.emit) this.send(this.emit, [trapHealthSample(element, v, time)]);
   }
 
   /** The last traps `element` sent (newest last), as this instance received them. */

@@ -7,6 +7,8 @@ export interface TrapVerdict {
   reason: string;
   /** Conditions still raised after this trap. */
   active: number;
+  /** A clear that ended a raised condition: what that condition was (what a poll contradicting the clear raises again). */
+  cleared?: 'down' | 'degraded';
 }
 
 /** Conditions remembered per element; past it the oldest is forgotten (a device raising thousands of alarms stays down by its newest). */
@@ -35,20 +37,24 @@ export class TrapConditions {
     if (!h.condition) return { up: h.state === 'clear', degraded: h.state === 'degraded', reason: h.reason, active: m?.size ?? 0 };
     if (m) this.elements.delete(element);
     else m = new Map();
-    if (h.state === 'clear') m.delete(h.condition);
-    else {
+    let cleared: 'down' | 'degraded' | undefined;
+    if (h.state === 'clear') {
+      cleared = m.get(h.condition)?.state;
+      m.delete(h.condition);
+    } else {
       m.delete(h.condition);
       m.set(h.condition, { state: h.state, reason: h.reason });
       if (m.size > MAX_CONDITIONS_PER_ELEMENT) m.delete(m.keys().next().value!);
     }
-    if (m.size === 0) return { up: true, degraded: false, reason: h.reason, active: 0 };
+    const was = cleared && { cleared };
+    if (m.size === 0) return { up: true, degraded: false, reason: h.reason, active: 0, ...was };
     this.elements.set(element, m);
     if (this.elements.size > this.maxElements) this.elements.delete(this.elements.keys().next().value!);
     const all = [...m.values()];
     const worst = all.filter((c) => c.state === 'down').at(-1) ?? all.at(-1)!;
     const more = m.size > 1 ? ` (and ${m.size - 1} more raised)` : '';
     const reason = h.state === 'clear' ? `${h.reason}; still ${worst.reason}${more}` : `${worst.reason}${more}`;
-    return { up: worst.state !== 'down', degraded: worst.state === 'degraded', reason, active: m.size };
+    return { up: worst.state !== 'down', degraded: worst.state === 'degraded', reason, active: m.size, ...was };
   }
 
   /** The conditions raised for an element, newest last (for the API). */

@@ -235,7 +235,8 @@ export interface TrapHealth {
   /** down / degraded: a condition raised (or, for a reboot, a moment's failure); clear: the condition is over. */
   state: 'down' | 'degraded' | 'clear';
   /**
-   * What is down or cleared, so a clear matches its raise: `if:<ifIndex>`, `alarm:<name>:<id>`.
+   * What is down or cleared, so a clear matches its raise: `if:<ifIndex>`, `alarm:<name>:<id>`
+   * (the collector names the sender, `if:<ifIndex>@<sender>`, when the port is a parent's that a child hangs off).
    * Absent for a reboot: a moment, not a state that lasts.
    */
   condition?: string;

@@ -10,8 +10,8 @@ import type { Scope } from '../impact/impact.ts';
 export interface Alert {
   id: string;
   outageId: string;
-  event: OutageEvent['type'] | 'suspected' | 'deadline';
-  alarmType: 'communicationsAlarm' | 'qualityOfServiceAlarm';
+  event: OutageEvent['type'] | 'suspected' | 'deadline' | 'security';
+  alarmType: 'communicationsAlarm' | 'qualityOfServiceAlarm' | 'securityServiceOrMechanismViolation';
   perceivedSeverity: 'critical' | 'major' | 'minor' | 'cleared';
   probableCause: string;
   specificProblem: string;
@@ -113,6 +113,40 @@ export function suspicionAlertOf(s: { id: string; element: string; since: number
     plannedOutageIndicator: 'InService',
     flapping: false,
     alarmDetails: `suspected outage at ${kind.replace('_', ' ')} ${s.element}: ${s.subscribers} subscribers complained within ${windowMinutes} min and monitoring sees nothing wrong${rollup}`,
+  };
+}
+
+/** Security alerts about one element: at most one per this window (the same alert id within it). */
+export const SECURITY_ALERT_WINDOW_MS = 10 * 60_000;
+
+/**
+ * The security alert for a trap whose definition means `security` (authenticationFailure: someone
+ * asked the device with a wrong community or credentials). One per element per
+ * SECURITY_ALERT_WINDOW_MS: its id is the window's, so a device reporting a scan a thousand times is
+ * one alert, raised at the first trap.
+ */
+export function securityAlertOf(t: { element: string; trap: string; source: string; time: number }, topology: Topology): Alert {
+  const el = topology.elements.get(t.element);
+  const kind = el?.kind ?? 'element';
+  const window = Math.floor(t.time / SECURITY_ALERT_WINDOW_MS) * SECURITY_ALERT_WINDOW_MS;
+  return {
+    id: `security:${t.element}#${t.trap}@${window}`,
+    outageId: `security:${t.element}`,
+    event: 'security',
+    alarmType: 'securityServiceOrMechanismViolation',
+    perceivedSeverity: 'major',
+    probableCause: 'authenticationFailure',
+    specificProblem: `${t.trap} trap from ${t.source}`,
+    alarmedObject: { id: t.element, '@referredType': kind, ...(el?.site && { site: el.site }), ...(el?.region && { region: el.region }) },
+    state: 'raised',
+    alarmRaisedTime: iso(t.time),
+    alarmChangedTime: iso(t.time),
+    ackState: 'unacknowledged',
+    isRootCause: true,
+    correlatedAlarm: [],
+    plannedOutageIndicator: 'InService',
+    flapping: false,
+    alarmDetails: `security: ${kind.replace('_', ' ')} ${t.element} reports ${t.trap} (a request with a wrong community or credentials); further ones within ${SECURITY_ALERT_WINDOW_MS / 60_000} min are this alert`,
   };
 }
 

@@ -10,7 +10,7 @@ import { AlertStream } from './sse.ts';
 import { DeliveryLanes } from './lanes.ts';
 import { HoldDown } from './hold.ts';
 import { Outbox } from './outbox.ts';
-import type { Alert } from './alert.ts';
+import { securityAlertOf, type Alert } from './alert.ts';
 import type { MqttConnect } from '../../collectors/mqtt/connect.ts';
 import { alertRoutes } from './routes.ts';
 import { metric } from '../../src/api/metrics.ts';
@@ -44,6 +44,26 @@ export function alertsModule(k: Kernel, outages: OutageService, scope: (outageId
     { pending: (e) => e.outage.state === 'open' && outages.awaitingParent(e.outage.root), maxHoldMs: Math.max(config.alerts.holdDown, config.outages.inference.window) });
   outages.onEvent((e) => {
     if (k.recorder()) hold.offer(e);
+  });
+  // A trap that means `security` (authenticationFailure) is an alert to the NOC, from the member that
+  // leads (devices in a cluster send their traps to every member: see the README).
+  const raised = new Set<string>();
+  k.pipeline.add({
+    name: 'security-alerts',
+    write: (batch) => {
+      if (!alerts) return;
+      for (const s of batch) {
+        if (s.measurement !== 'snmp_trap' || s.tags.meaning !== 'security') continue;
+        const a = securityAlertOf({ element: s.element, trap: s.tags.name, source: s.tags.source, time: s.time }, k.topology());
+        if (raised.has(a.id)) continue; // one per element and window: the store would ignore it, but a flood need not reach it
+        raised.add(a.id);
+        if (raised.size > 10_000) raised.delete(raised.values().next().value!);
+        void alerts.raise(a, s.time).catch((err) => {
+          raised.delete(a.id); // not stored: the device's next report tries again
+          log.error({ err, alert: a.id }, 'cannot raise alert');
+        });
+      }
+    },
   });
 
   const m: Module = module('alerts', 'leader', async () => {

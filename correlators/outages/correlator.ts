@@ -202,7 +202,7 @@ export class OutageCorrelator {
       const o: Outage = {
         id: `${root}@${from}`, root, severity: causes.get(root)!, state: 'open', startedAt: from,
         impacted: [...imp].map(([element, since]) => ({ element, since: Math.max(since, from) })).sort(byElement),
-        planned: this.planned(root, from), flapping: false, reopened: 0, reason: h.reason, ...(inferred.has(root) && { inferred: true as const }),
+        planned: this.planned(root, from), flapping: false, reopened: 0, reason: h.reason, evidence: { at: h.since, reason: h.reason }, ...(inferred.has(root) && { inferred: true as const }),
       };
       this.active.set(root, o);
       events.push({ type: 'opened', outage: copy(o), at: o.startedAt });

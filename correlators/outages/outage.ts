@@ -19,6 +19,11 @@ export interface Outage {
   reopened: number;
   reason: string;
   /**
+   * The observation of the root that opened the outage (a trap, a failed poll, a last will, or the
+   * inference from the elements behind it), as it was then: `reason` follows later checks, this stays.
+   */
+  evidence?: { at: number; reason: string };
+  /**
    * The root was not seen failing: its failure is inferred from the elements behind it, which all
    * (or the configured share) went down together while it said nothing (`reason` says how many and
    * when). Real evidence confirms it (the flag goes, same outage) or moves it (the outage clears and

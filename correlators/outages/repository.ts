@@ -32,7 +32,7 @@ export interface Availability {
 
 interface OutageRow {
   id: string; root: string; severity: string; state: string; started_at: number; cleared_at: number | null; closed_at: number | null;
-  planned: number; flapping: number; reopened: number; reason: string; inferred: number; merged_into: string | null; scope: string | null; force_majeure: string | null;
+  planned: number; flapping: number; reopened: number; reason: string; inferred: number; merged_into: string | null; scope: string | null; force_majeure: string | null; evidence: string | null;
 }
 
 /**
@@ -56,13 +56,14 @@ export class OutageRepository {
     await this.db.transaction(async (tx) => {
       const seen = await tx.query<{ n: number }>('SELECT COUNT(*) AS n FROM outage_events WHERE outage_id = $1 AND type = $2 AND at = $3', [o.id, e.type, e.at]);
       if (Number(seen[0].n) > 0) return;
-      await tx.run(`INSERT INTO outages (id, root, severity, state, started_at, cleared_at, closed_at, planned, flapping, reopened, reason, merged_into, updated_at, inferred)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+      await tx.run(`INSERT INTO outages (id, root, severity, state, started_at, cleared_at, closed_at, planned, flapping, reopened, reason, merged_into, updated_at, inferred, evidence)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
         ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, cleared_at = excluded.cleared_at,
           closed_at = excluded.closed_at, planned = excluded.planned, flapping = excluded.flapping, reopened = excluded.reopened,
-          reason = excluded.reason, merged_into = excluded.merged_into, updated_at = excluded.updated_at, inferred = excluded.inferred`,
+          reason = excluded.reason, merged_into = excluded.merged_into, updated_at = excluded.updated_at, inferred = excluded.inferred,
+          evidence = COALESCE(outages.evidence, excluded.evidence)`, // the first evidence is kept as it was
       [o.id, o.root, o.severity, o.state, o.startedAt, o.clearedAt ?? null, o.closedAt ?? null, o.planned ? 1 : 0, o.flapping ? 1 : 0,
-        o.reopened, o.reason, o.mergedInto ?? null, e.at, o.inferred ? 1 : 0]);
+        o.reopened, o.reason, o.mergedInto ?? null, e.at, o.inferred ? 1 : 0, o.evidence ? JSON.stringify(o.evidence) : null]);
       const current = new Set(o.impacted.map((i) => i.element));
       const stored = await tx.query<{ element: string; until: number | null }>('SELECT element, until FROM outage_impacts WHERE outage_id = $1', [o.id]);
       const open = new Set(stored.filter((r) => r.until === null).map((r) => r.element));
@@ -118,6 +119,7 @@ export class OutageRepository {
         startedAt: Number(r.started_at), ...(r.cleared_at !== null && { clearedAt: Number(r.cleared_at) }), ...(r.closed_at !== null && { closedAt: Number(r.closed_at) }),
         impacted: imp.map((i) => ({ element: i.element, since: Number(i.since) })),
         planned: Number(r.planned) === 1, flapping: Number(r.flapping) === 1, reopened: Number(r.reopened), reason: r.reason,
+        ...(r.evidence != null && { evidence: JSON.parse(r.evidence) as Outage['evidence'] }),
         ...(Number(r.inferred) === 1 && { inferred: true as const }),
         ...(r.merged_into !== null && { mergedInto: r.merged_into }),
         ...(r.scope !== null && { scope: JSON.parse(r.scope) as Scope }),

@@ -50,6 +50,7 @@ export function outageView(o: StoredOutage, topology: Topology, now: number) {
   return {
     id: o.id, state: o.state, severity: o.severity, planned: o.planned, flapping: o.flapping, reopened: o.reopened,
     rootCause: { ...el(o.root), reason: o.reason, inferred: o.inferred ?? false },
+    firstEvidence: o.evidence ? { at: iso(o.evidence.at), reason: o.evidence.reason } : null,
     startedAt: iso(o.startedAt), clearedAt: iso(o.clearedAt), closedAt: iso(o.closedAt),
     durationSeconds: Math.round(((o.clearedAt ?? o.closedAt ?? now) - o.startedAt) / 1000),
     impactedElements: o.impacted.map((i) => ({ ...el(i.element), since: iso(i.since) })),

@@ -35,6 +35,7 @@ const BASE = {
         id: { type: 'string' }, state: { enum: ['open', 'cleared', 'closed'] }, severity: { enum: ['outage', 'degradation'] },
         planned: { type: 'boolean' }, flapping: { type: 'boolean' },
         rootCause: { type: 'object', description: 'The root element (id, kind, site, region), why it failed, and `inferred`: true when it was not seen failing but inferred from the elements behind it (README: a silent parent)', properties: { id: { type: 'string' }, reason: { type: 'string' }, inferred: { type: 'boolean' } } },
+        firstEvidence: { oneOf: [{ type: 'object', description: 'What opened the outage, kept as it was: the trap, failed poll or last will seen of the root (its reason names the source, e.g. `trap: linkDown ifIndex 3`), or the inference from the elements behind it', properties: { at: { type: 'string', format: 'date-time' }, reason: { type: 'string' } } }, { type: 'null' }] },
         startedAt: { type: 'string', format: 'date-time' }, clearedAt: { type: 'string', format: 'date-time' }, closedAt: { type: 'string', format: 'date-time' },
         impactedElements: { type: 'array', items: { type: 'object' } },
         affectedSubscribers: { oneOf: [{ $ref: '#/components/schemas/Scope' }, { type: 'null' }] },

@@ -56,10 +56,23 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
   // polled by two members at a join.
   let joinedAt = 0;
   const refreshMs = Math.max(100, Math.floor(lease / 3));
+  // Asked at every poll slot of every target: the answers are kept until the list (or the join window) changes.
+  let answers = new Map<string, boolean>();
+  let answered: { list: string[] | undefined; joining: boolean } = { list: undefined, joining: false };
   const owns = (target: string) => {
     if (members === undefined || members.length === 0) return true;
-    const seen = performance.now() - joinedAt < refreshMs + 100 ? members.filter((x) => x !== me) : members;
-    return seen.length === 0 ? true : owner(target, seen) === me;
+    const joining = performance.now() - joinedAt < refreshMs + 100;
+    if (answered.list !== members || answered.joining !== joining) {
+      answers = new Map();
+      answered = { list: members, joining };
+    }
+    let mine = answers.get(target);
+    if (mine === undefined) {
+      const seen = joining ? members.filter((x) => x !== me) : members;
+      mine = seen.length === 0 ? true : owner(target, seen) === me;
+      answers.set(target, mine);
+    }
+    return mine;
   };
 
   const m: Module = module('cluster', 'every', async () => {
@@ -90,7 +103,7 @@ export function clusterModule(k: Kernel, targets: () => readonly string[], apiPo
       let next = view.members.map((x) => x.id);
       if (members && performance.now() < keepUntil) next = [...new Set([...members, ...next])].sort();
       if (members && next.join() !== members.join()) log.info({ members: next }, 'cluster members changed: targets move');
-      members = next;
+      if (!members || next.join() !== members.join()) members = next; // the same list: `owns` keeps its answers
       const soonest = Math.min(...view.members.filter((x) => x.id !== me).map((x) => x.remainingMs));
       clearTimeout(expiry);
       if (Number.isFinite(soonest)) {

@@ -30,6 +30,13 @@ export interface Sink {
    * (MQTT QoS 1) call it before acknowledging.
    */
   persist(): void;
+  /**
+   * `persist` with the sync to stable storage off the event loop (the group commit's way: what
+   * arrives while a sync runs waits for the next one, so one sync serves more): appends now, and
+   * throws as `persist` does when it cannot; the promise resolves once it is synced and rejects
+   * when the sync fails (then what was appended may still be delivered: at least once). Optional.
+   */
+  persistDeferred?(): Promise<void>;
   flush(): Promise<void>;
   /** `deadlineMs` bounds how long delivery of buffered data may still be tried. */
   close(deadlineMs?: number): Promise<SinkCloseReport>;

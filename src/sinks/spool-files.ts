@@ -1,16 +1,19 @@
-import { writeSync, ftruncateSync, fdatasyncSync } from 'node:fs';
+import { writeSync, ftruncateSync, fdatasyncSync, fdatasync } from 'node:fs';
 
 /** The file operations an append makes; tests pass ones that fail like a full disk. */
 export interface SpoolIo {
   write(fd: number, data: Buffer, offset: number, length: number): number;
   /** fdatasync: the data and the file size on stable storage. */
   sync(fd: number): void;
+  /** The same in libuv's thread pool, the event loop going on meanwhile. */
+  syncAsync?(fd: number): Promise<void>;
   truncate(fd: number, length: number): void;
 }
 
 export const nodeIo: SpoolIo = {
   write: (fd, data, offset, length) => writeSync(fd, data, offset, length),
   sync: (fd) => fdatasyncSync(fd),
+  syncAsync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
   truncate: (fd, length) => ftruncateSync(fd, length),
 };
 

@@ -163,12 +163,21 @@ export class SpooledSink implements Sink {
     this.flushToSpool(true);
   }
 
+  /** `persist` with the spool's sync off the event loop (see `Sink.persistDeferred`). */
+  persistDeferred(): Promise<void> {
+    this.flushToSpool(true, true);
+    return this.o.spool.sync().catch((err) => {
+      this.stats.spoolErrors++;
+      throw err;
+    });
+  }
+
   private unavailable(): SpoolUnavailableError {
     const reason = (this.disk?.err as Error | undefined)?.message ?? 'unknown error';
     return new SpoolUnavailableError(`spool cannot take points (${reason}); ${this.buffered} waiting in memory`, this.disk?.err);
   }
 
-  private flushToSpool(raise = false): void {
+  private flushToSpool(raise = false, deferSync = false): void {
     if (this.pending.length > 0) this.encodePending();
     const held = this.held;
     if (!held) return;
@@ -177,7 +186,7 @@ export class SpooledSink implements Sink {
       return;
     }
     try {
-      this.o.spool.append(held.text, held.lines);
+      this.o.spool.append(held.text, held.lines, { deferSync });
     } catch (err) {
       this.spoolFailed(err);
       if (raise) throw this.unavailable();

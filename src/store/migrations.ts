@@ -218,6 +218,11 @@ CREATE TABLE forwarded_check_batches (
 );
 `,
   },
+  {
+    version: 16,
+    name: 'the first evidence of an outage (the trap or check that opened it)',
+    sql: `ALTER TABLE outages ADD COLUMN evidence TEXT;`,
+  },
 ];
 
 /** Several instances (a cluster) may start at once: on PostgreSQL the migrations run under this advisory lock, all in one transaction. */

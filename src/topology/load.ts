@@ -12,7 +12,7 @@ const elementSchema = z.strictObject({
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
   parents: z.array(z.string().min(1)).default([]),
-  uplink: z.strictObject({ ifIndex: z.number().int().min(1).optional(), parentIfIndex: z.number().int().min(1).optional() }).optional(),
+  uplink: z.strictObject({ ifIndex: z.number().int().min(1).optional(), parentIfIndex: z.number().int().min(1).optional(), parent: z.string().min(1).optional() }).optional(),
 });
 
 /**

@@ -16,10 +16,10 @@ export interface Element {
   parents: string[];
   /**
    * Which interface is its uplink, for traps (a linkDown of any other port says nothing about the
-   * element's health): `ifIndex` on this element, and/or `parentIfIndex`, the port of its parent
-   * that faces it.
+   * element's health): `ifIndex` on this element, and/or `parentIfIndex`, the port that faces it
+   * on `parent` (one of `parents`; default the first).
    */
-  uplink?: { ifIndex?: number; parentIfIndex?: number };
+  uplink?: { ifIndex?: number; parentIfIndex?: number; parent?: string };
 }
 
 export interface TopologyProblem {
@@ -111,6 +111,9 @@ export class Topology {
     const children = new Map<string, string[]>();
     list.forEach((e, i) => {
       const seen = new Set<string>();
+      const up = e.uplink;
+      if (up?.parent !== undefined && !e.parents.includes(up.parent)) problems.push({ where: `${where(i)}.uplink.parent`, message: `"${up.parent}" is not one of its parents (${e.parents.join(', ') || 'none'})` });
+      if (up?.parentIfIndex !== undefined && e.parents.length === 0) problems.push({ where: `${where(i)}.uplink.parentIfIndex`, message: 'a port of its parent, but it has no parents' });
       e.parents.forEach((p, j) => {
         if (p === e.id) problems.push({ where: `${where(i)}.parents[${j}]`, message: `"${e.id}" cannot be its own parent` });
         else if (!elements.has(p)) problems.push({ where: `${where(i)}.parents[${j}]`, message: `unknown parent "${p}"` });

@@ -78,6 +78,26 @@ export function sinkContract(name: string, make: () => Promise<SinkUnderTest>, o
       }
     });
 
+    it('persistDeferred, where a sink has it, appends at once and resolves once synced; the points are delivered like persisted ones', async () => {
+      const t = await make();
+      const { measurement, batch } = points(30);
+      try {
+        t.sink.start();
+        if (!t.sink.persistDeferred) return; // optional: the pipeline calls persist then
+        t.sink.write(batch.slice(0, 10));
+        const first = t.sink.persistDeferred();
+        t.sink.write(batch.slice(10)); // while the sync runs: the next commit's
+        await first;
+        await t.sink.persistDeferred();
+        const report = await t.sink.close(10_000);
+        expect(report).toEqual({ pending: 0, dropped: 0 });
+        await vi.waitFor(async () => expect(await t.stored(measurement)).toBe(30), visible);
+      } finally {
+        await t.sink.close(0).catch(() => {});
+        await t.close?.();
+      }
+    });
+
     it('start and close are idempotent: a second start adds no second writer, a second close reports the same', async () => {
       const t = await make();
       const { measurement, batch } = points(50);

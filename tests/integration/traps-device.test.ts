@@ -164,7 +164,7 @@ const atExit = new Set<() => void>();
 process.on('exit', () => { for (const c of atExit) c(); });
 
 describe('a real device sending on its own: snmpd in a namespace watches its uplink', () => {
-  it('a pulled uplink: snmpd\'s linkDown reaches netpulse and the element\'s outage opens long before the next poll is due; plugged back, its linkUp clears it and the outage closes after confirmRecovery', async () => {
+  it('a pulled uplink: snmpd\'s linkDown reaches netpulse and the element\'s outage opens long before the next poll is due, the trap its first evidence; a linkUp that lies is overruled by the poll it asks for; plugged back, snmpd\'s linkUp clears it, confirmed by a poll, and the outage closes after confirmRecovery', async () => {
     const net = deviceNetwork();
     atExit.add(net.close);
     cleanups.push(() => { net.close(); atExit.delete(net.close); });
@@ -243,6 +243,8 @@ describe('a real device sending on its own: snmpd in a namespace watches its upl
     expect(await health()).toMatchObject({ state: 'down', reason: `trap: linkDown ifIndex ${net.uplinkIfIndex}` });
     const open = await api(`/v1/outages?element=${ELEMENT}&state=open`);
     expect(open.items).toEqual([expect.objectContaining({ id: opened.outage.id, state: 'open', rootCause: expect.objectContaining({ id: ELEMENT, reason: opened.outage.reason }) })]);
+    // The outage records the trap as its first evidence, kept whatever later checks say.
+    expect(open.items[0].firstEvidence).toEqual({ at: new Date(linkDown.s.time).toISOString(), reason: `trap: linkDown ifIndex ${net.uplinkIfIndex}` });
     const metrics = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/metrics`)).text();
     expect(metrics).toContain('netpulse_traps_by_definition_total{name="linkDown"} 1');
     expect(metrics).toContain('netpulse_traps_received_total{version="2c"} 1');
@@ -256,27 +258,47 @@ describe('a real device sending on its own: snmpd in a namespace watches its upl
     expect(traps.conditions.active(ELEMENT)).toEqual([{ condition: `if:${net.uplinkIfIndex}`, state: 'down', reason: `linkDown ifIndex ${net.uplinkIfIndex}` }]);
     expect(await health()).toMatchObject({ state: 'down' });
 
+    // A linkUp that lies (sent from the device's address, the cable still out): the element is up at
+    // once, the poll the clear asks for finds the uplink down, and the poll decides: down again.
+    const confirmations = () => logs.filter((l) => l.msg === 'trap confirmed by an out-of-cycle poll');
+    execFileSync('ip', ['netns', 'exec', net.ns, 'snmptrap', '-Ln', '-v2c', '-c', 'public', `${net.hostIp}:${traps.address!.port}`, '',
+      '1.3.6.1.6.3.1.1.5.4', `1.3.6.1.2.1.2.2.1.1.${net.uplinkIfIndex}`, 'i', String(net.uplinkIfIndex)], { env: { ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: tempDir('snmpapp') } });
+    await vi.waitFor(() => expect(confirmations()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    expect(confirmations()[1]).toMatchObject({ element: ELEMENT, trap: `linkUp ifIndex ${net.uplinkIfIndex}`, answered: true, contradicted: true });
+    const overruled = `the confirming poll found ifIndex ${net.uplinkIfIndex} not up after linkUp ifIndex ${net.uplinkIfIndex}`;
+    expect(traps.conditions.active(ELEMENT)).toEqual([{ condition: `if:${net.uplinkIfIndex}`, state: 'down', reason: overruled }]);
+    await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'down', reason: `trap: ${overruled}` }), { timeout: 5_000, interval: 50 });
+    // The outage goes on: the lie's moment up is not seen by the correlator, or clears it for less
+    // than confirmRecovery and it reopens; either way the same outage, not a second one.
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+
     // Plug it back: snmpd's linkUp ends the condition, the element is up again, the outage clears and,
     // its recovery held for confirmRecovery, closes.
     const pluggedAt = Date.now();
     ip('link', 'set', net.uplinkHostEnd, 'up');
-    await vi.waitFor(() => expect(trapsNamed('linkUp')).toHaveLength(1), { timeout: 10_000, interval: 20 });
-    const linkUp = trapsNamed('linkUp')[0];
+    await vi.waitFor(() => expect(trapsNamed('linkUp')).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    const linkUp = trapsNamed('linkUp')[1];
     expect(linkUp.s.fields).toMatchObject({ ifIndex: BigInt(net.uplinkIfIndex), ifOperStatus: 1n });
     await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up', reason: `trap: linkUp ifIndex ${net.uplinkIfIndex}` }), { timeout: 10_000, interval: 50 });
-    await vi.waitFor(() => expect(events.map((e) => e.type)).toEqual(['opened', 'cleared', 'closed']), { timeout: 15_000, interval: 50 });
-    const [, cleared, closed] = events;
+    await vi.waitFor(() => expect(events.at(-1)?.type).toBe('closed'), { timeout: 15_000, interval: 50 });
+    expect(events.map((e) => e.type).join(' ')).toMatch(/^opened( cleared reopened)? cleared closed$/);
+    expect(events.every((e) => e.outage.id === opened.outage.id)).toBe(true);
+    const [cleared, closed] = events.slice(-2);
+    // Clears are confirmed the same way: the poll finds the uplink up, and the linkUp stands.
+    await vi.waitFor(() => expect(confirmations()).toHaveLength(3), { timeout: 10_000, interval: 20 });
+    expect(confirmations()[2]).toMatchObject({ element: ELEMENT, answered: true, contradicted: false });
+    expect(await health()).toMatchObject({ state: 'up' });
     expect(cleared.outage.clearedAt).toBe(linkUp.s.time);
     expect(closed.at - cleared.outage.clearedAt!).toBeGreaterThanOrEqual(CONFIRM_RECOVERY_MS);
     console.log(`cable plugged -> linkUp received ${linkUp.s.time - pluggedAt} ms -> outage cleared ${cleared.seenAt - linkUp.s.time} ms -> closed ${closed.seenAt - linkUp.s.time} ms`);
     expect(traps.conditions.active(ELEMENT)).toEqual([]);
     const all = await api(`/v1/outages?element=${ELEMENT}`);
-    expect(all.items).toEqual([expect.objectContaining({ id: opened.outage.id, state: 'closed', clearedAt: new Date(linkUp.s.time).toISOString() })]);
-    // Each notification once (snmpd sends each change once), nothing refused or dropped.
-    expect(traps.stats).toMatchObject({ received: { 1: 0, '2c': 2, 3: 0 }, accepted: 2 });
+    expect(all.items).toEqual([expect.objectContaining({ id: opened.outage.id, state: 'closed', clearedAt: new Date(linkUp.s.time).toISOString(), firstEvidence: open.items[0].firstEvidence })]);
+    // Each notification once (snmpd sends each change once, and the lie), nothing refused or dropped.
+    expect(traps.stats).toMatchObject({ received: { 1: 0, '2c': 3, 3: 0 }, accepted: 3 });
     expect(Object.values(traps.stats.dropped).every((n) => n === 0)).toBe(true);
     expect([...traps.stats.refused.values()].every((n) => n === 0)).toBe(true);
-    // Only the trap's poll came out of cycle: a linkUp asks for none.
-    expect(snmpPolls().filter((x) => x.at < nextPollDue)).toHaveLength(pollsBefore + 1);
+    // Out of cycle, only the three traps' polls.
+    expect(snmpPolls().filter((x) => x.at < nextPollDue)).toHaveLength(pollsBefore + 3);
   }, 90_000);
 });

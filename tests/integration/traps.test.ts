@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
+import { createServer } from 'node:http';
 import { TrapCollector } from '../../collectors/traps/collector.ts';
 import { loadTrapDefinitions } from '../../collectors/traps/definitions.ts';
 import { validateConfig } from '../../src/config/load.ts';
@@ -345,6 +346,44 @@ describe('traps in the daemon', () => {
     }
   });
 
+  it('authenticationFailure is a security alert to the NOC: one per element and window however many traps, on the webhook and in /v1/alerts', async () => {
+    const got: any[] = [];
+    const hook = createServer((req, res) => { let b = ''; req.on('data', (d) => { b += d; }); req.on('end', () => { got.push(JSON.parse(b)); res.end(); }); });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const dir = tempDir('traps-security');
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: AGG-7, kind: aggregation, site: north-agg }\n');
+    const token = 'noc-token-0123456789abcdef';
+    const { daemon } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'], sources: [{ address: '127.0.0.1', element: 'AGG-7' }] },
+      alerts: { webhooks: [{ name: 'noc', url: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`, secret: 'a-webhook-secret-of-some-length', timeout: '2s' }] },
+      api: { tokens: [{ name: 'noc', hash: hashToken(token), roles: ['noc'] }] },
+    });
+    await daemon.start();
+    try {
+      const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
+      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+      // A scan: the device reports three failed logins, each from another address (not duplicates for storm control).
+      for (const from of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+        await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', '1.3.6.1.6.3.1.1.5.5', '1.3.6.1.4.1.9.2.1.5.0', 'a', from], { env }, (err) => (err ? reject(err) : resolve())));
+      }
+      await vi.waitFor(() => expect(traps.stats.accepted).toBe(3), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 10_000, interval: 50 });
+      expect(got[0]).toMatchObject({
+        event: 'security', alarmType: 'securityServiceOrMechanismViolation', perceivedSeverity: 'major', probableCause: 'authenticationFailure',
+        specificProblem: 'authenticationFailure trap from 127.0.0.1', alarmedObject: { id: 'AGG-7', '@referredType': 'aggregation', site: 'north-agg' }, state: 'raised',
+      });
+      const listed = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/alerts`, { headers: { authorization: `Bearer ${token}` } })).json();
+      expect(listed.items).toEqual([expect.objectContaining({ id: got[0].id, event: 'security' })]);
+      // Health says nothing of it: a failed login is not a failure of the switch.
+      const el = await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/AGG-7`, { headers: { authorization: `Bearer ${token}` } })).json();
+      expect(el.health.state).not.toBe('down');
+    } finally {
+      await daemon.stop();
+      hook.close();
+    }
+  });
+
   it('a trap that lies is contradicted by the poll it triggers: a linkDown of an interface the agent reports up ends with that poll', async () => {
     const snmpd = await startSnmpd();
     const dir = tempDir('traps-confirm');
@@ -397,6 +436,37 @@ describe('traps in the daemon', () => {
       await vi.waitFor(() => expect(traps.holds('SW-R')).toBe(false), { timeout: 10_000, interval: 50 });
       // The trap's source says up again, with why.
       await vi.waitFor(() => expect(trapChecks.at(-1)).toMatchObject({ up: true, reason: 'a poll found it up' }), { timeout: 10_000, interval: 50 });
+    } finally {
+      await daemon.stop();
+      await snmpd.stop();
+    }
+  });
+
+  it("a child's link (the parent's port it hangs off) held down while the parent cannot answer is settled by the parent's next scheduled poll finding that port up", async () => {
+    const snmpd = await startSnmpd();
+    const dir = tempDir('traps-parent-port');
+    // BS-C hangs off the switch's interface 1 (the agent's loopback: always up).
+    writeFileSync(join(dir, 'topology.yaml'), 'elements:\n  - { id: SW-P, kind: aggregation }\n  - { id: BS-C, kind: base_station, parents: [SW-P], uplink: { parentIfIndex: 1 } }\n');
+    const { daemon, logs } = testDaemon({
+      topology: { file: join(dir, 'topology.yaml') },
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] },
+      snmp: { defaults: { interval: '500ms', timeout: '200ms', retries: 0 }, targets: [{ name: 'sw-p', element: 'SW-P', host: '127.0.0.1', port: snmpd.port, profiles: ['system', 'if-mib'] }] },
+    });
+    const trapChecks: { element: string; fields: Record<string, unknown> }[] = [];
+    daemon.pipeline.add({ name: 'spy', write: (b) => { for (const x of b) if (x.measurement === 'reachability' && x.tags.probe === 'trap') trapChecks.push({ element: x.element, fields: x.fields }); } });
+    await daemon.start();
+    try {
+      const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
+      await snmpd.stop();
+      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'BS-C', answered: false, contradicted: false }), { timeout: 10_000, interval: 50 });
+      expect(trapChecks[0]).toMatchObject({ element: 'BS-C', fields: { up: false, reason: 'linkDown ifIndex 1' } });
+      expect(traps.holds('BS-C')).toBe(true);
+      expect(traps.holds('SW-P')).toBe(false); // the switch answered nothing, but said nothing of itself
+      await snmpd.restart();
+      await vi.waitFor(() => expect(traps.holds('BS-C')).toBe(false), { timeout: 10_000, interval: 50 });
+      expect(trapChecks.at(-1)).toMatchObject({ element: 'BS-C', fields: { up: true, reason: 'a poll of its parent found its port up' } });
     } finally {
       await daemon.stop();
       await snmpd.stop();

@@ -266,6 +266,9 @@ describe('a silent parent inferred from the elements behind it', () => {
     expect(o.id).toBe(id);
     expect(o.inferred).toBeUndefined();
     expect(o.reason).toBe('snmp: fail');
+    // What opened it stays its first evidence, whatever the reason says now.
+    expect(o.evidence).toEqual({ at: 30 * S, reason: tl.events[0].outage.reason });
+    expect(o.evidence!.reason).toMatch(/^inferred: 2 of 2 elements/);
   });
 
   it('real evidence moves it: the switch heard alive after its stations failed ends the inference, and each station gets its outage', () => {

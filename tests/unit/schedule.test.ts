@@ -29,6 +29,26 @@ describe('the collectors\' schedule', () => {
     await s.stop();
   });
 
+  it('passes over a job whose skip says so at its due time: no run, no slot taken from the others, no overrun; it runs again once skip says no', async () => {
+    let mine = false;
+    const runs: Record<string, number> = { theirs: 0, busy: 0 };
+    let release!: () => void;
+    const s = new PollSchedule(1, () => {});
+    s.start([
+      // The one slot is held by a slow job: a skipped job must not queue behind it.
+      { key: 'busy', intervalMs: 10_000, firstRunMs: 0, run: () => { runs.busy++; return new Promise<void>((r) => { release = r; }); } },
+      { key: 'theirs', intervalMs: 100, firstRunMs: 50, run: async () => { runs.theirs++; }, skip: () => !mine, onOverrun: () => { throw new Error('not an overrun'); } },
+    ]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(runs).toEqual({ theirs: 0, busy: 1 });
+    expect(s.stats).toMatchObject({ runs: 1, overruns: 0, waiting: 0 });
+    mine = true;
+    release();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(runs.theirs).toBe(3);
+    await s.stop();
+  });
+
   it('skips a run due while the last still goes, and says so', async () => {
     let release!: () => void;
     const overruns: string[] = [];

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeEach } from 'vitest';
+import { describe, it, expect, beforeEach, vi } from 'vitest';
 import { appendFileSync, readdirSync, readFileSync, writeSync, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { Spool, SpoolWriteError } from '../../src/sinks/spool.ts';
+import { Spool, SpoolWriteError, CURSOR_SAVE_MS } from '../../src/sinks/spool.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `m v=${from + i}i ${from + i}`).join('\n') + '\n';
@@ -23,6 +23,69 @@ describe('Spool', () => {
     }
     expect(got).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(s.pendingLines).toBe(0);
+  });
+
+  it('saves the cursor at most every CURSOR_SAVE_MS: a crash in between sends the chunks since again (at least once), a close saves the last', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const cursor = () => JSON.parse(readFileSync(join(dir, 'cursor.json'), 'utf8')).offset as number;
+      const a = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+      a.open();
+      a.append(lines(0, 30), 30);
+      const first = a.read(10)!;
+      a.commit(first.end, first.lines); // saved at once: none for a while
+      expect(cursor()).toBe(first.end.offset);
+      const second = a.read(10)!;
+      a.commit(second.end, second.lines); // within CURSOR_SAVE_MS: held
+      expect(cursor()).toBe(first.end.offset);
+      // A crash now: a new spool on the same files resumes after the first chunk, the second is sent again.
+      const crashed = new Spool(dir, { maxBytes: 1 << 20, segmentBytes: 1 << 16 });
+      crashed.open();
+      expect(crashed.pendingLines).toBe(20);
+      crashed.close();
+      vi.advanceTimersByTime(CURSOR_SAVE_MS);
+      expect(cursor()).toBe(second.end.offset);
+      vi.advanceTimersByTime(CURSOR_SAVE_MS);
+      const third = a.read(10)!;
+      a.commit(third.end, third.lines);
+      expect(cursor()).toBe(third.end.offset); // CURSOR_SAVE_MS since the last save: at once
+      a.append(lines(30, 10), 10);
+      const fourth = a.read(10)!;
+      a.commit(fourth.end, fourth.lines); // held...
+      expect(cursor()).toBe(third.end.offset);
+      a.close(); // ...and saved by the close
+      expect(cursor()).toBe(fourth.end.offset);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a deferred sync that overlapped a failed write or sync cannot vouch for its data: it fails, and the next sync covers it again', async () => {
+    let full = false;
+    const held: (() => void)[] = [];
+    const s = new Spool(dir, {
+      maxBytes: 1 << 20, segmentBytes: 1 << 16,
+      io: {
+        write: (fd, data, off, len) => { if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); return writeSync(fd, data, off, len); },
+        sync: (fd) => fdatasyncSync(fd),
+        syncAsync: (fd) => new Promise<void>((resolve) => held.push(() => { fdatasyncSync(fd); resolve(); })),
+      },
+    });
+    s.open();
+    s.append(lines(0, 5), 5, { deferSync: true });
+    const first = s.sync();
+    expect(held).toHaveLength(1);
+    full = true;
+    expect(() => s.append(lines(5, 5), 5)).toThrow(SpoolWriteError); // the flush timer's append, meanwhile
+    held[0]();
+    await expect(first).rejects.toThrow(/cannot vouch for a sync of the spool .*a write or sync failed while it ran/);
+    full = false;
+    const again = s.sync(); // what the failed one was for is synced again
+    expect(held).toHaveLength(2);
+    held[1]();
+    await again;
+    expect(s.pendingLines).toBe(5);
+    s.close();
   });
 
   it('resumes at the committed cursor after a restart', () => {

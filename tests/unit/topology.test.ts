@@ -24,6 +24,8 @@ elements:
     ['a cycle', '- { id: A, kind: core, parents: [C] }\n  - { id: B, kind: access, parents: [A] }\n  - { id: C, kind: access, parents: [B] }', 'cycle in the topology: '],
     ['its own parent', '- { id: A, kind: core, parents: [A] }', 'elements[0].parents[0]: "A" cannot be its own parent'],
     ['an unknown kind', '- { id: A, kind: router }', 'elements[0].kind: '],
+    ['an uplink on a parent it does not have', '- { id: A, kind: core }\n  - { id: C, kind: core }\n  - { id: B, kind: access, parents: [A], uplink: { parentIfIndex: 3, parent: C } }', 'elements[2].uplink.parent: "C" is not one of its parents (A)'],
+    ['a parent\'s port without a parent', '- { id: A, kind: core, uplink: { parentIfIndex: 3 } }', 'elements[0].uplink.parentIfIndex: a port of its parent, but it has no parents'],
   ])('names %s with where it is', (_what, items, expected) => {
     const { topology, problems } = parseYamlTopology(`elements:\n  ${items}\n`);
     expect(topology).toBeUndefined();

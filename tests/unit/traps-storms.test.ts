@@ -153,9 +153,10 @@ describe('conditions raised by traps', () => {
     const c = new TrapConditions();
     expect(c.apply('SW', { state: 'down', condition: 'if:3', reason: 'linkDown ifIndex 3' })).toEqual({ up: false, degraded: false, reason: 'linkDown ifIndex 3', active: 1 });
     expect(c.apply('SW', { state: 'degraded', condition: 'alarm:fan:1', reason: 'fan 1 raised' })).toEqual({ up: false, degraded: false, reason: 'linkDown ifIndex 3 (and 1 more raised)', active: 2 });
-    expect(c.apply('SW', { state: 'clear', condition: 'if:3', reason: 'linkUp ifIndex 3' })).toEqual({ up: true, degraded: true, reason: 'linkUp ifIndex 3; still fan 1 raised', active: 1 });
-    expect(c.apply('SW', { state: 'clear', condition: 'if:9', reason: 'linkUp ifIndex 9' })).toMatchObject({ up: true, degraded: true, active: 1 });
-    expect(c.apply('SW', { state: 'clear', condition: 'alarm:fan:1', reason: 'fan 1 cleared' })).toEqual({ up: true, degraded: false, reason: 'fan 1 cleared', active: 0 });
+    expect(c.apply('SW', { state: 'clear', condition: 'if:3', reason: 'linkUp ifIndex 3' })).toEqual({ up: true, degraded: true, reason: 'linkUp ifIndex 3; still fan 1 raised', active: 1, cleared: 'down' });
+    // A clear of nothing raised says so (no `cleared`: nothing for a poll to raise again).
+    expect(c.apply('SW', { state: 'clear', condition: 'if:9', reason: 'linkUp ifIndex 9' })).toEqual({ up: true, degraded: true, reason: 'linkUp ifIndex 9; still fan 1 raised', active: 1 });
+    expect(c.apply('SW', { state: 'clear', condition: 'alarm:fan:1', reason: 'fan 1 cleared' })).toEqual({ up: true, degraded: false, reason: 'fan 1 cleared', active: 0, cleared: 'degraded' });
     expect(c.size).toBe(0);
   });
 
