@@ -23,6 +23,8 @@ import { impactModule } from '../correlators/impact/module.ts';
 import { complaintsModule } from '../correlators/complaints/module.ts';
 import { compensationModule } from '../correlators/compensation/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
+import { placesModule } from '../correlators/places/module.ts';
+import { SIM_OUTLINE } from './sim/geography.ts';
 import { alertsOf } from '../correlators/alerts/repository.ts';
 import { apiModule } from './api/module.ts';
 import { dashboardAccess } from './sim/assemble.ts';
@@ -112,6 +114,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const complaints = complaintsModule(lk, outages, { raise: (a, at) => alertsOut?.raise(a, at) ?? Promise.resolve(), tell }, deps.mqttConnect);
   const compensation = compensationModule(lk, outages, tell);
   const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
+  const places = placesModule(lk, outages, config.topology.outline ?? (sim ? SIM_OUTLINE : null));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns, member: cluster.member() }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
   const api = apiModule(k, {
@@ -123,7 +126,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const modules: Module[] = [
     ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), ...(checks ? [checks.forwarding] : []),
     correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
-    complaints.module, compensation.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
+    complaints.module, compensation.module, places.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
   const runner = new ModuleRunner(modules, {
     cluster: cluster !== undefined, log,
