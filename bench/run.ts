@@ -16,6 +16,7 @@ import { benchCompensation } from './compensation.ts';
 import { benchLabelled } from './labelled.ts';
 import { benchCluster } from './cluster.ts';
 import { benchTraps } from './traps.ts';
+import { benchDashboard } from './dashboard.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -32,6 +33,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['compensation', 'Compensation: the ledger for 1,000,000 subscribers, and outage closed to first credit', benchCompensation],
   ['labelled', 'Correlation on a labelled run: faults at every level, dead MQTT-only stations, silent parents, late and out-of-order complaints', benchLabelled],
   ['cluster', 'Cluster mode (issue 19): failover after kill -9 of the leader, scale-out to 3 members, steady-state overhead (netpulse processes, PostgreSQL, snmpd)', benchCluster],
+  ['dashboard', 'The NOC dashboard at 50,000 elements (issue 23): summary endpoints p99, first render and a new outage on screen in headless Chromium', benchDashboard],
   ['traps', 'SNMP traps (issue 20): linkDown trap against poll-only detection (snmpd), trap throughput against a bare net-snmp receiver (VictoriaMetrics)', benchTraps],
 ];
 

@@ -134,15 +134,15 @@ export class PlaceIndex {
     return out.sort(worstFirst((r) => r.region));
   }
 
-  /** The sites (of a region, or all) with what the filter counts, worst first. */
-  siteSummaries(f: PlaceFilter = {}): SiteSummary[] {
+  /** The sites (of a region, or all) with what the filter counts, worst first (or in topology order: `sorted` false). */
+  siteSummaries(f: PlaceFilter = {}, sorted = true): SiteSummary[] {
     const out: SiteSummary[] = [];
     const pool = f.region ? (this.regions.get(f.region) ?? []) : this.sites.values();
     for (const s of pool) {
       const sum = this.summariseSite(s, f);
       if (sum) out.push(sum);
     }
-    return out.sort(worstFirst((r) => r.site));
+    return sorted ? out.sort(worstFirst((r) => r.site)) : out;
   }
 
   /**

@@ -27,7 +27,10 @@ const sitesQuery = z.strictObject({
   region: placeName.optional().describe('the sites of one region (400 when it is not in the topology)'),
   limit: z.coerce.number().int().min(1).max(20_000).default(500).describe('at most this many sites, worst first (500)'),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('skip this many (the next page)'),
+  form: z.enum(['list', 'map']).default('list').describe('list: objects, worst first; map: rows of `columns`, in topology order (compact: every site of a national network in one page)'),
 });
+/** The columns of a site in the `map` form. */
+export const MAP_COLUMNS = ['site', 'region', 'lat', 'lon', 'up', 'degraded', 'down', 'unknown', 'hitNow'] as const;
 const searchQuery = z.strictObject({
   q: z.string().trim().min(1).max(100).describe('part of an element or site id, or a subscriber id (exact)'),
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('at most this many of each (20)'),
@@ -56,13 +59,15 @@ export function placeRoutes({ route, roles }: RouteContext, d: PlaceRouteDeps): 
   route({
     method: 'GET', url: '/v1/places/sites', leader: true, roles: READ, query: sitesQuery,
     summary: 'Element health by site (of a region, or all: the map), with its latitude and longitude; worst first',
-    responses: ok('Sites', { type: 'object', properties: { items: { type: 'array', items: siteSchema }, total: { type: 'integer' } } }),
+    responses: ok('Sites: `items` (list), or `columns` and `rows` (map)', { type: 'object', properties: { items: { type: 'array', items: siteSchema }, columns: { type: 'array', items: { type: 'string' } }, rows: { type: 'array', items: { type: 'array' } }, total: { type: 'integer' } } }),
   }, async (_req, _reply, input) => {
     const q = input.query();
     const places = d.places();
     if (q.region && !places.hasRegion(q.region)) throw new ApiError(400, 'bad_request', `query region: no region "${q.region}" in the topology`, 'region');
-    const all = places.siteSummaries(q);
-    return { items: all.slice(q.offset, q.offset + q.limit), total: all.length };
+    const all = places.siteSummaries(q, q.form === 'list');
+    const items = all.slice(q.offset, q.offset + q.limit);
+    if (q.form === 'list') return { items, total: all.length };
+    return { columns: MAP_COLUMNS, rows: items.map((x) => [x.site, x.region, x.lat, x.lon, x.counts.up, x.counts.degraded, x.counts.down, x.counts.unknown, x.hitNow]), total: all.length };
   });
 
   route({

@@ -34,17 +34,25 @@ export function onPlaces(l) {
 }
 const changed = () => { for (const l of places.changed) l(); };
 
+/** Every site's summary in the compact `map` form, 20,000 a page, as objects. */
+async function allSites(filter) {
+  const sites = [];
+  for (let offset = 0; ;) {
+    const page = await api(`/v1/places/sites${qs({ ...filter, form: 'map', limit: 20000, offset })}`);
+    for (const [site, region, lat, lon, up, degraded, down, unknown, hitNow] of page.rows) {
+      const counts = { up, degraded, down, unknown };
+      sites.push({ site, region, lat, lon, counts, hitNow, elements: up + degraded + down + unknown, worst: worstOf(counts) });
+    }
+    offset += page.rows.length;
+    if (offset >= page.total || page.rows.length === 0) return sites;
+  }
+}
+
 /** Reads the regions and every site's summary (a page of 20,000 sites at a time), for the kind filtered on. */
 export async function loadPlaces() {
   const kind = view.kind;
   const [regions, all] = await Promise.all([api(`/v1/places/regions${qs({ kind })}`), kind ? api('/v1/places/regions') : null]);
-  const sites = [];
-  for (let offset = 0; ;) {
-    const page = await api(`/v1/places/sites${qs({ kind, limit: 20000, offset })}`);
-    sites.push(...page.items);
-    offset += page.items.length;
-    if (offset >= page.total || page.items.length === 0) break;
-  }
+  const sites = await allSites({ kind });
   if (kind !== view.kind) return; // the filter changed meanwhile: that load draws
   places.regions = new Map(regions.items.map((r) => [r.region, r]));
   places.sites = new Map(sites.map((s) => [s.site, s]));
@@ -61,8 +69,7 @@ export async function refreshHitNow() {
   const regions = await api(`/v1/places/regions${qs({ kind })}`);
   for (const r of regions.items) places.regions.set(r.region, r);
   const region = view.region;
-  const hit = await api(`/v1/places/sites${qs({ kind, region: region && places.regions.has(region) ? region : undefined, limit: 20000 })}`);
-  for (const s of hit.items) places.sites.set(s.site, s);
+  for (const s of await allSites({ kind, region: region && places.regions.has(region) ? region : undefined })) places.sites.set(s.site, s);
   renderPlaces();
   changed();
 }

@@ -43,6 +43,9 @@ describe('health by place over the API', () => {
     expect(body.total).toBe(2);
     expect(body.items.map((s: any) => [s.site, s.worst, s.lat, s.lon])).toEqual([['site-2', 'down', 40.9, 14.3], ['hub-2', 'down', 40.8, 14.2]]);
     expect(body.items[0].hitNow).toBe(2);
+    // The map's form: every site as a row of columns, compact.
+    const map = await get('/v1/places/sites?form=map&region=south');
+    expect(map.body).toEqual({ columns: ['site', 'region', 'lat', 'lon', 'up', 'degraded', 'down', 'unknown', 'hitNow'], rows: [['hub-2', 'south', 40.8, 14.2, 0, 0, 1, 0, 0], ['site-2', 'south', 40.9, 14.3, 0, 0, 2, 0, 2]], total: 2 });
     const second = await get('/v1/places/sites?limit=1&offset=1');
     expect(second.body).toMatchObject({ total: 5, items: [{ site: 'hub-2' }] });
   });
@@ -64,6 +67,7 @@ describe('health by place over the API', () => {
     ['an unknown state', '/v1/places/sites?state=burning', 'state'],
     ['a huge page', '/v1/places/sites?limit=99999999', 'limit'],
     ['a negative offset', '/v1/places/sites?offset=-1', 'offset'],
+    ['an unknown form', '/v1/places/sites?form=csv', 'form'],
     ['an unknown parameter', '/v1/places/regions?order=asc', undefined],
     ['a search too long', `/v1/places/search?q=${'x'.repeat(101)}`, 'q'],
     ['an empty search', '/v1/places/search?q=%20', 'q'],
