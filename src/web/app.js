@@ -6,7 +6,7 @@
 import { $, h, fmtDuration, debounce } from './dom.js';
 import { api, follow, keepToken, qs, session, takeToken, Unauthorized } from './api.js';
 import { view, go, onView } from './view.js';
-import { loadPlaces, applyHealth, refreshHitNow, viewChanged, onPlaces } from './places.js';
+import { loadPlaces, applyHealth, refreshHitNow, viewChanged, onPlaces, places } from './places.js';
 import { mountMap, loadOutline, drawMap, mapViewChanged } from './map.js';
 import { loadOutages, state, shown, kpis } from './outages.js';
 import { loadAlerts, renderAlerts, loadCredits, loadSuspected, onRefused } from './side.js';
@@ -15,6 +15,7 @@ import { startWall, renderWall } from './wall.js';
 
 /** What a test or a benchmark reads: when the first render was done, and when each outage was first shown. */
 window.netpulse = { firstRender: null, shown, events: 0 };
+Object.defineProperty(window.netpulse, 'totals', { get: () => places.totals });
 
 function showLogin(message) {
   $('#board').hidden = true;
