@@ -41,6 +41,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
       collectors.push(new SnmpCollector({
         targets, profiles, concurrency: config.snmp.concurrency,
         sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
+        known: (id: string) => k.topology().elements.has(id),
         // A scheduled poll may contradict what a trap left (its clear lost: traps are UDP).
         onPolled: (element, r) => { if (traps?.holds(element)) void settleIfContradicted(traps, element, [r], 'a poll found it up'); },
         logger: log.child({ component: 'collector', collector: 'snmp' }),

@@ -4,6 +4,7 @@ import { module } from '../../src/module.ts';
 import type { Db } from '../../src/store/db.ts';
 import type { OutageService } from '../outages/service.ts';
 import { inventoryOf } from '../subscribers/inventory-repository.ts';
+import { servingOfHitNow } from '../impact/spans-repository.ts';
 import { NO_REGION, PlaceIndex } from './places.ts';
 import { placeRoutes } from './routes.ts';
 
@@ -59,8 +60,7 @@ export function placesModule(k: Kernel, outages: OutageService, outline: string 
  * elements that serve them and are out (all that serve them when none is known to be out).
  */
 export async function hitNow(db: Db, p: PlaceIndex, out: ReadonlySet<string>): Promise<[Map<string, number>, Map<string, number>]> {
-  const rows = await db.query<{ serving: string; region: string | null }>(
-    'SELECT s.serving AS serving, s.region AS region FROM subscribers s WHERE s.id IN (SELECT subscriber_id FROM subscriber_impacts WHERE until IS NULL)');
+  const rows = await servingOfHitNow(db);
   const bySite = new Map<string, number>();
   const byRegion = new Map<string, number>();
   const elements = p.topology.elements;

@@ -61,6 +61,8 @@ export class SimNetwork {
       community: d.spec.community ?? 'public',
       interval: this.cfg.interval,
       profiles: d.spec.kind === 'base-station' ? ['system', 'lte-cell'] : ['system', 'if-mib'],
+      // An OLT's PON ports are elements: each reports its own health from its ifTable row.
+      ...(d.spec.kind === 'olt' && { rowElements: { interface: '{ifAlias}' } }),
       tags: { sim: 'true' },
     }));
   }
