@@ -1,12 +1,11 @@
 import type { Batch } from '../sample.ts';
 import type { Element } from '../topology/topology.ts';
 
-const SLICES = 10;
 
 /**
  * The generated fleet (`sim.fleet`): thousands of sites with no SNMP agent each, which report
- * their reachability the way a probe would (measurement `reachability`, probe `icmp`), a tenth of
- * them every tenth of `intervalMs`. `fail` puts an element and everything behind it out of reach
+ * their reachability the way a probe would (measurement `reachability`, probe `icmp`), a slice of
+ * them every second or so (a tenth at least), so no one batch is the whole fleet. `fail` puts an element and everything behind it out of reach
  * (a hub losing power), `restore` brings them back; either is reported at once and again a second
  * later, so health sees the two checks its hysteresis asks for without waiting a whole interval.
  */
@@ -19,9 +18,11 @@ export class SimFleet {
   private readonly later = new Set<NodeJS.Timeout>();
   private emit: ((b: Batch) => unknown) | undefined;
   private slice = 0;
+  private readonly slices: number;
 
   constructor(intervalMs: number) {
     this.intervalMs = intervalMs;
+    this.slices = Math.max(10, Math.round(intervalMs / 1000));
   }
 
   /** The fleet's elements (from the simulated topology). */
@@ -38,7 +39,7 @@ export class SimFleet {
   start(emit: (b: Batch) => unknown): void {
     if (this.timer || this.elements.length === 0) return;
     this.emit = emit;
-    this.timer = setInterval(() => this.tick(), Math.max(50, this.intervalMs / SLICES));
+    this.timer = setInterval(() => this.tick(), Math.max(50, this.intervalMs / this.slices));
     this.timer.unref();
     this.tick();
   }
@@ -79,9 +80,9 @@ export class SimFleet {
 
   private tick(): void {
     const n = this.elements.length;
-    const from = Math.floor((this.slice * n) / SLICES);
-    const to = Math.floor(((this.slice + 1) * n) / SLICES);
-    this.slice = (this.slice + 1) % SLICES;
+    const from = Math.floor((this.slice * n) / this.slices);
+    const to = Math.floor(((this.slice + 1) * n) / this.slices);
+    this.slice = (this.slice + 1) % this.slices;
     this.report(this.elements.slice(from, to).map((e) => e.id));
   }
 
