@@ -54,6 +54,8 @@ export class PlaceIndex {
   private readonly state = new Map<string, HealthState>();
   private readonly regions = new Map<string, Site[]>();
   private hitBySite: ReadonlyMap<string, number> = new Map();
+  /** Moves on with every change a summary could show: what a cache of summaries is keyed by. */
+  version = 0;
   private hitByRegion: ReadonlyMap<string, number> = new Map();
 
   constructor(topology: Topology, health: (element: string) => HealthState | undefined) {
@@ -89,12 +91,14 @@ export class PlaceIndex {
     s.counts[k + STATE_INDEX.get(from)!]--;
     s.counts[k + STATE_INDEX.get(to)!]++;
     this.state.set(element, to);
+    this.version++;
   }
 
   /** The distinct subscribers hit now, by site and by region (worked out from the open impacts). */
   setHitNow(bySite: ReadonlyMap<string, number>, byRegion: ReadonlyMap<string, number>): void {
     this.hitBySite = bySite;
     this.hitByRegion = byRegion;
+    this.version++;
   }
 
   hitNow(): [ReadonlyMap<string, number>, ReadonlyMap<string, number>] {

@@ -50,6 +50,9 @@ const siteSchema = { type: 'object', properties: { site: { type: 'string' }, reg
  */
 export function placeRoutes({ route, roles }: RouteContext, d: PlaceRouteDeps): void {
   const { READ } = roles;
+  // The sites' answers, serialised, while nothing changed (every site of a national network is megabytes of JSON).
+  const cache = new Map<string, string>();
+  let cached: { index: PlaceIndex; version: number } | undefined;
   route({
     method: 'GET', url: '/v1/places/regions', leader: true, roles: READ, query: regionsQuery,
     summary: 'Element health by region: counts by state, sites, subscribers hit now; worst first',
@@ -60,14 +63,25 @@ export function placeRoutes({ route, roles }: RouteContext, d: PlaceRouteDeps): 
     method: 'GET', url: '/v1/places/sites', leader: true, roles: READ, query: sitesQuery,
     summary: 'Element health by site (of a region, or all: the map), with its latitude and longitude; worst first',
     responses: ok('Sites: `items` (list), or `columns` and `rows` (map)', { type: 'object', properties: { items: { type: 'array', items: siteSchema }, columns: { type: 'array', items: { type: 'string' } }, rows: { type: 'array', items: { type: 'array' } }, total: { type: 'integer' } } }),
-  }, async (_req, _reply, input) => {
+  }, async (_req, reply, input) => {
     const q = input.query();
     const places = d.places();
     if (q.region && !places.hasRegion(q.region)) throw new ApiError(400, 'bad_request', `query region: no region "${q.region}" in the topology`, 'region');
-    const all = places.siteSummaries(q, q.form === 'list');
-    const items = all.slice(q.offset, q.offset + q.limit);
-    if (q.form === 'list') return { items, total: all.length };
-    return { columns: MAP_COLUMNS, rows: items.map((x) => [x.site, x.region, x.lat, x.lon, x.counts.up, x.counts.degraded, x.counts.down, x.counts.unknown, x.hitNow]), total: all.length };
+    if (cached?.index !== places || cached.version !== places.version) {
+      cache.clear();
+      cached = { index: places, version: places.version };
+    }
+    const key = JSON.stringify(q);
+    let body = cache.get(key);
+    if (body === undefined) {
+      const all = places.siteSummaries(q, q.form === 'list');
+      const items = all.slice(q.offset, q.offset + q.limit);
+      body = JSON.stringify(q.form === 'list' ? { items, total: all.length }
+        : { columns: MAP_COLUMNS, rows: items.map((x) => [x.site, x.region, x.lat, x.lon, x.counts.up, x.counts.degraded, x.counts.down, x.counts.unknown, x.hitNow]), total: all.length });
+      if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+      cache.set(key, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   route({
