@@ -53,6 +53,8 @@ export class PlaceIndex {
   private readonly siteOf = new Map<string, Site>();
   private readonly state = new Map<string, HealthState>();
   private readonly regions = new Map<string, Site[]>();
+  /** Ids in lower case, for search: [lower-case id, element]. */
+  private readonly lowered: [string, Element][] = [];
   private hitBySite: ReadonlyMap<string, number> = new Map();
   /** Moves on with every change a summary could show: what a cache of summaries is keyed by. */
   version = 0;
@@ -76,6 +78,7 @@ export class PlaceIndex {
       }
       s.elements.push(e.id);
       this.siteOf.set(e.id, s);
+      this.lowered.push([e.id.toLowerCase(), e]);
       const st = health(e.id) ?? 'unknown';
       this.state.set(e.id, st);
       s.counts[KIND_INDEX.get(e.kind)! * NS + STATE_INDEX.get(st)!]++;
@@ -123,8 +126,18 @@ export class PlaceIndex {
     return this.siteOf.get(element)?.id;
   }
 
-  /** Every region with what the filter counts, worst first. */
+  private regionCache = { version: -1, byFilter: new Map<string, RegionSummary[]>() };
+
+  /** Every region with what the filter counts, worst first (worked out once per change). */
   regionSummaries(f: PlaceFilter = {}): RegionSummary[] {
+    if (this.regionCache.version !== this.version) this.regionCache = { version: this.version, byFilter: new Map() };
+    const key = `${f.kind ?? ''}|${f.state ?? ''}|${f.region ?? ''}`;
+    let out = this.regionCache.byFilter.get(key);
+    if (!out) this.regionCache.byFilter.set(key, (out = this.summariseRegions(f)));
+    return out;
+  }
+
+  private summariseRegions(f: PlaceFilter): RegionSummary[] {
     const out: RegionSummary[] = [];
     for (const [region, sites] of this.regions) {
       if (f.region && region !== f.region) continue;
@@ -156,9 +169,9 @@ export class PlaceIndex {
   search(q: string, limit: number): { elements: Element[]; sites: SiteSummary[] } {
     const needle = q.toLowerCase();
     const elements: Element[] = [];
-    for (const e of this.topology.elements.values()) {
-      if (e.id.toLowerCase().includes(needle)) {
-        if (e.id.toLowerCase() === needle) elements.unshift(e);
+    for (const [id, e] of this.lowered) {
+      if (id.includes(needle)) {
+        if (id === needle) elements.unshift(e);
         else elements.push(e);
         if (elements.length > limit) break;
       }
