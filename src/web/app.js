@@ -7,14 +7,14 @@ import { $, h, fmtDuration, debounce } from './dom.js';
 import { api, follow, keepToken, qs, session, takeToken, Unauthorized } from './api.js';
 import { view, go, onView } from './view.js';
 import { loadPlaces, applyHealth, refreshHitNow, viewChanged, onPlaces, places } from './places.js';
-import { mountMap, loadOutline, drawMap, mapViewChanged } from './map.js';
+import { mountMap, loadOutline, drawMap, mapViewChanged, screenOf } from './map.js';
 import { loadOutages, state, shown, kpis } from './outages.js';
 import { loadAlerts, renderAlerts, loadCredits, loadSuspected, onRefused } from './side.js';
 import { loadElement } from './element.js';
 import { startWall, renderWall } from './wall.js';
 
 /** What a test or a benchmark reads: when the first render was done, and when each outage was first shown. */
-window.netpulse = { firstRender: null, shown, events: 0 };
+window.netpulse = { firstRender: null, shown, events: 0, screenOf };
 Object.defineProperty(window.netpulse, 'totals', { get: () => places.totals });
 
 function showLogin(message) {
@@ -97,7 +97,8 @@ function onEvent(type, data) {
       if (data.element === view.element) debounce('element', 1000, loadElement, report);
       break;
     case 'outage':
-      debounce('outages', 20, loadOutages, report);
+      awaited.set(data.outage, { closed: data.event === 'closed', tries: 0 });
+      debounce('outages', 20, reloadOutages, report);
       debounce('hit', 800, refreshHitNow, report);
       break;
     case 'alert': {
@@ -125,6 +126,23 @@ function onEvent(type, data) {
       break;
     }
   }
+}
+
+/**
+ * Outage events not yet seen in what the API answers: the event goes out as the outage changes, its
+ * record is written a moment later (in order with everything before it), so the list is read again,
+ * a little later each time, until it shows the outage there (or gone, once closed).
+ */
+const awaited = new Map();
+async function reloadOutages() {
+  await loadOutages();
+  let again = 0;
+  for (const [id, w] of awaited) {
+    const listed = state.outages.some((o) => o.id === id);
+    if (listed !== w.closed || ++w.tries >= 8) awaited.delete(id);
+    else again = Math.max(again, w.tries);
+  }
+  if (again > 0) debounce('outages', 50 * 2 ** again, reloadOutages, report);
 }
 
 function setLive(on, text) {

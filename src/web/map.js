@@ -242,6 +242,15 @@ export function mountMap() {
   new ResizeObserver(() => drawMap()).observe(c);
 }
 
+/** Where a site is drawn on the canvas (CSS pixels from its top left), or null when it has no place or is off the map. */
+export function screenOf(id) {
+  const s = places.sites.get(id);
+  if (!s || s.lat === null || !map.cam) return null;
+  const { k, x, y } = map.cam;
+  const X = (px(s.lon) - x) * k + map.canvas.clientWidth / 2, Y = (py(s.lat) - y) * k + map.canvas.clientHeight / 2;
+  return X < 0 || Y < 0 || X > map.canvas.clientWidth || Y > map.canvas.clientHeight ? null : { x: X, y: Y };
+}
+
 /** The view changed: the map fits it again when the region or site did. */
 export function mapViewChanged() {
   drawMap();

@@ -153,7 +153,7 @@ export function renderPlaces(all = false) {
     }
     const els = [...s.elements.values()].filter((e) => (!view.kind || e.kind === view.kind) && (!view.state || e.state === view.state))
       .sort((a, b) => RANK[a.state] - RANK[b.state] || (a.id < b.id ? -1 : 1));
-    body.replaceChildren(...els.map((e) => h('tr', { class: `element ${e.state}${view.element === e.id ? ' sel' : ''}`, dataset: { element: e.id }, onclick: () => go({ element: e.id }) },
+    body.replaceChildren(...els.map((e) => h('tr', { class: `element ${e.kind} ${e.state}${view.element === e.id ? ' sel' : ''}`, dataset: { element: e.id }, onclick: () => go({ element: e.id }) },
       h('td', {}, h('i', { class: `dot ${e.state}` }), e.id), h('td', {}, e.kind), h('td', { class: 'num' }, e.state), h('td'), h('td'))));
     note.textContent = `${s.region} · ${fmtInt(s.elements.size)} elements${s.lat !== null ? ` · ${s.lat.toFixed(3)}, ${s.lon.toFixed(3)}` : ''}`;
     return;
