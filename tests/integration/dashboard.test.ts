@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { mkdirSync, copyFileSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { testDaemon } from '../helpers/daemon.ts';
@@ -56,6 +57,8 @@ describe('the NOC dashboard in a browser, at 50,000 elements', () => {
       api: { port: 0, tokens: [{ name: 'noc-on-shift', hash: hashToken(TOKEN), roles: ['noc'] }] },
       sim: { ...DEMO.sim, interval: '1s', mqtt: { embedded: { port: 0 }, interval: '1s' }, story: { enabled: false }, dashboardToken: false, fleet: { sites: FLEET_SITES, interval: '30s' } },
       outages: { confirmRecovery: '3s' },
+      // Traps received too: an element's view lists the last ones it sent.
+      traps: { enabled: true, address: '127.0.0.1', port: 0, communities: ['public'] },
       // The shipped hold-down: a station that times out a moment before its switch is never paged.
       alerts: { holdDown: '10s' },
       compensation: { ...DEMO.compensation, settle: '1s', policiesDir: quickDemoPolicy(), calendarsDir: join(SHIPPED, 'calendars') },
@@ -172,11 +175,16 @@ describe('the NOC dashboard in a browser, at 50,000 elements', () => {
     await expect.poll(() => page.url()).toContain('region=east');
     await page.click('#places tr[data-place="site:SIM-BS-0002-site"]');
     await expect.poll(() => page.locator('#places tr.element').count(), { timeout: 10_000 }).toBe(4);
+    // The cell sends a trap (a linkDown of a port that is not its uplink: recorded, no health meaning).
+    const traps = daemon.collectors.find((c) => c.name === 'traps') as unknown as { address: { port: number }; stats: { accepted: number } };
+    await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address.port}`, '', '1.3.6.1.6.3.1.1.5.3',
+      '1.3.6.1.2.1.2.2.1.1.9', 'i', '9', '1.3.6.1.2.1.1.5.0', 's', 'SIM-BS-0002-C1'], { env: { ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: tempDir('snmpapp') } }, (err) => (err ? reject(err) : resolve())));
+    await expect.poll(() => traps.stats.accepted, { timeout: 10_000 }).toBe(1);
     await page.click('#places tr[data-element="SIM-BS-0002-C1"]');
     await expect.poll(() => page.locator('#element-panel .chart polyline').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#charts')).toContain('RSRP (dBm)');
     expect(await page.textContent('#chart-element')).toContain('SIM-BS-0002-C1 · cell');
-    expect(await page.textContent('#traps')).toContain('no trap received');
+    await expect.poll(() => page.textContent('#traps tr.trap'), { timeout: 10_000 }).toContain('linkDown');
     const link = page.url();
     expect(new URL(link).search).toBe('?region=east&site=SIM-BS-0002-site&element=SIM-BS-0002-C1');
     mkdirSync(ARTIFACTS, { recursive: true });
