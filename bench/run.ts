@@ -17,6 +17,7 @@ import { benchLabelled } from './labelled.ts';
 import { benchCluster } from './cluster.ts';
 import { benchTraps } from './traps.ts';
 import { benchReports } from './reports.ts';
+import { benchDashboard } from './dashboard.ts';
 
 const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
@@ -34,6 +35,7 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['labelled', 'Correlation on a labelled run: faults at every level, dead MQTT-only stations, silent parents, late and out-of-order complaints', benchLabelled],
   ['cluster', 'Cluster mode (issue 19): failover after kill -9 of the leader, scale-out to 3 members, steady-state overhead (netpulse processes, PostgreSQL, snmpd)', benchCluster],
   ['reports', 'Service reports (issue 22): the monthly report over 2,000 outages, 10M subscribers, 1M credits; the policy what-if against the ledger\'s settlement of the same outages', benchReports],
+  ['dashboard', 'The NOC dashboard at 50,000 elements (issue 23): summary endpoints p99, first render and a new outage on screen in headless Chromium', benchDashboard],
   ['traps', 'SNMP traps (issue 20): linkDown trap against poll-only detection (snmpd), trap throughput against a bare net-snmp receiver (VictoriaMetrics)', benchTraps],
 ];
 

@@ -41,6 +41,7 @@ export function collectorsModule(k: Kernel, more: { targets(): SnmpTargetConfig[
       collectors.push(new SnmpCollector({
         targets, profiles, concurrency: config.snmp.concurrency,
         sessionFactory: io.snmpSession ?? netSnmpSessionFactory, ...(more.owns && { owns: more.owns }),
+        known: (id: string) => k.topology().elements.has(id),
         // A scheduled poll may contradict what a trap left (its clear lost: traps are UDP).
         // A parent's poll also reads the ports its children hang off (`uplink.parentIfIndex`).
         onPolled: (element, r) => {

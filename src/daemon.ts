@@ -24,6 +24,8 @@ import { complaintsModule } from '../correlators/complaints/module.ts';
 import { compensationModule } from '../correlators/compensation/module.ts';
 import { reportsModule } from '../correlators/reports/module.ts';
 import { alertsModule } from '../correlators/alerts/module.ts';
+import { placesModule } from '../correlators/places/module.ts';
+import { SIM_OUTLINE } from './sim/geography.ts';
 import { alertsOf } from '../correlators/alerts/repository.ts';
 import { apiModule } from './api/module.ts';
 import { dashboardAccess } from './sim/assemble.ts';
@@ -116,6 +118,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const compensation = compensationModule(lk, outages, tell);
   const reports = reportsModule(lk, () => compensation.policies);
   const alerts = (alertsOut = alertsModule(lk, outages, (id) => impact.impacts.scope(id), correlation.restored, deps.mqttConnect));
+  const places = placesModule(lk, outages, config.topology.outline ?? (sim ? SIM_OUTLINE : null));
   const collectors = collectorsModule(k, { targets: () => sim?.targets() ?? [], brokers: () => sim?.brokers() ?? [], ...(cluster && { owns: cluster.owns, member: cluster.member() }) }, deps);
   const metrics = (): string => selfMetrics(pipeline, modules);
   const api = apiModule(k, {
@@ -127,7 +130,7 @@ export function build(config: Config, deps: DaemonDeps): Daemon {
   const modules: Module[] = [
     ...(simulation ? [simulation.teardown] : []), sinkModule(sink, log), store, ...(cluster ? [cluster.module] : []), ...(checks ? [checks.forwarding] : []),
     correlation.state, ...(checks ? [checks.inbox] : []), impact.module, alerts.module,
-    complaints.module, compensation.module, reports.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
+    complaints.module, compensation.module, reports.module, places.module, correlation.clock, api.module, ...(simulation ? [simulation.run] : []), collectors.module,
   ];
   const runner = new ModuleRunner(modules, {
     cluster: cluster !== undefined, log,

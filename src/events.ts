@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 export type LiveEvent =
   | { type: 'alert'; data: unknown }
   | { type: 'outage'; data: { outage: string; event: string; at: number } }
-  | { type: 'health'; data: { element: string; from: string; to: string; at: number; reason: string } }
+  | { type: 'health'; data: { element: string; from: string; to: string; at: number; reason: string; kind?: string; site?: string; region?: string } }
   | { type: 'complaint'; data: { complaint: string; state: string; outage?: string } }
   | { type: 'compensation'; data: { outage: string; entries: number } }
   | { type: 'story'; data: { line: string; at: number } };

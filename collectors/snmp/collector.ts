@@ -21,6 +21,8 @@ export interface SnmpCollectorOptions {
   owns?: (target: string) => boolean;
   /** Every poll's result for its element (a trap's down held until a poll contradicts it: see traps). */
   onPolled?: (element: string, result: { answered: boolean; samples: Batch }) => void;
+  /** Whether an id is an element of the topology, for the rows a profile maps to elements (`rowElement`); absent: every id is. */
+  known?: (id: string) => boolean;
 }
 
 interface TargetState {
@@ -69,7 +71,7 @@ export class SnmpCollector implements Collector {
     this.opts = opts;
     this.log = opts.logger;
     this.plans = new Map(opts.targets.map((t) => [
-      t.name, compilePlan(resolveProfiles(t.profiles, opts.profiles, `snmp target ${t.name}`)),
+      t.name, compilePlan(resolveProfiles(t.profiles, opts.profiles, `snmp target ${t.name}`), t.rowElements),
     ]));
     this.schedule = new PollSchedule(opts.concurrency, (key, err) => this.log.error({ target: key, err }, 'poll crashed'));
   }
@@ -128,7 +130,7 @@ export class SnmpCollector implements Collector {
     if (this.opts.owns && !this.opts.owns(s.target.name)) return undefined; // another instance polls it now
     const r = await pollTarget(s.session, s.plan, {
       element: s.target.element, tags: s.tags, maxRepetitions: s.target.maxRepetitions,
-      maxRows: s.target.maxRows, rates: s.rates, now,
+      maxRows: s.target.maxRows, rates: s.rates, now, ...(this.opts.known && { known: this.opts.known }),
     });
     this.stats.polls++;
     this.stats.samples += r.samples.length;

@@ -13,7 +13,7 @@ const GET_CHUNK = 32;
 type Column = ({ kind: 'tag'; def: ProfileTag } | { kind: 'field'; def: ProfileField }) & { pos: number };
 
 interface ScalarGroup { measurement: string; columns: Column[] }
-interface TableGroup { measurement: string; indexTag: string; columns: Column[]; oids: string[] }
+interface TableGroup { measurement: string; indexTag: string; columns: Column[]; oids: string[]; rowElement?: string }
 
 /** What to fetch for one target, compiled once from its profiles. */
 export interface PollPlan {
@@ -26,7 +26,8 @@ export interface PollPlan {
   uptimePos: number;
 }
 
-export function compilePlan(profiles: readonly Profile[]): PollPlan {
+/** `rowElements`: the target's own row templates by measurement, replacing the profiles'. */
+export function compilePlan(profiles: readonly Profile[], rowElements: Readonly<Record<string, string>> = {}): PollPlan {
   const scalars: ScalarGroup[] = [];
   const tables: TableGroup[] = [];
   let needsUptime = false;
@@ -37,7 +38,8 @@ export function compilePlan(profiles: readonly Profile[]): PollPlan {
         ...m.fields.map((def) => ({ kind: 'field' as const, def, pos: -1 })),
       ];
       if (m.fields.some((f) => f.rate)) needsUptime = true;
-      if (m.table) tables.push({ measurement: m.measurement, indexTag: m.indexTag, columns, oids: columns.map((c) => c.def.oid) });
+      const rowElement = rowElements[m.measurement] ?? m.rowElement;
+      if (m.table) tables.push({ measurement: m.measurement, indexTag: m.indexTag, columns, oids: columns.map((c) => c.def.oid), ...(rowElement && { rowElement }) });
       else scalars.push({ measurement: m.measurement, columns });
     }
   }
@@ -57,6 +59,25 @@ export interface PollContext {
   maxRows: number;
   rates: CounterRates;
   now: () => number;
+  /** Whether an id is an element of the topology (a row's `rowElement`); absent: every id is. */
+  known?: (id: string) => boolean;
+}
+
+/**
+ * The element a table row names through its template (`{element}-{ifName}`, `{ifIndex:2}`
+ * zero-padded), or undefined when a name in it has no value in the row.
+ */
+export function rowElementOf(template: string, values: Readonly<Record<string, string>>): string | undefined {
+  let missing = false;
+  const id = template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d{1,2}))?\}/g, (_m, name: string, width?: string) => {
+    const v = values[name];
+    if (v === undefined || v === '') {
+      missing = true;
+      return '';
+    }
+    return width ? v.padStart(Number(width), '0') : v;
+  });
+  return missing || id === '' ? undefined : id;
 }
 
 export interface OidProblem { oid: string; reason: string }
@@ -180,6 +201,10 @@ export async function pollTarget(session: SnmpSession, plan: PollPlan, ctx: Poll
         const tags: Record<string, string> = { ...ctx.tags, [t.indexTag]: idx };
         const fields: Record<string, FieldValue> = {};
         if (fill(t.columns, (col) => columns.get(col.def.oid)!.get(idx), idx, tags, fields, problems, ctx, time, seen) > 0) {
+          if (t.rowElement) {
+            const id = rowElementOf(t.rowElement, { ...tags, element: ctx.element, index: idx });
+            if (id !== undefined && (ctx.known?.(id) ?? true)) tags.row_element = id;
+          }
           samples.push({ element: ctx.element, measurement: t.measurement, tags, fields, time });
         }
       }

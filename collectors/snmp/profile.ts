@@ -31,6 +31,13 @@ const measurement = z.strictObject({
   table: z.boolean().default(false),
   /** The tag that carries a table row's index. */
   indexTag: fieldName.default('index'),
+  /**
+   * Which topology element a table row is (a port, a PON port): a template over the target's
+   * `{element}`, the row's `{index}` (and index tag) and its tags, `{ifIndex:2}` zero-padded to 2
+   * digits; `{ifAlias}` alone where port descriptions carry element ids. A row naming an element of
+   * the topology carries it in the tag `row_element`, and its health rules judge that element.
+   */
+  rowElement: z.string().min(1).max(200).optional(),
   tags: z.array(tag).default([]),
   fields: z.array(field).min(1),
 });

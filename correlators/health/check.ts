@@ -47,6 +47,8 @@ export interface FieldRule {
   source: string;
   /** The tag that names the element judged; without it (or when absent), the sample's element. */
   elementTag?: string;
+  /** Judge only samples that carry `elementTag` (a table row mapped to an element): the others say nothing. */
+  onlyTagged?: boolean;
   /** A failure unless the value is this (an operational status: 1 is up). */
   failUnless?: number;
   failBelow?: number;
@@ -64,9 +66,17 @@ export function radioRules(t: Thresholds = DEFAULT_THRESHOLDS): FieldRule[] {
   ];
 }
 
+/**
+ * The built-in port rule: an IF-MIB row an SNMP profile maps to a topology element (`rowElement`,
+ * tag `row_element`) is that port's health: operationally up, or down. Rows mapped to nothing say nothing.
+ */
+export function portRules(): FieldRule[] {
+  return [{ measurement: 'interface', field: 'ifOperStatus', source: 'port', elementTag: 'row_element', onlyTagged: true, failUnless: 1 }];
+}
+
 /** Rules by measurement, for `checksOf`: the radio rules, and the operator's (one of theirs for the same field replaces the built-in one). */
 export function ruleBook(t: Thresholds = DEFAULT_THRESHOLDS, extra: readonly FieldRule[] = []): ReadonlyMap<string, readonly FieldRule[]> {
-  const all = [...radioRules(t).filter((r) => !extra.some((x) => x.measurement === r.measurement && x.field === r.field)), ...extra];
+  const all = [...[...radioRules(t), ...portRules()].filter((r) => !extra.some((x) => x.measurement === r.measurement && x.field === r.field)), ...extra];
   const m = new Map<string, FieldRule[]>();
   for (const r of all) m.set(r.measurement, [...(m.get(r.measurement) ?? []), r]);
   return m;
@@ -81,16 +91,17 @@ const WORDS: Record<string, (v: number, limit: number) => string> = {
   oper_status: (v) => `cell operationally down (status ${v})`,
   rsrp_dbm: (v, limit) => `RSRP ${v} dBm below ${limit}`,
   sinr_db: (v, limit) => `SINR ${v} dB below ${limit}`,
+  ifOperStatus: (v) => `port: operationally down (ifOperStatus ${v})`,
 };
 
 function judge(r: FieldRule, v: number): { verdict: 'ok' | 'degraded' | 'fail'; reason: string } {
-  const say = (limit: number, generic: string) => (WORDS[r.field] && r.measurement === 'lte_cell' ? WORDS[r.field](v, limit) : generic);
+  const say = (limit: number, generic: string) => (WORDS[r.field] && (r.measurement === 'lte_cell' || r.measurement === 'interface') ? WORDS[r.field](v, limit) : generic);
   if (r.failUnless !== undefined && v !== r.failUnless) return { verdict: 'fail', reason: say(r.failUnless, `${r.field} is ${v}, not ${r.failUnless}`) };
   if (r.failBelow !== undefined && v < r.failBelow) return { verdict: 'fail', reason: say(r.failBelow, `${r.field} ${v} below ${r.failBelow}`) };
   if (r.failAbove !== undefined && v > r.failAbove) return { verdict: 'fail', reason: say(r.failAbove, `${r.field} ${v} above ${r.failAbove}`) };
   if (r.degradedBelow !== undefined && v < r.degradedBelow) return { verdict: 'degraded', reason: say(r.degradedBelow, `${r.field} ${v} below ${r.degradedBelow}`) };
   if (r.degradedAbove !== undefined && v > r.degradedAbove) return { verdict: 'degraded', reason: say(r.degradedAbove, `${r.field} ${v} above ${r.degradedAbove}`) };
-  return { verdict: 'ok', reason: `${r.source} in range` };
+  return { verdict: 'ok', reason: r.field === 'ifOperStatus' ? 'port: operationally up' : `${r.source} in range` };
 }
 
 /**
@@ -121,7 +132,7 @@ export function checksOf(s: Sample, t: Thresholds = DEFAULT_THRESHOLDS, rules: R
   const out = new Map<string, Check>();
   for (const r of mine) {
     const v = num(s.fields[r.field]);
-    if (v === undefined) continue;
+    if (v === undefined || (r.onlyTagged && !(r.elementTag && s.tags[r.elementTag]))) continue;
     const element = (r.elementTag && s.tags[r.elementTag]) || s.element;
     const j = judge(r, v);
     const key = `${element}\u0000${r.source}`;

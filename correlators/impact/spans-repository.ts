@@ -58,5 +58,11 @@ export class ImpactSpanRepository {
   }
 }
 
+/** The inventory rows (serving elements, region) of every subscriber an outage hits now (an open span): what the dashboard counts by place. */
+export async function servingOfHitNow(db: Db): Promise<{ serving: string; region: string | null }[]> {
+  return db.query<{ serving: string; region: string | null }>(
+    'SELECT s.serving AS serving, s.region AS region FROM subscribers s WHERE s.id IN (SELECT subscriber_id FROM subscriber_impacts WHERE until IS NULL)');
+}
+
 /** The impact spans over a store's database. */
 export const spansOf = (store: { db: Db }) => new ImpactSpanRepository(store.db);

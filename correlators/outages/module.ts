@@ -23,7 +23,9 @@ export function outageModules(k: Kernel, outages: OutageService, configWindows: 
     void k.recorder()?.add((s) => outagesOf(s).recordOutageEvent(e));
   });
   outages.onTransition((t) => {
-    k.events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason } });
+    // With the element's place: a dashboard moves its counts from one state to the other without reading anything.
+    const e = k.topology().elements.get(t.element);
+    k.events.publish({ type: 'health', data: { element: t.element, from: t.from, to: t.to, at: t.at, reason: t.reason, kind: e?.kind, site: e?.site ?? t.element, region: e?.region } });
     void k.recorder()?.add((s) => healthOf(s).recordTransition(t));
   });
   /** The windows in force: config and API together; called again whenever the API changes one. */

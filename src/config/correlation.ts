@@ -29,6 +29,8 @@ export const healthSection = z.strictObject({
     field: z.string().min(1),
     source: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, _ and -'),
     elementTag: z.string().min(1).optional(),
+    /** Judge only samples carrying elementTag (rows an SNMP profile maps to elements). */
+    onlyTagged: z.boolean().optional(),
     failUnless: z.number().optional(),
     failBelow: z.number().optional(),
     failAbove: z.number().optional(),

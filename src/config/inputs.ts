@@ -44,6 +44,8 @@ export const snmpTarget = z.strictObject({
   host: z.string().min(1),
   auth: snmpV3Auth.optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  /** By measurement: which element each table row is, replacing its profile's `rowElement` (see collectors/snmp/README.md). */
+  rowElements: z.record(z.string(), z.string().min(1).max(200)).optional(),
   ...Object.fromEntries(Object.entries(snmpTargetSettings).map(([k, v]) => [k, v.optional()])) as {
     [K in keyof typeof snmpTargetSettings]: z.ZodOptional<(typeof snmpTargetSettings)[K]>
   },

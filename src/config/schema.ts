@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
   /** The network's elements and links: a YAML or CSV file (see the README); the simulator adds its own. */
   topology: z.strictObject({
     file: z.string().min(1).nullable().default(null),
+    /** The map's outline on the dashboard: a GeoJSON file (the operator's country or region); the simulator's own when unset. */
+    outline: z.string().min(1).nullable().default(null),
   }).prefault({}),
   health: healthSection,
   outages: outagesSection,

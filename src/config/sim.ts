@@ -15,6 +15,16 @@ export const simSection = z.strictObject({
   ponPortsPerOlt: z.number().int().min(1).max(128).default(8),
   /** Region names given to the switches in turn (and to everything below them). */
   regions: z.array(z.string().min(1)).min(1).default(['sim']),
+  /**
+   * The operator's scale without an SNMP agent per device: generated sites (a base station and its
+   * cells each), `sitesPerHub` below each generated aggregation switch, regions in turn, that report
+   * their reachability every `interval` (as a probe would) and can be put down (`SimFleet.fail`).
+   */
+  fleet: z.strictObject({
+    sites: z.number().int().min(0).max(250_000).default(0),
+    sitesPerHub: z.number().int().min(1).max(10_000).default(50),
+    interval: duration(1000).default(30_000),
+  }).prefault({}),
   /** A generated subscriber inventory of this size, loaded at start when the store holds no subscribers. */
   subscribers: z.number().int().min(0).max(10_000_000).default(0),
   /** The scripted, repeating storyline of faults, with complaints that follow them plus background noise. */

@@ -79,7 +79,8 @@ export function switchMib(state: DeviceState, ports: number, clock: SimClock, ol
   const mib = snmp.createMib();
   addSystem(mib, state, `netpulse simulated ${olt ? 'GPON OLT' : 'switch'} ${state.name}`, clock);
   const seed = hashName(state.name);
-  const up = (row: number) => !state.downRows.has(row) && rand(seed, row, 7) > 0.1;
+  // A tenth of a switch's ports idle (down); an OLT's PON ports all lit unless taken down (they are elements of the topology).
+  const up = (row: number) => !state.downRows.has(row) && ((olt && row > 1) || rand(seed, row, 7) > 0.1);
   const secs = () => (clock.now() - state.bootTime) / 1000;
   const octets = (row: number, dir: number) => Math.floor(secs() * (1e5 + rand(seed, row, dir) * 5e7)) * (up(row) ? 1 : 0);
   const ifCols: Array<[number, string, number, (row: number) => unknown]> = [
@@ -103,7 +104,8 @@ export function switchMib(state: DeviceState, ports: number, clock: SimClock, ol
     [10, 'ifHCOutOctets', T.Counter64, (r) => octets(r, 2)],
     [11, 'ifHCOutUcastPkts', T.Counter64, (r) => Math.floor(octets(r, 2) / 800)],
     [15, 'ifHighSpeed', T.Gauge, () => 1000],
-    [18, 'ifAlias', T.OctetString, (r) => (r === 1 ? 'uplink' : `access port ${r}`)],
+    // An OLT's PON ports carry their element id in their description, as operators' port descriptions carry circuit ids.
+    [18, 'ifAlias', T.OctetString, (r) => (r === 1 ? 'uplink' : olt ? `${state.name}-P${String(r - 1).padStart(2, '0')}` : `access port ${r}`)],
   ];
   addTable(mib, 'ifTable', OID.ifEntry, ifCols, ports);
   addTable(mib, 'ifXTable', OID.ifXEntry, ifxCols, ports, 'ifTable');

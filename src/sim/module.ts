@@ -15,7 +15,12 @@ export function simModules(k: Kernel, sim: SimNetwork, d: Omit<SimulationDeps, '
       ...d, store: k.store(), topology: () => k.topology(),
       told: (line, at) => k.events.publish({ type: 'story', data: { line, at } }), logger: k.log.child({ component: 'sim' }),
     });
-  }, async () => simulation?.quiet());
+    sim.fleet.start((batch) => k.pipeline.emit(batch));
+    if (sim.fleet.size > 0) k.log.info({ elements: sim.fleet.size }, 'simulated fleet reporting');
+  }, async () => {
+    sim.fleet.stop();
+    await simulation?.quiet();
+  });
   const teardown: Module = module('sim-teardown', 'every', async () => {}, async () => simulation?.stop());
   return { run, teardown };
 }

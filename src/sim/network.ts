@@ -2,6 +2,8 @@ import { SimDevice, type DeviceSpec } from './device.ts';
 import type { Config, SnmpTargetConfig, MqttBrokerConfig } from '../config/schema.ts';
 import { mqttBroker } from '../config/schema.ts';
 import type { Element } from '../topology/topology.ts';
+import { SimGeography } from './geography.ts';
+import { SimFleet } from './fleet.ts';
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
@@ -12,7 +14,10 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
  */
 export class SimNetwork {
   readonly devices: SimDevice[];
+  /** The generated sites that report without an agent each (`sim.fleet`). */
+  readonly fleet: SimFleet;
   private readonly cfg: Config['sim'];
+  private placed: Element[] | undefined;
   private brokerUrl: string | undefined;
 
   constructor(cfg: Config['sim']) {
@@ -24,6 +29,7 @@ export class SimNetwork {
     const telemetry = cfg.mqtt.url || cfg.mqtt.embedded ? { url: cfg.mqtt.url ?? '', prefix: cfg.mqtt.prefix, intervalMs: cfg.mqtt.interval } : undefined;
     for (let i = 1; i <= cfg.baseStations; i++) specs.push({ name: `SIM-BS-${pad(i, 4)}`, kind: 'base-station', rows: cfg.cellsPerBaseStation, telemetry: telemetry && { ...telemetry } });
     this.devices = specs.map((s) => new SimDevice(s, cfg.host));
+    this.fleet = new SimFleet(cfg.fleet.interval);
   }
 
   async start(): Promise<void> {
@@ -55,6 +61,8 @@ export class SimNetwork {
       community: d.spec.community ?? 'public',
       interval: this.cfg.interval,
       profiles: d.spec.kind === 'base-station' ? ['system', 'lte-cell'] : ['system', 'if-mib'],
+      // An OLT's PON ports are elements: each reports its own health from its ifTable row.
+      ...(d.spec.kind === 'olt' && { rowElements: { interface: '{ifAlias}' } }),
       tags: { sim: 'true' },
     }));
   }
@@ -98,22 +106,50 @@ export class SimNetwork {
    * ports below it. Each switch has a region of `sim.regions` in turn, passed down to what hangs below.
    */
   elements(): Element[] {
+    if (this.placed) return this.placed;
     const up = this.cfg.uplink ?? 'SIM-CORE';
     const regions = this.cfg.regions;
+    const geo = new SimGeography(regions.length);
+    const where = new Map<string, { lat: number; lon: number }>();
     const switches = this.devices.filter((d) => d.spec.kind === 'switch');
-    const out: Element[] = this.cfg.uplink ? [] : [{ id: 'SIM-CORE', kind: 'core', site: 'sim-core', region: regions[0], parents: [] }];
-    switches.forEach((sw, i) => out.push({ id: sw.spec.name, kind: 'aggregation', site: `${sw.spec.name}-site`, region: regions[i % regions.length], parents: [up] }));
+    const out: Element[] = this.cfg.uplink ? [] : [{ id: 'SIM-CORE', kind: 'core', site: 'sim-core', region: regions[0], parents: [], ...geo.hub(0) }];
+    switches.forEach((sw, i) => {
+      where.set(sw.spec.name, geo.hub(i % regions.length));
+      out.push({ id: sw.spec.name, kind: 'aggregation', site: `${sw.spec.name}-site`, region: regions[i % regions.length], parents: [up], ...where.get(sw.spec.name) });
+    });
     const hang = (i: number) => (switches.length > 0 ? { parent: switches[i % switches.length].spec.name, region: regions[(i % switches.length) % regions.length] } : { parent: up, region: regions[0] });
+    const near = (parent: string, region: string) => geo.near(where.get(parent) ?? geo.hub(regions.indexOf(region)));
     this.devices.filter((d) => d.spec.kind === 'base-station').forEach((bs, i) => {
       const { parent, region } = hang(i);
-      out.push({ id: bs.spec.name, kind: 'base_station', site: `${bs.spec.name}-site`, region, parents: [parent] });
-      for (let c = 1; c <= bs.spec.rows; c++) out.push({ id: `${bs.spec.name}-C${c}`, kind: 'cell', site: `${bs.spec.name}-site`, region, parents: [bs.spec.name] });
+      const at = near(parent, region);
+      out.push({ id: bs.spec.name, kind: 'base_station', site: `${bs.spec.name}-site`, region, parents: [parent], ...at });
+      for (let c = 1; c <= bs.spec.rows; c++) out.push({ id: `${bs.spec.name}-C${c}`, kind: 'cell', site: `${bs.spec.name}-site`, region, parents: [bs.spec.name], ...at });
     });
     this.devices.filter((d) => d.spec.kind === 'olt').forEach((olt, i) => {
       const { parent, region } = hang(i);
-      out.push({ id: olt.spec.name, kind: 'olt', site: `${olt.spec.name}-site`, region, parents: [parent] });
-      for (let p = 1; p <= olt.spec.rows; p++) out.push({ id: `${olt.spec.name}-P${pad(p, 2)}`, kind: 'access', site: `${olt.spec.name}-site`, region, parents: [olt.spec.name] });
+      const at = near(parent, region);
+      out.push({ id: olt.spec.name, kind: 'olt', site: `${olt.spec.name}-site`, region, parents: [parent], ...at });
+      for (let p = 1; p <= olt.spec.rows; p++) out.push({ id: `${olt.spec.name}-P${pad(p, 2)}`, kind: 'access', site: `${olt.spec.name}-site`, region, parents: [olt.spec.name], ...at });
     });
+    // The generated fleet: hubs in the regions in turn, their sites around them.
+    const f = this.cfg.fleet;
+    const width = Math.max(5, String(f.sites).length);
+    for (let i = 0; i < f.sites; i++) {
+      const h = Math.floor(i / f.sitesPerHub);
+      const hub = `SIM-AGG-${pad(h + 1, 4)}`;
+      const region = regions[h % regions.length];
+      if (i % f.sitesPerHub === 0) {
+        where.set(hub, geo.hub(h % regions.length));
+        out.push({ id: hub, kind: 'aggregation', site: `${hub}-site`, region, parents: [up], ...where.get(hub) });
+      }
+      const bs = `SIM-FS-${pad(i + 1, width)}`;
+      const at = geo.near(where.get(hub)!, 30);
+      out.push({ id: bs, kind: 'base_station', site: `${bs}-site`, region, parents: [hub], ...at });
+      for (let c = 1; c <= this.cfg.cellsPerBaseStation; c++) out.push({ id: `${bs}-C${c}`, kind: 'cell', site: `${bs}-site`, region, parents: [bs], ...at });
+    }
+    this.placed = out;
+    this.fleet.adopt(out.filter((e) => e.id.startsWith('SIM-AGG-') || e.id.startsWith('SIM-FS-')));
     return out;
   }
+
 }

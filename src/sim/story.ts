@@ -143,7 +143,8 @@ export class Story {
     for (const e of elements) for (const p of e.parents) children.set(p, [...(children.get(p) ?? []), e]);
     const below = (id: string): string[] => (children.get(id) ?? []).flatMap((c) => [c.id, ...below(c.id)]);
     this.cast = {
-      switches: elements.filter((e) => e.kind === 'aggregation').map((e) => e.id),
+      // Its own devices only: the generated fleet's hubs have no agent to stop.
+      switches: elements.filter((e) => e.kind === 'aggregation' && net.device(e.id)).map((e) => e.id),
       stations: net.devices.filter((d) => d.spec.kind === 'base-station').map((d) => ({ id: d.spec.name, cells: d.spec.rows })),
       devices: new Set(net.devices.map((d) => d.spec.name)),
       below,

@@ -64,7 +64,14 @@ export class StoreRecorder {
   /** Writes until the queue is empty; it clears `running` in the same turn it finds it so, before any awaiting code runs. */
   private async loop(): Promise<void> {
     let delay = 100;
+    let since = performance.now();
     while (this.queue.length > 0) {
+      // SQLite writes block the process: after 20 ms of them, let the requests and timers waiting meanwhile in (a backlog of 50,000 writes is seconds).
+      if (performance.now() - since > 20) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+        if (this.queue.length === 0) break;
+      }
       try {
         const n = Math.min(this.batch, this.queue.length);
         if (n === 1) await this.queue[0].write(this.store);

@@ -28,6 +28,15 @@ describe('health rules over fields', () => {
     expect(checksOf(sample('pon_port', { optical_rx_dbm: -20 }), DEFAULT_THRESHOLDS, book)[0]).toMatchObject({ verdict: 'ok', reason: 'optics in range' });
   });
 
+  it('judge an interface row mapped to an element (row_element) by its ifOperStatus, and say nothing of the rows mapped to none', () => {
+    expect(checksOf(sample('interface', { ifOperStatus: 2n, ifInErrors: 3n }, { ifName: 'pon1', row_element: 'OLT-1-pon1' }))).toEqual([
+      { element: 'OLT-1-pon1', source: 'port', time: at, verdict: 'fail', reason: 'port: operationally down (ifOperStatus 2)' }]);
+    expect(checksOf(sample('interface', { ifOperStatus: 1n }, { row_element: 'OLT-1-pon1' }))).toEqual([
+      { element: 'OLT-1-pon1', source: 'port', time: at, verdict: 'ok', reason: 'port: operationally up' }]);
+    // An unmapped port of a switch (idle, down) is not the switch's health.
+    expect(checksOf(sample('interface', { ifOperStatus: 2n }, { ifName: 'Gi0/7' }))).toEqual([]);
+  });
+
   it('let a configured rule replace a built-in one for the same field', () => {
     const book = ruleBook(DEFAULT_THRESHOLDS, [{ measurement: 'lte_cell', field: 'rsrp_dbm', source: 'radio', elementTag: 'cell_name', degradedBelow: -100 }]);
     expect(checksOf(sample('lte_cell', { rsrp_dbm: -105 }), DEFAULT_THRESHOLDS, book)[0]).toMatchObject({ verdict: 'degraded', reason: 'RSRP -105 dBm below -100' });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { compilePlan, pollTarget, reachabilitySample, SYS_UPTIME } from '../../collectors/snmp/poll.ts';
+import { compilePlan, pollTarget, reachabilitySample, rowElementOf, SYS_UPTIME } from '../../collectors/snmp/poll.ts';
 import { loadProfiles, parseProfile } from '../../collectors/snmp/profile.ts';
 import { CounterRates } from '../../collectors/snmp/rates.ts';
 import { FakeSession, T } from '../fakes/snmp-session.ts';
@@ -70,5 +70,17 @@ describe('pollTarget', () => {
     expect(r.failure?.message).toBe('Request timed out');
     const reach = reachabilitySample('BS-1', { agent_host: '127.0.0.1' }, r, 5);
     expect(reach).toMatchObject({ measurement: 'reachability', tags: { probe: 'snmp' }, fields: { up: false, error: 'Request timed out' } });
+  });
+});
+
+describe('table rows that are elements (rowElement)', () => {
+  it.each([
+    ['{element}-{ifName}', { element: 'OLT-1', ifName: 'pon3' }, 'OLT-1-pon3'],
+    ['{element}-P{ifIndex:2}', { element: 'OLT-1', ifIndex: '5' }, 'OLT-1-P05'],
+    ['{ifAlias}', { ifAlias: 'SIM-OLT-02-P16' }, 'SIM-OLT-02-P16'],
+    ['{element}-{ifName}', { element: 'OLT-1' }, undefined], // no ifName in the row: no element
+    ['{ifAlias}', { ifAlias: '' }, undefined],
+  ])('%s over %j names %s', (template, values, id) => {
+    expect(rowElementOf(template, values as Record<string, string>)).toBe(id);
   });
 });
