@@ -17,7 +17,7 @@ import { benchLabelled } from './labelled.ts';
 import { benchCluster } from './cluster.ts';
 import { benchTraps } from './traps.ts';
 
-const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
+const BENCHES: [name: string, title: string, run: () => Promise<unknown>][] = [
   ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
   ['sink', 'Time-series sink with its spool (VictoriaMetrics on loopback)', benchSink],
   ['memory', 'Memory: the daemon polling 1,000 simulated devices', benchMemory],
