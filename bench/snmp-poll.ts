@@ -44,6 +44,8 @@ function options() {
 
 /** The SNMP settings both systems poll with: netpulse's defaults (timeout 2 s, 1 retry, 25 repetitions). */
 const SNMP = { timeoutS: 2, retries: 1, maxRepetitions: 25, profiles: ['system', 'if-mib'] };
+/** After a window, before counting: longer than a poll can take (timeout x tries) plus a flush. */
+const SETTLE_MS = SNMP.timeoutS * (SNMP.retries + 1) * 1000 + 2000;
 
 export interface Measured {
   system: string; n: number; secs: number;
@@ -119,7 +121,7 @@ async function roundNetpulse(o: ReturnType<typeof options>, n: number, targets: 
     const w = await window(o.seconds * 1000, () => [np.pid]);
     const c1 = { own: cpuMs(np.pid), vm: cpuMs(vm.process.pid!), agents: agents.reduce((a, x) => a + cpuMs(x.proc.pid), 0) };
     const s1 = await skipped();
-    await sleep(3000); // the sink's flush (1 s) and VictoriaMetrics' own
+    await sleep(SETTLE_MS); // polls stamped in the window but still running at its end; the sink's flush (1 s)
     await fetch(`http://127.0.0.1:${vm.port}/internal/force_flush`);
     const t = w.t1 / 1000;
     const span = `${Math.round((w.t1 - w.t0) / 1000)}s`;
@@ -150,6 +152,7 @@ async function roundPeer(o: ReturnType<typeof options>, n: number, targets: Targ
     const c0 = { own: pids().reduce((a, x) => a + cpuMs(x), 0), agents: agents.reduce((a, x) => a + cpuMs(x.proc.pid), 0) };
     const w = await window(o.seconds * 1000, pids);
     const c1 = { own: pids().reduce((a, x) => a + cpuMs(x), 0), agents: agents.reduce((a, x) => a + cpuMs(x.proc.pid), 0) };
+    await sleep(SETTLE_MS); // scrapes stamped in the window (at their start) but still running at its end
     const t = w.t1 / 1000;
     const span = `${Math.round((w.t1 - w.t0) / 1000)}s`;
     const polls = await scalar(p.port, `sum(count_over_time(up{job="snmp"}[${span}]))`, t);
