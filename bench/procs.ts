@@ -70,7 +70,7 @@ export async function waitFor<T>(what: string, ms: number, check: () => Promise<
     const v = await Promise.resolve().then(check).catch(() => undefined);
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
+    await sleep(50);
   }
 }
 
@@ -83,7 +83,8 @@ export function metricValue(text: string, name: string, labels = ''): number {
   return m ? Number(m[1]) : NaN;
 }
 
-function stat(pid: number | string): string[] | undefined {
+/** /proc/<pid>/stat's fields after the command name (field 3 on is index 0), or undefined once it exited. */
+export function stat(pid: number | string): string[] | undefined {
   try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch { return undefined; }
 }
 
