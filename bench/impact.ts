@@ -26,6 +26,8 @@ import { line, fmt, START_FLAGS, rssMb, percentile } from './lib.ts';
 import { outagesOf } from '../correlators/outages/repository.ts';
 import { startMosquitto, startVictoriaMetrics } from '../tests/helpers/servers.ts';
 import { startAgent, targetHost } from './peers.ts';
+import { cpuMs } from './procs.ts';
+import { loadavg, availableParallelism } from 'node:os';
 
 export const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000_000);
 const PER_BS = 500;
@@ -137,7 +139,7 @@ async function scopeFigures(): Promise<void> {
  * 100 active outages on a clean slate: a switch (100,000 subscribers) and 99 base stations
  * elsewhere. Returns the subscribers they hit.
  */
-export async function setUpActiveOutages(): Promise<{ affected: string[] }> {
+export async function setUpActiveOutages(): Promise<{ affected: string[]; roots: string[] }> {
   const { db, store } = await cleanSlate();
   const impacts = new ImpactService();
   const t0 = Date.now() - 3_600_000;
@@ -155,7 +157,7 @@ export async function setUpActiveOutages(): Promise<{ affected: string[] }> {
   line('100 active outages set up', `${fmt(rows)} open impacts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const affected = (await db.query<{ subscriber_id: string }>('SELECT subscriber_id FROM subscriber_impacts WHERE until IS NULL')).map((r) => r.subscriber_id);
   await store.close();
-  return { affected };
+  return { affected, roots: active.map((o) => o.root) };
 }
 
 export interface Served { child: ChildProcess; port: number }
@@ -199,14 +201,19 @@ export async function startDaemon(extra: Record<string, unknown> = {}): Promise<
 }
 
 /** What keeps the daemon busy while it answers: SNMP targets it polls, an MQTT stream it ingests, both into VictoriaMetrics. */
-export const BUSY = { targets: Number(process.env.BENCH_BUSY_TARGETS ?? 1000), intervalS: 10, mqttRate: Number(process.env.BENCH_BUSY_MQTT ?? 1000) };
+export const BUSY = { targets: Number(process.env.BENCH_BUSY_TARGETS ?? 1000), intervalS: 10, mqttRate: Number(process.env.BENCH_BUSY_MQTT ?? 1000), fsync: process.env.BENCH_BUSY_FSYNC !== 'off' };
 
 /**
  * Starts the load around the daemon: two snmpd agents answering BUSY.targets base stations of the
  * topology, Mosquitto with a publisher (its own process) sending BUSY.mqttRate QoS 1 messages a
  * second for 200 other stations, VictoriaMetrics. Returns the daemon's config for them.
  */
-export async function busyLoad(): Promise<{ config: Record<string, unknown>; describe: string; stop(): Promise<void> }> {
+export async function busyLoad(roots: readonly string[]): Promise<{ config: Record<string, unknown>; describe: string; stop(): Promise<void> }> {
+  // Stations in no active outage (theirs would clear as they answer: work that is not the load's).
+  const down = new Set(roots);
+  const free = Array.from({ length: STATIONS }, (_, b) => b).filter((b) => !down.has(bs(b)) && !down.has(switchOf(b)));
+  const polled = free.slice(0, BUSY.targets).map(bs);
+  const streamed = free.slice(BUSY.targets, BUSY.targets + 200).map(bs);
   const agents = await Promise.all([startAgent(), startAgent()]);
   const broker = await startMosquitto();
   const vm = await startVictoriaMetrics();
@@ -217,16 +224,17 @@ export async function busyLoad(): Promise<{ config: Record<string, unknown>; des
     let seq = 0; const t0 = Date.now();
     c.on('connect', () => setInterval(() => {
       const due = Math.floor((Date.now() - t0) / 1000 * ${BUSY.mqttRate});
-      while (seq < due) { const i = seq++; c.publish('tele/BS-' + (${BUSY.targets} + i % 200) + '/cell/' + (i % 3), JSON.stringify({ rsrp: -90 - (i % 20), sinr: 10 + (i % 7), users: i % 200, ts: Date.now() }), { qos: 1 }); }
+      const els = ${JSON.stringify(streamed)};
+      while (seq < due) { const i = seq++; c.publish('tele/' + els[i % els.length] + '/cell/' + (1 + i % 3), JSON.stringify({ rsrp: -90 - (i % 20), sinr: 10 + (i % 7), users: i % 200, ts: Date.now() }), { qos: 1 }); }
     }, 10));`], { stdio: 'ignore' });
   process.once('exit', () => publisher.kill('SIGKILL'));
   return {
-    describe: `${fmt(BUSY.targets)} SNMP targets every ${BUSY.intervalS} s (system + if-mib, ${fmt(BUSY.targets / BUSY.intervalS)} polls/s) and ${fmt(BUSY.mqttRate)} MQTT messages/s (QoS 1), into VictoriaMetrics`,
+    describe: `${fmt(BUSY.targets)} SNMP targets every ${BUSY.intervalS} s (system + if-mib, ${fmt(BUSY.targets / BUSY.intervalS)} polls/s) and ${fmt(BUSY.mqttRate)} MQTT messages/s (QoS 1), into VictoriaMetrics${BUSY.fsync ? '' : ' (spool fsync off)'}`,
     config: {
-      timeseries: { influx: { version: 2, url: `http://127.0.0.1:${vm.port}`, org: 'o', bucket: 'b', token: 't' } },
+      timeseries: { influx: { version: 2, url: `http://127.0.0.1:${vm.port}`, org: 'o', bucket: 'b', token: 't' }, spool: { fsync: BUSY.fsync } },
       snmp: {
         defaults: { interval: `${BUSY.intervalS}s` },
-        targets: Array.from({ length: BUSY.targets }, (_, i) => ({ name: `busy-${i}`, element: bs(i), host: targetHost(i), port: agents[i % 2].port })),
+        targets: polled.map((element, i) => ({ name: `busy-${i}`, element, host: targetHost(i), port: agents[i % 2].port })),
       },
       mqtt: { brokers: [{ name: 'busy', url, clientId: 'bench-busy', subscriptions: [{
         topic: 'tele/+/cell/+', format: 'json', element: '{1}', measurement: 'lte_cell', tags: { cell: '{1}-C{3}' },
@@ -311,14 +319,14 @@ const ROUNDS = Number(process.env.BENCH_IMPACT_ROUNDS ?? 3);
 export async function benchImpact(): Promise<void> {
   await buildDatabase();
   await scopeFigures();
-  const { affected } = await setUpActiveOutages();
+  const { affected, roots } = await setUpActiveOutages();
   let seed = 7;
   const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
   // Half the questions are about affected subscribers, half about anyone.
   const ask = (): Request => ({ method: 'GET', path: `/v1/subscribers/${rnd() < 0.5 ? affected[Math.floor(rnd() * affected.length)] : subscriberId(Math.floor(rnd() * N))}` });
 
   // The daemon busy polling and ingesting; the bare reference beside it, the same load on the machine.
-  const busy = await busyLoad();
+  const busy = await busyLoad(roots);
   const daemon = await startDaemon(busy.config);
   line('daemon started, 100 outages reconciled at start', `${(daemon.reconcileMs / 1000).toFixed(1)} s`);
   const bare = await startBare(`const sub = db.prepare('SELECT * FROM subscribers WHERE id = ?');
@@ -330,15 +338,28 @@ export async function benchImpact(): Promise<void> {
   let rss = NaN;
   let peak = NaN;
   let busyRate = { polls: NaN, messages: NaN };
+  let idleCpu = NaN;
+  const daemonCpu: number[] = [];
+  const bareCpu: number[] = [];
   try {
     // Warm-up of each (page cache, JIT), then rounds in alternating order: neither warms the cache for the other.
     await load(daemon.port, ask);
     await load(bare.port, ask);
+    // The daemon's CPU for the load alone (no requests), then per request on top of it; the bare server's per request.
+    const cpu = cpuMs(daemon.child.pid!);
+    await new Promise((r) => setTimeout(r, 5000));
+    idleCpu = (cpuMs(daemon.child.pid!) - cpu) / 5000;
     const c0 = await busyCounts(daemon.port);
     const t0 = performance.now();
+    const timed = async (pid: number, port: number, out: typeof ds, cpus: number[]) => {
+      const a = cpuMs(pid);
+      const t = performance.now();
+      out.push(await load(port, ask));
+      cpus.push(cpuMs(pid) - a - (pid === daemon.child.pid ? idleCpu * (performance.now() - t) : 0));
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      if (r % 2 === 0) { bs_.push(await load(bare.port, ask)); ds.push(await load(daemon.port, ask)); }
-      else { ds.push(await load(daemon.port, ask)); bs_.push(await load(bare.port, ask)); }
+      if (r % 2 === 0) { await timed(bare.child.pid!, bare.port, bs_, bareCpu); await timed(daemon.child.pid!, daemon.port, ds, daemonCpu); }
+      else { await timed(daemon.child.pid!, daemon.port, ds, daemonCpu); await timed(bare.child.pid!, bare.port, bs_, bareCpu); }
     }
     const c1 = await busyCounts(daemon.port);
     const secs = (performance.now() - t0) / 1000;
@@ -355,6 +376,8 @@ export async function benchImpact(): Promise<void> {
   line('load on the daemon meanwhile', `${busy.describe}; measured: ${fmt(busyRate.polls)} polls/s, ${fmt(busyRate.messages)} messages/s`);
   line(`is X affected? ${RATE} req/s, ${ROUNDS} rounds of ${SECONDS} s, p50 / p99 / max`, `${ds.map((d) => `${d.p50.toFixed(2)} / ${d.p99.toFixed(2)} / ${d.max.toFixed(1)}`).join('; ')} ms (aim: p99 under 5 ms; ${ds.reduce((a, d) => a + d.errors, 0)} errors)`);
   line('daemon RSS after the load (peak)', `${rss.toFixed(0)} MB (${peak.toFixed(0)} MB)`);
+  const perReq = (xs: number[]) => (med(xs) / (RATE * SECONDS)).toFixed(3);
+  line('CPU: the load alone, % of a core; per request: daemon / bare, ms', `${(idleCpu * 100).toFixed(0)} %; ${perReq(daemonCpu)} / ${perReq(bareCpu)} (machine load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores)`);
   line('bare node:http + node:sqlite lookups (reference) p50 / p99', bs_.map((b) => `${b.p50.toFixed(2)} / ${b.p99.toFixed(2)}`).join('; ') + ' ms');
   line('RATIO p99 daemon / bare (median of round pairs)', med(ds.map((d, i) => d.p99 / bs_[i].p99)).toFixed(2));
   line('RATIO p50 daemon / bare (median of round pairs)', med(ds.map((d, i) => d.p50 / bs_[i].p50)).toFixed(2));
