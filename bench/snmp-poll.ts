@@ -13,7 +13,8 @@
 // Per round, after a warm-up: polls/s sustained and answered, counted in each system's own time
 // series (netpulse: `reachability_up` in VictoriaMetrics; the peer: `up` in Prometheus), over a
 // window of `--seconds`; late polls and missed slots from the gaps between a target's consecutive
-// samples (the same rule for both); CPU ms per poll from /proc/<pid>/stat (netpulse; the peer:
+// samples (the same rule for both), each poll counted once (a sink retrying a write the store had
+// taken stores it twice: counted apart); CPU ms per answered poll from /proc/<pid>/stat (netpulse; the peer:
 // Prometheus + the exporter), with what the time-series store (VictoriaMetrics, netpulse's) and the
 // agents used apart; RSS.
 //
@@ -49,8 +50,8 @@ const SETTLE_MS = SNMP.timeoutS * (SNMP.retries + 1) * 1000 + 2000;
 
 export interface Measured {
   system: string; n: number; secs: number;
-  /** Polls (scrapes) whose sample landed in the window, and those answered. */
-  polls: number; answered: number;
+  /** Polls (scrapes) stamped in the window, each once; those answered; points stored twice (a write retried). */
+  polls: number; answered: number; duplicates: number;
   /** Samples stored per poll (points in the TSDB). */
   pointsPerPoll: number;
   /** Gaps between a target's consecutive samples: count, those > 1.1 x interval (a late poll), slots missed (gap / interval - 1, rounded). */
@@ -68,20 +69,36 @@ function targetsFor(n: number, agents: Agent[]): Target[] {
   return Array.from({ length: n }, (_, i) => ({ element: `BS-${String(i).padStart(5, '0')}`, host: targetHost(i), port: agents[i % agents.length].port }));
 }
 
-/** Gaps between consecutive samples per series of a range-vector result (timestamps in s). */
-function gapStats(series: { values: [number, string][] }[], intervalS: number): { gaps: number; late: number; missed: number } {
+/**
+ * From the raw samples of each target's up/down series (timestamps in s): the polls stamped in the
+ * window (t0, t1], each counted once (a sink that retried a write the store had taken stores it
+ * twice: those are counted apart), those answered, and the gaps between a target's consecutive polls.
+ */
+function pollsOf(series: { values: [number, string][] }[], t0: number, t1: number, intervalS: number) {
+  let polls = 0;
+  let answered = 0;
+  let raw = 0;
   let gaps = 0;
   let late = 0;
   let missed = 0;
   for (const s of series) {
-    for (let i = 1; i < s.values.length; i++) {
-      const g = s.values[i][0] - s.values[i - 1][0];
+    const seen = new Map<number, string>();
+    for (const [t, v] of s.values) seen.set(t, v);
+    raw += s.values.filter(([t]) => t > t0 && t <= t1).length;
+    const ts = [...seen.keys()].sort((a, b) => a - b);
+    for (const t of ts) {
+      if (t <= t0 || t > t1) continue;
+      polls++;
+      if (Number(seen.get(t)) === 1) answered++;
+    }
+    for (let i = 1; i < ts.length; i++) {
+      const g = ts[i] - ts[i - 1];
       gaps++;
       if (g > intervalS * 1.1) late++;
       missed += Math.max(0, Math.round(g / intervalS) - 1);
     }
   }
-  return { gaps, late, missed };
+  return { polls, answered, duplicates: raw - polls, gaps, late, missed };
 }
 
 const scalar = async (port: number, q: string, t: number) => Number((await promQuery(port, q, t))[0]?.value?.[1] ?? 0);
@@ -125,12 +142,11 @@ async function roundNetpulse(o: ReturnType<typeof options>, n: number, targets: 
     await fetch(`http://127.0.0.1:${vm.port}/internal/force_flush`);
     const t = w.t1 / 1000;
     const span = `${Math.round((w.t1 - w.t0) / 1000)}s`;
-    const polls = await scalar(vm.port, `sum(count_over_time(reachability_up[${span}]))`, t);
-    const answered = await scalar(vm.port, `sum(sum_over_time(reachability_up[${span}]))`, t);
+    const rawPolls = await scalar(vm.port, `sum(count_over_time(reachability_up[${span}]))`, t);
     const points = await scalar(vm.port, `sum(count_over_time({__name__=~"(snmp|interface)_.*"}[${span}]))`, t);
-    const g = gapStats(await promQuery(vm.port, `reachability_up[${Math.round((w.t1 - w.t0) / 1000 + o.intervalS)}s]`, t), o.intervalS);
+    const p = pollsOf(await promQuery(vm.port, `reachability_up[${Math.round((w.t1 - w.t0) / 1000 + o.intervalS)}s]`, t), w.t0 / 1000, t, o.intervalS);
     return {
-      system: 'netpulse', n, secs: (w.t1 - w.t0) / 1000, polls, answered, pointsPerPoll: points / polls, ...g, skipped: s1 - s0,
+      system: 'netpulse', n, secs: (w.t1 - w.t0) / 1000, ...p, pointsPerPoll: points / rawPolls, skipped: s1 - s0,
       cpuMs: c1.own - c0.own, storeCpuMs: c1.vm - c0.vm, agentsCpuMs: c1.agents - c0.agents, rssMb: w.rss,
     };
   } finally {
@@ -155,12 +171,10 @@ async function roundPeer(o: ReturnType<typeof options>, n: number, targets: Targ
     await sleep(SETTLE_MS); // scrapes stamped in the window (at their start) but still running at its end
     const t = w.t1 / 1000;
     const span = `${Math.round((w.t1 - w.t0) / 1000)}s`;
-    const polls = await scalar(p.port, `sum(count_over_time(up{job="snmp"}[${span}]))`, t);
-    const answered = await scalar(p.port, `sum(sum_over_time(up{job="snmp"}[${span}]))`, t);
     const points = await scalar(p.port, `sum(sum_over_time(scrape_samples_post_metric_relabeling{job="snmp"}[${span}]))`, t);
-    const g = gapStats(await p.query(`up{job="snmp"}[${Math.round((w.t1 - w.t0) / 1000 + o.intervalS)}s]`, t), o.intervalS);
+    const q = pollsOf(await p.query(`up{job="snmp"}[${Math.round((w.t1 - w.t0) / 1000 + o.intervalS)}s]`, t), w.t0 / 1000, t, o.intervalS);
     return {
-      system: 'prometheus + snmp_exporter', n, secs: (w.t1 - w.t0) / 1000, polls, answered, pointsPerPoll: points / polls, ...g,
+      system: 'prometheus + snmp_exporter', n, secs: (w.t1 - w.t0) / 1000, ...q, pointsPerPoll: points / q.polls,
       cpuMs: c1.own - c0.own, agentsCpuMs: c1.agents - c0.agents, rssMb: w.rss,
     };
   } finally {
@@ -206,17 +220,17 @@ function report(o: ReturnType<typeof options>, n: number, r: { np: Measured[]; p
   const demand = n / o.intervalS;
   console.log(`-- ${fmt(n)} targets every ${o.intervalS} s (${fmt(demand)} polls/s due), profiles ${SNMP.profiles.join(' + ')}, timeout ${SNMP.timeoutS} s, ${SNMP.retries} retry, window ${o.seconds} s`);
   for (const m of [...r.np, ...r.peer]) {
-    const rate = m.polls / m.secs;
-    line(`${m.system}: polls/s sustained (answered)`, `${fmt(rate)} (${pct(m.answered / Math.max(1, m.polls))}), ${pct(rate / demand)} of demand; ${m.pointsPerPoll.toFixed(1)} points stored per poll`);
-    line('  late polls (gap > 1.1 interval) / slots missed', `${pct(m.late / Math.max(1, m.gaps))} of ${fmt(m.gaps)} gaps / ${fmt(m.missed)}${m.skipped !== undefined ? `  (netpulse's own skipped count: ${fmt(m.skipped)})` : ''}`);
-    line('  CPU ms per poll: its processes / + its TSDB when apart', `${per(m.cpuMs, m.polls)}${m.storeCpuMs !== undefined ? ` / ${per(m.cpuMs + m.storeCpuMs, m.polls)} (VictoriaMetrics)` : ' (TSDB inside Prometheus)'}; agents ${per(m.agentsCpuMs, m.polls)}`);
+    const rate = m.answered / m.secs;
+    line(`${m.system}: polls/s answered, sustained`, `${fmt(rate)}, ${pct(rate / demand)} of demand (${pct(m.answered / Math.max(1, m.polls))} of ${fmt(m.polls / m.secs)} polls/s made); ${m.pointsPerPoll.toFixed(1)} points stored per poll`);
+    line('  late polls (gap > 1.1 interval) / slots missed', `${pct(m.late / Math.max(1, m.gaps))} of ${fmt(m.gaps)} gaps / ${fmt(m.missed)}${m.skipped !== undefined ? `  (netpulse's own skipped count: ${fmt(m.skipped)}; polls stored twice by a retried write: ${fmt(m.duplicates)})` : ''}`);
+    line('  CPU ms per answered poll: its processes / + its TSDB', `${per(m.cpuMs, m.answered)}${m.storeCpuMs !== undefined ? ` / ${per(m.cpuMs + m.storeCpuMs, m.answered)} (VictoriaMetrics)` : ' (TSDB inside Prometheus)'}; agents ${per(m.agentsCpuMs, m.answered)}`);
     line('  RSS, MB: median / max (netpulse; Prometheus + exporter)', `${fmt(median(m.rssMb))} / ${fmt(Math.max(...m.rssMb))}`);
   }
   const ratio = (f: (m: Measured) => number) => median(r.np.map(f)) / median(r.peer.map(f));
-  line(`RATIO CPU per poll, netpulse / peer (${fmt(n)} targets)`, `${ratio((m) => m.cpuMs / m.polls).toFixed(2)}  (netpulse with VictoriaMetrics' CPU: ${(median(r.np.map((m) => (m.cpuMs + m.storeCpuMs!) / m.polls)) / median(r.peer.map((m) => m.cpuMs / m.polls))).toFixed(2)})`);
-  line(`RATIO agents' CPU per poll, netpulse / peer`, ratio((m) => m.agentsCpuMs / m.polls).toFixed(2));
+  line(`RATIO CPU per answered poll, netpulse / peer (${fmt(n)} targets)`, `${ratio((m) => m.cpuMs / m.answered).toFixed(2)}  (netpulse with VictoriaMetrics' CPU: ${(median(r.np.map((m) => (m.cpuMs + m.storeCpuMs!) / m.answered)) / median(r.peer.map((m) => m.cpuMs / m.answered))).toFixed(2)})`);
+  line(`RATIO agents' CPU per answered poll, netpulse / peer`, ratio((m) => m.agentsCpuMs / m.answered).toFixed(2));
   line(`RATIO RSS (median), netpulse / peer`, ratio((m) => median(m.rssMb)).toFixed(2));
-  line(`RATIO polls/s sustained, netpulse / peer`, ratio((m) => m.polls / m.secs).toFixed(2));
+  line(`RATIO polls/s answered, netpulse / peer`, ratio((m) => m.answered / m.secs).toFixed(2));
 }
 
 if (import.meta.main) {
