@@ -2,13 +2,13 @@
 // session, the same receive window as netpulse's) writing each message's point with the bare
 // @influxdata/influxdb-client WriteApi (its default batching: 1,000 points or 1 s). mqtt.js
 // acknowledges on receipt; nothing is persisted before the write. Prints one JSON line when connected.
-//   node bench/mqtt-bare.ts <broker url> <client id> <influx url> <round tag>
+//   node bench/mqtt-bare.ts <broker url> <client id> <influx url> <round tag> [receive maximum, 100]
 import mqtt from 'mqtt';
 import { InfluxDB, Point } from '@influxdata/influxdb-client';
 
-const [url, clientId, influx, round] = process.argv.slice(2);
+const [url, clientId, influx, round, inFlight = '100'] = process.argv.slice(2);
 const api = new InfluxDB({ url: influx, token: 't' }).getWriteApi('o', 'b', 'ms', { maxRetries: 3 });
-const c = mqtt.connect(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600, receiveMaximum: 100 } });
+const c = mqtt.connect(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600, receiveMaximum: Number(inFlight) } });
 c.on('connect', () => console.log(JSON.stringify({ msg: 'connected', time: Date.now() })));
 c.on('message', (topic, payload) => {
   const level = topic.split('/');

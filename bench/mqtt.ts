@@ -21,6 +21,8 @@ import { line, fmt, median } from './lib.ts';
 const N = Number(process.env.BENCH_MQTT_MESSAGES ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_MQTT_ROUNDS ?? 3);
 const STATIONS = 200;
+/** Messages the broker may send before the receiver acknowledged them: netpulse's `maxInFlight` (default 100), the bare client's Receive Maximum alike. */
+const IN_FLIGHT = Number(process.env.BENCH_MQTT_INFLIGHT ?? 100);
 const TOPIC = (i: number) => `tele/BS-${i % STATIONS}/cell/${i % 3}`;
 const BARE = new URL('./mqtt-bare.ts', import.meta.url).pathname;
 
@@ -64,7 +66,7 @@ async function drain(proc: Proc, vm: Server, tag: string, connectedAt: () => num
 }
 
 export async function benchMqtt(): Promise<void> {
-  const broker = await startMosquitto('max_inflight_messages 100');
+  const broker = await startMosquitto(`max_inflight_messages ${IN_FLIGHT}`);
   const vm = await startVictoriaMetrics();
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const dir = tempDir('bench-mqtt');
@@ -84,7 +86,7 @@ export async function benchMqtt(): Promise<void> {
           daemon: { dataDir: join(dir, tag), logFormat: 'json', logLevel: 'info', shutdownTimeout: '10s' },
           api: { port: 0, host: '127.0.0.1' }, topology: { file: join(dir, 'topology.yaml') },
           timeseries: { influx: { version: 2, url: `http://127.0.0.1:${vm.port}`, org: 'o', bucket: 'b', token: 't' } },
-          mqtt: { brokers: [{ name: 'bench', url, clientId, sessionExpiry: '1h', subscriptions: [{
+          mqtt: { brokers: [{ name: 'bench', url, clientId, sessionExpiry: '1h', maxInFlight: IN_FLIGHT, subscriptions: [{
             topic: 'tele/+/cell/+', format: 'json', element: '{1}', measurement: 'lte_cell', tags: { cell: '{1}-C{3}', round: tag },
             fields: { rsrp_dbm: '$.rsrp', sinr_db: '$.sinr', connected_users: { path: '$.users', type: 'int' } }, time: '$.ts',
           }] }] },
@@ -93,11 +95,11 @@ export async function benchMqtt(): Promise<void> {
         ours.push(await drain(p, vm, tag, () => p.logs().find((l) => l.msg === 'mqtt connected')?.time));
         rmSync(join(dir, tag), { recursive: true, force: true });
       } else {
-        const p = startProcess(tag, process.execPath, [BARE, url, clientId, `http://127.0.0.1:${vm.port}`, tag]);
+        const p = startProcess(tag, process.execPath, [BARE, url, clientId, `http://127.0.0.1:${vm.port}`, tag, String(IN_FLIGHT)]);
         bare.push(await drain(p, vm, tag, () => p.logs().find((l) => l.msg === 'connected')?.time));
       }
     }
-    line(`bare mqtt.js + influxdb-client -> VictoriaMetrics, messages/s (${fmt(N)} a round)`, `${fmt(median(bare.map((r) => r.rate)))}  (rounds: ${bare.map((r) => fmt(r.rate)).join(', ')})`);
+    line(`bare mqtt.js + influxdb-client -> VictoriaMetrics, messages/s (${fmt(N)} a round, ${IN_FLIGHT} in flight)`, `${fmt(median(bare.map((r) => r.rate)))}  (rounds: ${bare.map((r) => fmt(r.rate)).join(', ')})`);
     line('netpulse process (collector, spool fsynced, health) -> VictoriaMetrics', `${fmt(median(ours.map((r) => r.rate)))}  (rounds: ${ours.map((r) => fmt(r.rate)).join(', ')})`);
     line('CPU ms per message: netpulse / bare', `${median(ours.map((r) => r.cpuMsPerMsg)).toFixed(3)} / ${median(bare.map((r) => r.cpuMsPerMsg)).toFixed(3)}`);
     line('RATIO netpulse / bare, messages/s until all in VictoriaMetrics', `${median(ours.map((o, k) => o.rate / bare[k].rate)).toFixed(2)}  (median of round pairs)`);
