@@ -18,6 +18,8 @@ import { buildWorld, faultSchedule, trueImpacts, random as worldRandom, MIN, H, 
 import { wildComplaints, type Fit } from './fixtures/wild-complaints.ts';
 import { run, score } from './labelled.ts';
 import { line, fmt, rssMb, median } from './lib.ts';
+import { cpuMs } from './procs.ts';
+import { loadavg } from 'node:os';
 
 function random(seed: number) {
   return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -61,12 +63,21 @@ export async function throughput(): Promise<void> {
   const ds: Awaited<ReturnType<typeof load>>[] = [];
   const bs: Awaited<ReturnType<typeof load>>[] = [];
   let rss = NaN;
+  const daemonCpu: number[] = [];
+  const bareCpu: number[] = [];
   try {
     await load(daemon.port, complaint, created); // warm-up of each
     await load(bare.port, complaint, created);
+    // CPU a complaint, of each process over its own rounds: waiting on the disk costs none.
+    const timed = async (pid: number, port: number, out: typeof ds, cpus: number[]) => {
+      const a = cpuMs(pid);
+      const n = await load(port, complaint, created);
+      out.push(n);
+      cpus.push((cpuMs(pid) - a) / n.n);
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      if (r % 2 === 0) { bs.push(await load(bare.port, complaint, created)); ds.push(await load(daemon.port, complaint, created)); }
-      else { ds.push(await load(daemon.port, complaint, created)); bs.push(await load(bare.port, complaint, created)); }
+      if (r % 2 === 0) { await timed(bare.child.pid!, bare.port, bs, bareCpu); await timed(daemon.child.pid!, daemon.port, ds, daemonCpu); }
+      else { await timed(daemon.child.pid!, daemon.port, ds, daemonCpu); await timed(bare.child.pid!, bare.port, bs, bareCpu); }
     }
     rss = rssMb(daemon.child.pid!);
   } finally {
@@ -76,6 +87,7 @@ export async function throughput(): Promise<void> {
   }
   line(`complaints at 1,000/s, ${ROUNDS} rounds, p50 / p99 / max`, `${ds.map((d) => `${d.p50.toFixed(2)} / ${d.p99.toFixed(2)} / ${d.max.toFixed(1)}`).join('; ')} ms (aim: p99 under 20 ms; ${ds.reduce((a, d) => a + d.errors, 0)} not 201)`);
   line('daemon RSS after the load', `${rss.toFixed(0)} MB`);
+  line('CPU ms a complaint: daemon / bare (median of rounds)', `${median(daemonCpu).toFixed(3)} / ${median(bareCpu).toFixed(3)}  (machine load average ${loadavg()[0].toFixed(1)})`);
   line('bare lookup + group-committed insert (reference) p50 / p99', `${bs.map((b) => `${b.p50.toFixed(2)} / ${b.p99.toFixed(2)}`).join('; ')} ms (${bs.reduce((a, b) => a + b.errors, 0)} not 201)`);
   line('RATIO p99 daemon / bare (median of round pairs)', median(ds.map((d, i) => d.p99 / bs[i].p99)).toFixed(2));
   line('RATIO p50 daemon / bare (median of round pairs)', median(ds.map((d, i) => d.p50 / bs[i].p50)).toFixed(2));
