@@ -142,8 +142,10 @@ async function roundNetpulse(o: ReturnType<typeof options>, n: number, targets: 
     await fetch(`http://127.0.0.1:${vm.port}/internal/force_flush`);
     const t = w.t1 / 1000;
     const span = `${Math.round((w.t1 - w.t0) / 1000)}s`;
-    const rawPolls = await scalar(vm.port, `sum(count_over_time(reachability_up[${span}]))`, t);
-    const points = await scalar(vm.port, `sum(count_over_time({__name__=~"(snmp|interface)_.*"}[${span}]))`, t);
+    // Points per poll on the first 100 targets (a store refuses to search 600,000 series at once at 10,000 targets).
+    const some = 'element=~"BS-000.."';
+    const rawPolls = await scalar(vm.port, `sum(count_over_time(reachability_up{${some}}[${span}]))`, t);
+    const points = await scalar(vm.port, `sum(count_over_time({__name__=~"(snmp|interface)_.*", ${some}}[${span}]))`, t);
     const p = pollsOf(await promQuery(vm.port, `reachability_up[${Math.round((w.t1 - w.t0) / 1000 + o.intervalS)}s]`, t), w.t0 / 1000, t, o.intervalS);
     return {
       system: 'netpulse', n, secs: (w.t1 - w.t0) / 1000, ...p, pointsPerPoll: points / rawPolls, skipped: s1 - s0,
