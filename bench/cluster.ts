@@ -26,7 +26,7 @@
 //        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync] [--member-cpu 0.4];
 //        from bench/run.ts: BENCH_CLUSTER_TRIALS, _LOAD_TRIALS, _SECONDS, _ROUNDS, _ONLY. About 9 minutes.
 import pg from 'pg';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +37,8 @@ import { member, clusterView, type Member } from '../tests/helpers/cluster.ts';
 import { owner } from '../src/cluster/rendezvous.ts';
 import { spreadOffset } from '../src/schedule.ts';
 import { line, fmt, median, percentile, rssMb, START_FLAGS } from './lib.ts';
+import { MAIN, TICK_MS, sleep, waitFor, metricValue, cpuMs, stat } from './procs.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function options() {
   const { values: v } = parseArgs({
@@ -103,34 +101,8 @@ function startNetpulse(name: string, file: string, cpu?: number): Proc {
   };
 }
 
-/** Polls `check` until it returns something truthy; `fatal` (checked first) ends the wait with an error. */
-async function waitFor<T>(what: string, ms: number, check: () => Promise<T | undefined | false> | T | undefined | false, fatal?: () => string | undefined): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const dead = fatal?.();
-    if (dead) throw new Error(`${what}: ${dead}`);
-    const v = await Promise.resolve().then(check).catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function metricValue(text: string, name: string, labels = ''): number {
-  const m = new RegExp(`^${name}${labels.replace(/[{}()[\]|.*+?^$\\]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
-
 // ---- CPU from /proc ----
 
-function stat(pid: number | string): string[] | undefined {
-  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch { return undefined; }
-}
-/** A process's user + system CPU so far, ms (with its exited, waited-for children's when asked). */
-function cpuMs(pid: number, children = false): number {
-  const f = stat(pid);
-  return f ? (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * TICK_MS : NaN;
-}
 /** PostgreSQL's CPU so far: the postmaster with its exited backends, and the live ones. */
 function pgCpuMs(postmaster: number): number {
   let ms = cpuMs(postmaster, true);

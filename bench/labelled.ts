@@ -35,7 +35,7 @@ import { line, fmt, percentile } from './lib.ts';
 import { healthOf } from '../correlators/health/repository.ts';
 import { outagesOf } from '../correlators/outages/repository.ts';
 
-interface RunResult {
+export interface RunResult {
   complaints: Map<string, { outageId: string | null; kind: string | null }>;
   outages: Map<string, { root: string; startedAt: number; mergedInto: string | null }>;
   /** Every outage event, at the simulated time it was emitted (an outage opens at the tick that finds it). */
@@ -47,7 +47,7 @@ interface RunResult {
 }
 
 /** One labelled week through the correlation path, wired as `build()` in src/daemon.ts wires it. */
-async function run(w: World, faults: readonly Fault[], complaints: readonly LabelledComplaint[], config: Config, monitorKind: 'daemon' | 'truth'): Promise<RunResult> {
+export async function run(w: World, faults: readonly Fault[], complaints: readonly LabelledComplaint[], config: Config, monitorKind: 'daemon' | 'truth'): Promise<RunResult> {
   const t0 = performance.now();
   const store = new Store(new SqliteDb(join(tempDir('bench-labelled'), 'netpulse.db')));
   await store.migrate();
@@ -127,7 +127,7 @@ async function drain(recorder: StoreRecorder): Promise<void> {
   await recorder.add(async () => undefined);
 }
 
-interface Score {
+export interface Score {
   tp: number; fp: number; fn: number; precision: number; recall: number;
   fpWhy: Map<string, number>; recallBy: Map<string, [number, number]>; phaseMiss: Map<string, number>; kindWrong: number;
 }
@@ -140,7 +140,7 @@ interface Score {
  * with the report inside the documented window around that impact: a station's complaint during
  * its switch's outage may match either, as may one between two faults close together.
  */
-function score(w: World, faults: readonly Fault[], complaints: readonly LabelledComplaint[], r: RunResult, graces: { beforeMs: number; afterMs: number }): Score {
+export function score(w: World, faults: readonly Fault[], complaints: readonly LabelledComplaint[], r: RunResult, graces: { beforeMs: number; afterMs: number }): Score {
   const byId = new Map(faults.map((f) => [f.id, f]));
   const s: Score = { tp: 0, fp: 0, fn: 0, precision: 0, recall: 0, fpWhy: new Map(), recallBy: new Map(), phaseMiss: new Map(), kindWrong: 0 };
   const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);

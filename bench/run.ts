@@ -1,7 +1,9 @@
 // Every benchmark, each printing its figures as ratios against a reference measured in the same
-// run. `npm run bench` runs them all; `npm run bench -- mqtt icmp` runs those named.
-// BENCH_SECONDS shortens or lengthens the SNMP rounds.
+// run. `npm run bench` runs them all; `npm run bench -- mqtt icmp` runs those named;
+// `npm run bench -- peers` runs the side-by-side set of issue 21 (netpulse beside Prometheus,
+// snmp_exporter and Alertmanager, and beside bare clients, on the daemon's real path).
 import { benchSnmp } from './snmp-poll.ts';
+import { benchPaging } from './paging.ts';
 import { benchSink } from './sink.ts';
 import { benchMemory } from './memory.ts';
 import { benchMqtt } from './mqtt.ts';
@@ -19,11 +21,12 @@ import { benchTraps } from './traps.ts';
 import { benchReports } from './reports.ts';
 import { benchDashboard } from './dashboard.ts';
 
-const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
-  ['snmp', 'SNMP polling end to end (Debian snmpd on loopback)', benchSnmp],
+const BENCHES: [name: string, title: string, run: () => Promise<unknown>][] = [
+  ['snmp', 'SNMP polling, the whole job: the netpulse process beside Prometheus + snmp_exporter, same agents and OIDs (snmpd, VictoriaMetrics)', benchSnmp],
+  ['paging', 'Detection and paging: a switch and its 24 base stations die; netpulse beside Prometheus + Alertmanager, one webhook receiver', benchPaging],
   ['sink', 'Time-series sink with its spool (VictoriaMetrics on loopback)', benchSink],
   ['memory', 'Memory: the daemon polling 1,000 simulated devices', benchMemory],
-  ['mqtt', 'MQTT ingest, QoS 1 JSON (Mosquitto on loopback)', benchMqtt],
+  ['mqtt', 'MQTT ingest, QoS 1 JSON, counted in VictoriaMetrics: the netpulse process beside a bare mqtt.js + influxdb-client receiver (Mosquitto)', benchMqtt],
   ['mqtt-acks', 'MQTT acknowledgements under a steady stream, with a kill -9 (a netpulse process, Mosquitto, VictoriaMetrics)', benchMqttAcks],
   ['icmp', 'ICMP probing, 1,000 loopback targets (fping)', benchIcmp],
   ['correlation', 'Outage correlation: a storm in 50,000 elements', benchCorrelation],
@@ -39,7 +42,10 @@ const BENCHES: [name: string, title: string, run: () => Promise<void>][] = [
   ['traps', 'SNMP traps (issue 20): linkDown trap against poll-only detection (snmpd), trap throughput against a bare net-snmp receiver (VictoriaMetrics)', benchTraps],
 ];
 
-const wanted = process.argv.slice(2);
+/** Named sets of benchmarks. */
+const SETS: Record<string, string[]> = { peers: ['snmp', 'paging', 'mqtt', 'impact', 'complaints'] };
+
+const wanted = process.argv.slice(2).flatMap((w) => SETS[w] ?? [w]);
 const unknown = wanted.filter((w) => !BENCHES.some(([name]) => name === w));
 if (unknown.length > 0) {
   console.error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHES.map(([n]) => n).join(', ')}`);
