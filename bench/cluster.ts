@@ -26,7 +26,7 @@
 //        [--only failover,failover-load,scale,overhead] [--targets 4000] [--interval 250] [--no-fsync] [--member-cpu 0.4];
 //        from bench/run.ts: BENCH_CLUSTER_TRIALS, _LOAD_TRIALS, _SECONDS, _ROUNDS, _ONLY. About 9 minutes.
 import pg from 'pg';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
