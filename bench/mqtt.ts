@@ -21,8 +21,8 @@ import { line, fmt, median } from './lib.ts';
 const N = Number(process.env.BENCH_MQTT_MESSAGES ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_MQTT_ROUNDS ?? 3);
 const STATIONS = 200;
-/** Messages the broker may send before the receiver acknowledged them: netpulse's `maxInFlight` (default 100), the bare client's Receive Maximum alike. */
-const IN_FLIGHT = Number(process.env.BENCH_MQTT_INFLIGHT ?? 100);
+/** Messages the broker may send before the receiver acknowledged them: netpulse's `maxInFlight` (default 1,000), the bare client's Receive Maximum alike. */
+const IN_FLIGHT = Number(process.env.BENCH_MQTT_INFLIGHT ?? 1000);
 const TOPIC = (i: number) => `tele/BS-${i % STATIONS}/cell/${i % 3}`;
 const BARE = new URL('./mqtt-bare.ts', import.meta.url).pathname;
 

@@ -148,8 +148,8 @@ export const mqttBroker = z.strictObject({
   reconnectPeriod: duration(100).default(1_000),
   /** MQTT 5: how long the broker keeps the session while netpulse is away. */
   sessionExpiry: duration(1000).default(7 * 86_400_000),
-  /** MQTT 5: messages the broker may send before netpulse acknowledged them (Receive Maximum). */
-  maxInFlight: z.number().int().min(1).max(65_535).default(100),
+  /** MQTT 5: messages the broker may send before netpulse acknowledged them (Receive Maximum). 1,000: with 100, every group commit's fsync bounded ingest to 100 messages (issue 21). */
+  maxInFlight: z.number().int().min(1).max(65_535).default(1000),
   subscriptions: z.array(mqttSubscription).default([]),
   /** Birth and last-will messages: "online"/"offline" per element. */
   presence: z.strictObject({
