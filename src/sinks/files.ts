@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync, openSync, writeSync, closeSync, fstatSync, unlinkSync, fdatasyncSync, fdatasync, ftruncateSync } from 'node:fs';
+import { mkdirSync, readdirSync, openSync, writeSync, fstatSync, unlinkSync, fdatasyncSync, fdatasync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch } from '../sample.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../sample.ts';
 import type { Sink, SinkCloseReport } from './sink.ts';
 import { encodeLine } from './line-protocol.ts';
+import { DeferredSync } from './deferred-sync.ts';
 import { LogThrottle } from '../throttle.ts';
 import { metric } from '../api/metrics.ts';
 
@@ -55,12 +56,11 @@ export class FileSink implements Sink {
   private torn = false;
   private closed = false;
   private readonly throttle = new LogThrottle(60_000);
-  /** Written with the sync deferred and not yet synced; syncs under way; files to close after them. */
-  private unsynced = false;
-  private syncing = 0;
-  private readonly closing: number[] = [];
-  /** Failed writes and syncs so far: a deferred sync that overlapped one cannot vouch for its data (see Spool). */
-  private failures = 0;
+  /** Writes whose sync is deferred (`persistDeferred`). */
+  private readonly deferred = new DeferredSync({
+    syncAsync: (fd) => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
+    error: (message, cause) => new Error(`local series files in ${this.o.dir}: ${message}`, { cause }),
+  });
 
 
   /** Its metrics in Prometheus text format. */
@@ -139,30 +139,12 @@ export class FileSink implements Sink {
   async persistDeferred(): Promise<void> {
     if (this.fd === undefined) throw new Error('file sink is not open');
     this.flushNow(true);
-    if (!this.unsynced || this.fd === undefined) return;
-    this.unsynced = false;
-    const fd = this.fd;
-    const failures = this.failures;
-    this.syncing++;
     try {
-      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      await this.deferred.sync(this.fd);
     } catch (err) {
-      this.failures++;
       this.stats.writeErrors++;
-      throw new Error(`cannot sync the local series file in ${this.o.dir}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      if (--this.syncing === 0) for (const old of this.closing.splice(0)) closeSync(old);
+      throw err;
     }
-    if (this.failures !== failures) {
-      this.unsynced = true;
-      throw new Error(`cannot vouch for a sync of the local series file in ${this.o.dir}: a write or sync failed while it ran`);
-    }
-  }
-
-  /** Closes a file once no sync of it is under way (its number could be another file's by then). */
-  private closeFd(fd: number): void {
-    if (this.syncing > 0) this.closing.push(fd);
-    else closeSync(fd);
   }
 
   private flushNow(deferSync = false): void {
@@ -176,10 +158,10 @@ export class FileSink implements Sink {
     }
     try {
       for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done);
-      if ((this.o.fsync ?? true) && deferSync) this.unsynced = true;
+      if ((this.o.fsync ?? true) && deferSync) this.deferred.written();
       else if (this.o.fsync ?? true) fdatasyncSync(fd);
     } catch (err) {
-      this.failures++;
+      this.deferred.failed();
       this.stats.writeErrors++;
       try {
         ftruncateSync(fd, this.size); // no torn line: the file ends at its last whole line
@@ -194,11 +176,16 @@ export class FileSink implements Sink {
   }
 
   private rotate(): void {
-    if (this.unsynced) {
-      fdatasyncSync(this.fd!); // what a deferred sync was to cover, before the file is left behind
-      this.unsynced = false;
+    if (this.deferred.pending) {
+      try {
+        fdatasyncSync(this.fd!); // what a deferred sync was to cover, before the file is left behind
+      } catch (err) {
+        this.deferred.failed();
+        throw err;
+      }
+      this.deferred.synced();
     }
-    this.closeFd(this.fd!);
+    this.deferred.close(this.fd!);
     this.seq++;
     this.openCurrent();
     const all = this.files();
@@ -227,9 +214,9 @@ export class FileSink implements Sink {
       this.pending = [];
     }
     if (this.fd !== undefined) {
-      if (this.unsynced) try { fdatasyncSync(this.fd); } catch { /* at close: what a power loss now would take, a kill -9 cannot */ }
-      this.unsynced = false;
-      this.closeFd(this.fd);
+      if (this.deferred.pending) try { fdatasyncSync(this.fd); } catch { /* at close: what a power loss now would take, a kill -9 cannot */ }
+      this.deferred.synced();
+      this.deferred.close(this.fd);
     }
     this.fd = undefined;
     return { pending: 0, dropped: this.stats.invalid + this.stats.lost };

@@ -4,6 +4,7 @@ import {
 import { join } from 'node:path';
 import { type SpoolIo, nodeIo, SpoolWriteError, type Segment, SEGMENT_NAME, segmentName, NL, countLines } from './spool-files.ts';
 import { SpoolReader, type SpoolChunk, type SpoolPosition } from './spool-reader.ts';
+import { DeferredSync } from './deferred-sync.ts';
 
 export { SpoolWriteError, type SpoolIo } from './spool-files.ts';
 export type { SpoolChunk, SpoolPosition } from './spool-reader.ts';
@@ -61,15 +62,8 @@ export class Spool {
   /** When the cursor was last saved, and the timer that saves a commit made sooner than CURSOR_SAVE_MS after it. */
   private cursorSavedAt = 0;
   private cursorTimer: NodeJS.Timeout | undefined;
-  /** Appended with the sync deferred and not yet synced; syncs under way; files to close after them. */
-  private unsynced = false;
-  private syncing = 0;
-  private readonly closing: number[] = [];
-  /**
-   * Failed writes and syncs so far. Linux reports a write-back error to one fsync of the file only:
-   * a deferred sync that overlapped a failed one (the flush timer's, a roll's) cannot vouch for its data.
-   */
-  private failures = 0;
+  /** Appends whose sync is deferred (`append(…, { deferSync })`, then `sync`). */
+  private readonly deferred: DeferredSync;
   /** Called when the bound drops data, with how many lines. */
   onDrop: (lines: number, bytes: number) => void = () => {};
 
@@ -79,6 +73,11 @@ export class Spool {
     // A test's own `sync` (a failing disk) stands for the deferred one too, unless it gives that as well.
     this.io = { ...nodeIo, ...(opts.io?.sync && !opts.io.syncAsync && { syncAsync: undefined }), ...opts.io };
     this.reader = new SpoolReader(dir, opts.maxLineBytes ?? 4 * 1024 * 1024);
+    const io = this.io;
+    this.deferred = new DeferredSync({
+      syncAsync: (fd) => (io.syncAsync ? io.syncAsync(fd) : Promise.resolve().then(() => io.sync(fd))),
+      error: (message, cause) => new SpoolWriteError(`spool in ${dir}: ${message}`, cause),
+    });
   }
 
   open(): void {
@@ -137,9 +136,9 @@ export class Spool {
         done += n;
       }
       if (this.opts.fsync && !o.deferSync) this.io.sync(this.fd);
-      else if (this.opts.fsync) this.unsynced = true;
+      else if (this.opts.fsync) this.deferred.written();
     } catch (err) {
-      this.failures++;
+      this.deferred.failed();
       // Part of it may be in the file: cut it back to the last whole line it had.
       this.cutBack(seg, false);
       throw new SpoolWriteError(`cannot append to the spool in ${this.dir}: ${(err as Error).message}`, err);
@@ -153,30 +152,8 @@ export class Spool {
    * Syncs what `append(…, { deferSync: true })` wrote, off the event loop; resolves at once when
    * nothing waits (or without `fsync`). A segment rolled meanwhile was synced as it was closed.
    */
-  async sync(): Promise<void> {
-    if (!this.unsynced || this.fd === undefined) return;
-    this.unsynced = false;
-    const fd = this.fd;
-    const failures = this.failures;
-    this.syncing++;
-    try {
-      await (this.io.syncAsync ? this.io.syncAsync(fd) : Promise.resolve().then(() => this.io.sync(fd)));
-    } catch (err) {
-      this.failures++;
-      throw new SpoolWriteError(`cannot sync the spool in ${this.dir}: ${(err as Error).message}`, err);
-    } finally {
-      if (--this.syncing === 0) for (const old of this.closing.splice(0)) closeSync(old);
-    }
-    if (this.failures !== failures) {
-      this.unsynced = true; // synced again, and checked, by the next commit
-      throw new SpoolWriteError(`cannot vouch for a sync of the spool in ${this.dir}: a write or sync failed while it ran`, undefined);
-    }
-  }
-
-  /** Closes a segment's file, once no sync of it is under way (a closed number could be another file's by then). */
-  private closeFd(fd: number): void {
-    if (this.syncing > 0) this.closing.push(fd);
-    else closeSync(fd);
+  sync(): Promise<void> {
+    return this.deferred.sync(this.fd);
   }
 
   /** Truncates the open segment to what is known to be whole lines; `raise` rethrows a failure. */
@@ -204,18 +181,18 @@ export class Spool {
       closeSync(fd);
       throw new SpoolWriteError(`cannot sync the spool directory ${this.dir}: ${(err as Error).message}`, err);
     }
-    if (this.unsynced) {
+    if (this.deferred.pending) {
       // What a deferred sync was to cover, before the file is left behind.
       try {
         this.io.sync(this.fd!);
-        this.unsynced = false;
+        this.deferred.synced();
       } catch (err) {
-        this.failures++;
+        this.deferred.failed();
         closeSync(fd);
         throw new SpoolWriteError(`cannot sync the spool in ${this.dir}: ${(err as Error).message}`, err);
       }
     }
-    this.closeFd(this.fd!);
+    this.deferred.close(this.fd!);
     this.fd = fd;
     this.segments.push(seg);
     return seg;
@@ -331,9 +308,9 @@ export class Spool {
     this.cursorTimer = undefined;
     if (this.cursorUnsaved) this.saveCursor();
     if (this.fd !== undefined) {
-      if (this.unsynced) try { this.io.sync(this.fd); } catch { /* at close: what a crash now would take, a kill -9 cannot */ }
-      this.unsynced = false;
-      this.closeFd(this.fd);
+      if (this.deferred.pending) try { this.io.sync(this.fd); } catch { /* at close: what a crash now would take, a kill -9 cannot */ }
+      this.deferred.synced();
+      this.deferred.close(this.fd);
     }
     this.fd = undefined;
   }

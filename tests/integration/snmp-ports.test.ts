@@ -1,11 +1,11 @@
 import { describe, it, expect, afterEach, vi } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashToken } from '../../src/api/auth.ts';
 import type { OutageEvent } from '../../correlators/outages/outage.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { ip, quietly, startNamespacedSnmpd, testCleanups } from '../helpers/netns.ts';
 
 // Issue 23, "ports that report": an OLT's ports are elements of the topology, and the SNMP profile's
 // table rows are mapped to them (`rowElements: { interface: '{element}-{ifName}' }`), so a port's
@@ -15,13 +15,6 @@ import { tempDir } from '../helpers/temp.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const OLT = 'OLT-NS';
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-function quietly(f: () => unknown): void {
-  try { f(); } catch { /* already gone */ }
-}
 
 /** A namespace with a management link (a /30) and two ports: veths whose namespace ends are the device's ports. */
 function oltNetwork() {
@@ -59,41 +52,18 @@ function oltNetwork() {
   }
 }
 
-function startSnmpd(ns: string, deviceIp: string, dir: string): { process: ChildProcess; output(): string; stop(): Promise<void> } {
+function startSnmpd(ns: string, deviceIp: string, dir: string) {
   writeFileSync(join(dir, 'snmpd.conf'), `agentAddress udp:${deviceIp}:161\nrocommunity public\nsysName netpulse-ns-olt\n`);
-  const child = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/snmpd', '-f', '-C', '-c', join(dir, 'snmpd.conf'), '-Lo', '-p', join(dir, 'snmpd.pid')], {
-    env: { ...process.env, SNMP_PERSISTENT_DIR: join(dir, 'persist'), MIBS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  return {
-    process: child, output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  return startNamespacedSnmpd(ns, dir);
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try { await c(); } catch { /* the others still run */ }
-  }
-});
-const atExit = new Set<() => void>();
-process.on('exit', () => { for (const c of atExit) c(); });
+const cleanups = testCleanups();
+afterEach(() => cleanups.run());
 
 describe('ports that report: table rows mapped to topology elements (snmpd in a namespace)', () => {
   it('a port whose fibre is pulled goes down by its own ifOperStatus and opens an outage with the subscribers behind it; its neighbour and the OLT stay up', async () => {
     const net = oltNetwork();
-    atExit.add(net.close);
-    cleanups.push(() => { net.close(); atExit.delete(net.close); });
+    cleanups.network(net.close);
     const dir = tempDir('snmp-ports');
     const [p1, p2] = net.ports.map((p) => `${OLT}-${p.deviceEnd}`);
     writeFileSync(join(dir, 'topology.yaml'), [
@@ -114,7 +84,7 @@ describe('ports that report: table rows mapped to topology elements (snmpd in a 
     });
     const events: OutageEvent[] = [];
     daemon.outages.onEvent((e) => events.push(e));
-    cleanups.push(() => daemon.stop());
+    cleanups.add(() => daemon.stop());
     await daemon.start();
     const base = `http://127.0.0.1:${daemon.apiPort}`;
     const headers = { authorization: `Bearer ${ADMIN}` };
@@ -123,7 +93,7 @@ describe('ports that report: table rows mapped to topology elements (snmpd in a 
     expect((await fetch(`${base}/v1/subscribers/import`, { method: 'POST', headers: { ...headers, 'content-type': 'text/csv' }, body: csv })).status).toBe(200);
 
     const snmpd = startSnmpd(net.ns, net.deviceIp, dir);
-    cleanups.push(() => snmpd.stop());
+    cleanups.add(() => snmpd.stop());
     const state = (id: string) => daemon.outages.health.get(id)?.state;
     await vi.waitFor(() => {
       expect(snmpd.process.exitCode, snmpd.output()).toBeNull();

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach, vi } from 'vitest';
-import { execFileSync, execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrapCollector } from '../../collectors/traps/collector.ts';
@@ -9,6 +9,7 @@ import type { OutageEvent } from '../../correlators/outages/outage.ts';
 import { hashToken } from '../../src/api/auth.ts';
 import { testDaemon } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { ip, quietly, startNamespacedSnmpd, testCleanups } from '../helpers/netns.ts';
 
 // Issue 20, "a real device sending on its own": Debian's snmpd (net-snmp 5.9) in a network namespace
 // of the test's own watches its interfaces through the DisMan Event MIB and sends linkDown and linkUp
@@ -19,14 +20,6 @@ const INTERVAL_MS = 30_000;
 const CONFIRM_RECOVERY_MS = 2_000;
 const TOKEN = 'noc-token-0123456789abcdef';
 const ELEMENT = 'SW-NS';
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function quietly(f: () => unknown): void {
-  try { f(); } catch { /* already gone */ }
-}
 
 interface DeviceNetwork {
   ns: string;
@@ -111,30 +104,6 @@ function snmpdConf(net: DeviceNetwork, trapPort: number): string {
   ].join('\n') + '\n';
 }
 
-interface Snmpd { process: ChildProcess; output(): string; stop(): Promise<void> }
-
-/** snmpd in the namespace (`ip netns exec` execs it: the child is snmpd itself), in the foreground, logging to stdout. */
-function startSnmpd(net: DeviceNetwork, dir: string): Snmpd {
-  const child = spawn('ip', ['netns', 'exec', net.ns, '/usr/sbin/snmpd', '-f', '-C', '-c', join(dir, 'snmpd.conf'), '-Lo', '-p', join(dir, 'snmpd.pid')], {
-    env: { ...process.env, SNMP_PERSISTENT_DIR: join(dir, 'persist'), MIBS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  return {
-    process: child,
-    output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
 /** Whether the agent answers a GET of sysUpTime over the management link. */
 function answers(host: string): Promise<boolean> {
   return new Promise((resolve) => execFile('snmpget', ['-v2c', '-c', 'public', '-t', '0.3', '-r', '0', `${host}:161`, '1.3.6.1.2.1.1.3.0'],
@@ -153,21 +122,13 @@ function earlyTargetName(): string {
   }
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try { await c(); } catch { /* the others still run */ }
-  }
-});
-// A worker that dies mid-test still removes its namespace and veths.
-const atExit = new Set<() => void>();
-process.on('exit', () => { for (const c of atExit) c(); });
+const cleanups = testCleanups();
+afterEach(() => cleanups.run());
 
 describe('a real device sending on its own: snmpd in a namespace watches its uplink', () => {
   it('a pulled uplink: snmpd\'s linkDown reaches netpulse and the element\'s outage opens long before the next poll is due, the trap its first evidence; a linkUp that lies is overruled by the poll it asks for; plugged back, snmpd\'s linkUp clears it, confirmed by a poll, and the outage closes after confirmRecovery', async () => {
     const net = deviceNetwork();
-    atExit.add(net.close);
-    cleanups.push(() => { net.close(); atExit.delete(net.close); });
+    cleanups.network(net.close);
 
     const dir = tempDir('traps-device');
     writeFileSync(join(dir, 'topology.yaml'), `elements:\n  - { id: ${ELEMENT}, kind: aggregation, uplink: { ifIndex: ${net.uplinkIfIndex} } }\n`);
@@ -185,14 +146,14 @@ describe('a real device sending on its own: snmpd in a namespace watches its upl
     daemon.pipeline.add({ name: 'test-spy', write: (batch) => { const at = Date.now(); for (const s of batch) seen.push({ at, s }); } });
     const events: (OutageEvent & { seenAt: number })[] = [];
     daemon.outages.onEvent((e) => events.push({ ...e, seenAt: Date.now() }));
-    cleanups.push(() => daemon.stop());
+    cleanups.add(() => daemon.stop());
     await daemon.start();
 
     const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
     expect(traps.address).toMatchObject({ address: net.hostIp });
     writeFileSync(join(dir, 'snmpd.conf'), snmpdConf(net, traps.address!.port));
-    const snmpd = startSnmpd(net, dir);
-    cleanups.push(() => snmpd.stop());
+    const snmpd = startNamespacedSnmpd(net.ns, dir);
+    cleanups.add(() => snmpd.stop());
     await vi.waitFor(async () => {
       expect(snmpd.process.exitCode, snmpd.output()).toBeNull();
       expect(await answers(net.deviceIp)).toBe(true);

@@ -120,7 +120,7 @@ describe('the spool group commit that precedes a PUBACK', () => {
     pipeline.addSink(sink);
     const failed = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => pipeline.emit(batch(i), { durable: true })));
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/cannot sync the spool in .*EIO/);
+    expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/spool in .*cannot sync: EIO/);
     expect(sink.stats.spoolErrors).toBe(1);
     fail = false;
     await pipeline.emit(batch(9), { durable: true });

@@ -78,7 +78,7 @@ describe('Spool', () => {
     full = true;
     expect(() => s.append(lines(5, 5), 5)).toThrow(SpoolWriteError); // the flush timer's append, meanwhile
     held[0]();
-    await expect(first).rejects.toThrow(/cannot vouch for a sync of the spool .*a write or sync failed while it ran/);
+    await expect(first).rejects.toThrow(/spool in .*cannot vouch for a sync: a write or sync of the file failed while it ran/);
     full = false;
     const again = s.sync(); // what the failed one was for is synced again
     expect(held).toHaveLength(2);
