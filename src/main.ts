@@ -105,13 +105,8 @@ async function importFile(file: string | undefined, configFile: string | undefin
     console.error(`--max-rejected: expected a share from 0 to 1 (0.01 is 1 %), not ${maxRejectedArg}`);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : (err as Error).message);
-    return 1;
-  }
+  const config = configOrNothing(configFile);
+  if (!config) return 1;
   const topology = readTopology(config, config.sim.enabled ? new SimNetwork(config.sim) : undefined);
   const store = openStore(config);
   try {
@@ -133,15 +128,20 @@ async function importFile(file: string | undefined, configFile: string | undefin
   }
 }
 
-/** `netpulse report`: the service report read from the configured store, to stdout or --out. */
-async function report(o: { from?: string; to?: string; month?: string; format?: string; 'what-if'?: string; out?: string }, configFile: string | undefined): Promise<number> {
-  let config;
+/** The configuration for a command, or nothing once what is wrong with it is printed. */
+function configOrNothing(configFile: string | undefined): ReturnType<typeof loadConfig> | undefined {
   try {
-    config = loadConfig(configFile);
+    return loadConfig(configFile);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : (err as Error).message);
-    return 1;
+    return undefined;
   }
+}
+
+/** `netpulse report`: the service report read from the configured store, to stdout or --out. */
+async function report(o: { from?: string; to?: string; month?: string; format?: string; 'what-if'?: string; out?: string }, configFile: string | undefined): Promise<number> {
+  const config = configOrNothing(configFile);
+  if (!config) return 1;
   return reportCommand(config, o, { out: (s) => process.stdout.write(s), err: (s) => console.error(s) });
 }
 
