@@ -81,9 +81,14 @@ class Window {
     if (n > 0) this.entries.splice(0, n);
   }
 
-  remove(id: string): void {
-    const i = this.entries.findIndex((e) => e.id === id);
-    if (i >= 0) this.entries.splice(i, 1);
+  /** Takes out the complaint `id` reported at `at` (looked up by its time: a window high up holds thousands). */
+  remove(id: string, at: number): void {
+    for (let i = this.count(at, false); i < this.entries.length && this.entries[i].at === at; i++) {
+      if (this.entries[i].id === id) {
+        this.entries.splice(i, 1);
+        return;
+      }
+    }
   }
 
   /** How many entries were reported within `w` of `t` (either side): a bound on any window densest() may find. */
@@ -262,7 +267,7 @@ export class SuspectDetector {
     const p = this.placed.get(complaintId);
     if (!p) return;
     this.placed.delete(complaintId);
-    for (const e of p.elements) this.windows.get(e)?.remove(complaintId);
+    for (const e of p.elements) this.windows.get(e)?.remove(complaintId, p.at);
   }
 
   /** A suspicion still open from before a restart: it is not raised again. */
