@@ -43,7 +43,7 @@ export async function throughput(): Promise<void> {
   const daemon = await startDaemon();
   // The same durability and the same group commit as the daemon (src/store/group.ts): inserts that
   // arrive in one turn share one transaction, each answered once it is committed.
-  const bare = await startBare(`db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS bare_complaints (id TEXT PRIMARY KEY, subscriber_id TEXT, body TEXT, outage_id TEXT)");
+  const bare = await startBare(`db.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS bare_complaints (id TEXT PRIMARY KEY, subscriber_id TEXT, body TEXT, outage_id TEXT)");
     const sub = db.prepare('SELECT * FROM subscribers WHERE id = ?');
     const imp = db.prepare('SELECT * FROM subscriber_impacts WHERE subscriber_id = ? AND until IS NULL');
     const ins = db.prepare('INSERT INTO bare_complaints VALUES (?, ?, ?, ?)');

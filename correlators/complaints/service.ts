@@ -109,10 +109,9 @@ export class ComplaintService {
 
   /** Stores a complaint once; a second submission of the same id returns the first, unchanged. */
   async submit(store: Store, c: Complaint, now: number): Promise<{ complaint: StoredComplaint; duplicate: boolean }> {
-    const existing = await this.get(store, c.id);
+    const { stored: existing, reported: previous30d } = await this.repo(store).storedAndCount(c.id, c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt);
     if (existing) return { complaint: existing, duplicate: true };
     const sub = await inventoryOf(store).subscriber(c.subscriberId);
-    const previous30d = await this.repo(store).countReported(c.subscriberId, c.reportedAt - 30 * DAY, c.reportedAt);
     const m = sub ? await this.match(store, c, sub.serving) : { matched: false as const, reasons: [`subscriber ${c.subscriberId} is not in the inventory`] };
     const stored = gradedComplaint(c, {
       receivedAt: now, tier: sub?.tier, arpuMinor: sub?.arpuMinor, plan: sub?.plan, previous30d, escalations: c.escalations ?? 0,
@@ -286,16 +285,19 @@ export class ComplaintService {
       candidates.push({ outageId: o.id, kind: s.kind, since: s.since, ...(until !== undefined && { until }), root: o.root, ...(o.clearedAt !== undefined && { clearedAt: o.clearedAt }) });
     }
     // An unmatched complaint is explained from the health at the time it was reported, not today's.
-    const states = await Promise.all(serving.map(async (element) => ({ element, state: await this.stateAt(store, element, c.reportedAt) })));
+    const states = await this.statesAt(store, serving, c.reportedAt);
     const m = matchComplaint(c, candidates, states, this.o.match);
     return m.matched ? { ...m, outageSubscribers: sizes.get(m.outageId) ?? 0 } : m;
   }
 
-  /** An element's health at a time: its current state if that began by then, else the stored transition in force then. */
-  private async stateAt(store: Store, element: string, at: number): Promise<ServingState['state']> {
-    const now = this.health(element);
-    if (now && now.since <= at) return now.state;
-    return ((await this.repo(store).healthAt(element, at)) as ServingState['state'] | undefined) ?? 'unknown';
+  /** Each element's health at a time: its current state if that began by then, else the stored transition in force then (one read for all). */
+  private async statesAt(store: Store, elements: readonly string[], at: number): Promise<ServingState[]> {
+    const current = elements.map((element) => {
+      const now = this.health(element);
+      return now && now.since <= at ? now.state : undefined;
+    });
+    const stored = await this.repo(store).healthAt(elements.filter((_, i) => current[i] === undefined), at);
+    return elements.map((element, i) => ({ element, state: current[i] ?? (stored.get(element) as ServingState['state'] | undefined) ?? 'unknown' }));
   }
 
 }

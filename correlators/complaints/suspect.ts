@@ -72,14 +72,7 @@ class Window {
   readonly entries: Entry[] = [];
 
   insert(e: Entry): void {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.entries[mid].at <= e.at) lo = mid + 1;
-      else hi = mid;
-    }
-    this.entries.splice(lo, 0, e);
+    this.entries.splice(this.count(e.at, true), 0, e);
   }
 
   prune(before: number): void {
@@ -88,9 +81,31 @@ class Window {
     if (n > 0) this.entries.splice(0, n);
   }
 
-  remove(id: string): void {
-    const i = this.entries.findIndex((e) => e.id === id);
-    if (i >= 0) this.entries.splice(i, 1);
+  /** Takes out the complaint `id` reported at `at` (looked up by its time: a window high up holds thousands). */
+  remove(id: string, at: number): void {
+    for (let i = this.count(at, false); i < this.entries.length && this.entries[i].at === at; i++) {
+      if (this.entries[i].id === id) {
+        this.entries.splice(i, 1);
+        return;
+      }
+    }
+  }
+
+  /** How many entries were reported within `w` of `t` (either side): a bound on any window densest() may find. */
+  around(t: number, w: number): number {
+    return this.count(t + w, true) - this.count(t - w, false);
+  }
+
+  /** How many entries were reported before `at` (and at it, with `inclusive`): a binary search. */
+  private count(at: number, inclusive: boolean): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.entries[mid].at < at || (inclusive && this.entries[mid].at === at)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -191,10 +206,16 @@ export class SuspectDetector {
       if (!w) this.windows.set(element, (w = new Window()));
       w.prune(cutoff);
       w.insert({ at: c.at, subscriber: c.subscriberId, id: c.id });
+      // Checks that need no window first: densest() walks every entry near the complaint, which on
+      // an element high up (a switch, the core) is every complaint of the last half hour.
+      if (this.named(element)) continue; // rollup() would refuse it whatever the burst
+      const most = w.around(c.at, this.o.windowMs); // no window densest() finds counts more subscribers
+      if (most < this.o.minComplaints) continue;
+      const lambda = this.o.usualPerWindow * Math.max(this.leaves.get(element)!.size, this.below(element));
+      if (most <= lambda + 3 * Math.sqrt(lambda)) continue;
       const d = w.densest(c.at, this.o.windowMs);
       const n = d.counted.size;
       if (n < this.o.minComplaints) continue;
-      const lambda = this.o.usualPerWindow * Math.max(this.leaves.get(element)!.size, this.below(element));
       if (n <= lambda + 3 * Math.sqrt(lambda)) continue; // not even unusual: skip the tail
       const p = poissonTail(n, lambda);
       if (p > this.o.maxProbability) continue;
@@ -210,6 +231,11 @@ export class SuspectDetector {
       this.raised.set(best.element, best);
     }
     return best;
+  }
+
+  /** Whether a suspicion is open on the element or an element above it: no burst on it may be raised. */
+  private named(element: string): boolean {
+    return this.raised.has(element) || this.ancestors(element).some((a) => this.raised.has(a));
   }
 
   /**
@@ -241,7 +267,7 @@ export class SuspectDetector {
     const p = this.placed.get(complaintId);
     if (!p) return;
     this.placed.delete(complaintId);
-    for (const e of p.elements) this.windows.get(e)?.remove(complaintId);
+    for (const e of p.elements) this.windows.get(e)?.remove(complaintId, p.at);
   }
 
   /** A suspicion still open from before a restart: it is not raised again. */

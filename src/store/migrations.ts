@@ -223,6 +223,19 @@ CREATE TABLE forwarded_check_batches (
     name: 'the first evidence of an outage (the trap or check that opened it)',
     sql: `ALTER TABLE outages ADD COLUMN evidence TEXT;`,
   },
+  {
+    version: 17,
+    name: 'complaints: deadlines not yet warned of, and an outage\'s complaints by status',
+    // The deadline sweep reads only complaints still to be warned of (partial indexes whose
+    // conditions its queries repeat word for word), not every unresolved complaint ever stored;
+    // an outage's matched complaints are found by outage, not among every matched complaint.
+    sql: `
+CREATE INDEX complaints_response_due ON complaints (respond_by) WHERE resolved_at IS NULL AND first_response_at IS NULL AND alerted NOT LIKE '%response%';
+CREATE INDEX complaints_resolution_due ON complaints (resolve_by) WHERE resolved_at IS NULL AND alerted NOT LIKE '%resolution%';
+CREATE INDEX complaints_outage_status ON complaints (outage_id, status);
+DROP INDEX complaints_outage;
+`,
+  },
 ];
 
 /** Several instances (a cluster) may start at once: on PostgreSQL the migrations run under this advisory lock, all in one transaction. */

@@ -28,7 +28,7 @@ describe.each(KINDS)('the store on %s', (_kind, open) => {
   it('applies its migrations once', async () => {
     const store = new Store(await open());
     try {
-      expect(await store.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+      expect(await store.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
       expect(await store.migrate()).toEqual([]);
     } finally {
       await store.close();

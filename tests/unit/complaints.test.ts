@@ -147,6 +147,21 @@ describe('suspected outages from complaints', () => {
     for (let i = 30; i < 45; i++) expect(d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 20_000, elements: [`BS-${1 + (i % 2)}-C1`] })).toBeUndefined();
   });
 
+  it('weighs no burst an open suspicion already names: complaints under a suspected switch never count its window again', () => {
+    // Counting a window walks every complaint in it: on a switch or the core, each one of the last half hour.
+    const weighed: string[] = [];
+    const d = new SuspectDetector(ancestors, {}, (e) => (weighed.push(e), below(e)));
+    for (let i = 0; i < 30; i++) d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 20_000, elements: [`BS-${1 + (i % 2)}-C${1 + (i % 3)}`] });
+    expect(d.active.map((s) => s.element)).toEqual(['AGG-1']);
+    weighed.length = 0;
+    for (let i = 30; i < 45; i++) expect(d.add({ id: `C${i}`, subscriberId: `S${i}`, at: T + i * 20_000, elements: [`BS-${1 + (i % 2)}-C1`] })).toBeUndefined();
+    expect(weighed).toEqual([]);
+    // Cleared (confirmed by monitoring), the switch is weighed again.
+    d.clear('AGG-1');
+    d.add({ id: 'C45', subscriberId: 'S45', at: T + 45 * 20_000, elements: ['BS-2-C1'] });
+    expect(weighed).toContain('AGG-1');
+  });
+
   it('does not roll a burst on one base station up to its switch, however large', () => {
     const d = new SuspectDetector(ancestors, {}, below);
     const raised = [];
