@@ -12,6 +12,8 @@ export interface AckCounts {
   acknowledged: number;
   /** The most PUBACKs released in one turn of the event loop: what one group commit covers. */
   largestCommit: number;
+  /** The most messages held at once, taken and not yet acknowledged. */
+  mostUnacknowledged: number;
 }
 
 /** One QoS 1 message's PUBACK, held by an `AckCork`. */
@@ -43,7 +45,7 @@ export class AckCork {
   private releasedThisTurn = 0;
   private readonly counts: AckCounts;
 
-  constructor(counts: AckCounts = { acknowledged: 0, largestCommit: 0 }) {
+  constructor(counts: AckCounts = { acknowledged: 0, largestCommit: 0, mostUnacknowledged: 0 }) {
     this.counts = counts;
   }
 
@@ -71,6 +73,7 @@ export class AckCork {
     const ack: Held = { stream: client.stream as unknown as Stream, messageId, persisted };
     this.held.push(ack);
     this.byId.set(messageId, ack);
+    if (this.held.length > this.counts.mostUnacknowledged) this.counts.mostUnacknowledged = this.held.length;
     return {
       persisted: () => {
         ack.persisted = true;

@@ -18,6 +18,8 @@ export interface MqttStats {
   acknowledged: number;
   /** The most PUBACKs released in one turn of the event loop: what one group commit covers. */
   largestCommit: number;
+  /** The most messages taken and not yet acknowledged at once (the commit being synced and the one filling). */
+  mostUnacknowledged: number;
   /** Messages that never arrived, by the publishers' own counters (`sequence`). */
   missing: number;
   /** Messages refused whole and samples refused one by one, by reason (a fixed set of reasons). */
@@ -25,7 +27,7 @@ export interface MqttStats {
 }
 
 export const newStats = (): MqttStats => ({
-  messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, missing: 0, refused: new Map(),
+  messages: 0, samples: 0, rejected: 0, problems: 0, unmatched: 0, rejectedByTopic: new Map(), persistFailures: 0, acknowledged: 0, largestCommit: 0, mostUnacknowledged: 0, missing: 0, refused: new Map(),
 });
 
 /** An MQTT collector's metrics in Prometheus text format, labelled with its broker. */

@@ -41,11 +41,13 @@ describe('MQTT acknowledgements under a steady stream (Debian Mosquitto)', () =>
       await Promise.all(sent);
       await vi.waitFor(() => expect(link.state.acked).toBe(link.state.delivered), { timeout: 30_000, interval: 50 });
       expect(mq.stats.acknowledged).toBe(mq.stats.messages);
-      console.log(JSON.stringify({ delivered: link.state.delivered, worstUnacknowledgedAtBroker: link.state.worst, largestCommit: mq.stats.largestCommit }));
-      // The broker never held more unacknowledged than a few commits cover (the one being persisted,
-      // the one filling, and what is on the wire), nowhere near the stream; acknowledgements that
-      // waited for the stream to pause let 8,000 of these 20,000 pile up.
-      expect(link.state.worst).toBeLessThanOrEqual(3 * mq.stats.largestCommit);
+      console.log(JSON.stringify({ delivered: link.state.delivered, worstUnacknowledgedAtBroker: link.state.worst, heldByNetpulse: mq.stats.mostUnacknowledged, largestCommit: mq.stats.largestCommit }));
+      // netpulse never held more unacknowledged than a few commits cover (the one being synced, the
+      // one filling, messages waiting for room in the pipeline); acknowledgements that waited for the stream to pause let 8,000 of these
+      // 20,000 pile up. What the broker counts adds what is on the wire, which grows with how
+      // loaded the machine is (up to 3.2 commits seen in a full parallel run): printed, not asserted.
+      expect(mq.stats.mostUnacknowledged).toBeLessThanOrEqual(3 * mq.stats.largestCommit);
+      expect(link.state.worst).toBeGreaterThanOrEqual(mq.stats.mostUnacknowledged);
       expect(mq.stats.largestCommit).toBeLessThan(N / 2); // one turn's messages (thousands on a loaded machine), not the stream
       expect(daemon.metrics()).toMatch(/netpulse_mqtt_unacknowledged_messages\{broker="mqtt:edge"\} 0/);
     } finally {

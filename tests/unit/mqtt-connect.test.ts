@@ -43,7 +43,7 @@ function fakeClient() {
 
 describe('holding PUBACKs until their messages are persisted', () => {
   it('sends each PUBACK once its message is persisted, in the order the messages came', async () => {
-    const counts = { acknowledged: 0, largestCommit: 0 };
+    const counts = { acknowledged: 0, largestCommit: 0, mostUnacknowledged: 0 };
     const cork = new AckCork(counts);
     const f = fakeClient();
     cork.attach(f.client);
@@ -56,7 +56,7 @@ describe('holding PUBACKs until their messages are persisted', () => {
     expect(f.sent.map((p) => p.messageId)).toEqual([1, 2]);
     expect(cork.unacknowledged).toBe(1);
     await new Promise((r) => setImmediate(r));
-    expect(counts).toEqual({ acknowledged: 2, largestCommit: 2 }); // 1 and 2 went out in one turn
+    expect(counts).toEqual({ acknowledged: 2, largestCommit: 2, mostUnacknowledged: 3 }); // 1 and 2 went out in one turn; 3 were held at most
     acks[2].persisted();
     expect(f.sent.map((p) => p.messageId)).toEqual([1, 2, 3]);
   });
