@@ -32,6 +32,8 @@ interface TargetState {
   rates: CounterRates;
   tags: Record<string, string>;
   failing: boolean;
+  /** The last poll was the first failure of a streak: the scheduled run polls again at once. */
+  firstFailure?: boolean;
   /** The poll running now, if any. */
   inFlight?: Promise<{ answered: boolean; samples: Batch } | undefined>;
 }
@@ -39,6 +41,8 @@ interface TargetState {
 export interface SnmpStats {
   polls: number;
   failures: number;
+  /** Polls again at once after the first failure of a streak. */
+  rechecks: number;
   samples: number;
   problems: number;
 }
@@ -50,7 +54,7 @@ export interface SnmpStats {
  */
 export class SnmpCollector implements Collector {
   readonly name = 'snmp';
-  readonly stats: SnmpStats = { polls: 0, failures: 0, samples: 0, problems: 0 };
+  readonly stats: SnmpStats = { polls: 0, failures: 0, rechecks: 0, samples: 0, problems: 0 };
   private readonly opts: SnmpCollectorOptions;
   private readonly plans: Map<string, PollPlan>;
   private readonly states = new Map<string, TargetState>();
@@ -64,7 +68,8 @@ export class SnmpCollector implements Collector {
   metrics(): string {
     return metric('netpulse_snmp_polls_total', 'counter', 'SNMP polls by outcome; skipped: due again while the last poll of the target still ran (the poller is falling behind).',
       [[{ outcome: 'answered' }, this.stats.polls - this.stats.failures], [{ outcome: 'failed' }, this.stats.failures], [{ outcome: 'skipped' }, this.scheduleStats.overruns]])
-      + metric('netpulse_snmp_polls_waiting', 'gauge', 'Polls due and waiting for a free slot (concurrency).', [[{}, this.scheduleStats.waiting]]);
+      + metric('netpulse_snmp_polls_waiting', 'gauge', 'Polls due and waiting for a free slot (concurrency).', [[{}, this.scheduleStats.waiting]])
+      + metric('netpulse_snmp_rechecks_total', 'counter', 'Polls again at once after the first failure of a streak (counted in the polls too).', [[{}, this.stats.rechecks]]);
   }
 
   constructor(opts: SnmpCollectorOptions) {
@@ -113,7 +118,17 @@ export class SnmpCollector implements Collector {
     this.schedule.start([...this.states.values()].map((s) => ({
       key: s.target.name,
       intervalMs: s.target.interval,
-      run: async () => { await this.pollOnce(s, emit, now); },
+      run: async () => {
+        await this.pollOnce(s, emit, now);
+        // A first failure is checked again at once, not an interval later: health wants two of three,
+        // so a dead device is down after two timeouts instead of an interval and one (the first page
+        // sooner). One check a streak, within the run's slot.
+        if (s.firstFailure) {
+          s.firstFailure = false;
+          this.stats.rechecks++;
+          await this.pollOnce(s, emit, now);
+        }
+      },
       // Another member's target: passed over before it takes a slot (half the slots, with two members).
       ...(this.opts.owns && { skip: () => !this.opts.owns!(s.target.name) }),
     })));
@@ -141,6 +156,7 @@ export class SnmpCollector implements Collector {
     } else if (s.failing) {
       this.log.info({ target: s.target.name }, 'snmp target answering again');
     }
+    s.firstFailure = !!r.failure && !s.failing;
     s.failing = !!r.failure;
     for (const p of r.problems) this.problem(s.target.name, p.oid, p.reason);
     r.samples.push(reachabilitySample(s.target.element, s.tags, r, r.samples[0]?.time ?? now()));
