@@ -8,7 +8,7 @@ import mqttPacket from 'mqtt-packet';
  */
 export async function watchedLink(target: number) {
   /** `closed` connections so far; `unackedAtClose`: what the last of them left unacknowledged (what the broker must send again). */
-  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0, duplicates: 0, connections: 0, closed: 0, unackedAtClose: 0 };
+  const state = { delivered: 0, acked: 0, worst: 0, unacked: 0, duplicates: 0, connections: 0, closed: 0, unackedAtClose: 0, deliveredAtAck: [] as number[] };
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(target, '127.0.0.1');
@@ -27,6 +27,7 @@ export async function watchedLink(target: number) {
       if (p.cmd !== 'puback') return;
       state.acked++;
       state.unacked--;
+      state.deliveredAtAck.push(state.delivered); // how far delivery had got when this PUBACK passed
     });
     upstream.on('data', (b) => down.parse(b));
     client.on('data', (b) => up.parse(b));

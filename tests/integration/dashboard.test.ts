@@ -200,7 +200,7 @@ describe('the NOC dashboard in a browser, at 50,000 elements', () => {
     // Back: the site without the element.
     await page.goBack();
     await expect.poll(() => page.isVisible('#element-panel')).toBe(false);
-    expect(await page.textContent('#crumbs')).toBe('All regions › east › SIM-BS-0002-site');
+    await expect.poll(() => page.textContent('#crumbs')).toBe('All regions › east › SIM-BS-0002-site');
     // The map selects with the list: a click on a site drawn in the region opens it.
     await page.click('#crumbs a >> text=east');
     await expect.poll(() => page.locator('#places tr.place').count()).toBeGreaterThanOrEqual(100);
@@ -299,7 +299,7 @@ describe('the NOC dashboard in a browser, at 50,000 elements', () => {
     // The card opens its root: the switch's site, the switch, its place in the list and on the map.
     await card.locator('a.root').click();
     await expect.poll(() => new URL(page.url()).searchParams.get('element')).toBe(sw);
-    expect(await page.textContent('#crumbs')).toContain(`${sw}-site`);
+    await expect.poll(() => page.textContent('#crumbs'), { timeout: 10_000 }).toContain(`${sw}-site`);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     if (process.env.NETPULSE_DOCS_SCREENSHOT) copyFileSync(join(ARTIFACTS, 'dashboard.png'), join(DOCS, 'dashboard.png'));
 
