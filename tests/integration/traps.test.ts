@@ -307,6 +307,12 @@ describe('SNMP traps and informs from Debian snmptrap and snmpinform', () => {
   });
 });
 
+/** Debian's snmptrap, v2c with community public, to the receiver on `port` (its config and state in `dir`). */
+function snmptrap(dir: string, port: number, args: string[]): Promise<void> {
+  const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
+  return new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${port}`, ...args], { env }, (err) => (err ? reject(err) : resolve())));
+}
+
 describe('traps in the daemon', () => {
   it('traps.enabled builds the receiver; a linkDown of its uplink puts its element down at once (source trap), a linkUp brings it back; another port is only recorded', async () => {
     const dir = tempDir('traps-daemon');
@@ -362,10 +368,9 @@ describe('traps in the daemon', () => {
     await daemon.start();
     try {
       const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
-      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
       // A scan: the device reports three failed logins, each from another address (not duplicates for storm control).
       for (const from of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
-        await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', '1.3.6.1.6.3.1.1.5.5', '1.3.6.1.4.1.9.2.1.5.0', 'a', from], { env }, (err) => (err ? reject(err) : resolve())));
+        await snmptrap(dir, traps.address!.port, ['', '1.3.6.1.6.3.1.1.5.5', '1.3.6.1.4.1.9.2.1.5.0', 'a', from]);
       }
       await vi.waitFor(() => expect(traps.stats.accepted).toBe(3), { timeout: 10_000, interval: 50 });
       await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 10_000, interval: 50 });
@@ -401,9 +406,8 @@ describe('traps in the daemon', () => {
     try {
       const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
       const health = async () => (await (await fetch(`http://127.0.0.1:${daemon.apiPort}/v1/elements/SW-T`, { headers: { authorization: `Bearer ${token}` } })).json()).health;
-      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
       // From 127.0.0.1, the SNMP target's host: the trap speaks for SW-T.
-      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await snmptrap(dir, traps.address!.port, ['', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1']);
       await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'SW-T', answered: true, contradicted: true }), { timeout: 10_000, interval: 50 });
       await vi.waitFor(async () => expect(await health()).toMatchObject({ state: 'up' }), { timeout: 10_000, interval: 100 });
       expect(traps.conditions.active('SW-T')).toEqual([]);
@@ -428,8 +432,7 @@ describe('traps in the daemon', () => {
     try {
       const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
       await snmpd.stop(); // rebooting: it does not answer yet
-      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
-      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', '1.3.6.1.6.3.1.1.5.1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await snmptrap(dir, traps.address!.port, ['', '1.3.6.1.6.3.1.1.5.1']);
       await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'SW-R', answered: false, contradicted: false }), { timeout: 10_000, interval: 50 });
       expect(traps.holds('SW-R')).toBe(true);
       await snmpd.restart();
@@ -458,8 +461,7 @@ describe('traps in the daemon', () => {
     try {
       const traps = daemon.collectors.find((c) => c.name === 'traps') as TrapCollector;
       await snmpd.stop();
-      const env = { ...process.env, MIBS: '', SNMPCONFPATH: dir, SNMP_PERSISTENT_DIR: tempDir('snmpapp') };
-      await new Promise<void>((resolve, reject) => execFile('snmptrap', ['-Ln', '-v2c', '-c', 'public', `127.0.0.1:${traps.address!.port}`, '', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1'], { env }, (err) => (err ? reject(err) : resolve())));
+      await snmptrap(dir, traps.address!.port, ['', LINK_DOWN, `${IF_INDEX}.1`, 'i', '1']);
       await vi.waitFor(() => expect(logs.find((l) => l.msg === 'trap confirmed by an out-of-cycle poll')).toMatchObject({ element: 'BS-C', answered: false, contradicted: false }), { timeout: 10_000, interval: 50 });
       expect(trapChecks[0]).toMatchObject({ element: 'BS-C', fields: { up: false, reason: 'linkDown ifIndex 1' } });
       expect(traps.holds('BS-C')).toBe(true);
